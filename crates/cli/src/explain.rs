@@ -1,0 +1,154 @@
+//! `bertlens explain` and `bertlens info`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use bertlens_core::explain::{explain, RolloutRow};
+use bertlens_core::{
+    AttributionLayer, Baseline, Classifier, ExplainOptions, Integration, Method, ModelFiles,
+    TargetOutput,
+};
+use serde_json::json;
+
+use crate::render;
+use crate::{BaselineArg, ColorArg, ExplainArgs, LayerArg, MethodArg, OutputArg, RowArg};
+
+pub fn load(dir: &Path) -> Result<Classifier, String> {
+    let files = ModelFiles::read_dir(dir).map_err(|e| e.to_string())?;
+    Classifier::load(&files).map_err(|e| format!("{}: {e}", dir.display()))
+}
+
+pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
+    Ok(ExplainOptions {
+        method: match args.method {
+            MethodArg::Ig => Method::Ig,
+            MethodArg::Saliency => Method::Saliency,
+            MethodArg::InputXGradient => Method::InputXGradient,
+            MethodArg::Rollout => Method::Rollout,
+        },
+        target: args.target.clone(),
+        layer: args.layer.map(|l| match l {
+            LayerArg::Embeddings => AttributionLayer::Embeddings,
+            LayerArg::WordEmbeddings => AttributionLayer::WordEmbeddings,
+        }),
+        n_steps: args.n_steps,
+        integration: Integration::parse(&args.integration).map_err(|e| e.to_string())?,
+        baseline: match args.baseline {
+            BaselineArg::Pad => Baseline::Pad,
+            BaselineArg::PadAll => Baseline::PadAll,
+            BaselineArg::Mask => Baseline::Mask,
+            BaselineArg::Zero => Baseline::Zero,
+        },
+        internal_batch_size: args.internal_batch_size,
+        output: match args.output {
+            OutputArg::Logit => TargetOutput::Logit,
+            OutputArg::Probability => TargetOutput::Probability,
+        },
+        rollout_row: match args.rollout_row {
+            RowArg::Cls => RolloutRow::Cls,
+            RowArg::Mean => RolloutRow::Mean,
+        },
+        words: args.words,
+    })
+}
+
+pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
+    let opts = options(args)?;
+    let model = load(&args.model)?;
+    if let Some(path) = &args.batch {
+        return batch(&model, path, args.pair.as_deref(), &opts);
+    }
+    let text = args.text.as_deref().unwrap_or_default();
+    let e = explain(&model, text, args.pair.as_deref(), &opts).map_err(|e| e.to_string())?;
+    if args.json {
+        println!("{}", serde_json::to_string(&e).map_err(|e| e.to_string())?);
+    } else {
+        let color = match args.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        let texts = [text, args.pair.as_deref().unwrap_or("")];
+        print!("{}", render::explanation(&e, texts, args.top, color));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One JSON line per input line, in order; a line that fails gives
+/// `{"line": n, "error": "…"}` and the run goes on, exiting 1 at the end.
+fn batch(
+    model: &Classifier,
+    path: &Path,
+    pair: Option<&str>,
+    opts: &ExplainOptions,
+) -> Result<ExitCode, String> {
+    let reader: Box<dyn BufRead> = if path == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let f = std::fs::File::open(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Box::new(std::io::BufReader::new(f))
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut failed = 0usize;
+    for (i, line) in reader.lines().enumerate() {
+        let n = i + 1;
+        let line = line.map_err(|e| format!("{}:{n}: {e}", path.display()))?;
+        let record = match explain(model, &line, pair, opts) {
+            Ok(e) => {
+                let mut v = serde_json::to_value(&e).map_err(|e| e.to_string())?;
+                v["line"] = json!(n);
+                v["text"] = json!(line);
+                v
+            }
+            Err(e) => {
+                failed += 1;
+                json!({ "line": n, "text": line, "error": e.to_string() })
+            }
+        };
+        writeln!(out, "{record}").map_err(|e| e.to_string())?;
+    }
+    if failed > 0 {
+        eprintln!("bertlens: {failed} line(s) could not be explained (see their \"error\")");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn info(dir: &Path, as_json: bool) -> Result<ExitCode, String> {
+    let model = load(dir)?;
+    let cfg = model.config();
+    let info = json!({
+        "model_type": cfg.model_type,
+        "architecture": cfg.architecture,
+        "layers": model.num_layers(),
+        "heads": model.num_heads(),
+        "hidden_size": model.hidden_size(),
+        "max_tokens": model.tokenizer().max_tokens(),
+        "output": model.output(),
+        "labels": model.labels(),
+    });
+    if as_json {
+        println!("{info}");
+    } else {
+        println!(
+            "{} ({}): {} layers, {} heads, hidden size {}, up to {} tokens, {} classes ({:?})",
+            dir.display(),
+            cfg.architecture.as_deref().unwrap_or(&cfg.model_type),
+            model.num_layers(),
+            model.num_heads(),
+            model.hidden_size(),
+            model.tokenizer().max_tokens(),
+            model.labels().len(),
+            model.output(),
+        );
+        for (i, l) in model.labels().iter().enumerate() {
+            println!("  {i:>4}  {l}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

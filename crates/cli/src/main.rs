@@ -1,0 +1,159 @@
+//! `bertlens`: explain a text classifier's prediction in the terminal, over
+//! a file of texts, or serve the page that does it in the browser.
+
+mod explain;
+mod render;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "bertlens",
+    version,
+    about = "Explain BERT-family text classifiers: which tokens pushed the prediction where"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Predict and attribute a text (or each line of a file) to its tokens.
+    Explain(ExplainArgs),
+    /// Describe a model: architecture, sizes, classes.
+    Info {
+        /// The model folder (config.json, tokenizer.json, weights, optional head.json).
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the page (www/) on the loopback interface.
+    Serve {
+        /// The folder to serve.
+        #[arg(long, default_value = "www")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The address to bind; only loopback addresses are accepted.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+    },
+}
+
+#[derive(Args)]
+pub struct ExplainArgs {
+    /// The model folder (config.json, tokenizer.json, weights, optional head.json).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The class to explain, by name or index (default: the predicted one).
+    #[arg(long)]
+    pub target: Option<String>,
+    #[arg(long, value_enum, default_value_t = MethodArg::Ig)]
+    pub method: MethodArg,
+    /// Where to attribute (default: embeddings for ig, word-embeddings for saliency and input-x-gradient).
+    #[arg(long, value_enum)]
+    pub layer: Option<LayerArg>,
+    /// Integrated Gradients steps.
+    #[arg(long, default_value_t = 50)]
+    pub n_steps: usize,
+    /// Integrated Gradients quadrature.
+    #[arg(long, default_value = "gausslegendre",
+          value_parser = ["gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"])]
+    pub integration: String,
+    /// The Integrated Gradients baseline.
+    #[arg(long, value_enum, default_value_t = BaselineArg::Pad)]
+    pub baseline: BaselineArg,
+    /// Steps per forward/backward pass (default: as many as fit in memory).
+    #[arg(long)]
+    pub internal_batch_size: Option<usize>,
+    /// Attribute the target's logit or its probability.
+    #[arg(long, value_enum, default_value_t = OutputArg::Logit)]
+    pub output: OutputArg,
+    /// Which rollout row is the per-token score.
+    #[arg(long, value_enum, default_value_t = RowArg::Cls)]
+    pub rollout_row: RowArg,
+    /// Also merge wordpiece scores into words.
+    #[arg(long)]
+    pub words: bool,
+    /// Print one JSON object (JSON Lines with --batch).
+    #[arg(long)]
+    pub json: bool,
+    /// The second text of a sentence pair.
+    #[arg(long)]
+    pub pair: Option<String>,
+    /// Explain every line of FILE ("-" for standard input); prints JSON Lines.
+    #[arg(long, value_name = "FILE", conflicts_with = "text")]
+    pub batch: Option<PathBuf>,
+    /// How many classes to list.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+    /// Colour the output: auto (when a terminal and NO_COLOR is unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+    /// The text to explain.
+    #[arg(required_unless_present = "batch")]
+    pub text: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum MethodArg {
+    Ig,
+    Saliency,
+    InputXGradient,
+    Rollout,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LayerArg {
+    Embeddings,
+    WordEmbeddings,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum BaselineArg {
+    Pad,
+    PadAll,
+    Mask,
+    Zero,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum OutputArg {
+    Logit,
+    Probability,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RowArg {
+    Cls,
+    Mean,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Explain(args) => explain::run(&args),
+        Command::Info { model, json } => explain::info(&model, json),
+        Command::Serve { dir, port, host } => serve::run(&dir, &host, port),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("bertlens: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

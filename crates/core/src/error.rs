@@ -1,0 +1,177 @@
+//! Typed errors. Every message names the file, tensor or option at fault and
+//! says what was expected, so a user can act on it without reading the code.
+
+use std::fmt;
+
+/// Everything that can go wrong between "bytes in" and "explanation out".
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A model file cannot be read from disk.
+    #[error("cannot read {path}: {reason}")]
+    Io { path: String, reason: String },
+
+    /// A model folder lacks a file it needs.
+    #[error("{dir} has no {what}")]
+    MissingFile { dir: String, what: String },
+
+    /// A JSON file (config, tokenizer, head spec) does not parse.
+    #[error("{file} is not valid JSON: {reason}")]
+    Json { file: String, reason: String },
+
+    /// A JSON file parses but lacks a field or has one of the wrong type.
+    #[error("{file}: {reason}")]
+    Config { file: String, reason: String },
+
+    /// `model_type` names an architecture bertlens does not implement.
+    #[error("unsupported model_type {found:?} in config.json; bertlens supports: {}", supported.join(", "))]
+    UnsupportedArchitecture {
+        found: String,
+        supported: &'static [&'static str],
+    },
+
+    /// A weights file is not a safetensors file or is cut short.
+    #[error("{file} is not a valid safetensors file: {reason}")]
+    Safetensors { file: String, reason: String },
+
+    /// A `.pt`/`.pth` file is not a PyTorch checkpoint bertlens can read.
+    #[error("{file} is not a PyTorch checkpoint bertlens can read: {reason}")]
+    Checkpoint { file: String, reason: String },
+
+    /// A tensor the architecture needs is absent.
+    #[error("tensor `{name}` is missing from the weights{}", hint_suffix(hint))]
+    MissingTensor { name: String, hint: Option<String> },
+
+    /// A tensor is present with the wrong shape.
+    #[error("tensor `{name}` has shape {found:?}, expected {expected:?}")]
+    TensorShape {
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+
+    /// A tensor is stored with a dtype that cannot be widened to f32.
+    #[error("tensor `{name}` has dtype {dtype}, expected a floating point type")]
+    TensorDtype { name: String, dtype: String },
+
+    /// tokenizer.json does not load.
+    #[error("tokenizer.json could not be loaded: {0}")]
+    Tokenizer(String),
+
+    /// The tokenizer produces ids the model has no embedding for.
+    #[error(
+        "tokenizer.json does not match the model: it has {tokenizer} tokens but the model's \
+         vocabulary (vocab_size in config.json, rows of the word embeddings) has {model}"
+    )]
+    VocabMismatch { tokenizer: usize, model: usize },
+
+    /// The tokenizer lacks a token bertlens needs (e.g. `[PAD]` for the baseline).
+    #[error("tokenizer.json has no {role} token (looked for {candidates})")]
+    MissingSpecialToken {
+        role: &'static str,
+        candidates: String,
+    },
+
+    /// The head spec is inconsistent with itself or with the weights.
+    #[error("head spec: {0}")]
+    HeadSpec(String),
+
+    /// Nothing to explain.
+    #[error("the text is empty: type a sentence to explain")]
+    EmptyText,
+
+    /// `--target` names no class of the model.
+    #[error(
+        "unknown target {target:?}: the model's classes are {}",
+        preview(labels)
+    )]
+    UnknownTarget { target: String, labels: Vec<String> },
+
+    /// An option value is out of range or unknown.
+    #[error("invalid option {option}: {reason}")]
+    InvalidOption {
+        option: &'static str,
+        reason: String,
+    },
+
+    /// A tensor operation failed; this is a bug in bertlens, not in the input.
+    #[error("internal tensor error: {0}")]
+    Candle(#[from] candle_core::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn json(file: &str, err: impl fmt::Display) -> Self {
+        Self::Json {
+            file: file.to_string(),
+            reason: err.to_string(),
+        }
+    }
+
+    pub(crate) fn config(file: &str, reason: impl Into<String>) -> Self {
+        Self::Config {
+            file: file.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn option(option: &'static str, reason: impl Into<String>) -> Self {
+        Self::InvalidOption {
+            option,
+            reason: reason.into(),
+        }
+    }
+}
+
+fn hint_suffix(hint: &Option<String>) -> String {
+    hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default()
+}
+
+fn preview(labels: &[String]) -> String {
+    const MAX: usize = 12;
+    let shown: Vec<String> = labels
+        .iter()
+        .take(MAX)
+        .enumerate()
+        .map(|(i, l)| format!("{i}={l}"))
+        .collect();
+    if labels.len() > MAX {
+        format!("{}, … ({} in all)", shown.join(", "), labels.len())
+    } else {
+        shown.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_what_is_wrong() {
+        let e = Error::TensorShape {
+            name: "bert.pooler.dense.weight".into(),
+            expected: vec![32, 32],
+            found: vec![16, 32],
+        };
+        assert_eq!(
+            e.to_string(),
+            "tensor `bert.pooler.dense.weight` has shape [16, 32], expected [32, 32]"
+        );
+        let e = Error::UnsupportedArchitecture {
+            found: "gpt2".into(),
+            supported: &["bert", "distilbert"],
+        };
+        assert_eq!(
+            e.to_string(),
+            "unsupported model_type \"gpt2\" in config.json; bertlens supports: bert, distilbert"
+        );
+        let e = Error::UnknownTarget {
+            target: "spam".into(),
+            labels: vec!["neg".into(), "pos".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "unknown target \"spam\": the model's classes are 0=neg, 1=pos"
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! Helpers shared by the integration tests: fixture models, their goldens,
+//! and comparisons with named, readable failures.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use bertlens_core::explain::{explain_tokens, ExplainOptions, Method};
+use bertlens_core::{
+    AttributionLayer, Baseline, Classifier, Integration, ModelFiles, TargetOutput,
+};
+use serde_json::Value;
+
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+pub fn fixture_files(name: &str) -> ModelFiles {
+    ModelFiles::read_dir(fixtures().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+pub fn load(name: &str) -> Classifier {
+    Classifier::load(&fixture_files(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+pub fn expected(name: &str) -> Value {
+    let path = fixtures().join(name).join("expected.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+pub fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .flat_map(|x| match x {
+            Value::Array(_) => floats(x),
+            _ => vec![x.as_f64().unwrap()],
+        })
+        .collect()
+}
+
+pub fn u32s(v: &Value) -> Vec<u32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
+}
+
+/// Every |a − b| ≤ tol.
+pub fn assert_close_abs(what: &str, got: &[f32], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let (i, err) = max_err(got, want);
+    assert!(
+        err <= tol,
+        "{what}: |got − want| = {err:.3e} > {tol:.0e} at {i} (got {}, want {})",
+        got[i],
+        want[i]
+    );
+}
+
+/// max |a − b| ≤ tol · max |b|: relative to the vector's scale, so that
+/// near-zero entries do not demand impossible precision.
+pub fn assert_close_rel(what: &str, got: &[f32], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let scale = want.iter().fold(0f64, |m, x| m.max(x.abs())).max(1e-12);
+    let (i, err) = max_err(got, want);
+    assert!(
+        err <= tol * scale,
+        "{what}: max |got − want| = {err:.3e} > {tol:.0e} × {scale:.3e} at {i} (got {}, want {})\n got: {got:?}\nwant: {want:?}",
+        got[i],
+        want[i]
+    );
+}
+
+fn max_err(got: &[f32], want: &[f64]) -> (usize, f64) {
+    got.iter()
+        .zip(want)
+        .map(|(a, b)| (*a as f64 - b).abs())
+        .enumerate()
+        .fold(
+            (0, 0.0),
+            |(bi, be), (i, e)| if e > be { (i, e) } else { (bi, be) },
+        )
+}
+
+pub fn text_of(case: &Value) -> (String, Option<String>) {
+    (
+        case["text"].as_str().unwrap().to_string(),
+        case["pair"].as_str().map(str::to_string),
+    )
+}
+
+/// The options that reproduce one golden entry.
+pub fn options_of(a: &Value) -> ExplainOptions {
+    let method = Method::parse(a["method"].as_str().unwrap()).unwrap();
+    let layer: AttributionLayer = serde_json::from_value(a["layer"].clone()).unwrap();
+    ExplainOptions {
+        method,
+        target: Some(a["target"].to_string()),
+        layer: Some(layer),
+        n_steps: a["n_steps"].as_u64().unwrap_or(50) as usize,
+        integration: a["integration"]
+            .as_str()
+            .map(|s| Integration::parse(s).unwrap())
+            .unwrap_or_default(),
+        baseline: a["baseline"]
+            .as_str()
+            .map(|s| Baseline::parse(s).unwrap())
+            .unwrap_or_default(),
+        internal_batch_size: a["internal_batch_size"].as_u64().map(|v| v as usize),
+        output: match a["output"].as_str() {
+            Some("probability") => TargetOutput::Probability,
+            _ => TargetOutput::Logit,
+        },
+        ..Default::default()
+    }
+}
+
+pub fn check_attributions(name: &str, model: &Classifier) -> usize {
+    let mut checked = 0;
+    for case in expected(name)["cases"].as_array().unwrap() {
+        let (text, pair) = text_of(case);
+        let t = model.tokenize(&text, pair.as_deref()).unwrap();
+        for a in case["attributions"].as_array().unwrap() {
+            let opts = options_of(a);
+            let what = format!("{name}: {a_cfg} for {text:?}", a_cfg = describe(a));
+            let e = explain_tokens(model, &t, [&text, pair.as_deref().unwrap_or("")], &opts)
+                .unwrap_or_else(|err| panic!("{what}: {err}"));
+            let mut want = floats(&a["attributions"]);
+            let mut want_delta = a["delta"].as_f64();
+            if opts.integration == Integration::RiemannTrapezoid && opts.method == Method::Ig {
+                // Captum's trapezoid weights sum to (n−1)/n; bertlens's to 1.
+                let n = opts.n_steps as f64;
+                let sum: f64 = want.iter().sum();
+                want.iter_mut().for_each(|v| *v *= n / (n - 1.0));
+                want_delta = want_delta.map(|d| d + sum / (n - 1.0));
+            }
+            assert_close_rel(&what, &e.attributions, &want, 1e-4);
+            let scale: f64 = want.iter().map(|v| v.abs()).sum::<f64>().max(1e-6);
+            match (e.delta, want_delta) {
+                // RoBERTa positions depend on the ids: Captum evaluates F(x′) with
+                // the baseline's positions, off the path it integrates along
+                // (word-embedding layer only), so its delta is not the
+                // integration error. bertlens reports F at the path's end.
+                (Some(d), Some(_))
+                    if name == "roberta"
+                        && opts.layer == Some(AttributionLayer::WordEmbeddings) =>
+                {
+                    assert!((d as f64).abs() <= 0.05 * scale, "{what}: delta {d}");
+                }
+                (Some(d), Some(w)) => assert!(
+                    (d as f64 - w).abs() <= 1e-4 * scale + 2e-6,
+                    "{what}: delta {d} vs Captum's {w} (scale {scale})"
+                ),
+                (None, None) => {}
+                (d, w) => panic!("{what}: delta {d:?} vs {w:?}"),
+            }
+            checked += 1;
+        }
+    }
+    checked
+}
+
+fn describe(a: &Value) -> String {
+    let mut parts = vec![
+        a["method"].as_str().unwrap().to_string(),
+        a["layer"].as_str().unwrap().to_string(),
+    ];
+    for k in [
+        "integration",
+        "n_steps",
+        "baseline",
+        "internal_batch_size",
+        "output",
+        "target",
+    ] {
+        if !a[k].is_null() {
+            parts.push(format!("{k}={}", a[k]));
+        }
+    }
+    parts.join(" ")
+}
