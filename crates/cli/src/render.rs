@@ -128,9 +128,14 @@ pub fn explanation(e: &Explanation, texts: [&str; 2], top: usize, color: bool) -
         } else {
             0.0
         };
+        let pct = if pct < 0.01 {
+            "<0.01%".to_string()
+        } else {
+            format!("{pct:.2}%")
+        };
         let _ = writeln!(
             out,
-            "convergence delta {delta:+.2e} ({pct:.2}% of F(x) − F(x′) = {score:.4} − {:.4})",
+            "convergence delta {delta:+.2e}: {pct} of F(x) − F(x′) = {span:.4} (F(x) = {score:.4}, F(x′) = {:.4})",
             ig.baseline_score
         );
     }

@@ -74,8 +74,10 @@ pub fn run(dir: &Path, host: &str, port: u16) -> Result<ExitCode, String> {
             dir.display()
         ));
     }
-    let server =
-        Server::http((ip, port)).map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+    let listener = std::net::TcpListener::bind((ip, port))
+        .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+    let server = Server::from_listener(listener, None).map_err(|e| format!("cannot serve: {e}"))?;
     let shown = if ip.is_ipv6() {
         format!("[{ip}]")
     } else {

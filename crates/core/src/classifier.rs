@@ -251,22 +251,38 @@ pub(crate) fn argmax(v: &[f32]) -> usize {
 
 /// The encoder's key prefix: the head spec's, or found from the weights.
 fn encoder_prefix(weights: &Weights, config: &CheckpointConfig, spec: &HeadSpec) -> Result<String> {
-    if let Some(p) = &spec.encoder {
-        return Ok(p.clone());
-    }
+    const PROBE: &str = "embeddings.word_embeddings.weight";
+    let with = |p: &str| {
+        if p.is_empty() {
+            PROBE.to_string()
+        } else {
+            format!("{p}.{PROBE}")
+        }
+    };
     let hf = config.model.hf_prefix();
-    let probe = "embeddings.word_embeddings.weight";
-    if weights.contains(&format!("{hf}.{probe}")) {
-        Ok(hf.to_string())
-    } else if weights.contains(probe) {
-        Ok(String::new())
-    } else {
-        Err(Error::MissingTensor {
-            name: format!("{hf}.{probe}"),
-            hint: Some(format!(
-                "nor `{probe}`: these weights are not a {} encoder",
-                config.model_type
-            )),
-        })
+    let candidates: Vec<&str> = match &spec.encoder {
+        Some(p) => vec![p.as_str()],
+        None => vec![hf, ""],
+    };
+    if let Some(p) = candidates.iter().find(|p| weights.contains(&with(p))) {
+        return Ok(p.to_string());
     }
+    // Say where an encoder is, if there is one elsewhere.
+    let elsewhere = weights
+        .names()
+        .filter_map(|n| n.strip_suffix(PROBE))
+        .map(|p| p.trim_end_matches('.').to_string())
+        .min();
+    let hint = match elsewhere {
+        Some(p) if p.is_empty() => format!("the weights hold an encoder at the root, not under `{}.`", candidates[0]),
+        Some(p) => format!(
+            "the weights hold an encoder under `{p}.`: do config.json (model_type {}) and the weights belong together?",
+            config.model_type
+        ),
+        None => format!("these weights are not a {} encoder", config.model_type),
+    };
+    Err(Error::MissingTensor {
+        name: with(candidates[0]),
+        hint: Some(hint),
+    })
 }

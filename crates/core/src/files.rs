@@ -17,7 +17,7 @@ pub struct ModelFiles {
 
 /// Which files of a folder are weights: `model.safetensors` (or its
 /// shards), else a PyTorch checkpoint; plus `head.safetensors` beside either.
-pub fn weight_files(names: &[String]) -> std::result::Result<Vec<String>, String> {
+pub fn weight_files(dir: &str, names: &[String]) -> Result<Vec<String>> {
     let mut names: Vec<&String> = names.iter().collect();
     names.sort();
     let pick = |pred: &dyn Fn(&str) -> bool| -> Vec<String> {
@@ -39,17 +39,18 @@ pub fn weight_files(names: &[String]) -> std::result::Result<Vec<String>, String
     }
     match main.len() {
         0 => {
-            return Err(
-                "no weights (model.safetensors, pytorch_model.bin, or a .pt/.pth checkpoint)"
+            return Err(Error::MissingFile {
+                dir: dir.to_string(),
+                what: "weights (model.safetensors, pytorch_model.bin, or a .pt/.pth checkpoint)"
                     .into(),
-            )
+            })
         }
         1 => {}
         _ if main[0].ends_with(".safetensors") => {}
         _ => {
-            return Err(format!(
-                "more than one checkpoint ({}); keep one",
-                main.join(", ")
+            return Err(Error::config(
+                dir,
+                format!("more than one checkpoint ({}); keep one", main.join(", ")),
             ))
         }
     }
@@ -89,10 +90,7 @@ impl ModelFiles {
             .filter(|e| e.path().is_file())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        let weights = weight_files(&names).map_err(|what| Error::MissingFile {
-            dir: shown.clone(),
-            what,
-        })?;
+        let weights = weight_files(&shown, &names)?;
         let head = if names.iter().any(|n| n == "head.json") {
             Some(read("head.json")?)
         } else {
@@ -121,34 +119,38 @@ mod tests {
     #[test]
     fn picks_the_weights_of_a_folder() {
         assert_eq!(
-            weight_files(&names(&[
-                "config.json",
-                "model.safetensors",
-                "pytorch_model.bin"
-            ]))
+            weight_files(
+                "m",
+                &names(&["config.json", "model.safetensors", "pytorch_model.bin"])
+            )
             .unwrap(),
             vec!["model.safetensors"]
         );
         assert_eq!(
-            weight_files(&names(&["model.pt", "head.json", "head.safetensors"])).unwrap(),
+            weight_files("m", &names(&["model.pt", "head.json", "head.safetensors"])).unwrap(),
             vec!["model.pt", "head.safetensors"]
         );
         assert_eq!(
-            weight_files(&names(&[
-                "model-00002-of-00002.safetensors",
-                "model-00001-of-00002.safetensors"
-            ]))
+            weight_files(
+                "m",
+                &names(&[
+                    "model-00002-of-00002.safetensors",
+                    "model-00001-of-00002.safetensors"
+                ])
+            )
             .unwrap(),
             vec![
                 "model-00001-of-00002.safetensors",
                 "model-00002-of-00002.safetensors"
             ]
         );
-        assert!(weight_files(&names(&["a.pt", "b.pth"]))
+        assert!(weight_files("m", &names(&["a.pt", "b.pth"]))
             .unwrap_err()
+            .to_string()
             .contains("more than one"));
-        assert!(weight_files(&names(&["config.json"]))
+        assert!(weight_files("m", &names(&["config.json"]))
             .unwrap_err()
-            .starts_with("no weights"));
+            .to_string()
+            .starts_with("m has no weights"));
     }
 }

@@ -377,19 +377,17 @@ impl<'a> Vb<'a> {
         }
         // Name a key with the same ending under another prefix: the usual
         // cause is a checkpoint saved with or without `bert.`/`model.`.
-        let parts: Vec<&str> = key.split('.').collect();
-        for k in 1..parts.len().saturating_sub(1) {
-            let suffix = parts[k..].join(".");
-            let dotted = format!(".{suffix}");
-            let mut similar: Vec<&str> = self
-                .weights
-                .names()
-                .filter(|n| *n == suffix || n.ends_with(&dotted))
-                .collect();
-            similar.sort();
-            if let Some(s) = similar.first() {
-                return Some(format!("found `{s}` instead; is the key prefix right?"));
-            }
+        // The same key under another prefix, or with one more in front.
+        let tail = key.split_once('.').map(|(_, t)| t).unwrap_or(key);
+        let mut similar: Vec<&str> = self
+            .weights
+            .names()
+            .filter(|n| *n != key && (n.ends_with(&format!(".{tail}")) || *n == tail))
+            .filter(|n| n.split('.').count().abs_diff(key.split('.').count()) <= 1)
+            .collect();
+        similar.sort();
+        if let Some(s) = similar.first() {
+            return Some(format!("found `{s}` instead; is the key prefix right?"));
         }
         None
     }

@@ -89,7 +89,7 @@ pub enum TargetOutput {
 }
 
 /// The layer activation `(1, t, h)` of the input and of the baseline.
-pub(crate) fn input_and_baseline(
+pub fn input_and_baseline(
     model: &Classifier,
     layer: AttributionLayer,
     input: &Tokenized,
@@ -104,7 +104,7 @@ pub(crate) fn input_and_baseline(
 }
 
 /// The attributed score `(n,)` of `(n, t, h)` activations of `layer`.
-pub(crate) fn scores(
+pub fn scores(
     model: &Classifier,
     layer: AttributionLayer,
     x: &Tensor,
@@ -125,7 +125,7 @@ pub(crate) fn scores(
 /// Scores `(n,)` and their gradients `(n, t, h)` with respect to the
 /// activations `x` of `layer`. The `n` rows are independent inputs, so the
 /// gradient of their sum is, row by row, the gradient of each.
-pub(crate) fn scores_and_gradients(
+pub fn scores_and_gradients(
     model: &Classifier,
     layer: AttributionLayer,
     x: &Tensor,

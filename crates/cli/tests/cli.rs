@@ -1,0 +1,328 @@
+//! The CLI as scripts use it: exit codes, JSON, JSON Lines, messages.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bertlens"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name)
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = bin().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn golden_case(name: &str, i: usize) -> Value {
+    let text = std::fs::read_to_string(fixture(name).join("expected.json")).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["cases"][i].clone()
+}
+
+#[test]
+fn explain_json_is_the_contract() {
+    let model = fixture("bert");
+    let case = golden_case("bert", 0);
+    let text = case["text"].as_str().unwrap();
+    let (code, out, err) = run(&[
+        "explain",
+        "--model",
+        model.to_str().unwrap(),
+        "--json",
+        text,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let e: Value = serde_json::from_str(&out).unwrap();
+    for key in [
+        "tokens",
+        "input_ids",
+        "offsets",
+        "labels",
+        "probabilities",
+        "predicted",
+        "target",
+        "method",
+        "attributions",
+        "delta",
+        "truncated",
+    ] {
+        assert!(!e[key].is_null(), "missing {key}");
+    }
+    assert_eq!(e["method"], "ig");
+    assert_eq!(e["layer"], "embeddings");
+    assert_eq!(e["input_ids"], case["input_ids"]);
+    assert_eq!(e["predicted"], case["predicted"]);
+    // Captum's default-settings IG for this text (the first golden entry).
+    let want = &case["attributions"][0];
+    assert_eq!(want["n_steps"], 50);
+    let got: Vec<f64> = e["attributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let want: Vec<f64> = want["attributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let scale = want.iter().fold(0f64, |m, v| m.max(v.abs()));
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() <= 1e-4 * scale, "{got:?} vs {want:?}");
+    }
+    assert!(e["delta"].as_f64().unwrap().abs() < 1e-4);
+}
+
+#[test]
+fn explain_in_the_terminal() {
+    let model = fixture("bert");
+    let (code, out, _) = run(&[
+        "explain",
+        "--model",
+        model.to_str().unwrap(),
+        "--color",
+        "never",
+        "--words",
+        "--target",
+        "positive",
+        "The movie was wonderful",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("prediction: "), "{out}");
+    assert!(
+        out.contains("Integrated Gradients of positive's logit"),
+        "{out}"
+    );
+    assert!(out.contains("convergence delta"), "{out}");
+    assert!(out.contains("wonderful"), "{out}");
+    assert!(!out.contains('\x1b'), "colour with --color never");
+    let (_, out, _) = run(&[
+        "explain",
+        "--model",
+        model.to_str().unwrap(),
+        "--color",
+        "always",
+        "--method",
+        "saliency",
+        "good",
+    ]);
+    assert!(out.contains("\x1b[48;2;"), "colour with --color always");
+    assert!(out.contains("Gradient saliency"), "{out}");
+}
+
+#[test]
+fn batch_prints_one_json_line_per_input_line() {
+    let dir = std::env::temp_dir().join(format!("bertlens-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("texts.txt");
+    std::fs::write(&file, "good film\n\nterrible plot, I hated it\n").unwrap();
+    let model = fixture("distilbert");
+    let (code, out, err) = run(&[
+        "explain",
+        "--model",
+        model.to_str().unwrap(),
+        "--batch",
+        file.to_str().unwrap(),
+        "--method",
+        "rollout",
+    ]);
+    assert_eq!(code, 1, "a failed line makes the exit code 1");
+    assert!(err.contains("1 line(s) could not be explained"), "{err}");
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["line"], 1);
+    assert_eq!(lines[0]["method"], "rollout");
+    assert_eq!(
+        lines[1]["error"],
+        "the text is empty: type a sentence to explain"
+    );
+    assert_eq!(lines[2]["text"], "terrible plot, I hated it");
+    // Standard input works too.
+    let mut child = bin()
+        .args([
+            "explain",
+            "--model",
+            model.to_str().unwrap(),
+            "--batch",
+            "-",
+            "--method",
+            "saliency",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"one\ntwo\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn bad_input_gets_a_message_and_a_nonzero_exit() {
+    let (code, _, err) = run(&["explain", "--model", "/nonexistent", "hello"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("bertlens: cannot read /nonexistent"),
+        "{err}"
+    );
+    let model = fixture("bert");
+    let m = model.to_str().unwrap();
+    let (code, _, err) = run(&["explain", "--model", m, "--target", "spam", "hello"]);
+    assert_eq!(code, 1);
+    assert_eq!(err.trim(), "bertlens: unknown target \"spam\": the model's classes are 0=negative, 1=neutral, 2=positive");
+    let (code, _, err) = run(&["explain", "--model", m, ""]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err.trim(),
+        "bertlens: the text is empty: type a sentence to explain"
+    );
+    let (code, _, err) = run(&["explain", "--model", m, "--integration", "simpson", "hello"]);
+    assert_eq!(code, 2, "usage errors exit 2: {err}");
+    let (code, _, err) = run(&[
+        "explain",
+        "--model",
+        fixture("seed-mean-mlp").join("model.pt").to_str().unwrap(),
+        "x",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn long_text_is_truncated_and_says_so() {
+    let model = fixture("bert");
+    let text = "the quick brown fox ".repeat(100);
+    let (code, out, _) = run(&[
+        "explain",
+        "--model",
+        model.to_str().unwrap(),
+        "--json",
+        "--method",
+        "saliency",
+        &text,
+    ]);
+    assert_eq!(code, 0);
+    let e: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(e["truncated"], true);
+    assert_eq!(e["tokens"].as_array().unwrap().len(), 64);
+    let (_, out, _) = run(&[
+        "explain",
+        "--model",
+        model.to_str().unwrap(),
+        "--color",
+        "never",
+        &text,
+    ]);
+    assert!(out.contains("the text was cut to 64 tokens"), "{out}");
+}
+
+#[test]
+fn info_describes_the_model() {
+    let (code, out, _) = run(&[
+        "info",
+        "--model",
+        fixture("seed-pooler-relu").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["layers"], 2);
+    assert_eq!(
+        v["labels"],
+        serde_json::json!(["LABEL_0", "LABEL_1", "LABEL_2"])
+    );
+}
+
+/// Kills the server even when an assertion fails first.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn serve_binds_loopback_and_serves_wasm_as_wasm() {
+    let (code, _, err) = run(&["serve", "--host", "0.0.0.0", "--dir", "."]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not a loopback address"), "{err}");
+
+    let dir = std::env::temp_dir().join(format!("bertlens-serve-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("pkg")).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>t</title>").unwrap();
+    std::fs::write(dir.join("pkg/x.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let mut child = KillOnDrop(
+        bin()
+            .args(["serve", "--dir", dir.to_str().unwrap(), "--port", "0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let index = http_get(port, "/");
+    let wasm = http_get(port, "/pkg/x.wasm");
+    let missing = http_get(port, "/../../etc/passwd");
+    drop(child);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(index.starts_with("HTTP/1.1 200"), "{index}");
+    assert!(
+        index.to_lowercase().contains("content-type: text/html"),
+        "{index}"
+    );
+    assert!(
+        wasm.to_lowercase()
+            .contains("content-type: application/wasm"),
+        "{wasm}"
+    );
+    assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+}
