@@ -27,15 +27,16 @@ fn display(e: &Explanation, i: usize, texts: [&str; 2]) -> String {
     }
 }
 
-/// Captum's palette: green for positive, red for negative, lightness by weight.
+/// Captum's palette (`visualize_text`'s `_get_color`): green for positive,
+/// red for negative, lightness `100 − int(50·w)` or `100 − int(40·|w|)` percent.
 fn background(weight: f32) -> (u8, u8, u8) {
-    let w = weight.clamp(-1.0, 1.0).abs();
-    let (hue, sat) = if weight >= 0.0 {
-        (120.0, 0.75)
+    let w = weight.clamp(-1.0, 1.0);
+    let (hue, lightness) = if w > 0.0 {
+        (120.0, 100 - (50.0 * w) as i32)
     } else {
-        (0.0, 0.75)
+        (0.0, 100 - (-40.0 * w) as i32)
     };
-    hsl(hue, sat, 1.0 - 0.5 * w)
+    hsl(hue, 0.75, lightness as f32 / 100.0)
 }
 
 fn hsl(h: f32, s: f32, l: f32) -> (u8, u8, u8) {
@@ -218,8 +219,10 @@ mod tests {
     #[test]
     fn palette_is_captums() {
         assert_eq!(background(0.0), (255, 255, 255));
-        // hsl(120, 75%, 50%) and hsl(0, 75%, 50%)
+        // hsl(120, 75%, 50%) and hsl(0, 75%, 60%)
         assert_eq!(background(1.0), (32, 223, 32));
-        assert_eq!(background(-1.0), (223, 32, 32));
+        assert_eq!(background(-1.0), (230, 77, 77));
+        // int() truncates: 100 − int(50 · 0.33) = 84%
+        assert_eq!(background(0.33), hsl(120.0, 0.75, 0.84));
     }
 }

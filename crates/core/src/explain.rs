@@ -5,11 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::attribution::gradient::{input_x_gradient, saliency};
-use crate::attribution::ig::{integrated_gradients, IgOptions};
+use crate::attribution::ig::{integrated_gradients, IgAttribution, IgOptions};
 use crate::attribution::quadrature::Integration;
-use crate::attribution::rollout::attention_rollout;
+use crate::attribution::rollout::{attention_rollout, Rollout};
 use crate::attribution::{l2_normalized, Baseline, TargetOutput};
-use crate::classifier::{AttributionLayer, Classifier};
+use crate::classifier::{AttributionLayer, Classifier, Prediction};
 use crate::error::{Error, Result};
 use crate::tokenizer::Tokenized;
 
@@ -67,7 +67,7 @@ pub enum RolloutRow {
 
 /// What to explain and how; the defaults follow Captum's BERT tutorial.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ExplainOptions {
     pub method: Method,
     /// A class name or index; `None` explains the predicted class.
@@ -76,6 +76,8 @@ pub struct ExplainOptions {
     pub layer: Option<AttributionLayer>,
     pub n_steps: usize,
     pub integration: Integration,
+    /// Captum calls it `baselines`.
+    #[serde(alias = "baselines")]
     pub baseline: Baseline,
     pub internal_batch_size: Option<usize>,
     pub output: TargetOutput,
@@ -174,6 +176,89 @@ pub fn explain(
     explain_tokens(model, &input, [text, pair.unwrap_or("")], opts)
 }
 
+/// Per-token scores of any method, before they are dressed as an [`Explanation`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    pub attributions: Vec<f32>,
+    pub score: Option<f32>,
+    pub delta: Option<f32>,
+    pub ig: Option<IgReport>,
+}
+
+impl Scores {
+    pub fn from_ig(r: IgAttribution, opts: &ExplainOptions) -> Self {
+        Self {
+            ig: Some(IgReport {
+                n_steps: r.n_steps,
+                integration: opts.integration,
+                baseline: opts.baseline,
+                internal_batch_size: r.internal_batch_size,
+                baseline_score: r.baseline_score,
+            }),
+            score: Some(r.score),
+            delta: Some(r.delta),
+            attributions: r.attributions,
+        }
+    }
+}
+
+impl Scores {
+    /// No scores: a prediction alone.
+    pub fn none() -> Self {
+        Self {
+            attributions: Vec::new(),
+            score: None,
+            delta: None,
+            ig: None,
+        }
+    }
+
+    /// The per-token scores of attention rollout: the row `row` of the rolled-out matrix.
+    pub fn from_rollout(r: Rollout, row: RolloutRow) -> Self {
+        Self {
+            attributions: match row {
+                RolloutRow::Cls => r.cls,
+                RolloutRow::Mean => r.mean,
+            },
+            score: None,
+            delta: None,
+            ig: None,
+        }
+    }
+}
+
+/// The layer `opts` attributes to (`None` for rollout).
+pub fn layer_of(opts: &ExplainOptions) -> Option<AttributionLayer> {
+    match opts.method {
+        Method::Rollout => None,
+        m => opts.layer.or(m.default_layer()),
+    }
+}
+
+/// The class `opts` asks about: its `target`, or the predicted one.
+pub fn target_of(
+    model: &Classifier,
+    opts: &ExplainOptions,
+    prediction: &Prediction,
+) -> Result<usize> {
+    match &opts.target {
+        Some(t) => model.target_index(t),
+        None => Ok(prediction.predicted),
+    }
+}
+
+/// The Integrated Gradients options `opts` implies at `layer`.
+pub fn ig_options(opts: &ExplainOptions, layer: AttributionLayer) -> IgOptions {
+    IgOptions {
+        n_steps: opts.n_steps,
+        method: opts.integration,
+        internal_batch_size: opts.internal_batch_size,
+        baseline: opts.baseline,
+        layer,
+        output: opts.output,
+    }
+}
+
 /// [`explain`] for an input already tokenized; `texts` are the originals,
 /// used to spell words.
 pub fn explain_tokens(
@@ -182,65 +267,57 @@ pub fn explain_tokens(
     texts: [&str; 2],
     opts: &ExplainOptions,
 ) -> Result<Explanation> {
-    let layer = match opts.method {
-        Method::Rollout => None,
-        m => opts.layer.or(m.default_layer()),
-    };
+    let layer = layer_of(opts);
     let (prediction, trace) = if opts.method == Method::Rollout {
         let (p, t) = model.forward_traced(input)?;
         (p, Some(t))
     } else {
         (model.predict(input)?, None)
     };
-    let target = match &opts.target {
-        Some(t) => model.target_index(t)?,
-        None => prediction.predicted,
-    };
-    let (attributions, score, delta, ig) = match (opts.method, layer) {
-        (Method::Ig, Some(layer)) => {
-            let r = integrated_gradients(
-                model,
-                input,
-                target,
-                &IgOptions {
-                    n_steps: opts.n_steps,
-                    method: opts.integration,
-                    internal_batch_size: opts.internal_batch_size,
-                    baseline: opts.baseline,
-                    layer,
-                    output: opts.output,
-                },
-            )?;
-            let report = IgReport {
-                n_steps: r.n_steps,
-                integration: opts.integration,
-                baseline: opts.baseline,
-                internal_batch_size: r.internal_batch_size,
-                baseline_score: r.baseline_score,
+    let target = target_of(model, opts, &prediction)?;
+    let scores = match (opts.method, layer) {
+        (Method::Ig, Some(layer)) => Scores::from_ig(
+            integrated_gradients(model, input, target, &ig_options(opts, layer))?,
+            opts,
+        ),
+        (Method::Saliency | Method::InputXGradient, Some(layer)) => {
+            let r = if opts.method == Method::Saliency {
+                saliency(model, input, target, layer, opts.output)?
+            } else {
+                input_x_gradient(model, input, target, layer, opts.output)?
             };
-            (r.attributions, Some(r.score), Some(r.delta), Some(report))
-        }
-        (Method::Saliency, Some(layer)) => {
-            let r = saliency(model, input, target, layer, opts.output)?;
-            (r.attributions, Some(r.score), None, None)
-        }
-        (Method::InputXGradient, Some(layer)) => {
-            let r = input_x_gradient(model, input, target, layer, opts.output)?;
-            (r.attributions, Some(r.score), None, None)
+            Scores {
+                attributions: r.attributions,
+                score: Some(r.score),
+                delta: None,
+                ig: None,
+            }
         }
         _ => {
             let trace = trace.expect("rollout traces the forward pass");
-            let r = attention_rollout(&trace.attentions)?;
-            let row = match opts.rollout_row {
-                RolloutRow::Cls => r.cls,
-                RolloutRow::Mean => r.mean,
-            };
-            (row, None, None, None)
+            Scores::from_rollout(attention_rollout(&trace.attentions)?, opts.rollout_row)
         }
     };
-    let words = opts.words.then(|| merge_words(input, &attributions, texts));
+    Ok(assemble(
+        model, input, texts, opts, prediction, target, scores,
+    ))
+}
+
+/// An [`Explanation`] from its parts.
+pub fn assemble(
+    model: &Classifier,
+    input: &Tokenized,
+    texts: [&str; 2],
+    opts: &ExplainOptions,
+    prediction: Prediction,
+    target: usize,
+    scores: Scores,
+) -> Explanation {
+    let words = opts
+        .words
+        .then(|| merge_words(input, &scores.attributions, texts));
     let labels = model.labels().to_vec();
-    Ok(Explanation {
+    Explanation {
         tokens: input.tokens.clone(),
         input_ids: input.ids.clone(),
         type_ids: input.type_ids.clone(),
@@ -255,16 +332,16 @@ pub fn explain_tokens(
         predicted: prediction.predicted,
         target,
         method: opts.method,
-        layer,
+        layer: layer_of(opts),
         output: opts.output,
-        score,
-        attributions_normalized: l2_normalized(&attributions),
-        attributions,
-        delta,
-        ig,
+        score: scores.score,
+        attributions_normalized: l2_normalized(&scores.attributions),
+        attributions: scores.attributions,
+        delta: scores.delta,
+        ig: scores.ig,
         truncated: input.truncated,
         words,
-    })
+    }
 }
 
 /// Sums the scores of each word's wordpieces; special tokens belong to no word.

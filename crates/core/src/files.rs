@@ -58,6 +58,46 @@ pub fn weight_files(dir: &str, names: &[String]) -> Result<Vec<String>> {
     Ok(main)
 }
 
+impl ModelFiles {
+    /// Sorts named files into a model, by the rules of a Hugging Face folder:
+    /// `config.json`, `tokenizer.json`, the weights ([`weight_files`]) and
+    /// `head.json` when present. Other files are ignored. `source` names the
+    /// files' origin in messages (a folder, a URL, "the dropped files").
+    pub fn from_named(source: &str, files: Vec<(String, Vec<u8>)>) -> Result<Self> {
+        let mut files: Vec<(String, Vec<u8>)> = files
+            .into_iter()
+            // A folder picked in a browser gives paths: keep the file name.
+            .map(|(n, b)| (n.rsplit(['/', '\\']).next().unwrap_or(&n).to_string(), b))
+            .collect();
+        let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+        let weights = weight_files(source, &names)?;
+        let mut take = |name: &str| -> Option<Vec<u8>> {
+            let i = files.iter().position(|(n, _)| n == name)?;
+            Some(files.swap_remove(i).1)
+        };
+        let missing = |what: &str| Error::MissingFile {
+            dir: source.to_string(),
+            what: what.to_string(),
+        };
+        let config = take("config.json").ok_or_else(|| missing("config.json"))?;
+        let tokenizer = take("tokenizer.json").ok_or_else(|| missing("tokenizer.json"))?;
+        let head = take("head.json");
+        let weights = weights
+            .into_iter()
+            .map(|n| {
+                let bytes = take(&n).expect("weight_files picks names that are present");
+                (n, bytes)
+            })
+            .collect();
+        Ok(Self {
+            config,
+            tokenizer,
+            weights,
+            head,
+        })
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 impl ModelFiles {
     /// Reads a model folder: `config.json`, `tokenizer.json`, the weights
@@ -65,22 +105,6 @@ impl ModelFiles {
     pub fn read_dir(dir: impl AsRef<std::path::Path>) -> Result<Self> {
         let dir = dir.as_ref();
         let shown = dir.display().to_string();
-        let read = |name: &str| -> Result<Vec<u8>> {
-            let path = dir.join(name);
-            std::fs::read(&path).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    Error::MissingFile {
-                        dir: shown.clone(),
-                        what: name.to_string(),
-                    }
-                } else {
-                    Error::Io {
-                        path: path.display().to_string(),
-                        reason: e.to_string(),
-                    }
-                }
-            })
-        };
         let entries = std::fs::read_dir(dir).map_err(|e| Error::Io {
             path: shown.clone(),
             reason: e.to_string(),
@@ -90,21 +114,24 @@ impl ModelFiles {
             .filter(|e| e.path().is_file())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        let weights = weight_files(&shown, &names)?;
-        let head = if names.iter().any(|n| n == "head.json") {
-            Some(read("head.json")?)
-        } else {
-            None
-        };
-        Ok(Self {
-            config: read("config.json")?,
-            tokenizer: read("tokenizer.json")?,
-            weights: weights
-                .into_iter()
-                .map(|n| read(&n).map(|b| (n, b)))
-                .collect::<Result<_>>()?,
-            head,
-        })
+        // Read only what a model is made of, not whatever else the folder holds.
+        let mut wanted = weight_files(&shown, &names)?;
+        wanted.extend(["config.json", "tokenizer.json", "head.json"].map(String::from));
+        let mut files = Vec::new();
+        for name in wanted {
+            let path = dir.join(&name);
+            match std::fs::read(&path) {
+                Ok(bytes) => files.push((name, bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(Error::Io {
+                        path: path.display().to_string(),
+                        reason: e.to_string(),
+                    })
+                }
+            }
+        }
+        Self::from_named(&shown, files)
     }
 }
 
@@ -152,5 +179,34 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("m has no weights"));
+    }
+
+    #[test]
+    fn sorts_named_files_into_a_model() {
+        let f = |n: &str| (n.to_string(), n.as_bytes().to_vec());
+        let m = ModelFiles::from_named(
+            "the model",
+            vec![
+                f("my-model/tokenizer.json"),
+                f("my-model/README.md"),
+                f("my-model/model.safetensors"),
+                f("my-model/config.json"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(m.config, b"my-model/config.json");
+        assert_eq!(m.tokenizer, b"my-model/tokenizer.json");
+        assert_eq!(
+            m.weights,
+            vec![(
+                "model.safetensors".into(),
+                b"my-model/model.safetensors".to_vec()
+            )]
+        );
+        assert_eq!(m.head, None);
+        let err =
+            ModelFiles::from_named("the model", vec![f("model.safetensors"), f("config.json")])
+                .unwrap_err();
+        assert_eq!(err.to_string(), "the model has no tokenizer.json");
     }
 }

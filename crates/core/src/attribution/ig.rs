@@ -71,52 +71,149 @@ pub fn bytes_per_step(model: &Classifier, t: usize) -> usize {
     4 * (cfg.num_layers() * per_layer + 4 * t * h)
 }
 
+/// One Integrated Gradients computation, cut so that its steps can be run
+/// in pieces: a few at a time with progress in between, or spread over
+/// several workers, whose weighted gradient sums add up.
+pub struct IgPlan {
+    alphas: Vec<f64>,
+    weights: Vec<f64>,
+    x: Tensor,    // (1, t, h): the input's activation at the layer
+    b: Tensor,    // (1, t, h): the baseline's
+    diff: Tensor, // (1, t, h): x − b
+    target: usize,
+    opts: IgOptions,
+    batch: usize,
+}
+
+impl IgPlan {
+    pub fn new(
+        model: &Classifier,
+        input: &Tokenized,
+        target: usize,
+        opts: &IgOptions,
+    ) -> Result<Self> {
+        let (alphas, weights) = opts.method.rule(opts.n_steps)?;
+        let batch = match opts.internal_batch_size {
+            Some(0) => return Err(Error::option("internal_batch_size", "must be at least 1")),
+            Some(b) => b.min(opts.n_steps),
+            None => (DEFAULT_BATCH_BYTES / bytes_per_step(model, input.len()).max(1))
+                .clamp(1, opts.n_steps),
+        };
+        if target >= model.labels().len() {
+            return Err(Error::UnknownTarget {
+                target: target.to_string(),
+                labels: model.labels().to_vec(),
+            });
+        }
+        let (x, b) = input_and_baseline(model, opts.layer, input, opts.baseline)?;
+        let diff = (&x - &b)?;
+        Ok(Self {
+            alphas,
+            weights,
+            x,
+            b,
+            diff,
+            target,
+            opts: *opts,
+            batch,
+        })
+    }
+
+    /// The number of steps (points of the quadrature).
+    pub fn steps(&self) -> usize {
+        self.alphas.len()
+    }
+
+    /// The length of a gradient sum: tokens × hidden size.
+    pub fn size(&self) -> usize {
+        self.x.elem_count()
+    }
+
+    /// Steps per forward/backward pass.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// Σ_k w_k ∂F(x′ + α_k (x − x′))/∂x over the steps `range`, flat `(t·h)`.
+    pub fn gradient_sum(
+        &self,
+        model: &Classifier,
+        input: &Tokenized,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<f32>> {
+        let (_, t, h) = self.x.dims3()?;
+        let range = range.start.min(self.steps())..range.end.min(self.steps());
+        let mut total = Tensor::zeros((t, h), DType::F32, &Device::Cpu)?;
+        let (alphas, weights) = (&self.alphas[range.clone()], &self.weights[range]);
+        for (a, w) in alphas.chunks(self.batch).zip(weights.chunks(self.batch)) {
+            let k = a.len();
+            let a =
+                Tensor::from_iter(a.iter().map(|&v| v as f32), &Device::Cpu)?.reshape((k, 1, 1))?;
+            let w =
+                Tensor::from_iter(w.iter().map(|&v| v as f32), &Device::Cpu)?.reshape((k, 1, 1))?;
+            // scaled_features = baseline + alpha * (input - baseline)
+            let xs = self.b.broadcast_add(&self.diff.broadcast_mul(&a)?)?; // (k, t, h)
+            let (_, grads) = scores_and_gradients(
+                model,
+                self.opts.layer,
+                &xs,
+                input,
+                self.target,
+                self.opts.output,
+            )?;
+            total = (total + grads.broadcast_mul(&w)?.sum(0)?)?;
+        }
+        Ok(total.flatten_all()?.to_vec1::<f32>()?)
+    }
+
+    /// Attributions from the weighted gradient sum of every step:
+    /// (x − x′) ⊙ total, summed over the hidden dimension, and the delta.
+    pub fn finish(
+        &self,
+        model: &Classifier,
+        input: &Tokenized,
+        total: &[f32],
+    ) -> Result<IgAttribution> {
+        let (_, t, h) = self.x.dims3()?;
+        if total.len() != t * h {
+            return Err(Error::option(
+                "total",
+                format!("expected {} gradient values, got {}", t * h, total.len()),
+            ));
+        }
+        let total = Tensor::from_slice(total, (t, h), &Device::Cpu)?;
+        let attr = total.broadcast_mul(&self.diff.squeeze(0)?)?; // (t, h)
+        let attributions = per_token_sum(&attr)?;
+        let both = Tensor::cat(&[&self.x, &self.b], 0)?;
+        let ends = scores(
+            model,
+            self.opts.layer,
+            &both,
+            input,
+            self.target,
+            self.opts.output,
+        )?
+        .to_vec1::<f32>()?;
+        let sum: f64 = attributions.iter().map(|&v| v as f64).sum();
+        let delta = (sum - (ends[0] as f64 - ends[1] as f64)) as f32;
+        Ok(IgAttribution {
+            attributions,
+            delta,
+            score: ends[0],
+            baseline_score: ends[1],
+            n_steps: self.steps(),
+            internal_batch_size: self.batch,
+        })
+    }
+}
+
 pub fn integrated_gradients(
     model: &Classifier,
     input: &Tokenized,
     target: usize,
     opts: &IgOptions,
 ) -> Result<IgAttribution> {
-    let (alphas, weights) = opts.method.rule(opts.n_steps)?;
-    let batch = match opts.internal_batch_size {
-        Some(0) => return Err(Error::option("internal_batch_size", "must be at least 1")),
-        Some(b) => b.min(opts.n_steps),
-        None => {
-            (DEFAULT_BATCH_BYTES / bytes_per_step(model, input.len()).max(1)).clamp(1, opts.n_steps)
-        }
-    };
-    let (x, b) = input_and_baseline(model, opts.layer, input, opts.baseline)?; // (1, t, h)
-    let diff = (&x - &b)?;
-    let (_, t, h) = x.dims3()?;
-    let mut total = Tensor::zeros((t, h), DType::F32, &Device::Cpu)?;
-    for (a, w) in alphas.chunks(batch).zip(weights.chunks(batch)) {
-        let k = a.len();
-        let a = Tensor::from_iter(a.iter().map(|&v| v as f32), &Device::Cpu)?.reshape((k, 1, 1))?;
-        let w = Tensor::from_iter(w.iter().map(|&v| v as f32), &Device::Cpu)?.reshape((k, 1, 1))?;
-        // scaled_features = baseline + alpha * (input - baseline)
-        let xs = b.broadcast_add(&diff.broadcast_mul(&a)?)?; // (k, t, h)
-        let (_, grads) = scores_and_gradients(model, opts.layer, &xs, input, target, opts.output)?;
-        total = (total + grads.broadcast_mul(&w)?.sum(0)?)?;
-    }
-    let attr = total.broadcast_mul(&diff.squeeze(0)?)?; // (t, h)
-    let attributions = per_token_sum(&attr)?;
-    let ends = scores(
-        model,
-        opts.layer,
-        &Tensor::cat(&[&x, &b], 0)?,
-        input,
-        target,
-        opts.output,
-    )?
-    .to_vec1::<f32>()?;
-    let sum: f64 = attributions.iter().map(|&v| v as f64).sum();
-    let delta = (sum - (ends[0] as f64 - ends[1] as f64)) as f32;
-    Ok(IgAttribution {
-        attributions,
-        delta,
-        score: ends[0],
-        baseline_score: ends[1],
-        n_steps: opts.n_steps,
-        internal_batch_size: batch,
-    })
+    let plan = IgPlan::new(model, input, target, opts)?;
+    let total = plan.gradient_sum(model, input, 0..plan.steps())?;
+    plan.finish(model, input, &total)
 }
