@@ -9,15 +9,27 @@ WHEELS     := $(CACHE)/wheels
 VENV_MODEL := $(CACHE)/venv-model
 VENV_REF   ?= $(CACHE)/venv-ref
 CARGO      ?= cargo
+WASM_TARGET := wasm32-unknown-unknown
+WASM_OUT   := target/$(WASM_TARGET)/release/bertlens_wasm.wasm
+# The wasm-bindgen CLI must be exactly the version of the wasm-bindgen crate in Cargo.lock.
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
 
-.PHONY: all build cli serve model test fmt-check clippy test-rust fixtures bench-ref clean
+.PHONY: all build cli wasm serve model test fmt-check clippy test-rust fixtures bench-ref clean
 
 all: build
 
-build: cli
+build: cli wasm
 
 cli:
 	$(CARGO) build --release -p bertlens-cli
+
+# The page's engine: the core compiled to wasm (SIMD128, see .cargo/config.toml) and
+# wrapped by wasm-bindgen into www/pkg/ (an ES module and the .wasm it loads).
+wasm:
+	$(CARGO) build --release --target $(WASM_TARGET) -p bertlens-wasm
+	@wasm-bindgen --version | grep -qF "$(WASM_BINDGEN_VERSION)" || { \
+	    echo "wasm-bindgen $(WASM_BINDGEN_VERSION) is needed: cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)"; exit 1; }
+	wasm-bindgen --target web --no-typescript --out-dir www/pkg $(WASM_OUT)
 
 serve: build model
 	./target/release/bertlens serve --dir www --port $(PORT)

@@ -27,7 +27,7 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
             MethodArg::InputXGradient => Method::InputXGradient,
             MethodArg::Rollout => Method::Rollout,
         },
-        target: args.target.clone(),
+        target: args.target.clone().map(Into::into),
         layer: args.layer.map(|l| match l {
             LayerArg::Embeddings => AttributionLayer::Embeddings,
             LayerArg::WordEmbeddings => AttributionLayer::WordEmbeddings,

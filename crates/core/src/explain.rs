@@ -65,13 +65,40 @@ pub enum RolloutRow {
     Mean,
 }
 
+/// The class to explain: by index, or by name (a name that is not a class
+/// but reads as an index is taken as one, so `"2"` works from a command line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Target {
+    Index(usize),
+    Name(String),
+}
+
+impl From<usize> for Target {
+    fn from(i: usize) -> Self {
+        Self::Index(i)
+    }
+}
+
+impl From<&str> for Target {
+    fn from(s: &str) -> Self {
+        Self::Name(s.to_string())
+    }
+}
+
+impl From<String> for Target {
+    fn from(s: String) -> Self {
+        Self::Name(s)
+    }
+}
+
 /// What to explain and how; the defaults follow Captum's BERT tutorial.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExplainOptions {
     pub method: Method,
-    /// A class name or index; `None` explains the predicted class.
-    pub target: Option<String>,
+    /// `None` explains the predicted class.
+    pub target: Option<Target>,
     /// `None`: the method's [`Method::default_layer`].
     pub layer: Option<AttributionLayer>,
     pub n_steps: usize,
@@ -242,7 +269,12 @@ pub fn target_of(
     prediction: &Prediction,
 ) -> Result<usize> {
     match &opts.target {
-        Some(t) => model.target_index(t),
+        Some(Target::Name(t)) => model.target_index(t),
+        Some(Target::Index(i)) if *i < model.labels().len() => Ok(*i),
+        Some(Target::Index(i)) => Err(Error::UnknownTarget {
+            target: i.to_string(),
+            labels: model.labels().to_vec(),
+        }),
         None => Ok(prediction.predicted),
     }
 }

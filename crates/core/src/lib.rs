@@ -32,5 +32,5 @@ pub use attribution::quadrature::Integration;
 pub use attribution::{Baseline, TargetOutput};
 pub use classifier::{AttributionLayer, Classifier, Prediction};
 pub use error::{Error, Result};
-pub use explain::{explain, ExplainOptions, Explanation, Method};
+pub use explain::{explain, ExplainOptions, Explanation, Method, Target};
 pub use files::ModelFiles;

@@ -288,6 +288,24 @@ fn unknown_target_and_bad_options() {
         "positive"
     );
     let opts = ExplainOptions {
+        target: Some(2.into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        explain(&model, "good", None, &opts).unwrap().target_label,
+        "positive"
+    );
+    let opts = ExplainOptions {
+        target: Some(7.into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        explain(&model, "good", None, &opts)
+            .unwrap_err()
+            .to_string(),
+        "unknown target \"7\": the model's classes are 0=negative, 1=neutral, 2=positive"
+    );
+    let opts = ExplainOptions {
         n_steps: 0,
         ..Default::default()
     };

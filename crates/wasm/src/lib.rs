@@ -36,7 +36,11 @@ fn options(v: JsValue) -> Result<ExplainOptions, JsError> {
     if v.is_undefined() || v.is_null() {
         return Ok(ExplainOptions::default());
     }
-    serde_wasm_bindgen::from_value(v).map_err(|e| JsError::new(&format!("invalid options: {e}")))
+    // Through a JSON value, so that an unknown option (a typo) is an error:
+    // serde-wasm-bindgen reads only the fields a struct names.
+    let invalid = |e: &dyn std::fmt::Display| JsError::new(&format!("invalid options: {e}"));
+    let json: serde_json::Value = serde_wasm_bindgen::from_value(v).map_err(|e| invalid(&e))?;
+    serde_json::from_value(json).map_err(|e| invalid(&e))
 }
 
 /// `[{name, bytes}]` → named files.

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use bertlens_core::explain::{explain_tokens, ExplainOptions, Method};
+use bertlens_core::explain::{explain_tokens, ExplainOptions, Method, Target};
 use bertlens_core::{
     AttributionLayer, Baseline, Classifier, Integration, ModelFiles, TargetOutput,
 };
@@ -97,7 +97,7 @@ pub fn options_of(a: &Value) -> ExplainOptions {
     let layer: AttributionLayer = serde_json::from_value(a["layer"].clone()).unwrap();
     ExplainOptions {
         method,
-        target: Some(a["target"].to_string()),
+        target: Some(Target::Index(a["target"].as_u64().unwrap() as usize)),
         layer: Some(layer),
         n_steps: a["n_steps"].as_u64().unwrap_or(50) as usize,
         integration: a["integration"]

@@ -1,0 +1,66 @@
+// Colour scales shared by the views.
+
+/**
+ * Captum's `visualize_text` colour for a normalised importance in [-1, 1]:
+ * green for positive, red for negative (its `_get_color`, lightness
+ * truncated to whole percent as Python's int() does).
+ * @param {number} w
+ */
+export function importanceColor(w) {
+  const a = Math.max(-1, Math.min(1, Number.isFinite(w) ? w : 0));
+  if (a > 0) return `hsl(120, 75%, ${100 - Math.trunc(50 * a)}%)`;
+  return `hsl(0, 75%, ${100 - Math.trunc(-40 * a)}%)`;
+}
+
+/** The solid colours of positive and negative bars. */
+export const POSITIVE = 'hsl(120, 60%, 38%)';
+export const NEGATIVE = 'hsl(0, 70%, 50%)';
+
+// bertviz colours its heads with d3's schemeCategory10; twelve and more
+// heads continue with Tableau's other colours.
+const HEAD_COLORS = [
+  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b',
+  '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#393b79', '#ad494a',
+  '#637939', '#8c6d31', '#843c39', '#7b4173',
+];
+
+/** The colour of head `i`. */
+export function headColor(i) {
+  if (i < HEAD_COLORS.length) return HEAD_COLORS[i];
+  return `hsl(${(i * 137.508) % 360}, 55%, 45%)`;
+}
+
+/** `#rrggbb` → `[r, g, b]`. */
+export function rgb(hex) {
+  const n = parseInt(hex.slice(1), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+/**
+ * A sequential scale from white to a deep blue for v in [0, 1], as
+ * `[r, g, b]` (heatmaps of attention probabilities).
+ */
+export function sequential(v) {
+  const t = Math.max(0, Math.min(1, Number.isFinite(v) ? v : 0));
+  // white → #08306b, through #4292c6 (a Blues ramp)
+  const stops = [[255, 255, 255], [198, 219, 239], [66, 146, 198], [8, 48, 107]];
+  const x = t * (stops.length - 1);
+  const i = Math.min(stops.length - 2, Math.floor(x));
+  const f = x - i;
+  return stops[i].map((c, k) => Math.round(c + (stops[i + 1][k] - c) * f));
+}
+
+/**
+ * A diverging scale for v in [-1, 1] as `[r, g, b]`: blue for negative,
+ * white at 0, orange for positive (bertviz's neuron view colours vectors so).
+ */
+export function diverging(v) {
+  const t = Math.max(-1, Math.min(1, Number.isFinite(v) ? v : 0));
+  const end = t >= 0 ? [230, 97, 1] : [33, 102, 172];
+  const a = Math.abs(t);
+  return [0, 1, 2].map((k) => Math.round(255 + (end[k] - 255) * a));
+}
+
+export function css([r, g, b]) {
+  return `rgb(${r}, ${g}, ${b})`;
+}

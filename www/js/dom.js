@@ -1,0 +1,82 @@
+// Building DOM without innerHTML: every string a user or a model supplies
+// (text, tokens, labels, file names, error messages) becomes a text node.
+
+/**
+ * `h('div', {class: 'x', onclick: f}, child, 'text', [more])`.
+ * Attributes starting with `on` are listeners; `style` may be an object;
+ * `dataset` an object of data-* values. Children may be nodes, strings,
+ * numbers, arrays of those, or null/false (skipped).
+ * @param {string} tag
+ * @param {Record<string, any> | null} [attrs]
+ * @param {...any} children
+ * @returns {HTMLElement}
+ */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  setAttrs(el, attrs);
+  append(el, children);
+  return el;
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** The same as `h`, in the SVG namespace. */
+export function s(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  setAttrs(el, attrs);
+  append(el, children);
+  return el;
+}
+
+function setAttrs(el, attrs) {
+  if (!attrs) return;
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') {
+      el.addEventListener(k.slice(2), v);
+    } else if (k === 'style' && typeof v === 'object') {
+      for (const [prop, val] of Object.entries(v)) {
+        if (prop.startsWith('--')) el.style.setProperty(prop, val);
+        else el.style[prop] = val;
+      }
+    } else if (k === 'dataset') {
+      Object.assign(el.dataset, v);
+    } else if (k === 'value' || k === 'checked' || k === 'selected' || k === 'disabled') {
+      el[k] = v;
+      if (k !== 'value' && v) el.setAttribute(k, '');
+    } else {
+      el.setAttribute(k, v === true ? '' : String(v));
+    }
+  }
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else if (c instanceof Node) el.appendChild(c);
+    else el.appendChild(document.createTextNode(String(c)));
+  }
+}
+
+/** Replaces the children of `el` with `children`. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+/**
+ * A canvas sized for `width`×`height` CSS pixels at the device's pixel
+ * ratio, with its 2D context scaled so that drawing is in CSS pixels.
+ */
+export function hiDpiCanvas(canvas, width, height) {
+  const ratio = globalThis.devicePixelRatio || 1;
+  canvas.width = Math.max(1, Math.round(width * ratio));
+  canvas.height = Math.max(1, Math.round(height * ratio));
+  canvas.style.width = `${width}px`;
+  canvas.style.height = `${height}px`;
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  return ctx;
+}

@@ -1,0 +1,164 @@
+// A pool of module workers, each with its own wasm instance and its own
+// copy of the model. Worker 0 answers every request; Integrated Gradients
+// spreads its steps over all of them. No SharedArrayBuffer, so the page
+// needs no special headers and works on any static host.
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+export class AbortError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'AbortError';
+  }
+}
+
+class Engine {
+  /** @param {WebAssembly.Module | undefined} module */
+  constructor(module) {
+    this.worker = new Worker(WORKER_URL, { type: 'module', name: 'bertlens' });
+    this.pending = new Map();
+    this.nextId = 1;
+    this.worker.onmessage = ({ data }) => {
+      const p = this.pending.get(data.id);
+      if (!p) return;
+      this.pending.delete(data.id);
+      if ('error' in data) {
+        const e = new Error(data.error);
+        e.fatal = Boolean(data.fatal);
+        p.reject(e);
+      } else {
+        p.resolve(data.result);
+      }
+    };
+    this.worker.onerror = (ev) => {
+      // The worker script itself failed (e.g. pkg/ is missing).
+      ev.preventDefault?.();
+      const e = new Error(`the engine could not start: ${ev.message || 'worker error'}`);
+      e.fatal = true;
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    };
+    this.ready = this.call('init', { module });
+  }
+
+  call(type, payload, transfer = []) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, type, payload }, transfer);
+    });
+  }
+
+  terminate() {
+    this.worker.terminate();
+    const e = new Error('the engine was stopped');
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}
+
+export class Pool {
+  /**
+   * @param {object} opts
+   * @param {number} opts.size  workers (at least 1)
+   * @param {WebAssembly.Module} [opts.module] the compiled wasm, shared by all workers
+   */
+  constructor({ size, module }) {
+    this.module = module;
+    this.engines = Array.from({ length: Math.max(1, size) }, () => new Engine(module));
+    /** The files of the loaded model, to load into a replacement worker. */
+    this.files = null;
+    this.source = null;
+  }
+
+  get size() {
+    return this.engines.length;
+  }
+
+  /** Calls worker `i`; a worker whose wasm trapped is replaced and reloaded. */
+  async call(i, type, payload, transfer) {
+    const engine = this.engines[i];
+    try {
+      return await engine.call(type, payload, transfer);
+    } catch (e) {
+      if (e.fatal) {
+        await this.replace(i);
+        throw new Error(`${e.message} (the engine was restarted)`);
+      }
+      throw e;
+    }
+  }
+
+  async replace(i) {
+    this.engines[i].terminate();
+    const engine = new Engine(this.module);
+    this.engines[i] = engine;
+    await engine.ready;
+    if (this.files) await engine.call('load', { files: this.files, source: this.source });
+  }
+
+  /**
+   * Loads a model into every worker. If it fails, every worker keeps the
+   * model it had (a worker swaps models only once the new one has loaded).
+   * @param {import('./types.js').ModelFile[]} files
+   * @param {string} source
+   * @returns {Promise<import('./types.js').ModelInfo>}
+   */
+  async load(files, source) {
+    await Promise.all(this.engines.map((e) => e.ready));
+    const info = await this.call(0, 'load', { files, source });
+    // The first worker checked the files; the others load what is known to work.
+    await Promise.all(this.engines.slice(1).map((_, k) => this.call(k + 1, 'load', { files, source })));
+    this.files = files;
+    this.source = source;
+    return info;
+  }
+
+  /**
+   * Integrated Gradients with its steps spread over the workers, in
+   * chunks so that progress is reported and a cancel takes effect within
+   * one chunk. Partial sums are added in step order, so the result does not
+   * depend on which worker finished first.
+   * @returns {Promise<import('./types.js').Explanation>}
+   */
+  async integratedGradients({ text, pair, options }, { onProgress, signal } = {}) {
+    const req = { text, pair, options };
+    const started = await Promise.all(this.engines.map((_, i) => this.call(i, 'igStart', req)));
+    const { steps, batch, size } = started[0];
+    const chunk = Math.max(1, Math.min(batch, Math.ceil(steps / (4 * this.size))));
+    const chunks = [];
+    for (let start = 0; start < steps; start += chunk) chunks.push([start, Math.min(steps, start + chunk)]);
+    const total = new Float32Array(size);
+    const arrived = new Map();
+    let added = 0;
+    let next = 0;
+    let done = 0;
+    const aborted = new Promise((_, reject) => {
+      if (signal?.aborted) reject(new AbortError());
+      signal?.addEventListener('abort', () => reject(new AbortError()), { once: true });
+    });
+    aborted.catch(() => {});
+    const work = async (i) => {
+      while (next < chunks.length && !signal?.aborted) {
+        const k = next++;
+        const [start, end] = chunks[k];
+        arrived.set(k, await this.call(i, 'igGradientSum', { start, end }));
+        while (arrived.has(added)) {
+          const part = arrived.get(added);
+          arrived.delete(added);
+          for (let j = 0; j < size; j++) total[j] += part[j];
+          added++;
+        }
+        done += end - start;
+        onProgress?.(done, steps);
+      }
+    };
+    await Promise.race([Promise.all(this.engines.map((_, i) => work(i))), aborted]);
+    if (signal?.aborted) throw new AbortError();
+    return this.call(0, 'igFinish', { total }, [total.buffer]);
+  }
+
+  terminate() {
+    for (const e of this.engines) e.terminate();
+  }
+}

@@ -1,0 +1,153 @@
+// Token attributions: a record like Captum's `visualize_text` (labels,
+// attribution score, convergence delta, word importance coloured green/red,
+// a legend) and a per-token bar chart.
+
+import { h, s, fill } from '../dom.js';
+import { importanceColor, POSITIVE, NEGATIVE } from '../colors.js';
+import { fmt } from '../tokens.js';
+
+const BASELINES = {
+  pad: '[CLS] [PAD]… [SEP]',
+  'pad-all': 'all-[PAD]',
+  mask: '[CLS] [MASK]… [SEP]',
+  zero: 'zero',
+};
+const LAYERS = {
+  embeddings: "the embeddings block's output",
+  'word-embeddings': 'the word embeddings',
+};
+
+/** One sentence saying what was computed. */
+export function describe(e) {
+  const what = `${e.target_label}'s ${e.output}`;
+  const at = LAYERS[e.layer] ?? '';
+  switch (e.method) {
+    case 'ig': {
+      const ig = e.ig;
+      return `Integrated Gradients of ${what} at ${at}: ${ig.n_steps} ${ig.integration} steps from a ${BASELINES[ig.baseline] ?? ig.baseline} baseline`;
+    }
+    case 'saliency':
+      return `Gradient saliency ‖∂F/∂x‖₂ of ${what} at ${at} (always ≥ 0)`;
+    case 'input-x-gradient':
+      return `Input × gradient Σ x·∂F/∂x of ${what} at ${at}`;
+    case 'rollout':
+      return 'Attention rollout (Abnar & Zuidema 2020): how much the top [CLS] draws on each input token';
+    default:
+      return e.method;
+  }
+}
+
+function deltaLine(e) {
+  if (e.delta === null || e.delta === undefined || !e.ig) return null;
+  const diff = e.score - e.ig.baseline_score;
+  const rel = Math.abs(diff) > 0 ? Math.abs(e.delta / diff) : 0;
+  const relText = rel < 1e-4 ? '<0.01%' : `${(rel * 100).toFixed(2)}%`;
+  return h(
+    'p',
+    { class: `delta${rel > 0.05 ? ' warning' : ''}`, id: 'delta-line' },
+    'Convergence delta Σ attributions − (F(x) − F(x′)) = ',
+    h('strong', { id: 'delta-value' }, fmt(e.delta)),
+    `: ${relText} of F(x) − F(x′) = ${fmt(diff, 4)} (F(x) = ${fmt(e.score, 4)}, F(x′) = ${fmt(e.ig.baseline_score, 4)})`,
+    rel > 0.05 ? ' — large: raise the number of steps.' : '',
+  );
+}
+
+/**
+ * @param {HTMLElement} el
+ * @param {{e: import('../types.js').Explanation, units: ReturnType<import('../tokens.js').units>,
+ *          trueLabel: string|null}} data
+ */
+export function renderAttribution(el, data) {
+  const { e, units, trueLabel } = data;
+  const sum = e.attributions.reduce((a, b) => a + b, 0);
+  const marks = units.map((u, k) =>
+    h(
+      'mark',
+      {
+        class: `tok${u.special ? ' special' : ''}`,
+        style: { backgroundColor: importanceColor(u.norm) },
+        title: `${u.label}: ${fmt(u.score)} (normalised ${fmt(u.norm)})`,
+        dataset: { index: k, score: u.score },
+      },
+      u.label,
+    ),
+  );
+  const record = h(
+    'table',
+    { class: 'record', id: 'record' },
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        ['True Label', 'Predicted Label', 'Attribution Label', 'Attribution Score', 'Convergence Delta', 'Word Importance'].map((t) =>
+          h('th', null, t),
+        ),
+      ),
+    ),
+    h(
+      'tbody',
+      null,
+      h(
+        'tr',
+        null,
+        h('td', null, trueLabel ?? '–'),
+        h('td', null, h('b', null, e.predicted_label), ` (${e.probabilities[e.predicted].toFixed(2)})`),
+        h('td', null, h('b', null, e.target_label)),
+        h('td', null, fmt(sum, 4)),
+        h('td', null, e.delta === null || e.delta === undefined ? '–' : fmt(e.delta)),
+        h('td', { class: 'importance' }, marks),
+      ),
+    ),
+  );
+  const legend = h(
+    'p',
+    { class: 'legend' },
+    'Legend: ',
+    h('span', { class: 'swatch', style: { backgroundColor: importanceColor(-1) } }),
+    ' Negative ',
+    h('span', { class: 'swatch', style: { backgroundColor: importanceColor(0) } }),
+    ' Neutral ',
+    h('span', { class: 'swatch', style: { backgroundColor: importanceColor(1) } }),
+    ' Positive',
+    h('span', { class: 'muted' }, ' — colour: score ÷ the L2 norm of all scores'),
+  );
+  fill(el, h('p', { class: 'method', id: 'method-line' }, describe(e)), deltaLine(e), record, legend, barChart(units));
+}
+
+const ROW = 20;
+const LABEL_W = 150;
+const BAR_W = 420;
+const VALUE_W = 70;
+
+/** A horizontal bar per unit, diverging at zero: green pushes towards the target, red away. */
+export function barChart(units) {
+  const max = Math.max(1e-12, ...units.map((u) => Math.abs(u.score)));
+  const hasNeg = units.some((u) => u.score < 0);
+  // Room for the value beside the longest bar on either side.
+  const zero = LABEL_W + (hasNeg ? VALUE_W + BAR_W / 2 : 0);
+  const scale = (hasNeg ? BAR_W / 2 : BAR_W) / max;
+  const height = units.length * ROW + 8;
+  const width = LABEL_W + BAR_W + VALUE_W * (hasNeg ? 2 : 1);
+  const rows = units.map((u, k) => {
+    const y = 4 + k * ROW;
+    const w = Math.abs(u.score) * scale;
+    const x = u.score >= 0 ? zero : zero - w;
+    const valueX = u.score >= 0 ? zero + w + 4 : zero - w - 4;
+    return s(
+      'g',
+      { class: 'bar-row', 'data-index': k },
+      s('text', { x: LABEL_W - 8, y: y + ROW / 2, class: `bar-label${u.special ? ' special' : ''}`, 'text-anchor': 'end', 'dominant-baseline': 'middle' }, u.label),
+      s('rect', { x, y: y + 3, width: Math.max(w, 0.5), height: ROW - 6, fill: u.score >= 0 ? POSITIVE : NEGATIVE, rx: 2 },
+        s('title', null, `${u.label}: ${fmt(u.score)}`)),
+      s('text', { x: valueX, y: y + ROW / 2, class: 'bar-value', 'text-anchor': u.score >= 0 ? 'start' : 'end', 'dominant-baseline': 'middle' }, fmt(u.score)),
+    );
+  });
+  return s(
+    'svg',
+    { class: 'bars', id: 'bar-chart', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'attribution per token' },
+    s('line', { x1: zero, x2: zero, y1: 0, y2: height, class: 'axis' }),
+    rows,
+  );
+}

@@ -1,0 +1,223 @@
+// The head view, after bertviz's `head_view`: tokens in two columns, a line
+// from each query (left) to each key (right) whose opacity is the attention
+// weight ÷ the number of active heads, one colour per head. Click a head's
+// swatch to toggle it, double-click to isolate it; hover a token to see only
+// its lines and, beside the other column, each head's weight. Drawn on a
+// canvas, so that 512 tokens stay fast.
+
+import { h, fill, hiDpiCanvas } from '../dom.js';
+import { headColor, rgb } from '../colors.js';
+
+export const BOXWIDTH = 130; // a token column
+export const BOXHEIGHT = 22; // a row
+export const MATRIX_WIDTH = 170; // between the columns, where the lines go
+export const TEXT_TOP = 8;
+export const HEAD_SQUARE = 7; // per-head weight beside a token, on hover
+const MIN_ALPHA = 0.004; // lines fainter than this are not drawn
+
+export const FILTERS = {
+  all: 'All',
+  aa: 'Sentence A → Sentence A',
+  ab: 'Sentence A → Sentence B',
+  ba: 'Sentence B → Sentence A',
+  bb: 'Sentence B → Sentence B',
+};
+
+/** The token indices of the left (query) and right (key) columns under a filter. */
+export function columns(segments, filter) {
+  const all = segments.map((_, i) => i);
+  const of = (seg) => all.filter((i) => segments[i] === seg);
+  switch (filter) {
+    case 'aa': return [of(0), of(0)];
+    case 'ab': return [of(0), of(1)];
+    case 'ba': return [of(1), of(0)];
+    case 'bb': return [of(1), of(1)];
+    default: return [all, all];
+  }
+}
+
+function headsWidth(heads) {
+  return heads * HEAD_SQUARE + 8;
+}
+
+/**
+ * Draws the lines and tokens of one layer. Pure: the picture is a function
+ * of its arguments. Returns the number of lines drawn.
+ * @param {HTMLCanvasElement} canvas
+ * @param {{labels: string[], att: Float32Array, layers: number, heads: number, tokens: number, segments: number[]}} data
+ * @param {{layer: number, active: boolean[], hover: {side: 'left'|'right', index: number}|null, filter: string}} view
+ */
+export function drawHeadView(canvas, data, view) {
+  const { att, heads, tokens: T } = data;
+  const [left, right] = columns(data.segments, view.filter);
+  const hw = headsWidth(heads);
+  const width = hw + BOXWIDTH + MATRIX_WIDTH + BOXWIDTH + hw;
+  const height = TEXT_TOP + Math.max(left.length, right.length) * BOXHEIGHT + 8;
+  const ctx = hiDpiCanvas(canvas, width, height);
+  ctx.clearRect(0, 0, width, height);
+  const xL = hw + BOXWIDTH; // where lines start
+  const xR = xL + MATRIX_WIDTH; // where they end
+  const y = (row) => TEXT_TOP + row * BOXHEIGHT + BOXHEIGHT / 2;
+  const active = [];
+  for (let k = 0; k < heads; k++) if (view.active[k]) active.push(k);
+  const base = view.layer * heads * T * T;
+  const hover = view.hover;
+
+  // Lines, head by head, additively.
+  let lines = 0;
+  ctx.lineWidth = 2;
+  for (const k of active) {
+    const [r, g, b] = rgb(headColor(k));
+    ctx.strokeStyle = `rgb(${r}, ${g}, ${b})`;
+    const off = base + k * T * T;
+    left.forEach((i, li) => {
+      if (hover?.side === 'left' && hover.index !== i) return;
+      right.forEach((j, rj) => {
+        if (hover?.side === 'right' && hover.index !== j) return;
+        const alpha = att[off + i * T + j] / active.length;
+        if (alpha < MIN_ALPHA) return;
+        ctx.globalAlpha = Math.min(1, alpha);
+        ctx.beginPath();
+        ctx.moveTo(xL, y(li));
+        ctx.lineTo(xR, y(rj));
+        ctx.stroke();
+        lines++;
+      });
+    });
+  }
+  ctx.globalAlpha = 1;
+
+  // Tokens.
+  ctx.font = '14px system-ui, sans-serif';
+  ctx.textBaseline = 'middle';
+  const drawTokens = (idx, side) => {
+    idx.forEach((i, row) => {
+      const label = fit(ctx, data.labels[i], BOXWIDTH - 12);
+      const isHover = hover && hover.side === side && hover.index === i;
+      const x0 = side === 'left' ? hw : xR;
+      if (isHover) {
+        ctx.fillStyle = '#e8eefc';
+        ctx.fillRect(x0, y(row) - BOXHEIGHT / 2 + 1, BOXWIDTH, BOXHEIGHT - 2);
+      }
+      ctx.fillStyle = isHover ? '#1a3d8f' : '#222';
+      ctx.textAlign = side === 'left' ? 'right' : 'left';
+      ctx.fillText(label, side === 'left' ? xL - 6 : xR + 6, y(row));
+    });
+  };
+  drawTokens(left, 'left');
+  drawTokens(right, 'right');
+
+  // Per-head weights beside the other column, while a token is hovered.
+  if (hover) {
+    const others = hover.side === 'left' ? right : left;
+    others.forEach((j, row) => {
+      active.forEach((k, n) => {
+        const [q, key] = hover.side === 'left' ? [hover.index, j] : [j, hover.index];
+        const w = att[base + k * T * T + q * T + key];
+        const [r, g, b] = rgb(headColor(k));
+        ctx.fillStyle = `rgba(${r}, ${g}, ${b}, ${Math.min(1, w)})`;
+        const x = hover.side === 'left' ? xR + BOXWIDTH + 4 + n * HEAD_SQUARE : hw - 4 - (n + 1) * HEAD_SQUARE;
+        ctx.fillRect(x, y(row) - 6, HEAD_SQUARE - 1, 12);
+      });
+    });
+  }
+  canvas.dataset.lines = String(lines);
+  canvas.dataset.layer = String(view.layer);
+  canvas.dataset.heads = active.join(',');
+  return lines;
+}
+
+/** Cuts `text` with an ellipsis to fit `max` pixels. */
+export function fit(ctx, text, max) {
+  if (ctx.measureText(text).width <= max) return text;
+  let t = text;
+  while (t.length > 1 && ctx.measureText(`${t}…`).width > max) t = t.slice(0, -1);
+  return `${t}…`;
+}
+
+/** Which token a point over the canvas is on: `{side, index}` or null. */
+export function hitTest(data, view, x, y) {
+  const [left, right] = columns(data.segments, view.filter);
+  const hw = headsWidth(data.heads);
+  const row = Math.floor((y - TEXT_TOP) / BOXHEIGHT);
+  if (x >= hw && x < hw + BOXWIDTH && row >= 0 && row < left.length) return { side: 'left', index: left[row] };
+  const xR = hw + BOXWIDTH + MATRIX_WIDTH;
+  if (x >= xR && x < xR + BOXWIDTH && row >= 0 && row < right.length) return { side: 'right', index: right[row] };
+  return null;
+}
+
+/** The head swatches: click toggles a head, double-click isolates it. */
+export function headPicker(heads, active, { onToggle, onIsolate }) {
+  return h(
+    'div',
+    { class: 'heads', role: 'group', 'aria-label': 'attention heads' },
+    Array.from({ length: heads }, (_, k) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          class: `head${active[k] ? ' on' : ''}`,
+          style: { '--head': headColor(k) },
+          title: `head ${k}: click to toggle, double-click to show only this head`,
+          'aria-pressed': active[k] ? 'true' : 'false',
+          dataset: { head: k },
+          onclick: () => onToggle(k),
+          ondblclick: () => onIsolate(k),
+        },
+        String(k),
+      ),
+    ),
+  );
+}
+
+/** A `<select>` of `count` numbered options. */
+export function numberSelect(label, count, value, onChange, id) {
+  return h(
+    'label',
+    { class: 'control' },
+    `${label} `,
+    h(
+      'select',
+      { id, onchange: (ev) => onChange(Number(ev.target.value)) },
+      Array.from({ length: count }, (_, i) => h('option', { value: i, selected: i === value }, String(i))),
+    ),
+  );
+}
+
+/**
+ * The head view with its controls.
+ * @param {HTMLElement} el
+ * @param data  as drawHeadView, plus `pair` (whether the input is a sentence pair)
+ * @param view  as drawHeadView
+ * @param {{onLayer: Function, onFilter: Function, onToggle: Function, onIsolate: Function, onHover: Function}} actions
+ */
+export function renderHeadView(el, data, view, actions) {
+  const canvas = h('canvas', { class: 'head-canvas', id: 'head-canvas', 'aria-label': 'attention lines between tokens' });
+  const controls = h(
+    'div',
+    { class: 'controls' },
+    numberSelect('Layer', data.layers, view.layer, actions.onLayer, 'head-layer'),
+    data.pair
+      ? h(
+          'label',
+          { class: 'control' },
+          'Attention ',
+          h(
+            'select',
+            { id: 'head-filter', onchange: (ev) => actions.onFilter(ev.target.value) },
+            Object.entries(FILTERS).map(([k, v]) => h('option', { value: k, selected: k === view.filter }, v)),
+          ),
+        )
+      : null,
+    headPicker(data.heads, view.active, actions),
+  );
+  canvas.addEventListener('mousemove', (ev) => {
+    const r = canvas.getBoundingClientRect();
+    const hit = hitTest(data, view, ev.clientX - r.left, ev.clientY - r.top);
+    if (JSON.stringify(hit) !== JSON.stringify(view.hover)) actions.onHover(hit);
+  });
+  canvas.addEventListener('mouseleave', () => view.hover && actions.onHover(null));
+  fill(el, controls, h('div', { class: 'canvas-scroll' }, canvas));
+  drawHeadView(canvas, data, view);
+  return canvas;
+}

@@ -1,0 +1,108 @@
+// A query × key matrix as a heatmap: one head's attention, the mean over a
+// layer's heads, or the attention rollout.
+
+import { h, fill, hiDpiCanvas } from '../dom.js';
+import { sequential, css } from '../colors.js';
+import { fmt } from '../tokens.js';
+import { fit, numberSelect } from './headview.js';
+
+const LABEL = 110; // room for token labels
+
+/** The matrix a view state names, as a Float32Array of T×T. */
+export function matrixOf(a, view) {
+  const T = a.tokens;
+  if (view.source === 'rollout') return a.rollout;
+  const off = (view.layer * a.heads) * T * T;
+  if (view.source === 'mean') {
+    const m = new Float32Array(T * T);
+    for (let k = 0; k < a.heads; k++) {
+      for (let i = 0; i < T * T; i++) m[i] += a.probabilities[off + k * T * T + i] / a.heads;
+    }
+    return m;
+  }
+  const head = Number(view.source);
+  return a.probabilities.subarray(off + head * T * T, off + (head + 1) * T * T);
+}
+
+function cellSize(T) {
+  return Math.max(3, Math.min(28, Math.floor(560 / T)));
+}
+
+/** Draws the heatmap; pure. */
+export function drawHeatmap(canvas, m, labels, T) {
+  const c = cellSize(T);
+  const showLabels = c >= 10;
+  const pad = showLabels ? LABEL : 4;
+  const size = pad + T * c + 4;
+  const ctx = hiDpiCanvas(canvas, size, size);
+  ctx.clearRect(0, 0, size, size);
+  let max = 0;
+  for (const v of m) max = Math.max(max, v);
+  for (let i = 0; i < T; i++) {
+    for (let j = 0; j < T; j++) {
+      ctx.fillStyle = css(sequential(m[i * T + j] / (max || 1)));
+      ctx.fillRect(pad + j * c, pad + i * c, c, c);
+    }
+  }
+  if (showLabels) {
+    ctx.fillStyle = '#222';
+    ctx.font = `${Math.min(13, c - 1)}px system-ui, sans-serif`;
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'right';
+    for (let i = 0; i < T; i++) ctx.fillText(fit(ctx, labels[i], LABEL - 8), pad - 4, pad + i * c + c / 2);
+    for (let j = 0; j < T; j++) {
+      ctx.save();
+      ctx.translate(pad + j * c + c / 2, pad - 4);
+      ctx.rotate(-Math.PI / 2);
+      ctx.textAlign = 'left';
+      ctx.fillText(fit(ctx, labels[j], LABEL - 8), 0, 0);
+      ctx.restore();
+    }
+  }
+  canvas.dataset.max = String(max);
+  return { pad, c };
+}
+
+/**
+ * @param {HTMLElement} el
+ * @param {{analysis: import('../types.js').Analysis, labels: string[]}} data
+ * @param {{layer: number, source: string}} view  source: a head index, 'mean' or 'rollout'
+ * @param {{onLayer: Function, onSource: Function}} actions
+ */
+export function renderHeatmap(el, data, view, actions) {
+  const a = data.analysis;
+  const T = a.tokens;
+  const m = matrixOf(a, view);
+  const canvas = h('canvas', { class: 'heatmap', id: 'heatmap-canvas', 'aria-label': 'attention matrix, queries down, keys across' });
+  const tip = h('p', { class: 'muted tip', id: 'heatmap-tip' }, 'Rows are queries, columns keys; hover a cell for its value.');
+  const options = [
+    ...Array.from({ length: a.heads }, (_, k) => [String(k), `head ${k}`]),
+    ['mean', 'mean of the heads'],
+    ['rollout', 'attention rollout (all layers)'],
+  ];
+  const controls = h(
+    'div',
+    { class: 'controls' },
+    view.source === 'rollout' ? null : numberSelect('Layer', a.layers, view.layer, actions.onLayer, 'heatmap-layer'),
+    h(
+      'label',
+      { class: 'control' },
+      'Show ',
+      h(
+        'select',
+        { id: 'heatmap-source', onchange: (ev) => actions.onSource(ev.target.value) },
+        options.map(([v, t]) => h('option', { value: v, selected: v === String(view.source) }, t)),
+      ),
+    ),
+  );
+  fill(el, controls, tip, h('div', { class: 'canvas-scroll' }, canvas));
+  const { pad, c } = drawHeatmap(canvas, m, data.labels, T);
+  canvas.addEventListener('mousemove', (ev) => {
+    const r = canvas.getBoundingClientRect();
+    const j = Math.floor((ev.clientX - r.left - pad) / c);
+    const i = Math.floor((ev.clientY - r.top - pad) / c);
+    if (i >= 0 && j >= 0 && i < T && j < T) {
+      tip.textContent = `${data.labels[i]} → ${data.labels[j]}: ${fmt(m[i * T + j], 4)}`;
+    }
+  });
+}

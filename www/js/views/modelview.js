@@ -1,0 +1,76 @@
+// The model view, after bertviz's `model_view`: every layer × head as a
+// small picture of its attention lines. A click opens that head in the head view.
+
+import { h, fill, hiDpiCanvas } from '../dom.js';
+import { headColor, rgb } from '../colors.js';
+
+export const THUMB_WIDTH = 80;
+const MIN_ALPHA = 0.01;
+
+function thumbHeight(tokens) {
+  return Math.max(40, Math.min(120, tokens * 4));
+}
+
+/**
+ * Draws the lines of one head, query column left, key column right.
+ * Returns the number of lines drawn.
+ */
+export function drawThumb(canvas, att, T, offset, color) {
+  const height = thumbHeight(T);
+  const ctx = hiDpiCanvas(canvas, THUMB_WIDTH, height);
+  ctx.clearRect(0, 0, THUMB_WIDTH, height);
+  const [r, g, b] = rgb(color);
+  ctx.strokeStyle = `rgb(${r}, ${g}, ${b})`;
+  ctx.lineWidth = 1;
+  const pad = 4;
+  const step = (height - 2 * pad) / Math.max(1, T - 1);
+  const y = (i) => (T === 1 ? height / 2 : pad + i * step);
+  // On long inputs, faint lines are invisible at this size and cost the most.
+  const min = T > 128 ? 0.05 : MIN_ALPHA;
+  let lines = 0;
+  for (let i = 0; i < T; i++) {
+    for (let j = 0; j < T; j++) {
+      const w = att[offset + i * T + j];
+      if (w < min) continue;
+      ctx.globalAlpha = Math.min(1, w);
+      ctx.beginPath();
+      ctx.moveTo(6, y(i));
+      ctx.lineTo(THUMB_WIDTH - 6, y(j));
+      ctx.stroke();
+      lines++;
+    }
+  }
+  ctx.globalAlpha = 1;
+  return lines;
+}
+
+/**
+ * @param {HTMLElement} el
+ * @param {{att: Float32Array, layers: number, heads: number, tokens: number}} data
+ * @param {{onOpen: (layer: number, head: number) => void}} actions
+ */
+export function renderModelView(el, data, actions) {
+  const { att, layers, heads, tokens: T } = data;
+  const header = h('div', { class: 'grid-row grid-header' }, h('span', { class: 'grid-label' }), Array.from({ length: heads }, (_, k) => h('span', { class: 'grid-col' }, `head ${k}`)));
+  const rows = Array.from({ length: layers }, (_, l) =>
+    h(
+      'div',
+      { class: 'grid-row' },
+      h('span', { class: 'grid-label' }, `layer ${l}`),
+      Array.from({ length: heads }, (_, k) => {
+        const canvas = h('canvas', {
+          class: 'thumb',
+          dataset: { layer: l, head: k },
+          title: `layer ${l}, head ${k}: click to open in the head view`,
+          tabindex: 0,
+          role: 'button',
+          onclick: () => actions.onOpen(l, k),
+          onkeydown: (ev) => ev.key === 'Enter' && actions.onOpen(l, k),
+        });
+        canvas.dataset.lines = String(drawThumb(canvas, att, T, (l * heads + k) * T * T, headColor(k)));
+        return canvas;
+      }),
+    ),
+  );
+  fill(el, h('div', { class: 'model-grid', id: 'model-grid' }, header, rows));
+}

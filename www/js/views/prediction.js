@@ -1,0 +1,65 @@
+// The prediction: classes as bars, largest first; a click makes a class the
+// target to explain.
+
+import { h, fill } from '../dom.js';
+import { pct } from '../tokens.js';
+
+const TOP = 8;
+
+/**
+ * @param {HTMLElement} el
+ * @param {{labels: string[], probabilities: number[], predicted: number, target: number|null,
+ *          output: string, truncated: boolean, maxTokens: number}} data
+ * @param {{showAll: boolean, onTarget: (i: number) => void, onShowAll: (v: boolean) => void}} view
+ */
+export function renderPrediction(el, data, view) {
+  const order = data.probabilities.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]);
+  const shown = view.showAll ? order : order.slice(0, TOP);
+  const target = data.target ?? data.predicted;
+  const rows = shown.map(([p, i]) =>
+    h(
+      'li',
+      {
+        class: `class-row${i === data.predicted ? ' predicted' : ''}${i === target ? ' target' : ''}`,
+        dataset: { index: i },
+        role: 'button',
+        tabindex: 0,
+        title: `explain ${data.labels[i]}`,
+        onclick: () => view.onTarget(i),
+        onkeydown: (ev) => (ev.key === 'Enter' || ev.key === ' ') && (ev.preventDefault(), view.onTarget(i)),
+      },
+      h('span', { class: 'class-label' }, data.labels[i]),
+      h('span', { class: 'class-bar' }, h('span', { style: { width: `${(p * 100).toFixed(2)}%` } })),
+      h('span', { class: 'class-p' }, pct(p)),
+      h(
+        'span',
+        { class: 'class-tags' },
+        i === data.predicted ? h('span', { class: 'tag tag-predicted' }, 'predicted') : null,
+        i === target ? h('span', { class: 'tag tag-target' }, 'explained') : null,
+      ),
+    ),
+  );
+  const more =
+    order.length > TOP
+      ? h(
+          'button',
+          { class: 'link', type: 'button', onclick: () => view.onShowAll(!view.showAll) },
+          view.showAll ? `show the top ${TOP}` : `show all ${order.length} classes`,
+        )
+      : null;
+  fill(
+    el,
+    h(
+      'p',
+      { class: 'headline', id: 'predicted-label' },
+      'Predicted ',
+      h('strong', null, data.labels[data.predicted]),
+      ` (${pct(data.probabilities[data.predicted])}${data.output === 'sigmoid' ? ', sigmoid' : ''})`,
+    ),
+    data.truncated
+      ? h('p', { class: 'warning' }, `The text is longer than the model takes: only its first ${data.maxTokens} tokens were read.`)
+      : null,
+    h('ol', { class: 'classes' }, rows),
+    more,
+  );
+}

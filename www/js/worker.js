@@ -1,0 +1,84 @@
+// The module Web Worker that holds one wasm instance and one model. All
+// model work happens here, so the page never freezes. Messages follow
+// types.js: `{id, type, payload}` in, `{id, result}` or `{id, error}` out.
+
+import init, { Explainer } from '../pkg/bertlens_wasm.js';
+
+/** @type {Promise<unknown> | null} */
+let ready = null;
+/** @type {Explainer | null} */
+let explainer = null;
+
+const handlers = {
+  /** Instantiates the wasm module (compiled once by the page and shared). */
+  async init({ module }) {
+    ready ??= init(module ? { module_or_path: module } : undefined);
+    await ready;
+    return true;
+  },
+
+  /** Builds an Explainer; the previous model stays until the new one has loaded. */
+  load({ files, source }) {
+    const next = new Explainer(files, source);
+    explainer?.free();
+    explainer = next;
+    return explainer.info();
+  },
+
+  predict({ text, pair }) {
+    return model().predict(text, pair ?? undefined);
+  },
+
+  attentions({ text, pair, options }) {
+    const a = model().attentions(text, pair ?? undefined, options);
+    return withTransfer(a, [a.probabilities.buffer, a.queries.buffer, a.keys.buffer, a.rollout.buffer]);
+  },
+
+  attribute({ text, pair, options }) {
+    return model().attribute(text, pair ?? undefined, options);
+  },
+
+  igStart({ text, pair, options }) {
+    return model().igStart(text, pair ?? undefined, options);
+  },
+
+  igGradientSum({ start, end }) {
+    const part = model().igGradientSum(start, end);
+    return withTransfer(part, [part.buffer]);
+  },
+
+  igFinish({ total }) {
+    return model().igFinish(total);
+  },
+};
+
+function model() {
+  if (!explainer) throw new Error('no model is loaded');
+  return explainer;
+}
+
+const TRANSFER = Symbol('transfer');
+
+function withTransfer(value, buffers) {
+  return { [TRANSFER]: buffers, value };
+}
+
+self.onmessage = async ({ data }) => {
+  const { id, type, payload } = data;
+  try {
+    const handler = handlers[type];
+    if (!handler) throw new Error(`unknown request ${type}`);
+    if (type !== 'init') await ready;
+    const out = await handler(payload ?? {});
+    if (out && out[TRANSFER]) {
+      self.postMessage({ id, result: out.value }, out[TRANSFER]);
+    } else {
+      self.postMessage({ id, result: out });
+    }
+  } catch (e) {
+    // A trap (a Rust panic, running out of memory) leaves the instance
+    // unusable: the page replaces this worker.
+    const fatal = e instanceof WebAssembly.RuntimeError || e instanceof RangeError;
+    self.postMessage({ id, error: e?.message ?? String(e), fatal });
+  }
+};
