@@ -14,7 +14,10 @@ WASM_OUT   := target/$(WASM_TARGET)/release/bertlens_wasm.wasm
 # The wasm-bindgen CLI must be exactly the version of the wasm-bindgen crate in Cargo.lock.
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
 
-.PHONY: all build cli wasm serve model test fmt-check clippy test-rust fixtures bench-ref clean
+CHROMEDRIVER ?= /usr/bin/chromedriver
+E2E_DEPS   := tests/e2e/node_modules/.package-lock.json
+
+.PHONY: all build cli wasm serve model test fmt-check clippy test-rust test-wasm test-e2e fixtures bench-ref clean
 
 all: build
 
@@ -49,7 +52,7 @@ $(VENV_MODEL)/.ok:
 	touch $@
 
 # ---- tests: what CI runs ---------------------------------------------------------------
-test: fmt-check clippy test-rust
+test: fmt-check clippy test-rust test-wasm test-e2e
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -59,6 +62,22 @@ clippy:
 
 test-rust: model
 	BERTLENS_REQUIRE_DEFAULT_MODEL=1 $(CARGO) test --workspace
+
+# The binding in headless Chromium (wasm-bindgen-test), held to what the native core
+# computes on the fixture models.
+test-wasm:
+	$(CARGO) run -q -p bertlens-wasm --example native_snapshot -- target/wasm-test/native.json
+	BERTLENS_NATIVE_SNAPSHOT=$(CURDIR)/target/wasm-test/native.json CHROMEDRIVER=$(CHROMEDRIVER) \
+	    $(CARGO) test --target $(WASM_TARGET) -p bertlens-wasm --test web
+
+# The page end to end in Debian's Chromium (playwright-core), against `bertlens serve`;
+# screenshots land in target/e2e/.
+test-e2e: wasm model $(E2E_DEPS)
+	$(CARGO) build -p bertlens-cli
+	cd tests/e2e && BERTLENS_BIN=$(CURDIR)/target/debug/bertlens npm test
+
+$(E2E_DEPS): tests/e2e/package.json tests/e2e/package-lock.json
+	cd tests/e2e && npm ci --no-audit --no-fund
 
 # ---- the reference stack (fixtures and benchmarks only; never a runtime dependency) ----
 bench-ref: $(VENV_REF)/.ok

@@ -59,14 +59,25 @@ export async function open(browser, url, { width = 1280, height = 900 } = {}) {
   const context = await browser.newContext({ viewport: { width, height } });
   const page = await context.newPage();
   const log = { requests: [], errors: [], dialogs: [] };
-  page.on('request', (r) => log.requests.push(r.url()));
+  const pending = new Set();
+  page.on('request', (r) => {
+    log.requests.push(r.url());
+    pending.add(r);
+  });
+  page.on('requestfinished', (r) => pending.delete(r));
+  page.on('requestfailed', (r) => pending.delete(r));
   page.on('console', (m) => m.type() === 'error' && log.errors.push(m.text()));
   page.on('pageerror', (e) => log.errors.push(String(e)));
   page.on('dialog', async (d) => {
     log.dialogs.push(d.message());
     await d.dismiss();
   });
-  await page.goto(url);
+  try {
+    await page.goto(url);
+  } catch (e) {
+    const waiting = [...pending].map((r) => r.url()).join(', ');
+    throw new Error(`${e.message}\nrequests still pending: ${waiting || 'none'}`);
+  }
   return { page, context, log };
 }
 

@@ -433,7 +433,10 @@ function bind() {
 
   const option = (id, key, parse = (v) => v) => {
     $(id).addEventListener('change', (ev) => {
-      state.options[key] = parse(ev.target.value);
+      const value = parse(ev.target.value);
+      // A field can report the same value twice (a script's event, then the browser's on blur).
+      if (state.options[key] === value) return;
+      state.options[key] = value;
       render();
       if (state.analysis) attribute();
     });

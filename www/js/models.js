@@ -131,11 +131,12 @@ export async function fetchFromUrl(base, opts = {}) {
   if (!/^https?:$/.test(url.protocol)) throw new Error(`${base}: only http(s) addresses can be loaded`);
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   const base_ = url.href;
-  const head = await fetchModel(
-    base_,
-    [{ name: 'config.json' }, { name: 'tokenizer.json' }, { name: 'head.json', optional: true }],
-    opts,
-  );
+  // config.json first: if it is not there, the address is not a model folder.
+  const config = await fetchModel(base_, [{ name: 'config.json' }], opts);
+  const head = [
+    ...config,
+    ...(await fetchModel(base_, [{ name: 'tokenizer.json' }, { name: 'head.json', optional: true }], opts)),
+  ];
   let weights = null;
   for (const name of HUB_WEIGHTS) {
     [weights] = await fetchModel(base_, [{ name, optional: true }], opts);

@@ -4,6 +4,8 @@
 // needs no special headers and works on any static host.
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
+/** Integrated Gradients steps one worker computes before it reports back. */
+const MAX_CHUNK = 16;
 
 export class AbortError extends Error {
   constructor() {
@@ -125,7 +127,9 @@ export class Pool {
     const req = { text, pair, options };
     const started = await Promise.all(this.engines.map((_, i) => this.call(i, 'igStart', req)));
     const { steps, batch, size } = started[0];
-    const chunk = Math.max(1, Math.min(batch, Math.ceil(steps / (4 * this.size))));
+    // Small enough chunks that progress moves and a cancel lands quickly,
+    // large enough that each pass is an efficient batch.
+    const chunk = Math.max(1, Math.min(batch, MAX_CHUNK, Math.ceil(steps / (4 * this.size))));
     const chunks = [];
     for (let start = 0; start < steps; start += chunk) chunks.push([start, Math.min(steps, start + chunk)]);
     const total = new Float32Array(size);

@@ -1,12 +1,16 @@
 //! `bertlens serve`: a static file server for `www/` on the loopback
 //! interface. It needs nothing a static host lacks: plain files with their
-//! content types (`.wasm` as `application/wasm`), no special headers.
+//! content types (`.wasm` as `application/wasm`), no special headers. Each
+//! connection has its own thread, so a model download never holds up the
+//! page's small files.
 
-use std::net::IpAddr;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
-
-use tiny_http::{Header, Method, Response, Server, StatusCode};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 pub fn content_type(path: &Path) -> &'static str {
     match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
@@ -74,10 +78,9 @@ pub fn run(dir: &Path, host: &str, port: u16) -> Result<ExitCode, String> {
             dir.display()
         ));
     }
-    let listener = std::net::TcpListener::bind((ip, port))
-        .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+    let listener =
+        TcpListener::bind((ip, port)).map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
-    let server = Server::from_listener(listener, None).map_err(|e| format!("cannot serve: {e}"))?;
     let shown = if ip.is_ipv6() {
         format!("[{ip}]")
     } else {
@@ -87,28 +90,117 @@ pub fn run(dir: &Path, host: &str, port: u16) -> Result<ExitCode, String> {
         "bertlens: serving {} on http://{shown}:{port}/ (Ctrl-C stops)",
         dir.display()
     );
-    for request in server.incoming_requests() {
-        let method = request.method().clone();
-        if method != Method::Get && method != Method::Head {
-            let _ = request.respond(Response::empty(StatusCode(405)));
+    let open = Arc::new(AtomicUsize::new(0));
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        // A browser opens a handful of connections; refuse a flood rather than spawn it.
+        if open.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
             continue;
         }
-        let file =
-            resolve(dir, request.url()).and_then(|p| std::fs::File::open(&p).ok().map(|f| (p, f)));
-        let result = match file {
-            Some((path, f)) => {
-                let ct =
-                    Header::from_bytes("Content-Type", content_type(&path)).expect("valid header");
-                let cache = Header::from_bytes("Cache-Control", "no-cache").expect("valid header");
-                request.respond(Response::from_file(f).with_header(ct).with_header(cache))
-            }
-            None => request.respond(Response::from_string("not found").with_status_code(404)),
-        };
-        if let Err(e) = result {
-            eprintln!("bertlens: {e}");
-        }
+        open.fetch_add(1, Ordering::Relaxed);
+        let (dir, open) = (dir.to_path_buf(), open.clone());
+        std::thread::spawn(move || {
+            let _ = serve_connection(&dir, stream);
+            open.fetch_sub(1, Ordering::Relaxed);
+        });
     }
     Ok(ExitCode::SUCCESS)
+}
+
+const MAX_CONNECTIONS: usize = 64;
+const MAX_HEADER_BYTES: u64 = 16 << 10;
+
+/// Answers the requests of one connection, keeping it open between them
+/// (HTTP/1.1 keep-alive) until the client closes it or goes quiet.
+fn serve_connection(dir: &Path, stream: TcpStream) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut out = stream;
+    loop {
+        let mut head = Vec::new();
+        // The request line and headers, up to the blank line.
+        loop {
+            let n = (&mut reader)
+                .take(MAX_HEADER_BYTES)
+                .read_until(b'\n', &mut head)?;
+            if n == 0 {
+                return Ok(()); // closed
+            }
+            if head.ends_with(b"\r\n\r\n") || head.ends_with(b"\n\n") {
+                break;
+            }
+            if head.len() as u64 > MAX_HEADER_BYTES {
+                return write_status(&mut out, 431, "Request Header Fields Too Large");
+            }
+        }
+        let head = String::from_utf8_lossy(&head);
+        let mut lines = head.lines();
+        let mut request = lines.next().unwrap_or("").split_whitespace();
+        let (method, target, version) = (request.next(), request.next(), request.next());
+        let mut keep_alive = version == Some("HTTP/1.1");
+        for line in lines {
+            if let Some((k, v)) = line.split_once(':') {
+                if k.trim().eq_ignore_ascii_case("connection") {
+                    match v.trim().to_ascii_lowercase().as_str() {
+                        "close" => keep_alive = false,
+                        "keep-alive" => keep_alive = true,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let (Some(method), Some(target)) = (method, target) else {
+            return write_status(&mut out, 400, "Bad Request");
+        };
+        if method != "GET" && method != "HEAD" {
+            // A body may follow that is not read: answer and close.
+            return write_status(&mut out, 405, "Method Not Allowed");
+        }
+        let file = resolve(dir, target).and_then(|p| {
+            let f = std::fs::File::open(&p).ok()?;
+            let len = f.metadata().ok().filter(|m| m.is_file())?.len();
+            Some((p, f, len))
+        });
+        let connection = if keep_alive { "keep-alive" } else { "close" };
+        match file {
+            Some((path, mut f, len)) => {
+                write!(
+                    out,
+                    "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {len}\r\n\
+                     Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n\
+                     Connection: {connection}\r\n\r\n",
+                    content_type(&path)
+                )?;
+                if method == "GET" {
+                    std::io::copy(&mut f, &mut out)?;
+                }
+            }
+            None => {
+                let body = "not found";
+                write!(
+                    out,
+                    "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\n\
+                     Content-Length: {}\r\nConnection: {connection}\r\n\r\n",
+                    body.len()
+                )?;
+                if method == "GET" {
+                    out.write_all(body.as_bytes())?;
+                }
+            }
+        }
+        out.flush()?;
+        if !keep_alive {
+            return Ok(());
+        }
+    }
+}
+
+fn write_status(out: &mut TcpStream, code: u16, reason: &str) -> std::io::Result<()> {
+    write!(
+        out,
+        "HTTP/1.1 {code} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    out.flush()
 }
 
 #[cfg(test)]

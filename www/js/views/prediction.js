@@ -14,8 +14,10 @@ const TOP = 8;
  */
 export function renderPrediction(el, data, view) {
   const order = data.probabilities.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]);
-  const shown = view.showAll ? order : order.slice(0, TOP);
   const target = data.target ?? data.predicted;
+  const shown = view.showAll ? order : order.slice(0, TOP);
+  // The class being explained is always in the list.
+  if (!shown.some(([, i]) => i === target)) shown.push(order.find(([, i]) => i === target));
   const rows = shown.map(([p, i]) =>
     h(
       'li',

@@ -1,0 +1,396 @@
+// The page as a user meets it, in Debian's Chromium: the default model,
+// explanations that equal the CLI's, the four attention views, models from
+// files and URLs, bad input, privacy and safety. Screenshots go to target/e2e/.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, binary, idle, launch, open, shot, startServer } from './harness.mjs';
+
+const DEFAULT_MODEL = path.join(ROOT, 'www/models/minilm-intent');
+const FIXTURES = path.join(ROOT, 'tests/fixtures');
+
+function cli(...args) {
+  return JSON.parse(execFileSync(binary(), ['explain', '--json', ...args], { cwd: ROOT, encoding: 'utf8' }));
+}
+
+/** max |a − b| ≤ tol · max(1, max |b|) */
+function assertClose(what, got, want, tol) {
+  assert.equal(got.length, want.length, `${what}: lengths`);
+  const scale = Math.max(1, ...want.map(Math.abs));
+  got.forEach((g, i) => {
+    assert.ok(Math.abs(g - want[i]) <= tol * scale, `${what}[${i}]: ${g} vs ${want[i]}`);
+  });
+}
+
+async function explainText(page, text, pair = null, { expectError = false } = {}) {
+  await page.fill('#text', text);
+  if (pair !== null) {
+    await page.check('#pair-on');
+    await page.fill('#pair', pair);
+  }
+  await page.click('#explain');
+  await page.waitForFunction(
+    (t) => {
+      const s = globalThis.bertlens.state;
+      return !s.busy && s.input?.text === t && (s.explanation || s.runMessage);
+    },
+    text,
+    { timeout: 120000 },
+  );
+  if (expectError) return;
+  const message = await page.evaluate(() => globalThis.bertlens.state.runMessage);
+  assert.equal(message, null, `the page says: ${message?.text}`);
+}
+
+/**
+ * Waits until `predicate(state, arg)` holds with no work in progress, and
+ * fails at once with the page's message if the run ends in an error.
+ */
+async function settle(page, predicate, arg, timeout = 120000) {
+  const handle = await page.waitForFunction(
+    ([src, a]) => {
+      const s = globalThis.bertlens.state;
+      if (s.busy || s.loading) return false;
+      if (s.runMessage?.kind === 'error') return { error: s.runMessage.text };
+      return new Function('s', 'a', `return (${src})(s, a)`)(s, a) ? { ok: true } : false;
+    },
+    [predicate.toString(), arg],
+    { timeout },
+  );
+  const out = await handle.jsonValue();
+  assert.equal(out.error, undefined, `the page says: ${out.error}`);
+}
+
+const shownScores = (page) =>
+  page.$$eval('#record mark.tok', (marks) => marks.map((m) => Number(m.dataset.score)));
+
+describe('the page on the default model', () => {
+  let server;
+  let browser;
+  let page;
+  let log;
+
+  before(async () => {
+    server = await startServer();
+    browser = await launch();
+    ({ page, log } = await open(browser, `${server.url}/`));
+    await idle(page, 120000);
+    await page.waitForFunction(() => globalThis.bertlens.state.explanation, null, { timeout: 120000 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.stop();
+  });
+
+  it('explains a sentence as the CLI does: label, attributions and delta', async () => {
+    const text = 'I lost my wallet and need to block my card';
+    await explainText(page, text);
+    const want = cli('--model', DEFAULT_MODEL, text);
+    const label = await page.textContent('#predicted-label strong');
+    assert.equal(label, want.predicted_label);
+    const shown = await shownScores(page);
+    assertClose('attributions', shown, want.attributions, 1e-4);
+    const state = await page.evaluate(() => globalThis.bertlens.state.explanation);
+    assert.deepEqual(state.tokens, want.tokens);
+    assertClose('probabilities', state.probabilities, want.probabilities, 1e-5);
+    assert.ok(Math.abs(state.delta - want.delta) <= 1e-4 * Math.abs(want.score), `delta ${state.delta} vs ${want.delta}`);
+    const deltaText = await page.textContent('#delta-value');
+    assert.ok(Number(deltaText) === Number(deltaText), `delta shown: ${deltaText}`);
+    assert.match(await page.textContent('#method-line'), /Integrated Gradients of .+'s logit .* 50 gausslegendre steps/);
+    await shot(page, 'default-model');
+  });
+
+  it('draws highlights, head-view lines, the model grid and the neuron view', async () => {
+    const tokens = await page.evaluate(() => globalThis.bertlens.state.analysis.tokens);
+    assert.equal((await shownScores(page)).length, tokens);
+    const bg = await page.$eval('#record mark.tok:nth-child(3)', (m) => getComputedStyle(m).backgroundColor);
+    assert.notEqual(bg, 'rgba(0, 0, 0, 0)');
+    assert.ok(Number(await page.getAttribute('#head-canvas', 'data-lines')) > tokens, 'head view lines');
+    await page.click('#tab-model');
+    const thumbs = await page.$$eval('#model-grid canvas.thumb', (cs) => cs.map((c) => Number(c.dataset.lines)));
+    assert.equal(thumbs.length, 6 * 12);
+    assert.ok(thumbs.every((n) => n > 0), 'every thumbnail has lines');
+    await shot(page, 'model-view');
+    await page.click('#tab-neuron');
+    await page.selectOption('#neuron-layer', '2');
+    await page.selectOption('#neuron-head', '5');
+    await page.selectOption('#neuron-query', '3');
+    const rows = await page.$$eval('#neuron-table tbody tr', (trs) =>
+      trs.map((tr) => ({
+        softmax: Number(tr.querySelector('.softmax').dataset.value),
+        attention: Number(tr.querySelector('.softmax').dataset.attention),
+        dot: Number(tr.querySelector('.dot').dataset.value),
+        scaled: Number(tr.querySelector('.scaled').dataset.value),
+      })),
+    );
+    assert.equal(rows.length, tokens);
+    // softmax(q·k/√d), computed in the page from q and k, is the attention the model reported.
+    for (const r of rows) {
+      assert.ok(Math.abs(r.softmax - r.attention) < 1e-5, `softmax ${r.softmax} vs attention ${r.attention}`);
+      assert.ok(Math.abs(r.scaled - r.dot / Math.sqrt(32)) < 1e-9);
+    }
+    await shot(page, 'neuron-view');
+    await page.click('#tab-heatmap');
+    assert.ok(Number(await page.getAttribute('#heatmap-canvas', 'data-max')) > 0);
+    await page.selectOption('#heatmap-source', 'rollout');
+    assert.ok(Number(await page.getAttribute('#heatmap-canvas', 'data-max')) > 0);
+    await shot(page, 'heatmap');
+    await page.click('#tab-head');
+  });
+
+  it('changes the views when the layer, a head or the target changes', async () => {
+    const picture = () => page.$eval('#head-canvas', (c) => c.toDataURL());
+    const before0 = await picture();
+    await page.selectOption('#head-layer', '3');
+    assert.equal(await page.getAttribute('#head-canvas', 'data-layer'), '3');
+    const layer3 = await picture();
+    assert.notEqual(layer3, before0, 'another layer draws other lines');
+    await page.dblclick('.heads button[data-head="4"]');
+    assert.equal(await page.getAttribute('#head-canvas', 'data-heads'), '4');
+    assert.notEqual(await picture(), layer3, 'one head alone draws other lines');
+    await page.click('.heads button[data-head="7"]');
+    assert.equal(await page.getAttribute('#head-canvas', 'data-heads'), '4,7');
+    // Hover a token: only its lines remain.
+    const all = Number(await page.getAttribute('#head-canvas', 'data-lines'));
+    const box = await page.$eval('#head-canvas', (c) => c.getBoundingClientRect().toJSON());
+    // Over 'my' in the left column: past the per-head squares (12 × 7 + 8 px), inside the 130 px column.
+    await page.mouse.move(box.x + 12 * 7 + 8 + 100, box.y + 8 + 1 * 22 + 11);
+    const hovered = Number(await page.getAttribute('#head-canvas', 'data-lines'));
+    assert.ok(hovered > 0 && hovered < all, `hover: ${hovered} of ${all} lines`);
+    await shot(page, 'head-view-hover');
+    await page.mouse.move(0, 0);
+    // The model view opens a head in the head view.
+    await page.click('#tab-model');
+    await page.click('#model-grid canvas.thumb[data-layer="5"][data-head="11"]');
+    assert.equal(await page.getAttribute('#head-canvas', 'data-layer'), '5');
+    assert.equal(await page.getAttribute('#head-canvas', 'data-heads'), '11');
+    // Another target: the attributions are recomputed for it.
+    const first = await shownScores(page);
+    const second = await page.$eval('.classes li:nth-child(2)', (li) => li.dataset.index);
+    await page.click('.classes li:nth-child(2)');
+    await settle(page, (s, t) => s.explanation && String(s.explanation.target) === t, second);
+    const label = await page.evaluate(() => globalThis.bertlens.state.explanation.target_label);
+    assert.match(await page.textContent('#record tbody td:nth-child(3)'), new RegExp(label));
+    assert.notDeepEqual(await shownScores(page), first);
+    const text = await page.evaluate(() => globalThis.bertlens.state.input.text);
+    const want = cli('--model', DEFAULT_MODEL, '--target', second, text);
+    assertClose('attributions for another target', await shownScores(page), want.attributions, 1e-4);
+    // Other methods, through the same page.
+    for (const method of ['saliency', 'input-x-gradient', 'rollout']) {
+      await page.selectOption('#opt-method', method);
+      await settle(page, (s, m) => s.explanation?.method === m, method);
+      const w = cli('--model', DEFAULT_MODEL, '--target', second, '--method', method, text);
+      assertClose(method, await shownScores(page), w.attributions, 1e-4);
+    }
+    await page.selectOption('#opt-method', 'ig');
+    await settle(page, (s) => s.explanation?.method === 'ig');
+  });
+
+  it('merges wordpieces into words on request', async () => {
+    await explainText(page, 'unbelievably overcomplicated paperwork');
+    const tokens = await page.$$eval('#record mark.tok', (m) => m.map((x) => x.textContent));
+    await page.click('#unit-words');
+    const words = await page.$$eval('#record mark.tok', (m) => m.map((x) => x.textContent));
+    assert.ok(words.length < tokens.length, `${words.length} words from ${tokens.length} tokens`);
+    assert.ok(words.includes('unbelievably') && words.includes('overcomplicated'), words.join('|'));
+    await shot(page, 'words');
+    await page.click('#unit-tokens');
+  });
+
+  it('cancels a long run and stays usable', async () => {
+    await page.fill('#opt-steps', '2000');
+    await page.dispatchEvent('#opt-steps', 'change');
+    await page.waitForFunction(() => globalThis.bertlens.state.busy?.done > 0, null, { timeout: 60000 });
+    await page.click('#cancel');
+    await page.waitForFunction(() => !globalThis.bertlens.state.busy, null, { timeout: 10000 });
+    assert.equal(await page.textContent('#run-message'), 'Cancelled.');
+    await page.fill('#opt-steps', '50');
+    await page.dispatchEvent('#opt-steps', 'change');
+    await settle(page, (s) => s.explanation?.ig?.n_steps === 50);
+  });
+
+  it('shows markup in the text as text, in every view', async () => {
+    const evil = 'hi <img src=x onerror=alert(1)> <script>alert(2)</script> there';
+    await explainText(page, evil);
+    for (const tab of ['head', 'model', 'neuron', 'heatmap']) {
+      await page.click(`#tab-${tab}`);
+      await page.waitForSelector(`#view-${tab}:not([hidden])`);
+    }
+    assert.deepEqual(log.dialogs, []);
+    assert.equal(await page.$$eval('img', (x) => x.length), 0);
+    assert.equal(await page.$$eval('body script', (x) => x.length), 0);
+    const shown = (await page.$$eval('#record mark.tok', (m) => m.map((x) => x.textContent))).join('').replaceAll('##', '');
+    assert.ok(shown.includes('<') && shown.includes('img') && shown.includes('script'), shown);
+    const options = await page.$$eval('#neuron-query option', (o) => o.map((x) => x.textContent).join(' '));
+    assert.ok(options.includes('<script'.slice(0, 1)) && options.includes('script'), `neuron view tokens: ${options}`);
+    await page.click('#tab-head');
+    await shot(page, 'markup-as-text');
+  });
+
+  it('explains sentence pairs and filters their attention', async () => {
+    await explainText(page, 'is the hotel near the station?', 'yes, it is a short walk away');
+    assert.ok(await page.$('#head-filter'), 'the pair filter is offered');
+    const count = (f) => page.evaluate((f) => {
+      const s = globalThis.bertlens.state;
+      return s.explanation.sequence_ids.filter((x, i) => (f === 'a' ? i < s.explanation.sequence_ids.indexOf(1) : i >= s.explanation.sequence_ids.indexOf(1))).length;
+    }, f);
+    await page.selectOption('#head-filter', 'ab');
+    const h = await page.$eval('#head-canvas', (c) => c.height);
+    await page.selectOption('#head-filter', 'all');
+    const hAll = await page.$eval('#head-canvas', (c) => c.height);
+    assert.ok(h < hAll, 'A→B shows fewer rows than all');
+    assert.ok((await count('a')) > 0 && (await count('b')) > 0);
+    await shot(page, 'pair');
+    await page.uncheck('#pair-on');
+  });
+
+  it('reports empty text next to the input and stays usable', async () => {
+    await page.fill('#text', '   ');
+    await page.click('#explain');
+    await page.waitForFunction(() => globalThis.bertlens.state.runMessage?.kind === 'error');
+    assert.match(await page.textContent('#run-message'), /the text is empty/);
+    await explainText(page, 'thanks, that was helpful');
+    assert.equal(await page.textContent('#run-message'), '');
+  });
+
+  it('truncates long text and says so', async () => {
+    await page.selectOption('#opt-method', 'saliency');
+    await settle(page, (s) => s.explanation?.method === 'saliency');
+    await explainText(page, 'please help me with my account '.repeat(80));
+    assert.match(await page.textContent('#prediction'), /longer than the model takes: only its first 256 tokens/);
+    assert.equal((await shownScores(page)).length, 256);
+  });
+
+  it('sends no request off this machine, and none besides the page and its model', () => {
+    const allowed = [/^\/$/, /^\/style\.css$/, /^\/js\/[\w/]+\.js$/, /^\/pkg\/bertlens_wasm(_bg\.wasm|\.js)$/, /^\/models\/index\.json$/, /^\/models\/minilm-intent\/[\w.]+$/];
+    for (const r of log.requests) {
+      const u = new URL(r);
+      if (u.protocol === 'data:') continue;
+      assert.equal(u.origin, server.url, `request off the page's origin: ${r}`);
+      assert.ok(allowed.some((a) => a.test(u.pathname)), `unexpected request: ${r}`);
+    }
+    assert.deepEqual(log.errors, []);
+  });
+});
+
+describe('models from files and URLs, and bad ones', () => {
+  let server;
+  let browser;
+  let page;
+  let log;
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'bertlens-e2e-'));
+  const served = path.join(ROOT, 'www/models/e2e-bert');
+
+  before(async () => {
+    cpSync(path.join(FIXTURES, 'bert'), served, { recursive: true });
+    server = await startServer();
+    browser = await launch();
+    ({ page, log } = await open(browser, `${server.url}/`));
+    await idle(page, 120000);
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.stop();
+    rmSync(served, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const fixtureFiles = (name, ...files) => files.map((f) => path.join(FIXTURES, name, f));
+  const golden = (name) => JSON.parse(readFileSync(path.join(FIXTURES, name, 'expected.json'), 'utf8'));
+  const modelName = () => page.textContent('#model-name');
+
+  async function loadFiles(files) {
+    const before = await page.evaluate(() => globalThis.bertlens.state.loading);
+    assert.equal(before, null);
+    await page.setInputFiles('#model-files', files);
+    await page.waitForFunction(() => !globalThis.bertlens.state.loading && !globalThis.bertlens.state.busy, null, { timeout: 60000 });
+  }
+
+  it('loads a Hugging Face folder from files and matches transformers', async () => {
+    await loadFiles(fixtureFiles('bert', 'config.json', 'tokenizer.json', 'model.safetensors'));
+    assert.equal(await page.textContent('#model-message'), '');
+    const g = golden('bert').cases[0];
+    await explainText(page, g.text);
+    const e = await page.evaluate(() => globalThis.bertlens.state.explanation);
+    assert.deepEqual(e.input_ids, g.input_ids);
+    assertClose('probabilities', e.probabilities, g.probabilities, 1e-5);
+    assert.deepEqual(e.labels, ['negative', 'neutral', 'positive']);
+    await shot(page, 'fixture-bert');
+  });
+
+  it("loads a seed's .pt checkpoint with its head spec", async () => {
+    await loadFiles(fixtureFiles('seed-mean-mlp', 'config.json', 'tokenizer.json', 'model.pt', 'head.json'));
+    const g = golden('seed-mean-mlp').cases[0];
+    await explainText(page, g.text);
+    const e = await page.evaluate(() => globalThis.bertlens.state.explanation);
+    assertClose('probabilities', e.probabilities, g.probabilities, 1e-5);
+    assert.deepEqual(e.labels, ['business', 'sci_tech', 'sports', 'world']);
+  });
+
+  it('loads a model from a URL laid out like a model hub', async () => {
+    await page.fill('#model-url', `${server.url}/models/e2e-bert`);
+    await page.click('#url-form button');
+    await page.waitForFunction(() => !globalThis.bertlens.state.loading && !globalThis.bertlens.state.busy, null, { timeout: 60000 });
+    assert.equal(await page.textContent('#model-message'), '');
+    assert.match(await modelName(), /e2e-bert/);
+    const g = golden('bert').cases[1];
+    await explainText(page, g.text);
+    const e = await page.evaluate(() => globalThis.bertlens.state.explanation);
+    assertClose('probabilities', e.probabilities, g.probabilities, 1e-5);
+  });
+
+  const bad = [
+    ['a corrupt safetensors', () => {
+      const d = path.join(tmp, 'corrupt');
+      cpSync(path.join(FIXTURES, 'bert'), d, { recursive: true });
+      const w = readFileSync(path.join(d, 'model.safetensors'));
+      writeFileSync(path.join(d, 'model.safetensors'), w.subarray(0, w.length - 5000));
+      return ['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => path.join(d, f));
+    }, /model\.safetensors is not a valid safetensors file: the file is truncated/],
+    ['an unsupported architecture', () => {
+      const d = path.join(tmp, 'gpt2');
+      cpSync(path.join(FIXTURES, 'bert'), d, { recursive: true });
+      writeFileSync(path.join(d, 'config.json'), JSON.stringify({ model_type: 'gpt2', n_embd: 32 }));
+      return ['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => path.join(d, f));
+    }, /unsupported model_type "gpt2" in config\.json; bertlens supports: bert, distilbert, roberta, xlm-roberta/],
+    ['a tokenizer.json that is not JSON', () => {
+      const d = path.join(tmp, 'badtok');
+      cpSync(path.join(FIXTURES, 'bert'), d, { recursive: true });
+      writeFileSync(path.join(d, 'tokenizer.json'), '<html>not found</html>');
+      return ['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => path.join(d, f));
+    }, /tokenizer\.json is not valid JSON/],
+    ['a missing file', () => fixtureFiles('bert', 'config.json', 'model.safetensors'), /has no tokenizer\.json/],
+  ];
+
+  for (const [what, files, message] of bad) {
+    it(`says what is wrong with ${what} and keeps the model in use`, async () => {
+      const before = await modelName();
+      await loadFiles(files());
+      const msg = await page.textContent('#model-message');
+      assert.match(msg, message);
+      assert.match(msg, new RegExp(`still ${before.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      assert.equal(await modelName(), before);
+      await explainText(page, 'the hotel was near the station');
+      assert.equal(await page.textContent('#run-message'), '');
+      await shot(page, `bad-${what.replace(/\W+/g, '-')}`);
+    });
+  }
+
+  it('a wrong URL is a message, not a crash', async () => {
+    await page.fill('#model-url', `${server.url}/models/nowhere`);
+    await page.click('#url-form button');
+    await page.waitForFunction(() => !globalThis.bertlens.state.loading, null, { timeout: 30000 });
+    assert.match(await page.textContent('#model-message'), /nowhere\/config\.json: the server answered 404/);
+  });
+
+  it('raised no uncaught error', () => {
+    // 404s of the wrong URL above are the browser's own network log, not page errors.
+    assert.deepEqual(log.errors.filter((e) => !/404/.test(e)), []);
+  });
+});
