@@ -59,6 +59,7 @@ fmt-check:
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --target $(WASM_TARGET) -p bertlens-wasm --tests -- -D warnings
 
 test-rust: model
 	BERTLENS_REQUIRE_DEFAULT_MODEL=1 $(CARGO) test --workspace

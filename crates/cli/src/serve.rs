@@ -78,8 +78,8 @@ pub fn run(dir: &Path, host: &str, port: u16) -> Result<ExitCode, String> {
             dir.display()
         ));
     }
-    let listener =
-        TcpListener::bind((ip, port)).map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+    let listener = TcpListener::bind((ip, port))
+        .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
     let shown = if ip.is_ipv6() {
         format!("[{ip}]")
