@@ -17,7 +17,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version 
 CHROMEDRIVER ?= /usr/bin/chromedriver
 E2E_DEPS   := tests/e2e/node_modules/.package-lock.json
 
-.PHONY: all build cli wasm serve model test fmt-check clippy test-rust test-wasm test-e2e fixtures bench-ref clean
+.PHONY: all build cli wasm tools serve model test fmt-check clippy test-rust test-wasm test-e2e fixtures bench-ref clean
 
 all: build
 
@@ -28,11 +28,18 @@ cli:
 
 # The page's engine: the core compiled to wasm (SIMD128, see .cargo/config.toml) and
 # wrapped by wasm-bindgen into www/pkg/ (an ES module and the .wasm it loads).
-wasm:
+wasm: tools
 	$(CARGO) build --release --target $(WASM_TARGET) -p bertlens-wasm
-	@wasm-bindgen --version | grep -qF "$(WASM_BINDGEN_VERSION)" || { \
-	    echo "wasm-bindgen $(WASM_BINDGEN_VERSION) is needed: cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)"; exit 1; }
 	wasm-bindgen --target web --no-typescript --out-dir www/pkg $(WASM_OUT)
+
+# What the wasm build needs beyond Rust: the wasm32 target, and the wasm-bindgen CLI at
+# exactly Cargo.lock's version (installed once; it compiles for about 10 minutes; not
+# --locked, whose lock file names a dependency version the registry lacks).
+tools:
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)" || { \
+	    echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (once; about 10 minutes)"; \
+	    $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); }
 
 serve: build model
 	./target/release/bertlens serve --dir www --port $(PORT)
@@ -66,7 +73,7 @@ test-rust: model
 
 # The binding in headless Chromium (wasm-bindgen-test), held to what the native core
 # computes on the fixture models.
-test-wasm:
+test-wasm: tools
 	$(CARGO) run -q -p bertlens-wasm --example native_snapshot -- target/wasm-test/native.json
 	BERTLENS_NATIVE_SNAPSHOT=$(CURDIR)/target/wasm-test/native.json CHROMEDRIVER=$(CHROMEDRIVER) \
 	    $(CARGO) test --target $(WASM_TARGET) -p bertlens-wasm --test web
