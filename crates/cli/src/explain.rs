@@ -33,6 +33,7 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
             LayerArg::WordEmbeddings => AttributionLayer::WordEmbeddings,
         }),
         n_steps: args.n_steps,
+        tolerance: args.tolerance,
         integration: Integration::parse(&args.integration).map_err(|e| e.to_string())?,
         baseline: match args.baseline {
             BaselineArg::Pad => Baseline::Pad,

@@ -1,6 +1,7 @@
 //! `bertlens`: explain a text classifier's prediction in the terminal, over
 //! a file of texts, or serve the page that does it in the browser.
 
+mod bench;
 mod explain;
 mod render;
 mod serve;
@@ -8,6 +9,7 @@ mod serve;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use bertlens_core::Steps;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
@@ -32,6 +34,24 @@ enum Command {
         model: PathBuf,
         #[arg(long)]
         json: bool,
+    },
+    /// Time a forward pass, saliency and Integrated Gradients on this machine (JSON).
+    Bench {
+        /// The model folder.
+        #[arg(long)]
+        model: PathBuf,
+        /// Threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Input lengths in tokens, special tokens included.
+        #[arg(long, value_delimiter = ',', default_value = "20,120")]
+        tokens: Vec<usize>,
+        /// Timed runs per measurement (the median is reported, after a warm-up run).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Integrated Gradients steps.
+        #[arg(long, default_value_t = 50)]
+        n_steps: usize,
     },
     /// Serve the page (www/) on the loopback interface.
     Serve {
@@ -59,9 +79,12 @@ pub struct ExplainArgs {
     /// Where to attribute (default: embeddings for ig, word-embeddings for saliency and input-x-gradient).
     #[arg(long, value_enum)]
     pub layer: Option<LayerArg>,
-    /// Integrated Gradients steps.
-    #[arg(long, default_value_t = 50)]
-    pub n_steps: usize,
+    /// Integrated Gradients steps, or "auto": as few as keep the convergence delta within --tolerance.
+    #[arg(long, default_value = "50")]
+    pub n_steps: Steps,
+    /// With --n-steps auto: the largest |delta| / |F(x) − F(x′)| accepted.
+    #[arg(long, default_value_t = 0.01)]
+    pub tolerance: f64,
     /// Integrated Gradients quadrature.
     #[arg(long, default_value = "gausslegendre",
           value_parser = ["gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"])]
@@ -148,6 +171,19 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Info { model, json } => explain::info(&model, json),
         Command::Serve { dir, port, host } => serve::run(&dir, &host, port),
+        Command::Bench {
+            model,
+            threads,
+            tokens,
+            runs,
+            n_steps,
+        } => bench::run(
+            &model,
+            threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            &tokens,
+            runs,
+            n_steps,
+        ),
     };
     match result {
         Ok(code) => code,

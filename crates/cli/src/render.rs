@@ -75,10 +75,11 @@ fn method_sentence(e: &Explanation) -> String {
     };
     match (e.method, &e.ig) {
         (Method::Ig, Some(ig)) => format!(
-            "Integrated Gradients of {target}'s {what} at {layer}: {n} {q} steps from a {b} baseline",
+            "Integrated Gradients of {target}'s {what} at {layer}: {n} {q} steps{auto} from a {b} baseline",
             target = e.target_label,
             n = ig.n_steps,
             q = ig.integration.name(),
+            auto = if ig.auto { " (auto)" } else { "" },
             b = match ig.baseline {
                 Baseline::Pad => "[PAD]",
                 Baseline::PadAll => "all-[PAD]",

@@ -40,22 +40,15 @@ pub fn attentions(
     input: &Tokenized,
 ) -> Result<(Prediction, Attentions, Rollout)> {
     let (prediction, trace) = model.forward_traced(input)?;
-    let flat = |ts: &[candle_core::Tensor]| -> Result<Vec<f32>> {
-        let mut out = Vec::new();
-        for t in ts {
-            out.extend(t.flatten_all()?.to_vec1::<f32>()?);
-        }
-        Ok(out)
-    };
-    let rollout = attention_rollout(&trace.attentions)?;
-    let heads = model.num_heads();
+    let (layers, heads, t) = (model.num_layers(), model.num_heads(), input.len());
+    let rollout = attention_rollout(&trace.probabilities, layers, heads, t);
     let att = Attentions {
-        layers: trace.attentions.len(),
+        layers,
         heads,
-        tokens: input.len(),
-        probabilities: flat(&trace.attentions)?,
-        queries: flat(&trace.queries)?,
-        keys: flat(&trace.keys)?,
+        tokens: t,
+        probabilities: trace.probabilities,
+        queries: trace.queries,
+        keys: trace.keys,
         head_dim: model.hidden_size() / heads,
     };
     Ok((prediction, att, rollout))

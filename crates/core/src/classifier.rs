@@ -1,14 +1,15 @@
 //! A text classifier assembled from checkpoint bytes: tokenizer, encoder,
 //! head and class names, with the forward pass split where attribution
-//! needs to enter it.
-
-use candle_core::{Device, Tensor};
+//! needs to enter it. Files are parsed and checked into the reference form
+//! ([`Loaded`], candle tensors), then laid out for the fast path.
 
 use crate::config::{CheckpointConfig, Output};
+use crate::engine::encoder::Trace;
+use crate::engine::{Network, Threads};
 use crate::error::{Error, Result};
 use crate::files::ModelFiles;
 use crate::head::{Head, HeadSpec};
-use crate::models::{Encoder, Trace};
+use crate::models::Encoder;
 use crate::tokenizer::{TextTokenizer, Tokenized};
 use crate::weights::Weights;
 
@@ -31,18 +32,30 @@ pub struct Prediction {
     pub predicted: usize,
 }
 
-/// A ready-to-run classifier.
+/// A ready-to-run classifier: tokenizer, class names, and the network on
+/// the fast path ([`crate::engine`]).
 pub struct Classifier {
-    encoder: Encoder,
-    head: Head,
+    network: Network,
     tokenizer: TextTokenizer,
     labels: Vec<String>,
     output: Output,
     config: CheckpointConfig,
-    hidden: usize,
 }
 
-impl Classifier {
+/// A classifier as its files describe it, with the network in the
+/// reference form (candle tensors): what [`Classifier`] is built from, and
+/// what the tests differentiate with candle's autograd.
+pub struct Loaded {
+    pub encoder: Encoder,
+    pub head: Head,
+    pub tokenizer: TextTokenizer,
+    pub labels: Vec<String>,
+    pub output: Output,
+    pub config: CheckpointConfig,
+}
+
+impl Loaded {
+    /// Parses and checks every file: shapes, key names, labels, tokenizer.
     pub fn load(files: &ModelFiles) -> Result<Self> {
         let config = CheckpointConfig::from_json(&files.config)?;
         if files.weights.is_empty() {
@@ -110,7 +123,27 @@ impl Classifier {
             labels,
             output,
             config,
-            hidden,
+        })
+    }
+}
+
+impl Classifier {
+    pub fn load(files: &ModelFiles) -> Result<Self> {
+        Self::from_loaded(Loaded::load(files)?)
+    }
+
+    /// The fast path's copy of the weights; the reference tensors are dropped.
+    pub fn from_loaded(l: Loaded) -> Result<Self> {
+        let network = Network {
+            encoder: l.encoder.export(&l.config.model)?,
+            head: l.head.export()?,
+        };
+        Ok(Self {
+            network,
+            tokenizer: l.tokenizer,
+            labels: l.labels,
+            output: l.output,
+            config: l.config,
         })
     }
 
@@ -130,16 +163,20 @@ impl Classifier {
         &self.tokenizer
     }
 
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
     pub fn hidden_size(&self) -> usize {
-        self.hidden
+        self.network.hidden()
     }
 
     pub fn num_layers(&self) -> usize {
-        self.config.model.num_layers()
+        self.network.encoder.layers.len()
     }
 
     pub fn num_heads(&self) -> usize {
-        self.config.model.num_heads()
+        self.network.encoder.heads
     }
 
     pub fn tokenize(&self, text: &str, pair: Option<&str>) -> Result<Tokenized> {
@@ -161,41 +198,42 @@ impl Classifier {
     }
 
     /// Logits → probabilities, by the model's output function.
-    pub fn probabilities(&self, logits: &Tensor) -> Result<Tensor> {
-        Ok(match self.output {
-            Output::Softmax => crate::models::ops::softmax_last_dim(logits)?,
-            Output::Sigmoid => candle_nn::ops::sigmoid(logits)?,
-        })
+    pub fn probabilities(&self, logits: &[f32]) -> Vec<f32> {
+        match self.output {
+            Output::Softmax => crate::engine::head::softmax(logits),
+            Output::Sigmoid => logits.iter().map(|&z| 1.0 / (1.0 + (-z).exp())).collect(),
+        }
     }
 
     /// The forward pass of one input, recording attentions, queries and keys.
     pub fn forward_traced(&self, input: &Tokenized) -> Result<(Prediction, Trace)> {
         let mut trace = Trace::default();
-        let x = self.layer_input(AttributionLayer::Embeddings, input, &input.ids)?;
-        let logits = self.logits_from(AttributionLayer::Embeddings, &x, input, Some(&mut trace))?;
-        Ok((self.prediction(&logits)?, trace))
+        let logits = self.logits_of(input, Some(&mut trace))?;
+        Ok((self.prediction(logits), trace))
     }
 
     /// The forward pass of one input.
     pub fn predict(&self, input: &Tokenized) -> Result<Prediction> {
-        let x = self.layer_input(AttributionLayer::Embeddings, input, &input.ids)?;
-        let logits = self.logits_from(AttributionLayer::Embeddings, &x, input, None)?;
-        self.prediction(&logits)
+        Ok(self.prediction(self.logits_of(input, None)?))
     }
 
-    fn prediction(&self, logits: &Tensor) -> Result<Prediction> {
-        let probabilities = self.probabilities(logits)?.squeeze(0)?.to_vec1::<f32>()?;
-        let logits = logits.squeeze(0)?.to_vec1::<f32>()?;
+    fn logits_of(&self, input: &Tokenized, trace: Option<&mut Trace>) -> Result<Vec<f32>> {
+        let x = self.layer_input(AttributionLayer::Embeddings, input, &input.ids)?;
+        Ok(self.logits_from(AttributionLayer::Embeddings, &x, input, trace))
+    }
+
+    fn prediction(&self, logits: Vec<f32>) -> Prediction {
+        let probabilities = self.probabilities(&logits);
         let predicted = argmax(&probabilities);
-        Ok(Prediction {
+        Prediction {
             logits,
             probabilities,
             predicted,
-        })
+        }
     }
 
     /// The activation of `layer` for `ids` (the input's, or a baseline's of
-    /// the same length), `(1, t, h)`. Token types are the input's; for the
+    /// the same length), `(t, h)`. Token types are the input's; for the
     /// embeddings block, position ids follow from `ids` as the model derives
     /// them, exactly as in a forward pass on `ids`.
     pub fn layer_input(
@@ -203,36 +241,33 @@ impl Classifier {
         layer: AttributionLayer,
         input: &Tokenized,
         ids: &[u32],
-    ) -> Result<Tensor> {
-        let t = Tensor::from_slice(ids, (1, ids.len()), &Device::Cpu)?;
-        let words = self.encoder.word_embeddings(&t)?;
-        match layer {
-            AttributionLayer::WordEmbeddings => Ok(words),
-            AttributionLayer::Embeddings => {
-                self.encoder
-                    .embed(&words, &self.encoder.position_ids(ids), &input.type_ids)
-            }
+    ) -> Result<Vec<f32>> {
+        let enc = &self.network.encoder;
+        if let Some(&bad) = ids.iter().find(|&&id| id as usize >= enc.vocab_rows()) {
+            return Err(Error::VocabMismatch {
+                tokenizer: bad as usize + 1,
+                model: enc.vocab_rows(),
+            });
         }
+        let mut words = enc.word_embeddings(ids);
+        if layer == AttributionLayer::Embeddings {
+            enc.embed(&mut words, &enc.position_ids(ids), &input.type_ids, None);
+        }
+        Ok(words)
     }
 
-    /// Logits `(n, classes)` from `(n, t, h)` activations of `layer`. The rest
-    /// of the input (positions, token types) comes from `input`.
+    /// Logits `(n, classes)` from `n` activations of `layer`, `(n·t, h)`;
+    /// the rest of the input (positions, token types) comes from `input`.
     pub fn logits_from(
         &self,
         layer: AttributionLayer,
-        x: &Tensor,
+        xs: &[f32],
         input: &Tokenized,
         trace: Option<&mut Trace>,
-    ) -> Result<Tensor> {
-        let embedded = match layer {
-            AttributionLayer::Embeddings => x.clone(),
-            AttributionLayer::WordEmbeddings => {
-                self.encoder
-                    .embed(x, &self.encoder.position_ids(&input.ids), &input.type_ids)?
-            }
-        };
-        let hidden = self.encoder.encode(&embedded, trace)?;
-        self.head.forward(&hidden)
+    ) -> Vec<f32> {
+        let positions = self.network.encoder.position_ids(&input.ids);
+        self.network
+            .logits(xs, layer, &positions, &input.type_ids, trace, Threads::Pool)
     }
 }
 

@@ -4,8 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::attribution::adaptive::DEFAULT_TOLERANCE;
 use crate::attribution::gradient::{input_x_gradient, saliency};
-use crate::attribution::ig::{integrated_gradients, IgAttribution, IgOptions};
+use crate::attribution::ig::{integrated_gradients, IgAttribution, IgOptions, Steps};
 use crate::attribution::quadrature::Integration;
 use crate::attribution::rollout::{attention_rollout, Rollout};
 use crate::attribution::{l2_normalized, Baseline, TargetOutput};
@@ -101,7 +102,10 @@ pub struct ExplainOptions {
     pub target: Option<Target>,
     /// `None`: the method's [`Method::default_layer`].
     pub layer: Option<AttributionLayer>,
-    pub n_steps: usize,
+    /// A number of steps, or `"auto"`.
+    pub n_steps: Steps,
+    /// For `n_steps: "auto"`: the largest |delta| / |F(x) − F(x′)| accepted.
+    pub tolerance: f64,
     pub integration: Integration,
     /// Captum calls it `baselines`.
     #[serde(alias = "baselines")]
@@ -119,7 +123,8 @@ impl Default for ExplainOptions {
             method: Method::Ig,
             target: None,
             layer: None,
-            n_steps: 50,
+            n_steps: Steps::default(),
+            tolerance: DEFAULT_TOLERANCE,
             integration: Integration::GaussLegendre,
             baseline: Baseline::Pad,
             internal_batch_size: None,
@@ -147,7 +152,10 @@ pub struct Word {
 /// Settings of an Integrated Gradients run, echoed with its result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IgReport {
+    /// The steps computed (for `"auto"`, what it spent).
     pub n_steps: usize,
+    /// Whether the steps were chosen by `n_steps: "auto"`.
+    pub auto: bool,
     pub integration: Integration,
     pub baseline: Baseline,
     pub internal_batch_size: usize,
@@ -217,6 +225,7 @@ impl Scores {
         Self {
             ig: Some(IgReport {
                 n_steps: r.n_steps,
+                auto: opts.n_steps == Steps::Auto,
                 integration: opts.integration,
                 baseline: opts.baseline,
                 internal_batch_size: r.internal_batch_size,
@@ -283,6 +292,7 @@ pub fn target_of(
 pub fn ig_options(opts: &ExplainOptions, layer: AttributionLayer) -> IgOptions {
     IgOptions {
         n_steps: opts.n_steps,
+        tolerance: opts.tolerance,
         method: opts.integration,
         internal_batch_size: opts.internal_batch_size,
         baseline: opts.baseline,
@@ -327,7 +337,13 @@ pub fn explain_tokens(
         }
         _ => {
             let trace = trace.expect("rollout traces the forward pass");
-            Scores::from_rollout(attention_rollout(&trace.attentions)?, opts.rollout_row)
+            let r = attention_rollout(
+                &trace.probabilities,
+                model.num_layers(),
+                model.num_heads(),
+                input.len(),
+            );
+            Scores::from_rollout(r, opts.rollout_row)
         }
     };
     Ok(assemble(

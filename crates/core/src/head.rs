@@ -195,6 +195,26 @@ impl Head {
         self.num_classes
     }
 
+    /// The same head laid out for the fast path.
+    pub fn export(&self) -> Result<crate::engine::Head> {
+        use crate::engine::head::Step as E;
+        let steps = self
+            .steps
+            .iter()
+            .map(|s| {
+                Ok(match s {
+                    Step::Linear(l) => E::Linear(crate::engine::Linear::from_reference(l)?),
+                    Step::Activation(a) => E::Activation(*a),
+                    Step::Normalize => E::Normalize,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(crate::engine::Head {
+            pool: self.pool,
+            steps,
+        })
+    }
+
     /// `(n, t, h)` hidden states → `(n, classes)` logits.
     pub fn forward(&self, hidden: &Tensor) -> Result<Tensor> {
         let mut x = match self.pool {

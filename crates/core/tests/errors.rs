@@ -306,7 +306,7 @@ fn unknown_target_and_bad_options() {
         "unknown target \"7\": the model's classes are 0=negative, 1=neutral, 2=positive"
     );
     let opts = ExplainOptions {
-        n_steps: 0,
+        n_steps: 0.into(),
         ..Default::default()
     };
     assert_eq!(

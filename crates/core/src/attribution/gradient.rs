@@ -1,7 +1,8 @@
 //! One-backward attributions: gradient saliency and input × gradient.
 
-use super::{per_token_sum, scores_and_gradients, TargetOutput};
+use super::{scores_and_gradients, TargetOutput};
 use crate::classifier::{AttributionLayer, Classifier};
+use crate::engine::{Tape, Threads};
 use crate::error::Result;
 use crate::tokenizer::Tokenized;
 
@@ -10,6 +11,29 @@ use crate::tokenizer::Tokenized;
 pub struct GradientAttribution {
     pub attributions: Vec<f32>,
     pub score: f32,
+}
+
+/// x and ∂F/∂x at `layer`, `(t, h)` each, and F(x).
+fn gradient(
+    model: &Classifier,
+    input: &Tokenized,
+    target: usize,
+    layer: AttributionLayer,
+    output: TargetOutput,
+) -> Result<(Vec<f32>, Vec<f32>, f32)> {
+    let x = model.layer_input(layer, input, &input.ids)?;
+    let mut tape = Tape::default();
+    let (scores, grads) = scores_and_gradients(
+        model,
+        layer,
+        &x,
+        input,
+        target,
+        output,
+        &mut tape,
+        Threads::Pool,
+    );
+    Ok((x, grads, scores[0]))
 }
 
 /// Gradient saliency: ‖∂F/∂x_i‖₂ over the hidden dimension, per token (the
@@ -21,12 +45,14 @@ pub fn saliency(
     layer: AttributionLayer,
     output: TargetOutput,
 ) -> Result<GradientAttribution> {
-    let x = model.layer_input(layer, input, &input.ids)?;
-    let (scores, grads) = scores_and_gradients(model, layer, &x, input, target, output)?;
-    let norms = grads.sqr()?.sum(2)?.sqrt()?.squeeze(0)?.to_vec1::<f32>()?;
+    let (_, g, score) = gradient(model, input, target, layer, output)?;
+    let h = model.hidden_size();
     Ok(GradientAttribution {
-        attributions: norms,
-        score: scores[0],
+        attributions: g
+            .chunks_exact(h)
+            .map(|row| row.iter().map(|v| v * v).sum::<f32>().sqrt())
+            .collect(),
+        score,
     })
 }
 
@@ -39,10 +65,14 @@ pub fn input_x_gradient(
     layer: AttributionLayer,
     output: TargetOutput,
 ) -> Result<GradientAttribution> {
-    let x = model.layer_input(layer, input, &input.ids)?;
-    let (scores, grads) = scores_and_gradients(model, layer, &x, input, target, output)?;
+    let (x, g, score) = gradient(model, input, target, layer, output)?;
+    let h = model.hidden_size();
     Ok(GradientAttribution {
-        attributions: per_token_sum(&(grads * x)?)?,
-        score: scores[0],
+        attributions: x
+            .chunks_exact(h)
+            .zip(g.chunks_exact(h))
+            .map(|(xr, gr)| xr.iter().zip(gr).map(|(a, b)| a * b).sum())
+            .collect(),
+        score,
     })
 }

@@ -7,21 +7,109 @@
 //! batches of `internal_batch_size`, and the convergence delta
 //! Σ attr − (F(x) − F(x′)) reported always.
 
-use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use super::adaptive::{self, AutoIg, Interval};
 use super::quadrature::Integration;
 use super::{
     input_and_baseline, per_token_sum, scores, scores_and_gradients, Baseline, TargetOutput,
 };
 use crate::classifier::{AttributionLayer, Classifier};
+use crate::engine::{Tape, Threads};
 use crate::error::{Error, Result};
 use crate::tokenizer::Tokenized;
+
+/// `n_steps`: a number of points, as in Captum, or `"auto"`: as few as keep
+/// the convergence delta within a tolerance ([`super::adaptive`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Steps {
+    Fixed(usize),
+    Auto,
+}
+
+impl Default for Steps {
+    fn default() -> Self {
+        Self::Fixed(50)
+    }
+}
+
+impl From<usize> for Steps {
+    fn from(n: usize) -> Self {
+        Self::Fixed(n)
+    }
+}
+
+impl std::str::FromStr for Steps {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            n => n.parse().map(Self::Fixed).map_err(|_| {
+                Error::option(
+                    "n_steps",
+                    format!("{n:?} is not a number of steps or \"auto\""),
+                )
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Steps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fixed(n) => write!(f, "{n}"),
+            Self::Auto => f.write_str("auto"),
+        }
+    }
+}
+
+impl Serialize for Steps {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Self::Fixed(n) => s.serialize_u64(*n as u64),
+            Self::Auto => s.serialize_str("auto"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Steps {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Steps;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number of steps or \"auto\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Steps, E> {
+                Ok(Steps::Fixed(v as usize))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Steps, E> {
+                usize::try_from(v)
+                    .map(Steps::Fixed)
+                    .map_err(|_| E::custom("n_steps must not be negative"))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Steps, E> {
+                if v.fract() == 0.0 && v >= 0.0 {
+                    Ok(Steps::Fixed(v as usize))
+                } else {
+                    Err(E::custom("n_steps must be a whole number"))
+                }
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Steps, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
 
 /// Options under Captum's names.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct IgOptions {
-    pub n_steps: usize,
+    pub n_steps: Steps,
+    /// For `n_steps: "auto"`: the largest |delta| / |F(x) − F(x′)| accepted.
+    pub tolerance: f64,
     pub method: Integration,
     /// Steps per forward/backward pass; `None` chooses the largest batch
     /// that fits [`DEFAULT_BATCH_BYTES`].
@@ -34,7 +122,8 @@ pub struct IgOptions {
 impl Default for IgOptions {
     fn default() -> Self {
         Self {
-            n_steps: 50,
+            n_steps: Steps::default(),
+            tolerance: super::adaptive::DEFAULT_TOLERANCE,
             method: Integration::GaussLegendre,
             internal_batch_size: None,
             baseline: Baseline::Pad,
@@ -44,8 +133,9 @@ impl Default for IgOptions {
     }
 }
 
-/// The memory one batch of steps may take, activations kept for the backward pass.
-pub const DEFAULT_BATCH_BYTES: usize = 384 << 20;
+/// The memory one batch of steps may take: the tape that keeps activations
+/// for the backward pass (one per thread natively).
+pub const DEFAULT_BATCH_BYTES: usize = 160 << 20;
 
 /// Integrated Gradients of one input for one class.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,14 +151,21 @@ pub struct IgAttribution {
     pub internal_batch_size: usize,
 }
 
-/// An estimate of the bytes one step of `t` tokens keeps alive through the
-/// backward pass: per layer, a handful of `(t, hidden)` and `(t, intermediate)`
-/// activations and the `(heads, t, t)` scores and probabilities.
+/// The bytes one step of `t` tokens keeps alive through its backward pass.
 pub fn bytes_per_step(model: &Classifier, t: usize) -> usize {
-    let cfg = &model.config().model;
-    let (h, i, heads) = (cfg.hidden_size(), cfg.intermediate_size(), cfg.num_heads());
-    let per_layer = 14 * t * h + 4 * t * i + 4 * heads * t * t;
-    4 * (cfg.num_layers() * per_layer + 4 * t * h)
+    Tape::bytes(&model.network().encoder, 1, t)
+}
+
+/// How many threads the steps are spread over (natively, rayon's pool).
+fn threads() -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        rayon::current_num_threads()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        1
+    }
 }
 
 /// One Integrated Gradients computation, cut so that its steps can be run
@@ -77,12 +174,13 @@ pub fn bytes_per_step(model: &Classifier, t: usize) -> usize {
 pub struct IgPlan {
     alphas: Vec<f64>,
     weights: Vec<f64>,
-    x: Tensor,    // (1, t, h): the input's activation at the layer
-    b: Tensor,    // (1, t, h): the baseline's
-    diff: Tensor, // (1, t, h): x − b
+    x: Vec<f32>,    // (t, h): the input's activation at the layer
+    diff: Vec<f32>, // (t, h): x − x′
+    b: Vec<f32>,    // (t, h): the baseline's
     target: usize,
     opts: IgOptions,
     batch: usize,
+    hidden: usize,
 }
 
 impl IgPlan {
@@ -92,12 +190,37 @@ impl IgPlan {
         target: usize,
         opts: &IgOptions,
     ) -> Result<Self> {
-        let (alphas, weights) = opts.method.rule(opts.n_steps)?;
+        let (alphas, weights) = match opts.n_steps {
+            Steps::Fixed(n) => opts.method.rule(n)?,
+            Steps::Auto => {
+                if opts.method != Integration::GaussLegendre {
+                    return Err(Error::option(
+                        "n_steps",
+                        "\"auto\" adds Gauss–Legendre steps: use it with gausslegendre",
+                    ));
+                }
+                if !(opts.tolerance > 0.0 && opts.tolerance < 1.0) {
+                    return Err(Error::option(
+                        "tolerance",
+                        format!("{} is not between 0 and 1", opts.tolerance),
+                    ));
+                }
+                (Vec::new(), Vec::new())
+            }
+        };
+        // For "auto", a batch is at most one interval's points.
+        let n = match opts.n_steps {
+            Steps::Fixed(n) => n,
+            Steps::Auto => adaptive::NODES,
+        };
         let batch = match opts.internal_batch_size {
             Some(0) => return Err(Error::option("internal_batch_size", "must be at least 1")),
-            Some(b) => b.min(opts.n_steps),
+            Some(b) => b.min(n),
             None => (DEFAULT_BATCH_BYTES / bytes_per_step(model, input.len()).max(1))
-                .clamp(1, opts.n_steps),
+                .clamp(1, n)
+                // Enough batches to keep every thread busy.
+                .min(n.div_ceil(threads()))
+                .max(1),
         };
         if target >= model.labels().len() {
             return Err(Error::UnknownTarget {
@@ -106,16 +229,17 @@ impl IgPlan {
             });
         }
         let (x, b) = input_and_baseline(model, opts.layer, input, opts.baseline)?;
-        let diff = (&x - &b)?;
+        let diff = x.iter().zip(&b).map(|(a, b)| a - b).collect();
         Ok(Self {
             alphas,
             weights,
             x,
-            b,
             diff,
+            b,
             target,
             opts: *opts,
             batch,
+            hidden: model.hidden_size(),
         })
     }
 
@@ -126,7 +250,7 @@ impl IgPlan {
 
     /// The length of a gradient sum: tokens × hidden size.
     pub fn size(&self) -> usize {
-        self.x.elem_count()
+        self.x.len()
     }
 
     /// Steps per forward/backward pass.
@@ -134,36 +258,122 @@ impl IgPlan {
         self.batch
     }
 
-    /// Σ_k w_k ∂F(x′ + α_k (x − x′))/∂x over the steps `range`, flat `(t·h)`.
+    /// x − x′ at the layer, flat `(t·h)`.
+    pub fn diff(&self) -> &[f32] {
+        &self.diff
+    }
+
+    /// Σ_k w_k ∂F(x′ + α_k (x − x′))/∂x over the points of one batch.
+    fn batch_sum(
+        &self,
+        model: &Classifier,
+        input: &Tokenized,
+        alphas: &[f64],
+        weights: &[f64],
+        tape: &mut Tape,
+        threads: Threads,
+    ) -> Vec<f64> {
+        let size = self.size();
+        // scaled_features = baseline + alpha * (input - baseline)
+        let mut xs = Vec::with_capacity(alphas.len() * size);
+        for &a in alphas {
+            let a = a as f32;
+            xs.extend(self.b.iter().zip(&self.diff).map(|(b, d)| b + a * d));
+        }
+        let (_, grads) = scores_and_gradients(
+            model,
+            self.opts.layer,
+            &xs,
+            input,
+            self.target,
+            self.opts.output,
+            tape,
+            threads,
+        );
+        let mut sum = vec![0f64; size];
+        for (g, &w) in grads.chunks_exact(size).zip(weights) {
+            sum.iter_mut().zip(g).for_each(|(s, &v)| *s += w * v as f64);
+        }
+        sum
+    }
+
+    /// Σ_k w_k ∂F(x′ + α_k (x − x′))/∂x over any points and weights, in
+    /// batches; natively the batches run in parallel on rayon's pool. Sums
+    /// are added in the order of the points, whatever the threads.
+    pub fn points_sum(
+        &self,
+        model: &Classifier,
+        input: &Tokenized,
+        alphas: &[f64],
+        weights: &[f64],
+    ) -> Vec<f32> {
+        let batches: Vec<(&[f64], &[f64])> = alphas
+            .chunks(self.batch)
+            .zip(weights.chunks(self.batch))
+            .collect();
+        #[cfg(not(target_arch = "wasm32"))]
+        let sums: Vec<Vec<f64>> = if batches.len() > 1 && threads() > 1 {
+            use rayon::prelude::*;
+            batches
+                .into_par_iter()
+                .map_init(Tape::default, |tape, (a, w)| {
+                    self.batch_sum(model, input, a, w, tape, Threads::One)
+                })
+                .collect()
+        } else {
+            let mut tape = Tape::default();
+            batches
+                .into_iter()
+                .map(|(a, w)| self.batch_sum(model, input, a, w, &mut tape, Threads::Pool))
+                .collect()
+        };
+        #[cfg(target_arch = "wasm32")]
+        let sums: Vec<Vec<f64>> = {
+            let mut tape = Tape::default();
+            batches
+                .into_iter()
+                .map(|(a, w)| self.batch_sum(model, input, a, w, &mut tape, Threads::One))
+                .collect()
+        };
+        let mut total = vec![0f64; self.size()];
+        for s in sums {
+            total.iter_mut().zip(s).for_each(|(t, v)| *t += v);
+        }
+        total.into_iter().map(|v| v as f32).collect()
+    }
+
+    /// Σ_k w_k ∂F(x′ + α_k (x − x′))/∂x over the steps `range` of the
+    /// quadrature, flat `(t·h)`.
     pub fn gradient_sum(
         &self,
         model: &Classifier,
         input: &Tokenized,
         range: std::ops::Range<usize>,
     ) -> Result<Vec<f32>> {
-        let (_, t, h) = self.x.dims3()?;
         let range = range.start.min(self.steps())..range.end.min(self.steps());
-        let mut total = Tensor::zeros((t, h), DType::F32, &Device::Cpu)?;
-        let (alphas, weights) = (&self.alphas[range.clone()], &self.weights[range]);
-        for (a, w) in alphas.chunks(self.batch).zip(weights.chunks(self.batch)) {
-            let k = a.len();
-            let a =
-                Tensor::from_iter(a.iter().map(|&v| v as f32), &Device::Cpu)?.reshape((k, 1, 1))?;
-            let w =
-                Tensor::from_iter(w.iter().map(|&v| v as f32), &Device::Cpu)?.reshape((k, 1, 1))?;
-            // scaled_features = baseline + alpha * (input - baseline)
-            let xs = self.b.broadcast_add(&self.diff.broadcast_mul(&a)?)?; // (k, t, h)
-            let (_, grads) = scores_and_gradients(
-                model,
-                self.opts.layer,
-                &xs,
-                input,
-                self.target,
-                self.opts.output,
-            )?;
-            total = (total + grads.broadcast_mul(&w)?.sum(0)?)?;
+        Ok(self.points_sum(
+            model,
+            input,
+            &self.alphas[range.clone()],
+            &self.weights[range],
+        ))
+    }
+
+    /// F(x′ + α (x − x′)) at each α (forward passes only).
+    pub fn scores_at(&self, model: &Classifier, input: &Tokenized, alphas: &[f64]) -> Vec<f32> {
+        let mut xs = Vec::with_capacity(alphas.len() * self.size());
+        for &a in alphas {
+            let a = a as f32;
+            xs.extend(self.b.iter().zip(&self.diff).map(|(b, d)| b + a * d));
         }
-        Ok(total.flatten_all()?.to_vec1::<f32>()?)
+        scores(
+            model,
+            self.opts.layer,
+            &xs,
+            input,
+            self.target,
+            self.opts.output,
+        )
     }
 
     /// Attributions from the weighted gradient sum of every step:
@@ -174,17 +384,19 @@ impl IgPlan {
         input: &Tokenized,
         total: &[f32],
     ) -> Result<IgAttribution> {
-        let (_, t, h) = self.x.dims3()?;
-        if total.len() != t * h {
+        if total.len() != self.size() {
             return Err(Error::option(
                 "total",
-                format!("expected {} gradient values, got {}", t * h, total.len()),
+                format!(
+                    "expected {} gradient values, got {}",
+                    self.size(),
+                    total.len()
+                ),
             ));
         }
-        let total = Tensor::from_slice(total, (t, h), &Device::Cpu)?;
-        let attr = total.broadcast_mul(&self.diff.squeeze(0)?)?; // (t, h)
-        let attributions = per_token_sum(&attr)?;
-        let both = Tensor::cat(&[&self.x, &self.b], 0)?;
+        let attr: Vec<f32> = total.iter().zip(&self.diff).map(|(g, d)| g * d).collect();
+        let attributions = per_token_sum(&attr, self.hidden);
+        let both = [self.x.as_slice(), self.b.as_slice()].concat();
         let ends = scores(
             model,
             self.opts.layer,
@@ -192,8 +404,7 @@ impl IgPlan {
             input,
             self.target,
             self.opts.output,
-        )?
-        .to_vec1::<f32>()?;
+        );
         let sum: f64 = attributions.iter().map(|&v| v as f64).sum();
         let delta = (sum - (ends[0] as f64 - ends[1] as f64)) as f32;
         Ok(IgAttribution {
@@ -207,6 +418,47 @@ impl IgPlan {
     }
 }
 
+impl IgPlan {
+    /// The weighted gradient sum of each interval of an adaptive round,
+    /// natively in parallel (an interval's points are one batch).
+    pub fn interval_sums(
+        &self,
+        model: &Classifier,
+        input: &Tokenized,
+        intervals: &[Interval],
+        nodes: usize,
+    ) -> Vec<Vec<f32>> {
+        let one = |iv: &Interval| {
+            let (a, w) = iv.rule(nodes);
+            self.points_sum(model, input, &a, &w)
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        if threads() > 1 && intervals.len() > 1 {
+            use rayon::prelude::*;
+            return intervals.par_iter().map(one).collect();
+        }
+        intervals.iter().map(one).collect()
+    }
+
+    /// Integrated Gradients with `n_steps: "auto"`: rounds of adaptive
+    /// Gauss–Legendre until the delta is within the tolerance.
+    pub fn run_auto(&self, model: &Classifier, input: &Tokenized) -> Result<IgAttribution> {
+        let mut auto = AutoIg::new(self.opts.tolerance, adaptive::MAX_STEPS);
+        loop {
+            let round = auto.round();
+            let sums = self.interval_sums(model, input, &round.intervals, auto.nodes());
+            let scores = self.scores_at(model, input, &round.alphas);
+            auto.submit(sums, &scores, &self.diff);
+            if auto.advance().done {
+                break;
+            }
+        }
+        let mut r = self.finish(model, input, &auto.total())?;
+        r.n_steps = auto.steps();
+        Ok(r)
+    }
+}
+
 pub fn integrated_gradients(
     model: &Classifier,
     input: &Tokenized,
@@ -214,6 +466,9 @@ pub fn integrated_gradients(
     opts: &IgOptions,
 ) -> Result<IgAttribution> {
     let plan = IgPlan::new(model, input, target, opts)?;
+    if opts.n_steps == Steps::Auto {
+        return plan.run_auto(model, input);
+    }
     let total = plan.gradient_sum(model, input, 0..plan.steps())?;
     plan.finish(model, input, &total)
 }

@@ -5,16 +5,17 @@
 //! differentiate, weigh and sum, and batching of the steps. Gradients are
 //! taken with respect to a layer's activation only, never the weights.
 
+pub mod adaptive;
 pub mod gradient;
 pub mod ig;
 pub mod quadrature;
 pub mod rollout;
 
-use candle_core::{Tensor, Var};
 use serde::{Deserialize, Serialize};
 
 use crate::classifier::{AttributionLayer, Classifier};
 use crate::config::Output;
+use crate::engine::{Tape, Threads};
 use crate::error::{Error, Result};
 use crate::tokenizer::Tokenized;
 
@@ -88,67 +89,73 @@ pub enum TargetOutput {
     Probability,
 }
 
-/// The layer activation `(1, t, h)` of the input and of the baseline.
+/// The layer activation `(t, h)` of the input and of the baseline.
 pub fn input_and_baseline(
     model: &Classifier,
     layer: AttributionLayer,
     input: &Tokenized,
     baseline: Baseline,
-) -> Result<(Tensor, Tensor)> {
+) -> Result<(Vec<f32>, Vec<f32>)> {
     let x = model.layer_input(layer, input, &input.ids)?;
     let b = match baseline.ids(model, input)? {
         Some(ids) => model.layer_input(layer, input, &ids)?,
-        None => x.zeros_like()?,
+        None => vec![0.0; x.len()],
     };
     Ok((x, b))
 }
 
-/// The attributed score `(n,)` of `(n, t, h)` activations of `layer`.
+/// The model's output function when the probability is attributed.
+fn probability(model: &Classifier, output: TargetOutput) -> Option<Output> {
+    match output {
+        TargetOutput::Logit => None,
+        TargetOutput::Probability => Some(model.output()),
+    }
+}
+
+/// The attributed score `(n,)` of `n` activations of `layer`, `(n·t, h)`.
 pub fn scores(
     model: &Classifier,
     layer: AttributionLayer,
-    x: &Tensor,
+    xs: &[f32],
     input: &Tokenized,
     target: usize,
     output: TargetOutput,
-) -> Result<Tensor> {
-    let logits = model.logits_from(layer, x, input, None)?; // (n, classes)
-    let picked = match output {
-        TargetOutput::Logit => logits,
-        TargetOutput::Probability => match model.output() {
-            Output::Softmax | Output::Sigmoid => model.probabilities(&logits)?,
-        },
-    };
-    Ok(picked.narrow(1, target, 1)?.squeeze(1)?)
+) -> Vec<f32> {
+    let logits = model.logits_from(layer, xs, input, None);
+    let classes = model.labels().len();
+    crate::engine::head::score(&logits, classes, target, probability(model, output)).0
 }
 
-/// Scores `(n,)` and their gradients `(n, t, h)` with respect to the
-/// activations `x` of `layer`. The `n` rows are independent inputs, so the
-/// gradient of their sum is, row by row, the gradient of each.
+/// Scores `(n,)` and their gradients `(n·t, h)` with respect to the
+/// activations `xs` of `layer`: the `n` rows are independent inputs.
+#[allow(clippy::too_many_arguments)]
 pub fn scores_and_gradients(
     model: &Classifier,
     layer: AttributionLayer,
-    x: &Tensor,
+    xs: &[f32],
     input: &Tokenized,
     target: usize,
     output: TargetOutput,
-) -> Result<(Vec<f32>, Tensor)> {
-    let var = Var::from_tensor(x)?;
-    let s = scores(model, layer, var.as_tensor(), input, target, output)?;
-    let grads = s.sum_all()?.backward()?;
-    let g = match grads.get(var.as_tensor()) {
-        Some(g) => g.clone(),
-        // The score does not depend on the layer at all (e.g. a ReLU head
-        // that is off): the gradient is zero.
-        None => x.zeros_like()?,
-    };
-    Ok((s.to_vec1::<f32>()?, g))
+    tape: &mut Tape,
+    threads: Threads,
+) -> (Vec<f32>, Vec<f32>) {
+    let net = model.network();
+    let positions = net.encoder.position_ids(&input.ids);
+    net.scores_and_gradients(
+        xs,
+        layer,
+        &positions,
+        &input.type_ids,
+        target,
+        probability(model, output),
+        tape,
+        threads,
+    )
 }
 
-/// Per-token sums `(t,)` of a `(1, t, h)` or `(t, h)` tensor.
-pub(crate) fn per_token_sum(t: &Tensor) -> Result<Vec<f32>> {
-    let (tokens, h) = (t.dims()[t.rank() - 2], t.dims()[t.rank() - 1]);
-    Ok(t.reshape((tokens, h))?.sum(1)?.to_vec1::<f32>()?)
+/// Per-token sums `(t,)` of `(t, h)` values.
+pub(crate) fn per_token_sum(v: &[f32], h: usize) -> Vec<f32> {
+    v.chunks_exact(h).map(|row| row.iter().sum()).collect()
 }
 
 /// `v / ‖v‖₂` (all zeros stay zeros).

@@ -3,10 +3,6 @@
 //! residual connection, rows renormalised; then the product through the
 //! layers, first layer rightmost.
 
-use candle_core::{DType, Device, Tensor, D};
-
-use crate::error::Result;
-
 /// The rolled-out attention of one input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rollout {
@@ -19,26 +15,47 @@ pub struct Rollout {
     pub mean: Vec<f32>,
 }
 
-/// `attentions`: one `(1, heads, t, t)` tensor per layer, bottom first.
-pub fn attention_rollout(attentions: &[Tensor]) -> Result<Rollout> {
-    let t = attentions.first().map(|a| a.dims()[3]).unwrap_or(0);
-    let eye = Tensor::eye(t, DType::F32, &Device::Cpu)?;
-    let mut rolled = eye.clone();
-    for a in attentions {
+/// `attentions`: `[layer][head][query][key]`, bottom layer first.
+pub fn attention_rollout(attentions: &[f32], layers: usize, heads: usize, t: usize) -> Rollout {
+    // In f64: a product of many row-stochastic matrices.
+    let mut rolled: Vec<f64> = (0..t * t)
+        .map(|i| if i / t == i % t { 1.0 } else { 0.0 })
+        .collect();
+    for l in 0..layers {
         // Â = (mean_heads(A) + I), each row divided by its sum
-        let a = (a.squeeze(0)?.mean(0)? + &eye)?;
-        let a = a.broadcast_div(&a.sum_keepdim(D::Minus1)?)?;
+        let mut a = vec![0f64; t * t];
+        for h in 0..heads {
+            let m = &attentions[(l * heads + h) * t * t..(l * heads + h + 1) * t * t];
+            a.iter_mut().zip(m).for_each(|(x, &v)| *x += v as f64);
+        }
+        for (i, row) in a.chunks_exact_mut(t).enumerate() {
+            row.iter_mut().for_each(|v| *v /= heads as f64);
+            row[i] += 1.0;
+            let sum: f64 = row.iter().sum();
+            row.iter_mut().for_each(|v| *v /= sum);
+        }
         // rollout_l = Â_l · rollout_{l−1}
-        rolled = a.matmul(&rolled)?;
+        let mut next = vec![0f64; t * t];
+        for i in 0..t {
+            for k in 0..t {
+                let aik = a[i * t + k];
+                for j in 0..t {
+                    next[i * t + j] += aik * rolled[k * t + j];
+                }
+            }
+        }
+        rolled = next;
     }
-    let cls = rolled.narrow(0, 0, 1)?.squeeze(0)?.to_vec1::<f32>()?;
-    let mean = rolled.mean(0)?.to_vec1::<f32>()?;
-    Ok(Rollout {
-        matrix: rolled.flatten_all()?.to_vec1::<f32>()?,
+    let cls = rolled[..t].iter().map(|&v| v as f32).collect();
+    let mean = (0..t)
+        .map(|j| ((0..t).map(|i| rolled[i * t + j]).sum::<f64>() / t as f64) as f32)
+        .collect();
+    Rollout {
+        matrix: rolled.iter().map(|&v| v as f32).collect(),
         tokens: t,
         cls,
         mean,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -48,9 +65,8 @@ mod tests {
     #[test]
     fn rollout_of_two_layers_by_hand() {
         // One head, two tokens. Layer 1 attends fully to token 1; layer 2 is uniform.
-        let l1 = Tensor::new(&[[[[0.0f32, 1.0], [0.0, 1.0]]]], &Device::Cpu).unwrap();
-        let l2 = Tensor::new(&[[[[0.5f32, 0.5], [0.5, 0.5]]]], &Device::Cpu).unwrap();
-        let r = attention_rollout(&[l1, l2]).unwrap();
+        let att = [0.0f32, 1.0, 0.0, 1.0, 0.5, 0.5, 0.5, 0.5];
+        let r = attention_rollout(&att, 2, 1, 2);
         // Â1 = [[.5,.5],[0,1]], Â2 = [[.75,.25],[.25,.75]]; Â2·Â1 = [[.375,.625],[.125,.875]]
         let want = [0.375f32, 0.625, 0.125, 0.875];
         for (a, b) in r.matrix.iter().zip(want) {

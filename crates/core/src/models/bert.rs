@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::ops::{activation, softmax_last_dim, Embedding, LayerNorm, Linear};
 use super::Trace;
 use crate::config::Activation;
+use crate::engine;
 use crate::error::{Error, Result};
 use crate::weights::Vb;
 
@@ -330,5 +331,43 @@ impl Bert {
             x = layer.forward(&x, trace.as_deref_mut())?;
         }
         Ok(x)
+    }
+
+    /// The same weights laid out for the fast path.
+    pub(crate) fn export(&self, cfg: &Config) -> Result<engine::Encoder> {
+        let e = &self.embeddings;
+        let layers = self
+            .layers
+            .iter()
+            .map(|l| {
+                let a = &l.attention;
+                Ok(engine::Layer {
+                    qkv: engine::Linear::stack(&[
+                        engine::Linear::from_reference(&a.query)?,
+                        engine::Linear::from_reference(&a.key)?,
+                        engine::Linear::from_reference(&a.value)?,
+                    ]),
+                    attention_output: engine::Linear::from_reference(&l.attention_output)?,
+                    attention_norm: engine::LayerNorm::from_reference(&l.attention_norm)?,
+                    intermediate: engine::Linear::from_reference(&l.intermediate)?,
+                    output: engine::Linear::from_reference(&l.output)?,
+                    output_norm: engine::LayerNorm::from_reference(&l.output_norm)?,
+                    act: l.act,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(engine::Encoder {
+            hidden: cfg.hidden_size,
+            heads: cfg.num_attention_heads,
+            intermediate: cfg.intermediate_size,
+            embeddings: engine::encoder::Embeddings {
+                word: engine::flat(&e.word_embeddings.weight)?,
+                position: engine::flat(&e.position_embeddings.weight)?,
+                token_type: Some(engine::flat(&e.token_type_embeddings.weight)?),
+                norm: engine::LayerNorm::from_reference(&e.layer_norm)?,
+                positions: e.positions,
+            },
+            layers,
+        })
     }
 }

@@ -11,6 +11,7 @@ use super::bert::attention;
 use super::ops::{activation, Embedding, LayerNorm, Linear};
 use super::Trace;
 use crate::config::Activation;
+use crate::engine;
 use crate::error::{Error, Result};
 use crate::weights::Vb;
 
@@ -174,5 +175,43 @@ impl DistilBert {
             x = layer.forward(&x, trace.as_deref_mut())?;
         }
         Ok(x)
+    }
+
+    /// The same weights laid out for the fast path: a DistilBERT block is a
+    /// BERT layer under other names.
+    pub(crate) fn export(&self, cfg: &Config) -> Result<engine::Encoder> {
+        let e = &self.embeddings;
+        let layers = self
+            .layers
+            .iter()
+            .map(|l| {
+                Ok(engine::Layer {
+                    qkv: engine::Linear::stack(&[
+                        engine::Linear::from_reference(&l.q_lin)?,
+                        engine::Linear::from_reference(&l.k_lin)?,
+                        engine::Linear::from_reference(&l.v_lin)?,
+                    ]),
+                    attention_output: engine::Linear::from_reference(&l.out_lin)?,
+                    attention_norm: engine::LayerNorm::from_reference(&l.sa_layer_norm)?,
+                    intermediate: engine::Linear::from_reference(&l.lin1)?,
+                    output: engine::Linear::from_reference(&l.lin2)?,
+                    output_norm: engine::LayerNorm::from_reference(&l.output_layer_norm)?,
+                    act: l.act,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(engine::Encoder {
+            hidden: cfg.dim,
+            heads: cfg.n_heads,
+            intermediate: cfg.hidden_dim,
+            embeddings: engine::encoder::Embeddings {
+                word: engine::flat(&e.word_embeddings.weight)?,
+                position: engine::flat(&e.position_embeddings.weight)?,
+                token_type: None,
+                norm: engine::LayerNorm::from_reference(&e.layer_norm)?,
+                positions: crate::models::bert::PositionIds::Arange,
+            },
+            layers,
+        })
     }
 }

@@ -87,4 +87,13 @@ impl Encoder {
     pub fn device(&self) -> Device {
         Device::Cpu
     }
+
+    /// The same weights laid out for the fast path.
+    pub fn export(&self, cfg: &ModelConfig) -> Result<crate::engine::Encoder> {
+        match (self, cfg) {
+            (Self::Bert(m), ModelConfig::Bert(c)) => m.export(c),
+            (Self::DistilBert(m), ModelConfig::DistilBert(c)) => m.export(c),
+            _ => unreachable!("an encoder is loaded from its own configuration"),
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use bertlens_core::explain::{explain_tokens, ExplainOptions, Method, Target};
 use bertlens_core::{
-    AttributionLayer, Baseline, Classifier, Integration, ModelFiles, TargetOutput,
+    AttributionLayer, Baseline, Classifier, Integration, Loaded, ModelFiles, TargetOutput,
 };
 use serde_json::Value;
 
@@ -20,6 +20,11 @@ pub fn fixture_files(name: &str) -> ModelFiles {
 
 pub fn load(name: &str) -> Classifier {
     Classifier::load(&fixture_files(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The reference implementation of the same model (candle tensors and autograd).
+pub fn load_reference(name: &str) -> Loaded {
+    Loaded::load(&fixture_files(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 pub fn expected(name: &str) -> Value {
@@ -99,7 +104,7 @@ pub fn options_of(a: &Value) -> ExplainOptions {
         method,
         target: Some(Target::Index(a["target"].as_u64().unwrap() as usize)),
         layer: Some(layer),
-        n_steps: a["n_steps"].as_u64().unwrap_or(50) as usize,
+        n_steps: (a["n_steps"].as_u64().unwrap_or(50) as usize).into(),
         integration: a["integration"]
             .as_str()
             .map(|s| Integration::parse(s).unwrap())
@@ -131,7 +136,7 @@ pub fn check_attributions(name: &str, model: &Classifier) -> usize {
             let mut want_delta = a["delta"].as_f64();
             if opts.integration == Integration::RiemannTrapezoid && opts.method == Method::Ig {
                 // Captum's trapezoid weights sum to (n−1)/n; bertlens's to 1.
-                let n = opts.n_steps as f64;
+                let n = a["n_steps"].as_u64().unwrap() as f64;
                 let sum: f64 = want.iter().sum();
                 want.iter_mut().for_each(|v| *v *= n / (n - 1.0));
                 want_delta = want_delta.map(|d| d + sum / (n - 1.0));

@@ -1,0 +1,225 @@
+//! The classifier head on the fast path: pooling, then linear layers,
+//! activations and L2 normalisation, forward and backward. Tiny next to the
+//! encoder (one row per sequence), so it allocates freely.
+
+use super::kernels::{self, Threads};
+use super::Linear;
+use crate::config::{Activation, Output};
+use crate::head::Pool;
+
+/// One step of a head.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Linear(Linear),
+    Activation(Activation),
+    /// `F.normalize(x, p=2, dim=-1)`.
+    Normalize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub pool: Pool,
+    pub steps: Vec<Step>,
+}
+
+/// What the head's forward pass keeps for its backward pass: per step, the
+/// activation's derivative or the normalised output and the norm.
+#[derive(Debug, Default)]
+pub struct HeadTape {
+    saved: Vec<Vec<f32>>,
+    norms: Vec<Vec<f32>>,
+    widths: Vec<usize>,
+}
+
+const NORM_EPS: f32 = 1e-12;
+
+impl Head {
+    pub fn classes(&self) -> usize {
+        self.steps
+            .iter()
+            .rev()
+            .find_map(|s| match s {
+                Step::Linear(l) => Some(l.out_dim()),
+                _ => None,
+            })
+            .unwrap_or(0)
+    }
+
+    /// Logits `(n, classes)` from the last hidden states `(n·t, h)`.
+    pub fn forward(
+        &self,
+        hidden: &[f32],
+        n: usize,
+        t: usize,
+        h: usize,
+        mut tape: Option<&mut HeadTape>,
+    ) -> Vec<f32> {
+        let mut x = vec![0.0f32; n * h];
+        for (b, out) in x.chunks_exact_mut(h).enumerate() {
+            let seq = &hidden[b * t * h..(b + 1) * t * h];
+            match self.pool {
+                Pool::Cls => out.copy_from_slice(&seq[..h]),
+                Pool::Mean => {
+                    for row in seq.chunks_exact(h) {
+                        out.iter_mut().zip(row).for_each(|(o, v)| *o += v);
+                    }
+                    out.iter_mut().for_each(|o| *o /= t as f32);
+                }
+            }
+        }
+        if let Some(tape) = tape.as_deref_mut() {
+            tape.saved.clear();
+            tape.norms.clear();
+            tape.widths.clear();
+        }
+        let mut width = h;
+        for step in &self.steps {
+            let mut saved = Vec::new();
+            let mut norms = Vec::new();
+            x = match step {
+                Step::Linear(l) => {
+                    let mut y = vec![0.0; n * l.out_dim()];
+                    kernels::linear(&mut y, &x, &l.weight, &l.bias, n, Threads::One);
+                    width = l.out_dim();
+                    y
+                }
+                Step::Activation(a) => {
+                    let mut grad = vec![0.0; x.len()];
+                    kernels::activate(*a, &mut x, &mut grad);
+                    saved = grad;
+                    x
+                }
+                Step::Normalize => {
+                    for row in x.chunks_exact_mut(width) {
+                        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(NORM_EPS);
+                        row.iter_mut().for_each(|v| *v /= norm);
+                        norms.push(norm);
+                    }
+                    saved = x.clone();
+                    x
+                }
+            };
+            if let Some(tape) = tape.as_deref_mut() {
+                tape.saved.push(saved);
+                tape.norms.push(norms);
+                tape.widths.push(width);
+            }
+        }
+        x
+    }
+
+    /// ∂F/∂(last hidden states) `(n·t, h)` into `g`, from ∂F/∂logits `(n, classes)`.
+    pub fn backward(
+        &self,
+        dlogits: &[f32],
+        tape: &HeadTape,
+        n: usize,
+        t: usize,
+        h: usize,
+        g: &mut [f32],
+    ) {
+        let mut dy = dlogits.to_vec();
+        for (i, step) in self.steps.iter().enumerate().rev() {
+            dy = match step {
+                Step::Linear(l) => {
+                    let mut dx = vec![0.0; n * l.in_dim()];
+                    kernels::linear_backward(
+                        &mut dx,
+                        &dy,
+                        &l.weight,
+                        n,
+                        l.out_dim(),
+                        false,
+                        Threads::One,
+                    );
+                    dx
+                }
+                Step::Activation(_) => {
+                    dy.iter_mut().zip(&tape.saved[i]).for_each(|(d, s)| *d *= s);
+                    dy
+                }
+                Step::Normalize => {
+                    // y = x/‖x‖: dx = (dy − y (y·dy)) / ‖x‖ (just dy/ε where ‖x‖ is clamped)
+                    let w = tape.widths[i];
+                    for ((d, y), &norm) in dy
+                        .chunks_exact_mut(w)
+                        .zip(tape.saved[i].chunks_exact(w))
+                        .zip(&tape.norms[i])
+                    {
+                        let dot: f32 = if norm > NORM_EPS {
+                            d.iter().zip(y).map(|(a, b)| a * b).sum()
+                        } else {
+                            0.0
+                        };
+                        d.iter_mut()
+                            .zip(y)
+                            .for_each(|(dv, yv)| *dv = (*dv - yv * dot) / norm);
+                    }
+                    dy
+                }
+            };
+        }
+        // Through the pooling.
+        for b in 0..n {
+            let seq = &mut g[b * t * h..(b + 1) * t * h];
+            let dp = &dy[b * h..(b + 1) * h];
+            match self.pool {
+                Pool::Cls => {
+                    seq.fill(0.0);
+                    seq[..h].copy_from_slice(dp);
+                }
+                Pool::Mean => {
+                    for row in seq.chunks_exact_mut(h) {
+                        row.iter_mut().zip(dp).for_each(|(r, v)| *r = v / t as f32);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The attributed score of each row of logits `(n, classes)`, and its
+/// gradient with respect to the logits: the target's logit, or its
+/// probability under the model's output function.
+pub fn score(
+    logits: &[f32],
+    classes: usize,
+    target: usize,
+    probability: Option<Output>,
+) -> (Vec<f32>, Vec<f32>) {
+    let mut scores = Vec::with_capacity(logits.len() / classes);
+    let mut grad = vec![0.0; logits.len()];
+    for (z, g) in logits
+        .chunks_exact(classes)
+        .zip(grad.chunks_exact_mut(classes))
+    {
+        match probability {
+            None => {
+                scores.push(z[target]);
+                g[target] = 1.0;
+            }
+            Some(Output::Softmax) => {
+                let p = softmax(z);
+                // ∂p_t/∂z_j = p_t (δ_tj − p_j)
+                for (j, gj) in g.iter_mut().enumerate() {
+                    *gj = p[target] * (if j == target { 1.0 } else { 0.0 } - p[j]);
+                }
+                scores.push(p[target]);
+            }
+            Some(Output::Sigmoid) => {
+                let s = 1.0 / (1.0 + (-z[target]).exp());
+                g[target] = s * (1.0 - s);
+                scores.push(s);
+            }
+        }
+    }
+    (scores, grad)
+}
+
+/// Softmax of one row, in f64 for probabilities that sum to one.
+pub fn softmax(z: &[f32]) -> Vec<f32> {
+    let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let e: Vec<f64> = z.iter().map(|&v| ((v - max) as f64).exp()).collect();
+    let sum: f64 = e.iter().sum();
+    e.iter().map(|v| (v / sum) as f32).collect()
+}
