@@ -191,6 +191,35 @@ describe('the page on the default model', () => {
     await settle(page, (s) => s.explanation?.method === 'ig');
   });
 
+  it('n_steps "auto": saliency at once, then Integrated Gradients to 1% completeness, as the CLI computes it', async () => {
+    const text = 'please move 200 dollars from savings to checking';
+    await explainText(page, text);
+    // Watch for the saliency preview that comes before Integrated Gradients.
+    await page.evaluate(() => {
+      globalThis.sawPreview = false;
+      new MutationObserver(() => {
+        if (document.getElementById('preview-note')) globalThis.sawPreview = true;
+      }).observe(document.getElementById('attribution'), { childList: true, subtree: true });
+    });
+    await page.fill('#opt-steps', 'auto');
+    await page.$eval('#opt-steps', (el) => el.dispatchEvent(new Event('change')));
+    assert.ok(await page.isVisible('#opt-tolerance'), 'the tolerance shows for auto');
+    await settle(page, (s) => s.explanation?.ig?.auto === true);
+    assert.ok(await page.evaluate(() => globalThis.sawPreview), 'saliency was shown while IG ran');
+    assert.equal(await page.$('#preview-note'), null, 'the preview note is gone');
+    const e = await page.evaluate(() => globalThis.bertlens.state.explanation);
+    const want = cli('--model', DEFAULT_MODEL, '--n-steps', 'auto', text);
+    assert.equal(e.ig.n_steps, want.ig.n_steps, 'the same steps as the CLI');
+    assertClose('auto attributions', await shownScores(page), want.attributions, 1e-4);
+    const span = Math.abs(e.score - e.ig.baseline_score);
+    assert.ok(Math.abs(e.delta) <= 0.01 * span, `|delta| ${e.delta} within 1% of ${span}`);
+    assert.match(await page.textContent('#method-line'), /chosen by n_steps "auto"/);
+    await shot(page, 'ig-auto');
+    await page.fill('#opt-steps', '50');
+    await page.$eval('#opt-steps', (el) => el.dispatchEvent(new Event('change')));
+    await settle(page, (s) => s.explanation?.ig?.n_steps === 50 && !s.explanation.ig.auto);
+  });
+
   it('merges wordpieces into words on request', async () => {
     await explainText(page, 'unbelievably overcomplicated paperwork');
     const tokens = await page.$$eval('#record mark.tok', (m) => m.map((x) => x.textContent));

@@ -3,7 +3,7 @@
 
 import { Pool, AbortError } from './pool.js';
 import { fetchModel, fetchFromUrl, readFiles, readDrop, clearCache } from './models.js';
-import { tokenLabels, segments, isPair, units, pct } from './tokens.js';
+import { tokenLabels, segments, isPair, units } from './tokens.js';
 import { h, fill } from './dom.js';
 import { renderPrediction } from './views/prediction.js';
 import { renderAttribution } from './views/attribution.js';
@@ -28,7 +28,8 @@ const state = {
   options: {
     method: 'ig',
     target: '',
-    n_steps: 50,
+    n_steps: 50, // or 'auto'
+    tolerance: 0.01,
     integration: 'gausslegendre',
     baseline: 'pad',
     layer: '',
@@ -40,7 +41,9 @@ const state = {
   input: null, // {text, pair} that analysis and explanation are of
   /** @type {import('./types.js').Explanation | null} */
   explanation: null,
-  busy: null, // {label, done, total}
+  busy: null, // {label, done, total, note}
+  /** The explanation shown is a quick saliency while Integrated Gradients runs. */
+  preview: false,
   runMessage: null, // {kind, text}
   view: {
     showAll: false,
@@ -126,13 +129,21 @@ function currentInput() {
   return { text: state.text, pair: state.pairOn && state.pair.trim() ? state.pair : null };
 }
 
+/** `n_steps` as typed: "auto", or a whole number of steps in [1, 2000] (50 if unreadable). */
+function parseSteps(v) {
+  const t = String(v).trim().toLowerCase();
+  if (t === 'auto') return 'auto';
+  return Math.max(1, Math.min(2000, Math.round(Number(t)) || 50));
+}
+
 /** The options the core takes, from the form's state. */
 function coreOptions() {
   const o = state.options;
   const opts = {
     method: o.method,
     target: o.target === '' ? null : Number(o.target),
-    n_steps: Number(o.n_steps) || 50,
+    n_steps: o.n_steps === 'auto' ? 'auto' : Number(o.n_steps) || 50,
+    tolerance: o.tolerance,
     integration: o.integration,
     baseline: o.baseline,
     output: o.output,
@@ -171,21 +182,39 @@ async function attribute(signal = startJob()) {
   if (!state.analysis) return explain();
   const opts = coreOptions();
   const req = { ...state.input, options: opts };
-  state.busy = { label: opts.method === 'ig' ? 'Integrated Gradients' : 'attributing', done: 0, total: opts.method === 'ig' ? opts.n_steps : 0 };
+  const ig = opts.method === 'ig';
+  const auto = opts.n_steps === 'auto';
+  state.busy = { label: ig ? 'Integrated Gradients' : 'attributing', done: 0, total: ig && !auto ? opts.n_steps : 0 };
   render();
   try {
-    const e =
-      opts.method === 'ig'
-        ? await pool.integratedGradients(req, {
-            signal,
-            onProgress: (done, total) => {
-              state.busy = { label: 'Integrated Gradients', done, total };
-              renderBusy();
-            },
-          })
-        : await pool.call(0, 'attribute', req);
+    if (ig) {
+      // Progressive: one backward pass shows the gradient's saliency at once,
+      // while Integrated Gradients refines.
+      const quick = await pool.call(0, 'attribute', { ...req, options: { ...opts, method: 'saliency' } });
+      if (signal.aborted) throw new AbortError();
+      state.explanation = quick;
+      state.preview = true;
+      render();
+    }
+    const e = ig
+      ? await pool.integratedGradients(req, {
+          signal,
+          onProgress: (done, total, progress) => {
+            state.busy = auto
+              ? {
+                  label: 'Integrated Gradients (auto)',
+                  done: 0,
+                  total: 0,
+                  note: `${progress.steps} steps, completeness error ${(100 * progress.relativeError).toFixed(2)}% (target ${100 * opts.tolerance}%)`,
+                }
+              : { label: 'Integrated Gradients', done, total };
+            renderBusy();
+          },
+        })
+      : await pool.call(0, 'attribute', req);
     if (signal.aborted) throw new AbortError();
     state.explanation = e;
+    state.preview = false;
     state.busy = null;
     render();
   } catch (e) {
@@ -195,6 +224,10 @@ async function attribute(signal = startJob()) {
 
 function finishWithError(e) {
   state.busy = null;
+  if (state.preview) {
+    state.explanation = null;
+    state.preview = false;
+  }
   if (e instanceof AbortError) {
     state.runMessage = { kind: 'info', text: 'Cancelled.' };
   } else {
@@ -278,6 +311,7 @@ function renderInputPanel() {
   const o = state.options;
   $('opt-method').value = o.method;
   $('opt-steps').value = o.n_steps;
+  $('opt-tolerance').value = String(o.tolerance);
   $('opt-integration').value = o.integration;
   $('opt-baseline').value = o.baseline;
   $('opt-layer').value = o.layer;
@@ -285,7 +319,11 @@ function renderInputPanel() {
   $('opt-row').value = o.rollout_row;
   for (const el of document.querySelectorAll('.options [data-for]')) {
     const f = el.dataset.for;
-    el.hidden = !(f === o.method || (f === 'grad' && o.method !== 'rollout') || (f === 'ig' && o.method === 'ig'));
+    el.hidden = !(
+      f === o.method ||
+      (f === 'grad' && o.method !== 'rollout') ||
+      (f === 'auto' && o.method === 'ig' && o.n_steps === 'auto')
+    );
   }
   $('explain').disabled = !m || Boolean(state.loading);
   const msg = $('run-message');
@@ -305,7 +343,8 @@ function renderBusy() {
   } else {
     bar.removeAttribute('value');
   }
-  $('run-progress-text').textContent = b.total > 0 ? `${b.label}: step ${b.done} of ${b.total}` : `${b.label}…`;
+  $('run-progress-text').textContent =
+    b.total > 0 ? `${b.label}: step ${b.done} of ${b.total}` : b.note ? `${b.label}: ${b.note}` : `${b.label}…`;
 }
 
 function labelsOf(analysis, input) {
@@ -338,12 +377,12 @@ function renderResults() {
     );
   }
   const e = state.explanation;
-  if (changed('attribution', [e, state.view.words, state.trueLabel, state.busy === null])) {
+  if (changed('attribution', [e, state.view.words, state.trueLabel, state.busy === null, state.preview])) {
     $('unit-tokens').setAttribute('aria-pressed', String(!state.view.words));
     $('unit-words').setAttribute('aria-pressed', String(state.view.words));
     if (e) {
       const trueLabel = state.trueLabel === '' ? null : e.labels[Number(state.trueLabel)];
-      renderAttribution($('attribution'), { e, units: units(e, labels, state.view.words), trueLabel });
+      renderAttribution($('attribution'), { e, units: units(e, labels, state.view.words), trueLabel, preview: state.preview });
     } else {
       fill($('attribution'), h('p', { class: 'muted' }, state.busy ? 'Computing the attributions…' : 'No attributions yet.'));
     }
@@ -443,7 +482,8 @@ function bind() {
   };
   option('opt-method', 'method');
   option('opt-target', 'target');
-  option('opt-steps', 'n_steps', (v) => Math.max(1, Math.min(2000, Math.round(Number(v)) || 50)));
+  option('opt-steps', 'n_steps', parseSteps);
+  option('opt-tolerance', 'tolerance', Number);
   option('opt-integration', 'integration');
   option('opt-baseline', 'baseline');
   option('opt-layer', 'layer');
@@ -549,6 +589,6 @@ async function start() {
 }
 
 // For the end-to-end tests and the curious: the state, read-only by convention.
-globalThis.bertlens = { state, pct };
+globalThis.bertlens = { state, pool: () => pool };
 
 start();

@@ -126,6 +126,7 @@ export class Pool {
   async integratedGradients({ text, pair, options }, { onProgress, signal } = {}) {
     const req = { text, pair, options };
     const started = await Promise.all(this.engines.map((_, i) => this.call(i, 'igStart', req)));
+    if (started[0].auto) return this.adaptive(started[0], { onProgress, signal });
     const { steps, batch, size } = started[0];
     // Small enough chunks that progress moves and a cancel lands quickly,
     // large enough that each pass is an efficient batch.
@@ -160,6 +161,45 @@ export class Pool {
     await Promise.race([Promise.all(this.engines.map((_, i) => work(i))), aborted]);
     if (signal?.aborted) throw new AbortError();
     return this.call(0, 'igFinish', { total }, [total.buffer]);
+  }
+
+  /**
+   * Integrated Gradients with `n_steps: "auto"`: rounds of Gauss–Legendre
+   * intervals, each interval one worker's piece, until worker 0 (which
+   * keeps the run's state) says the delta is within the tolerance.
+   * `onProgress(steps, 0, progress)` after each round.
+   */
+  async adaptive({ size }, { onProgress, signal } = {}) {
+    const aborted = new Promise((_, reject) => {
+      if (signal?.aborted) reject(new AbortError());
+      signal?.addEventListener('abort', () => reject(new AbortError()), { once: true });
+    });
+    aborted.catch(() => {});
+    for (;;) {
+      const round = await Promise.race([this.call(0, 'igRound'), aborted]);
+      if (!round) break;
+      const n = round.intervals.length / 2;
+      const sums = new Float32Array(n * size);
+      let next = 0;
+      const work = async (i) => {
+        while (next < n && !signal?.aborted) {
+          const k = next++;
+          const part = await this.call(i, 'igIntervalSum', { a: round.intervals[2 * k], b: round.intervals[2 * k + 1] });
+          sums.set(part, k * size);
+        }
+      };
+      // Worker 0 also computes the scores at the interval ends (forward passes only).
+      const [, scores] = await Promise.race([
+        Promise.all([Promise.all(this.engines.map((_, i) => work(i))), this.call(0, 'igScores', { alphas: round.alphas })]),
+        aborted,
+      ]);
+      if (signal?.aborted) throw new AbortError();
+      const progress = await this.call(0, 'igSubmit', { sums, scores }, [sums.buffer, scores.buffer]);
+      onProgress?.(progress.steps, 0, progress);
+      if (progress.done) break;
+    }
+    if (signal?.aborted) throw new AbortError();
+    return this.call(0, 'igFinish', { total: new Float32Array(0) });
   }
 
   terminate() {

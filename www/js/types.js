@@ -28,7 +28,9 @@ export {};
  * @property {'ig'|'saliency'|'input-x-gradient'|'rollout'} [method]   default `ig`
  * @property {string|null} [target]    a class name or index; default the predicted class
  * @property {'embeddings'|'word-embeddings'|null} [layer] default: `embeddings` for ig, `word-embeddings` otherwise
- * @property {number} [n_steps]        default 50
+ * @property {number|'auto'} [n_steps] default 50; `auto`: Gauss–Legendre steps are added until
+ *           |delta| ≤ tolerance · |F(x) − F(x′)|
+ * @property {number} [tolerance]      for `auto`; default 0.01
  * @property {'gausslegendre'|'riemann_left'|'riemann_right'|'riemann_middle'|'riemann_trapezoid'} [integration]
  * @property {'pad'|'pad-all'|'mask'|'zero'} [baseline] default `pad`: [CLS] [PAD]… [SEP]
  * @property {number|null} [internal_batch_size] steps per forward/backward pass
@@ -49,7 +51,8 @@ export {};
 
 /**
  * @typedef {object} IgReport
- * @property {number} n_steps
+ * @property {number} n_steps          the steps computed (for `auto`, what it spent)
+ * @property {boolean} auto             chosen by `n_steps: "auto"`
  * @property {string} integration
  * @property {string} baseline
  * @property {number} internal_batch_size
@@ -100,10 +103,30 @@ export {};
 
 /**
  * @typedef {object} IgStarted
- * @property {number} steps    points of the quadrature
+ * @property {number} steps    points of the quadrature (0 for `auto`)
+ * @property {boolean} auto    `n_steps: "auto"`: drive it with igRound, igIntervalSum, igScores, igSubmit
+ * @property {number} nodes    for `auto`: Gauss–Legendre points per interval
  * @property {number} batch    steps per forward/backward pass
  * @property {number} target
  * @property {number} size     length of a gradient sum: tokens × hidden size
+ */
+
+/**
+/**
+ * The work of one round of `n_steps: "auto"` (null once it has converged).
+ * @typedef {object} IgRound
+ * @property {Float64Array} intervals  [a0, b0, a1, b1, …]: the gradient sums it needs (igIntervalSum)
+ * @property {Float64Array} alphas     where it needs the score (igScores)
+ */
+
+/**
+ * Where an `auto` run stands after a round.
+ * @typedef {object} IgProgress
+ * @property {number} steps          gradient evaluations so far
+ * @property {number} rounds
+ * @property {number} delta          Σ attributions − (F(x) − F(x′)) so far
+ * @property {number} relativeError  Σ |interval errors| / |F(x) − F(x′)|
+ * @property {boolean} done
  */
 
 /**

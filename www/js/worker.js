@@ -4,7 +4,7 @@
 
 import init, { Explainer } from '../pkg/bertlens_wasm.js';
 
-/** @type {Promise<unknown> | null} */
+/** @type {Promise<{memory: WebAssembly.Memory}> | null} */
 let ready = null;
 /** @type {Explainer | null} */
 let explainer = null;
@@ -23,6 +23,11 @@ const handlers = {
     explainer?.free();
     explainer = next;
     return explainer.info();
+  },
+
+  /** Bytes of this worker's wasm memory (it only grows: the peak). */
+  async memory() {
+    return (await ready).memory.buffer.byteLength;
   },
 
   predict({ text, pair }) {
@@ -45,6 +50,24 @@ const handlers = {
   igGradientSum({ start, end }) {
     const part = model().igGradientSum(start, end);
     return withTransfer(part, [part.buffer]);
+  },
+
+  igRound() {
+    return model().igRound();
+  },
+
+  igIntervalSum({ a, b }) {
+    const part = model().igIntervalSum(a, b);
+    return withTransfer(part, [part.buffer]);
+  },
+
+  igScores({ alphas }) {
+    const scores = model().igScores(alphas);
+    return withTransfer(scores, [scores.buffer]);
+  },
+
+  igSubmit({ sums, scores }) {
+    return model().igSubmit(sums, scores);
   },
 
   igFinish({ total }) {

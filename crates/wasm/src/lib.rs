@@ -5,13 +5,14 @@
 //! The page's contract is written out by hand in `www/js/types.js`.
 
 use bertlens_core::attention::attentions;
+use bertlens_core::attribution::adaptive::{self, AutoIg, Interval, Progress};
 use bertlens_core::attribution::ig::IgPlan;
 use bertlens_core::explain::{
     assemble, explain_tokens, ig_options, layer_of, target_of, Explanation, Scores,
 };
 use bertlens_core::tokenizer::Tokenized;
-use bertlens_core::{Classifier, ExplainOptions, Method, ModelFiles, Prediction};
-use js_sys::{Array, Float32Array, Object, Reflect, Uint8Array};
+use bertlens_core::{Classifier, ExplainOptions, Method, ModelFiles, Prediction, Steps};
+use js_sys::{Array, Float32Array, Float64Array, Object, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -80,6 +81,8 @@ struct IgRun {
     prediction: Prediction,
     target: usize,
     plan: IgPlan,
+    /// For `n_steps: "auto"`, in the worker that drives the run.
+    auto: Option<AutoIg>,
 }
 
 /// A loaded classifier.
@@ -103,7 +106,12 @@ struct Info<'a> {
 
 #[derive(Serialize)]
 struct IgStarted {
+    /// Steps of a fixed rule; 0 for `"auto"`, whose steps come in rounds.
     steps: usize,
+    /// `n_steps: "auto"`: drive the run with igRound / igIntervalSum / igScores / igSubmit.
+    auto: bool,
+    /// For `"auto"`: Gauss–Legendre points per interval.
+    nodes: usize,
     batch: usize,
     target: usize,
     /// Length of a gradient sum: tokens × hidden size.
@@ -119,6 +127,13 @@ impl Explainer {
         self.run
             .as_ref()
             .ok_or_else(|| JsError::new("no Integrated Gradients run: call igStart first"))
+    }
+
+    fn auto(&mut self) -> Result<&mut AutoIg, JsError> {
+        self.run
+            .as_mut()
+            .and_then(|r| r.auto.as_mut())
+            .ok_or_else(|| JsError::new("no n_steps \"auto\" run: call igStart first"))
     }
 }
 
@@ -254,8 +269,12 @@ impl Explainer {
         let layer = layer_of(&opts).ok_or_else(|| JsError::new("ig has no layer"))?;
         let plan = IgPlan::new(&self.model, &input, target, &ig_options(&opts, layer))
             .map_err(into_error)?;
+        let auto = opts.n_steps == Steps::Auto;
+        let auto_ig = AutoIg::new(opts.tolerance, adaptive::MAX_STEPS);
         let started = IgStarted {
             steps: plan.steps(),
+            auto,
+            nodes: adaptive::NODES,
             batch: plan.batch(),
             target,
             size: plan.size(),
@@ -267,6 +286,7 @@ impl Explainer {
             prediction,
             target,
             plan,
+            auto: auto.then_some(auto_ig),
         });
         to_js(&started)
     }
@@ -283,14 +303,102 @@ impl Explainer {
         Ok(Float32Array::from(&part[..]))
     }
 
-    /// The run's `Explanation`, from the sum of the gradient sums of all its steps.
+    /// `n_steps: "auto"`: the next round's work (`IgRound`): the intervals
+    /// whose gradient sums it needs (`igIntervalSum`, in any worker) and
+    /// the points where it needs the score (`igScores`); `null` when the
+    /// run has converged.
+    #[wasm_bindgen(js_name = igRound)]
+    pub fn ig_round(&mut self) -> Result<JsValue, JsError> {
+        let round = self.auto()?.round();
+        if round.intervals.is_empty() {
+            return Ok(JsValue::NULL);
+        }
+        let out = Object::new();
+        let ends: Vec<f64> = round.intervals.iter().flat_map(|i| [i.a, i.b]).collect();
+        set(&out, "intervals", Float64Array::from(&ends[..]))?;
+        set(&out, "alphas", Float64Array::from(&round.alphas[..]))?;
+        Ok(out.into())
+    }
+
+    /// The weighted gradient sum over the Gauss–Legendre points of `[a, b]`
+    /// (`n_steps: "auto"`), flat `(tokens × hidden)`.
+    #[wasm_bindgen(js_name = igIntervalSum)]
+    pub fn ig_interval_sum(&self, a: f64, b: f64) -> Result<Float32Array, JsError> {
+        let run = self.run()?;
+        if !(0.0..=1.0).contains(&a) || !(a..=1.0).contains(&b) {
+            return Err(JsError::new(&format!("[{a}, {b}] is not within [0, 1]")));
+        }
+        let sums = run.plan.interval_sums(
+            &self.model,
+            &run.input,
+            &[Interval { a, b }],
+            adaptive::NODES,
+        );
+        Ok(Float32Array::from(&sums[0][..]))
+    }
+
+    /// The attributed score at points `alphas` of the path (forward passes).
+    #[wasm_bindgen(js_name = igScores)]
+    pub fn ig_scores(&self, alphas: &[f64]) -> Result<Float32Array, JsError> {
+        let run = self.run()?;
+        let scores = run.plan.scores_at(&self.model, &run.input, alphas);
+        Ok(Float32Array::from(&scores[..]))
+    }
+
+    /// Takes a round's results, the gradient sums of its intervals one
+    /// after the other (flat) and the scores at its alphas, and says where
+    /// the run stands (`IgProgress`).
+    #[wasm_bindgen(js_name = igSubmit)]
+    pub fn ig_submit(&mut self, sums: &[f32], scores: &[f32]) -> Result<JsValue, JsError> {
+        let size = self.run()?.plan.size();
+        let diff = self.run()?.plan.diff().to_vec();
+        let auto = self.auto()?;
+        let round = auto.round();
+        if sums.len() != round.intervals.len() * size || scores.len() != round.alphas.len() {
+            return Err(JsError::new(&format!(
+                "this round needs {} gradient sums of {size} values and {} scores",
+                round.intervals.len(),
+                round.alphas.len()
+            )));
+        }
+        auto.submit(
+            sums.chunks_exact(size).map(<[f32]>::to_vec).collect(),
+            scores,
+            &diff,
+        );
+        let Progress {
+            steps,
+            rounds,
+            delta,
+            relative_error,
+            done,
+        } = auto.advance();
+        let out = Object::new();
+        set(&out, "steps", steps as u32)?;
+        set(&out, "rounds", rounds as u32)?;
+        set(&out, "delta", delta)?;
+        set(&out, "relativeError", relative_error)?;
+        set(&out, "done", done)?;
+        Ok(out.into())
+    }
+
+    /// The run's `Explanation`, from the sum of the gradient sums of all
+    /// its steps (for `"auto"`, from what the rounds submitted: `total` is
+    /// then ignored).
     #[wasm_bindgen(js_name = igFinish)]
     pub fn ig_finish(&mut self, total: &[f32]) -> Result<JsValue, JsError> {
         let run = self.run()?;
-        let r = run
+        let (total, steps) = match &run.auto {
+            Some(auto) => (auto.total(), Some(auto.steps())),
+            None => (total.to_vec(), None),
+        };
+        let mut r = run
             .plan
-            .finish(&self.model, &run.input, total)
+            .finish(&self.model, &run.input, &total)
             .map_err(into_error)?;
+        if let Some(steps) = steps {
+            r.n_steps = steps;
+        }
         let texts = [run.texts[0].as_str(), run.texts[1].as_str()];
         let e = assemble(
             &self.model,

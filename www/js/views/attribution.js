@@ -24,7 +24,8 @@ export function describe(e) {
   switch (e.method) {
     case 'ig': {
       const ig = e.ig;
-      return `Integrated Gradients of ${what} at ${at}: ${ig.n_steps} ${ig.integration} steps from a ${BASELINES[ig.baseline] ?? ig.baseline} baseline`;
+      const steps = ig.auto ? `${ig.n_steps} ${ig.integration} steps (chosen by n_steps "auto")` : `${ig.n_steps} ${ig.integration} steps`;
+      return `Integrated Gradients of ${what} at ${at}: ${steps} from a ${BASELINES[ig.baseline] ?? ig.baseline} baseline`;
     }
     case 'saliency':
       return `Gradient saliency ‖∂F/∂x‖₂ of ${what} at ${at} (always ≥ 0)`;
@@ -58,7 +59,7 @@ function deltaLine(e) {
  *          trueLabel: string|null}} data
  */
 export function renderAttribution(el, data) {
-  const { e, units, trueLabel } = data;
+  const { e, units, trueLabel, preview = false } = data;
   const sum = e.attributions.reduce((a, b) => a + b, 0);
   const marks = units.map((u, k) =>
     h(
@@ -113,7 +114,13 @@ export function renderAttribution(el, data) {
     ' Positive',
     h('span', { class: 'muted' }, ' — colour: score ÷ the L2 norm of all scores'),
   );
-  fill(el, h('p', { class: 'method', id: 'method-line' }, describe(e)), deltaLine(e), record, legend, barChart(units));
+  const method = h(
+    'p',
+    { class: 'method', id: 'method-line' },
+    preview ? h('span', { class: 'preview', id: 'preview-note' }, 'Preview while Integrated Gradients runs — ') : null,
+    describe(e),
+  );
+  fill(el, method, deltaLine(e), record, legend, barChart(units));
 }
 
 const ROW = 20;
