@@ -17,7 +17,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version 
 CHROMEDRIVER ?= /usr/bin/chromedriver
 E2E_DEPS   := tests/e2e/node_modules/.package-lock.json
 
-.PHONY: all build cli wasm tools serve model test fmt-check clippy test-rust test-wasm test-e2e fixtures bench-ref clean
+.PHONY: all build cli wasm tools serve model test fmt-check clippy test-rust test-wasm test-e2e fixtures bench bench-ref clean
 
 all: build
 
@@ -86,6 +86,13 @@ test-e2e: wasm model $(E2E_DEPS)
 
 $(E2E_DEPS): tests/e2e/package.json tests/e2e/package-lock.json
 	cd tests/e2e && npm ci --no-audit --no-fund
+
+# ---- benchmarks: never a timed test ------------------------------------------------------
+# Native (1 and all threads), Chromium (1 and one worker per core) and, when `make
+# bench-ref` has made the reference venv, Captum + PyTorch, in one run; the table
+# goes to target/bench/table.md.
+bench: cli wasm model $(E2E_DEPS)
+	node tests/bench/run.mjs --venv $(VENV_REF)
 
 # ---- the reference stack (fixtures and benchmarks only; never a runtime dependency) ----
 bench-ref: $(VENV_REF)/.ok

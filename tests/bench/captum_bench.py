@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""The reference timings for `make bench`: the same model, texts and methods
+as `bertlens bench`, run by transformers + Captum on PyTorch's CPU backend.
+
+    captum_bench.py --model www/models/minilm-intent --threads 2 --texts texts.json
+
+Prints one JSON object like `bertlens bench`. The network is the default
+model's: BERT (no key prefix) → mean pooling → L2 normalisation → linear
+(head.safetensors), exactly as bertlens and the package's pipeline run it.
+Integrated Gradients is Captum's LayerIntegratedGradients at the embeddings
+block, [CLS] [PAD]… [SEP] baseline, gausslegendre, all steps in one batch.
+"""
+
+import argparse
+import json
+import resource
+import statistics
+import time
+import warnings
+from pathlib import Path
+
+warnings.simplefilter("ignore")
+
+import torch  # noqa: E402
+from captum.attr import LayerIntegratedGradients, Saliency  # noqa: E402
+from safetensors.torch import load_file  # noqa: E402
+from transformers import BertModel, PreTrainedTokenizerFast  # noqa: E402
+
+
+def timed(runs, fn):
+    fn()  # warm-up
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True, type=Path)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--texts", required=True, type=Path, help="JSON list of texts")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--n-steps", type=int, default=50)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.set_grad_enabled(True)
+
+    bert = BertModel.from_pretrained(args.model, attn_implementation="eager").eval()
+    head = load_file(args.model / "head.safetensors")
+    w, b = head["classifier.weight"], head["classifier.bias"]
+    tok = PreTrainedTokenizerFast(tokenizer_file=str(args.model / "tokenizer.json"))
+    pad = tok.convert_tokens_to_ids("[PAD]")
+
+    def logits(ids, embeds=None):
+        if embeds is not None:
+            out = bert(inputs_embeds=embeds, attention_mask=torch.ones(embeds.shape[:2]))
+        else:
+            out = bert(input_ids=ids, attention_mask=torch.ones_like(ids))
+        pooled = torch.nn.functional.normalize(out.last_hidden_state.mean(1), p=2, dim=1)
+        return pooled @ w.T + b
+
+    results = []
+    for text in json.loads(args.texts.read_text()):
+        enc = tok(text, return_special_tokens_mask=True)
+        ids = torch.tensor([enc["input_ids"]])
+        with torch.no_grad():
+            target = int(logits(ids).argmax(-1))
+
+        def forward():
+            with torch.no_grad():
+                logits(ids)
+
+        words = bert.embeddings.word_embeddings(ids).detach()
+
+        def saliency():
+            Saliency(lambda e: logits(None, e)).attribute(words, target=target, abs=True)
+
+        base = ids.clone()
+        for i, s in enumerate(enc["special_tokens_mask"]):
+            if not s:
+                base[0, i] = pad
+        lig = LayerIntegratedGradients(lambda i: logits(i), bert.embeddings)
+
+        def ig():
+            lig.attribute(ids, baselines=base, target=target, n_steps=args.n_steps,
+                          method="gausslegendre", internal_batch_size=args.n_steps,
+                          return_convergence_delta=True)
+
+        results.append(dict(
+            tokens=ids.shape[1],
+            text=text,
+            forward_ms=timed(args.runs, forward),
+            saliency_ms=timed(args.runs, saliency),
+            ig_ms=timed(args.runs, ig),
+            n_steps=args.n_steps,
+        ))
+    print(json.dumps(dict(
+        engine=f"captum {__import__('captum').__version__} + torch {torch.__version__.split('+')[0]}",
+        threads=args.threads,
+        runs=args.runs,
+        peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        results=results,
+    )))
+
+
+if __name__ == "__main__":
+    main()
