@@ -2,7 +2,7 @@
 
 use super::{scores_and_gradients, TargetOutput};
 use crate::classifier::{AttributionLayer, Classifier};
-use crate::engine::{Tape, Threads};
+use crate::engine::{with_tape, Threads};
 use crate::error::Result;
 use crate::tokenizer::Tokenized;
 
@@ -22,17 +22,9 @@ fn gradient(
     output: TargetOutput,
 ) -> Result<(Vec<f32>, Vec<f32>, f32)> {
     let x = model.layer_input(layer, input, &input.ids)?;
-    let mut tape = Tape::default();
-    let (scores, grads) = scores_and_gradients(
-        model,
-        layer,
-        &x,
-        input,
-        target,
-        output,
-        &mut tape,
-        Threads::Pool,
-    );
+    let (scores, grads) = with_tape(|tape| {
+        scores_and_gradients(model, layer, &x, input, target, output, tape, Threads::Pool)
+    });
     Ok((x, grads, scores[0]))
 }
 

@@ -263,6 +263,17 @@ impl IgPlan {
         &self.diff
     }
 
+    /// The points x′ + α (x − x′) of the path, one after the other (Captum's
+    /// `scaled_features = baseline + alpha * (input - baseline)`).
+    fn path_points(&self, alphas: &[f64]) -> Vec<f32> {
+        let mut xs = Vec::with_capacity(alphas.len() * self.size());
+        for &a in alphas {
+            let a = a as f32;
+            xs.extend(self.b.iter().zip(&self.diff).map(|(b, d)| b + a * d));
+        }
+        xs
+    }
+
     /// Σ_k w_k ∂F(x′ + α_k (x − x′))/∂x over the points of one batch.
     fn batch_sum(
         &self,
@@ -274,12 +285,7 @@ impl IgPlan {
         threads: Threads,
     ) -> Vec<f64> {
         let size = self.size();
-        // scaled_features = baseline + alpha * (input - baseline)
-        let mut xs = Vec::with_capacity(alphas.len() * size);
-        for &a in alphas {
-            let a = a as f32;
-            xs.extend(self.b.iter().zip(&self.diff).map(|(b, d)| b + a * d));
-        }
+        let xs = self.path_points(alphas);
         let (_, grads) = scores_and_gradients(
             model,
             self.opts.layer,
@@ -327,14 +333,15 @@ impl IgPlan {
                 .map(|(a, w)| self.batch_sum(model, input, a, w, &mut tape, Threads::Pool))
                 .collect()
         };
+        // In wasm the tape outlives the call (see `with_tape`): the page asks
+        // for IG in pieces.
         #[cfg(target_arch = "wasm32")]
-        let sums: Vec<Vec<f64>> = {
-            let mut tape = Tape::default();
+        let sums: Vec<Vec<f64>> = crate::engine::with_tape(|tape| {
             batches
                 .into_iter()
-                .map(|(a, w)| self.batch_sum(model, input, a, w, &mut tape, Threads::One))
+                .map(|(a, w)| self.batch_sum(model, input, a, w, tape, Threads::One))
                 .collect()
-        };
+        });
         let mut total = vec![0f64; self.size()];
         for s in sums {
             total.iter_mut().zip(s).for_each(|(t, v)| *t += v);
@@ -361,11 +368,7 @@ impl IgPlan {
 
     /// F(x′ + α (x − x′)) at each α (forward passes only).
     pub fn scores_at(&self, model: &Classifier, input: &Tokenized, alphas: &[f64]) -> Vec<f32> {
-        let mut xs = Vec::with_capacity(alphas.len() * self.size());
-        for &a in alphas {
-            let a = a as f32;
-            xs.extend(self.b.iter().zip(&self.diff).map(|(b, d)| b + a * d));
-        }
+        let xs = self.path_points(alphas);
         scores(
             model,
             self.opts.layer,

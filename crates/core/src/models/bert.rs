@@ -340,18 +340,15 @@ impl Bert {
             .layers
             .iter()
             .map(|l| {
-                let a = &l.attention;
-                Ok(engine::Layer {
-                    qkv: engine::Linear::stack(&[
-                        engine::Linear::from_reference(&a.query)?,
-                        engine::Linear::from_reference(&a.key)?,
-                        engine::Linear::from_reference(&a.value)?,
-                    ]),
-                    attention_output: engine::Linear::from_reference(&l.attention_output)?,
-                    attention_norm: engine::LayerNorm::from_reference(&l.attention_norm)?,
-                    intermediate: engine::Linear::from_reference(&l.intermediate)?,
-                    output: engine::Linear::from_reference(&l.output)?,
-                    output_norm: engine::LayerNorm::from_reference(&l.output_norm)?,
+                engine::Layer::from_reference(engine::ReferenceLayer {
+                    q: &l.attention.query,
+                    k: &l.attention.key,
+                    v: &l.attention.value,
+                    attention_output: &l.attention_output,
+                    attention_norm: &l.attention_norm,
+                    intermediate: &l.intermediate,
+                    output: &l.output,
+                    output_norm: &l.output_norm,
                     act: l.act,
                 })
             })

@@ -185,17 +185,15 @@ impl DistilBert {
             .layers
             .iter()
             .map(|l| {
-                Ok(engine::Layer {
-                    qkv: engine::Linear::stack(&[
-                        engine::Linear::from_reference(&l.q_lin)?,
-                        engine::Linear::from_reference(&l.k_lin)?,
-                        engine::Linear::from_reference(&l.v_lin)?,
-                    ]),
-                    attention_output: engine::Linear::from_reference(&l.out_lin)?,
-                    attention_norm: engine::LayerNorm::from_reference(&l.sa_layer_norm)?,
-                    intermediate: engine::Linear::from_reference(&l.lin1)?,
-                    output: engine::Linear::from_reference(&l.lin2)?,
-                    output_norm: engine::LayerNorm::from_reference(&l.output_layer_norm)?,
+                engine::Layer::from_reference(engine::ReferenceLayer {
+                    q: &l.q_lin,
+                    k: &l.k_lin,
+                    v: &l.v_lin,
+                    attention_output: &l.out_lin,
+                    attention_norm: &l.sa_layer_norm,
+                    intermediate: &l.lin1,
+                    output: &l.lin2,
+                    output_norm: &l.output_layer_norm,
                     act: l.act,
                 })
             })
