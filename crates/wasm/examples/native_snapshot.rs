@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use bertlens_core::attention::attentions;
 use bertlens_core::explain::{explain_tokens, ExplainOptions, Method};
-use bertlens_core::{Classifier, ModelFiles};
+use bertlens_core::{Classifier, ModelFiles, Steps};
 use serde_json::{json, Value};
 
 /// The models and texts both sides run; crates/wasm/tests/web.rs embeds the same files.
@@ -67,7 +67,20 @@ fn main() {
                 json!({ "attributions": e.attributions, "delta": e.delta }),
             );
         }
+        // n_steps "auto": the steps it chose and what it gave.
+        let opts = ExplainOptions {
+            n_steps: Steps::Auto,
+            ..Default::default()
+        };
+        let e =
+            explain_tokens(&model, &input, [text, pair.unwrap_or("")], &opts).expect("explains");
+        let auto = json!({
+            "attributions": e.attributions,
+            "delta": e.delta,
+            "n_steps": e.ig.expect("an IG report").n_steps,
+        });
         cases.push(json!({
+            "ig_auto": auto,
             "model": name,
             "text": text,
             "pair": pair,

@@ -5,7 +5,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use bertlens_wasm::Explainer;
-use js_sys::{Array, Float32Array, Object, Reflect, Uint8Array};
+use js_sys::{Array, Float32Array, Float64Array, Object, Reflect, Uint8Array};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
@@ -90,6 +90,10 @@ fn typed(obj: &Object, key: &str) -> Vec<f64> {
         .into_iter()
         .map(f64::from)
         .collect()
+}
+
+fn f64s(obj: &JsValue, key: &str) -> Vec<f64> {
+    Float64Array::new(&Reflect::get(obj, &key.into()).unwrap()).to_vec()
 }
 
 /// max |a − b| ≤ tol · max(1, max |b|)
@@ -180,6 +184,41 @@ fn equals_the_native_core() {
             &format!("{what} IG in pieces"),
             &floats(&got["attributions"]),
             &floats(&case["methods"]["ig"]["attributions"]),
+            1e-5,
+        );
+        // n_steps "auto", driven round by round as the page's workers do.
+        let auto = Object::new();
+        Reflect::set(&auto, &"n_steps".into(), &"auto".into()).unwrap();
+        let started = json(ex.ig_start(text, pair.clone(), auto.into()).unwrap());
+        assert_eq!(started["auto"], true, "{what}");
+        let mut rounds = 0;
+        loop {
+            let round = ex.ig_round().unwrap();
+            if round.is_null() {
+                break;
+            }
+            let intervals = f64s(&round, "intervals");
+            let alphas = f64s(&round, "alphas");
+            let mut sums = Vec::new();
+            for iv in intervals.chunks(2) {
+                sums.extend(ex.ig_interval_sum(iv[0], iv[1]).unwrap().to_vec());
+            }
+            let scores = ex.ig_scores(&alphas).unwrap().to_vec();
+            let progress = json(ex.ig_submit(&sums, &scores).unwrap());
+            rounds += 1;
+            assert!(rounds < 100, "{what}: auto does not end");
+            if progress["done"] == true {
+                break;
+            }
+        }
+        let got = json(ex.ig_finish(&[]).unwrap());
+        let want = &case["ig_auto"];
+        assert_eq!(got["ig"]["n_steps"], want["n_steps"], "{what} auto steps");
+        assert_eq!(got["ig"]["auto"], true, "{what}");
+        close(
+            &format!("{what} IG auto"),
+            &floats(&got["attributions"]),
+            &floats(&want["attributions"]),
             1e-5,
         );
     }
