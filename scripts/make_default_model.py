@@ -10,6 +10,7 @@ into a folder bertlens loads like any other model:
     config.json        the encoder's, unchanged
     tokenizer.json     with the packaged padding to 128 and truncation at 128 switched off
     model.safetensors  the encoder, unchanged (keys have no `bert.` prefix)
+    model.f16.safetensors  the same in float16 (half the download; the page offers it)
     head.safetensors   classifier.weight (157, 384), classifier.bias (157,): the regression's coef_/intercept_
     head.json          mean pooling -> L2 normalisation -> linear; the class names; max_tokens 256
                        (sentence-transformers' max_seq_length for this model)
@@ -106,6 +107,30 @@ def safetensors_bytes(tensors):
     return struct.pack("<Q", len(h)) + h + b"".join(blobs)
 
 
+def halve_safetensors(data):
+    """The same safetensors file with its F32 tensors stored as F16 (others unchanged)."""
+    import numpy as np
+
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    body = data[8 + n :]
+    out_header, blobs, offset = {}, [], 0
+    for name, info in header.items():
+        if name == "__metadata__":
+            out_header[name] = info
+            continue
+        a, b = info["data_offsets"]
+        raw, dtype = body[a:b], info["dtype"]
+        if dtype == "F32":
+            raw, dtype = np.frombuffer(raw, dtype="<f4").astype("<f2").tobytes(), "F16"
+        out_header[name] = {"dtype": dtype, "shape": info["shape"], "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    h = json.dumps(out_header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + b"".join(blobs)
+
+
 def sha256(path):
     d = hashlib.sha256()
     with open(path, "rb") as f:
@@ -155,6 +180,9 @@ def main():
     with gt.open(base + "model.safetensors") as src, open(out / "model.safetensors", "wb") as dst:
         while chunk := src.read(1 << 20):
             dst.write(chunk)
+    # The same encoder in float16: half the download, for the page's "f16" entry;
+    # bertlens widens it to float32 on load.
+    (out / "model.f16.safetensors").write_bytes(halve_safetensors((out / "model.safetensors").read_bytes()))
     (out / "head.safetensors").write_bytes(
         safetensors_bytes({"classifier.weight": coef, "classifier.bias": intercept}))
     head = {

@@ -208,7 +208,7 @@ describe('the page on the default model', () => {
     assert.ok(await page.evaluate(() => globalThis.sawPreview), 'saliency was shown while IG ran');
     assert.equal(await page.$('#preview-note'), null, 'the preview note is gone');
     const e = await page.evaluate(() => globalThis.bertlens.state.explanation);
-    const want = cli('--model', DEFAULT_MODEL, '--n-steps', 'auto', text);
+    const want = cli('--model', DEFAULT_MODEL, '--n-steps', 'auto', '--target', String(e.target), text);
     assert.equal(e.ig.n_steps, want.ig.n_steps, 'the same steps as the CLI');
     assertClose('auto attributions', await shownScores(page), want.attributions, 1e-4);
     const span = Math.abs(e.score - e.ig.baseline_score);
@@ -293,6 +293,24 @@ describe('the page on the default model', () => {
     await explainText(page, 'please help me with my account '.repeat(80));
     assert.match(await page.textContent('#prediction'), /longer than the model takes: only its first 256 tokens/);
     assert.equal((await shownScores(page)).length, 256);
+  });
+
+  it('offers the default model as an f16 download that predicts as float32 does', async () => {
+    const pick = async (index, name) => {
+      await page.selectOption('#model-select', index);
+      await page.waitForFunction((n) => globalThis.bertlens.state.model?.name === n && !globalThis.bertlens.state.loading, name, { timeout: 120000 });
+    };
+    const names = await page.$$eval('#model-select option', (o) => o.map((x) => x.textContent));
+    const f16 = names.findIndex((n) => /f16/.test(n));
+    assert.ok(f16 > 0, `an f16 entry in ${names}`);
+    await pick(String(f16), names[f16]);
+    const text = 'how do I transfer money to my savings account';
+    await explainText(page, text);
+    const want = cli('--model', DEFAULT_MODEL, text);
+    const e = await page.evaluate(() => globalThis.bertlens.state.explanation);
+    assert.equal(e.predicted_label, want.predicted_label);
+    assertClose('f16 probabilities', e.probabilities, want.probabilities, 2e-3);
+    await pick('0', names[0]);
   });
 
   it('sends no request off this machine, and none besides the page and its model', () => {

@@ -112,7 +112,7 @@ async function loadModel(label, getFiles, extra = {}) {
 
 function loadFromCatalog(entry) {
   const base = new URL(entry.base, document.baseURI).href;
-  return loadModel(entry.name, (opts) => fetchModel(base, entry.files.map((name) => ({ name })), opts), entry);
+  return loadModel(entry.name, (opts) => fetchModel(base, entry.files.map((f) => (typeof f === 'string' ? { name: f } : f)), opts), entry);
 }
 
 function loadFromFiles(fileList, label) {

@@ -85,7 +85,8 @@ async function download(url, { optional, cache, signal, onBytes }) {
 /**
  * Downloads files relative to `base`.
  * @param {string} base  a folder URL (ends with /)
- * @param {{name: string, optional?: boolean}[]} wanted
+ * @param {{name: string, path?: string, optional?: boolean}[]} wanted  `path`: where to
+ *   download it from, when that is not `name` (the core is given `name`)
  * @param {{signal?: AbortSignal, onProgress?: (loaded: number, total: number, name: string) => void}} opts
  * @returns {Promise<import('./types.js').ModelFile[]>}
  */
@@ -103,8 +104,8 @@ export async function fetchModel(base, wanted, { signal, onProgress } = {}) {
     onProgress?.(l, t, name);
   };
   const results = await Promise.all(
-    wanted.map(async ({ name, optional }) => {
-      const url = new URL(name, base).href;
+    wanted.map(async ({ name, path, optional }) => {
+      const url = new URL(path ?? name, base).href;
       const bytes = await download(url, { optional, cache, signal, onBytes: report(name) });
       return bytes && { name, bytes };
     }),

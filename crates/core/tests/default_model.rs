@@ -62,3 +62,41 @@ fn attributions_match_captum_on_the_default_model() {
     let n = check_attributions("minilm-intent", &model);
     assert_eq!(n, 6);
 }
+
+/// The page's half-size download: the encoder in float16, widened on load,
+/// predicts what the package's pipeline predicts, with probabilities close
+/// to float32's.
+#[test]
+fn f16_weights_predict_as_the_pipeline_does() {
+    let Some(_) = default_model() else { return };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../www/models/minilm-intent");
+    let read = |n: &str| std::fs::read(dir.join(n)).unwrap();
+    let files = ModelFiles::from_named(
+        "minilm-intent (f16)",
+        vec![
+            ("config.json".into(), read("config.json")),
+            ("tokenizer.json".into(), read("tokenizer.json")),
+            ("model.safetensors".into(), read("model.f16.safetensors")),
+            ("head.json".into(), read("head.json")),
+            ("head.safetensors".into(), read("head.safetensors")),
+        ],
+    )
+    .unwrap();
+    let half = Classifier::load(&files).unwrap();
+    let golden = expected("minilm-intent");
+    for case in golden["pipeline"].as_array().unwrap() {
+        let text = case["text"].as_str().unwrap();
+        let p = half.predict(&half.tokenize(text, None).unwrap()).unwrap();
+        assert_eq!(
+            half.labels()[p.predicted],
+            case["intent"].as_str().unwrap(),
+            "{text:?}"
+        );
+        assert_close_abs(
+            text,
+            &p.probabilities,
+            &floats(&case["probabilities"]),
+            2e-3,
+        );
+    }
+}
