@@ -238,6 +238,10 @@ describe('the page on the default model', () => {
     await page.click('#cancel');
     await page.waitForFunction(() => !globalThis.bertlens.state.busy, null, { timeout: 10000 });
     assert.equal(await page.textContent('#run-message'), 'Cancelled.');
+    // Pieces under way when it was cancelled finish in the workers, and report nothing.
+    await page.waitForTimeout(1500);
+    assert.equal(await page.evaluate(() => globalThis.bertlens.state.busy), null, 'no progress after Cancel');
+    assert.ok(await page.isHidden('#run-progress'));
     await page.fill('#opt-steps', '50');
     await page.dispatchEvent('#opt-steps', 'change');
     await settle(page, (s) => s.explanation?.ig?.n_steps === 50);

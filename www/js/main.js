@@ -200,6 +200,7 @@ async function attribute(signal = startJob()) {
       ? await pool.integratedGradients(req, {
           signal,
           onProgress: (done, total, progress) => {
+            if (signal.aborted) return; // a late report from a cancelled run
             state.busy = auto
               ? {
                   label: 'Integrated Gradients (auto)',

@@ -148,6 +148,8 @@ export class Pool {
         const k = next++;
         const [start, end] = chunks[k];
         arrived.set(k, await this.call(i, 'igGradientSum', { start, end }));
+        // A piece that was under way when the run was cancelled reports nothing.
+        if (signal?.aborted) return;
         while (arrived.has(added)) {
           const part = arrived.get(added);
           arrived.delete(added);
@@ -195,6 +197,7 @@ export class Pool {
       ]);
       if (signal?.aborted) throw new AbortError();
       const progress = await this.call(0, 'igSubmit', { sums, scores }, [sums.buffer, scores.buffer]);
+      if (signal?.aborted) throw new AbortError();
       onProgress?.(progress.steps, 0, progress);
       if (progress.done) break;
     }
