@@ -70,6 +70,12 @@ function startJob() {
 
 async function loadModel(label, getFiles, extra = {}) {
   const signal = startJob();
+  // A run in progress was just cancelled: loading replaces it.
+  state.busy = null;
+  if (state.preview) {
+    state.explanation = null;
+    state.preview = false;
+  }
   state.loading = { label, loaded: 0, total: 0 };
   state.modelMessage = null;
   render();
@@ -162,8 +168,13 @@ async function explain() {
   state.runMessage = null;
   state.busy = { label: 'reading the text', done: 0, total: 0 };
   render();
+  // For Integrated Gradients, the saliency preview starts at once on another
+  // worker, beside the forward pass that reads the attention.
+  const opts = coreOptions();
+  const preview = opts.method === 'ig' ? saliencyPreview(input, opts) : null;
+  preview?.catch(() => {}); // its error, if any, is the forward pass's too
   try {
-    const analysis = await pool.call(0, 'attentions', { ...input, options: { target: coreOptions().target } });
+    const analysis = await pool.call(0, 'attentions', { ...input, options: { target: opts.target } });
     if (signal.aborted) throw new AbortError();
     state.analysis = analysis;
     state.input = input;
@@ -171,14 +182,22 @@ async function explain() {
     state.view.neuron.query = Math.min(state.view.neuron.query, analysis.tokens - 1);
     state.view.head.hover = null;
     render();
-    await attribute(signal);
+    await attribute(signal, preview);
   } catch (e) {
-    finishWithError(e);
+    finishWithError(e, signal);
   }
 }
 
-/** The attribution alone, for the input already analysed (a new target or method). */
-async function attribute(signal = startJob()) {
+/** Saliency with `opts` otherwise (one backward pass), from the last worker. */
+function saliencyPreview(input, opts) {
+  return pool.call(pool.size - 1, 'attribute', { ...input, options: { ...opts, method: 'saliency' } });
+}
+
+/**
+ * The attribution alone, for the input already analysed (a new target or
+ * method). `preview`: the saliency preview, if already asked for.
+ */
+async function attribute(signal = startJob(), preview = null) {
   if (!state.analysis) return explain();
   const opts = coreOptions();
   const req = { ...state.input, options: opts };
@@ -190,7 +209,7 @@ async function attribute(signal = startJob()) {
     if (ig) {
       // Progressive: one backward pass shows the gradient's saliency at once,
       // while Integrated Gradients refines.
-      const quick = await pool.call(0, 'attribute', { ...req, options: { ...opts, method: 'saliency' } });
+      const quick = await (preview ?? saliencyPreview(state.input, opts));
       if (signal.aborted) throw new AbortError();
       state.explanation = quick;
       state.preview = true;
@@ -219,11 +238,14 @@ async function attribute(signal = startJob()) {
     state.busy = null;
     render();
   } catch (e) {
-    finishWithError(e);
+    finishWithError(e, signal);
   }
 }
 
-function finishWithError(e) {
+/** Ends the run of `signal` with an error, unless a newer run has replaced it. */
+function finishWithError(e, signal) {
+  // A run cancelled because another started must not touch what the new one shows.
+  if (signal !== job?.signal) return;
   state.busy = null;
   if (state.preview) {
     state.explanation = null;
