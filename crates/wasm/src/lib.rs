@@ -129,10 +129,11 @@ impl Explainer {
             .ok_or_else(|| JsError::new("no Integrated Gradients run: call igStart first"))
     }
 
-    fn auto(&mut self) -> Result<&mut AutoIg, JsError> {
+    /// The plan and the adaptive state of an `n_steps: "auto"` run.
+    fn auto(&mut self) -> Result<(&IgPlan, &mut AutoIg), JsError> {
         self.run
             .as_mut()
-            .and_then(|r| r.auto.as_mut())
+            .and_then(|r| Some((&r.plan, r.auto.as_mut()?)))
             .ok_or_else(|| JsError::new("no n_steps \"auto\" run: call igStart first"))
     }
 }
@@ -309,7 +310,7 @@ impl Explainer {
     /// run has converged.
     #[wasm_bindgen(js_name = igRound)]
     pub fn ig_round(&mut self) -> Result<JsValue, JsError> {
-        let round = self.auto()?.round();
+        let round = self.auto()?.1.round();
         if round.intervals.is_empty() {
             return Ok(JsValue::NULL);
         }
@@ -350,9 +351,8 @@ impl Explainer {
     /// the run stands (`IgProgress`).
     #[wasm_bindgen(js_name = igSubmit)]
     pub fn ig_submit(&mut self, sums: &[f32], scores: &[f32]) -> Result<JsValue, JsError> {
-        let size = self.run()?.plan.size();
-        let diff = self.run()?.plan.diff().to_vec();
-        let auto = self.auto()?;
+        let (plan, auto) = self.auto()?;
+        let (size, diff) = (plan.size(), plan.diff());
         let round = auto.round();
         if sums.len() != round.intervals.len() * size || scores.len() != round.alphas.len() {
             return Err(JsError::new(&format!(
@@ -364,7 +364,7 @@ impl Explainer {
         auto.submit(
             sums.chunks_exact(size).map(<[f32]>::to_vec).collect(),
             scores,
-            &diff,
+            diff,
         );
         let Progress {
             steps,

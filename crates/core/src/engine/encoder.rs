@@ -146,22 +146,7 @@ impl Encoder {
 
     /// The position ids the model derives from `ids`.
     pub fn position_ids(&self, ids: &[u32]) -> Vec<u32> {
-        match self.embeddings.positions {
-            PositionIds::Arange => (0..ids.len() as u32).collect(),
-            PositionIds::AfterPadding { padding_idx } => {
-                let mut count = 0;
-                ids.iter()
-                    .map(|&id| {
-                        if id == padding_idx {
-                            padding_idx
-                        } else {
-                            count += 1;
-                            count + padding_idx
-                        }
-                    })
-                    .collect()
-            }
-        }
+        self.embeddings.positions.of(ids)
     }
 
     /// Rows of the word-embedding table, `(t, h)`.

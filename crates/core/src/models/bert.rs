@@ -59,6 +59,32 @@ pub enum PositionIds {
     AfterPadding { padding_idx: u32 },
 }
 
+impl PositionIds {
+    /// The position ids of `ids`.
+    pub fn of(self, ids: &[u32]) -> Vec<u32> {
+        match self {
+            // position_ids = self.position_ids[:, 0:seq_length]
+            PositionIds::Arange => (0..ids.len() as u32).collect(),
+            // mask = input_ids.ne(padding_idx).int()
+            // incremental_indices = torch.cumsum(mask, dim=1).type_as(mask) * mask
+            // return incremental_indices.long() + padding_idx
+            PositionIds::AfterPadding { padding_idx } => {
+                let mut count = 0;
+                ids.iter()
+                    .map(|&id| {
+                        if id == padding_idx {
+                            padding_idx
+                        } else {
+                            count += 1;
+                            count + padding_idx
+                        }
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
 impl Config {
     pub fn validate(&self) -> Result<()> {
         let bad = |r: String| Err(Error::config("config.json", r));
@@ -157,26 +183,7 @@ impl Embeddings {
     }
 
     fn position_ids(&self, ids: &[u32]) -> Vec<u32> {
-        match self.positions {
-            // position_ids = self.position_ids[:, 0:seq_length]
-            PositionIds::Arange => (0..ids.len() as u32).collect(),
-            // mask = input_ids.ne(padding_idx).int()
-            // incremental_indices = torch.cumsum(mask, dim=1).type_as(mask) * mask
-            // return incremental_indices.long() + padding_idx
-            PositionIds::AfterPadding { padding_idx } => {
-                let mut count = 0;
-                ids.iter()
-                    .map(|&id| {
-                        if id == padding_idx {
-                            padding_idx
-                        } else {
-                            count += 1;
-                            count + padding_idx
-                        }
-                    })
-                    .collect()
-            }
-        }
+        self.positions.of(ids)
     }
 
     /// `(n, t, h)` word embeddings → the block's output, `(n, t, h)`.
