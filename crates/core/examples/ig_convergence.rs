@@ -5,7 +5,21 @@
 //!     cargo run --release -p bertlens-core --example ig_convergence -- www/models/minilm-intent
 
 use bertlens_core::attribution::ig::{integrated_gradients, IgOptions};
-use bertlens_core::{Classifier, ModelFiles};
+use bertlens_core::attribution::{ForwardFunc, Scalar};
+use bertlens_core::engine::Rows;
+use bertlens_core::tokenizer::Tokenized;
+use bertlens_core::{AttributionLayer, Model, ModelFiles, TargetOutput};
+
+/// IG's forward function for the predicted class of a sequence classifier.
+fn forward<'a>(model: &'a Model, input: &'a Tokenized) -> ForwardFunc<'a> {
+    let class = model.predict(input).unwrap().predicted;
+    let scalar = Scalar {
+        rows: Rows::Pooled,
+        class,
+        output: TargetOutput::Logit,
+    };
+    ForwardFunc::new(model, input, AttributionLayer::Embeddings, scalar).unwrap()
+}
 
 const SENTENCES: &[&str] = &[
     "my card was declined at the grocery store",
@@ -27,14 +41,11 @@ const SENTENCES: &[&str] = &[
 ];
 
 fn main() {
-    let dir0 = std::env::args()
-        .nth(1)
-        .expect("usage: ig_convergence MODEL_DIR");
-    strategies(&Classifier::load(&ModelFiles::read_dir(&dir0).unwrap()).unwrap());
     let dir = std::env::args()
         .nth(1)
         .expect("usage: ig_convergence MODEL_DIR");
-    let model = Classifier::load(&ModelFiles::read_dir(&dir).unwrap()).unwrap();
+    let model = Model::load(ModelFiles::read_dir(&dir).unwrap()).unwrap();
+    strategies(&model);
     let steps = [2, 4, 6, 8, 12, 16, 24, 32, 50, 100];
     print!("{:<44}", "sentence (tokens)");
     for n in steps {
@@ -43,14 +54,15 @@ fn main() {
     println!();
     for s in SENTENCES {
         let input = model.tokenize(s, None).unwrap();
-        let target = model.predict(&input).unwrap().predicted;
+        let f = forward(&model, &input);
+        let baseline = opts_baseline(&model, &input);
         print!("{:<44}", format!("{:.36} ({})", s, input.len()));
         for n in steps {
             let opts = IgOptions {
                 n_steps: n.into(),
                 ..Default::default()
             };
-            let r = integrated_gradients(&model, &input, target, &opts).unwrap();
+            let r = integrated_gradients(&f, &input.ids, Some(&baseline), &opts).unwrap();
             let rel = (r.delta / (r.score - r.baseline_score)).abs();
             print!("{:>8.3}%", 100.0 * rel);
         }
@@ -60,7 +72,7 @@ fn main() {
 
 /// Steps `AutoIg` spends to reach 1%, by points per interval and initial pieces.
 #[allow(dead_code)]
-pub fn strategies(model: &Classifier) {
+pub fn strategies(model: &Model) {
     use bertlens_core::attribution::adaptive::AutoIg;
     use bertlens_core::attribution::ig::IgPlan;
     let kinds = [(6, 2), (8, 2), (4, 4), (6, 3), (5, 2), (4, 3)];
@@ -71,8 +83,9 @@ pub fn strategies(model: &Classifier) {
     println!();
     for s in SENTENCES {
         let input = model.tokenize(s, None).unwrap();
-        let target = model.predict(&input).unwrap().predicted;
-        let plan = IgPlan::new(model, &input, target, &IgOptions::default()).unwrap();
+        let f = forward(model, &input);
+        let baseline = opts_baseline(model, &input);
+        let plan = IgPlan::new(&f, &input.ids, Some(&baseline), &IgOptions::default()).unwrap();
         print!("{:<44}", format!("{:.36} ({})", s, input.len()));
         for (nodes, pieces) in kinds {
             let mut ig = AutoIg::with(nodes, pieces, 0.01, 512);
@@ -83,10 +96,10 @@ pub fn strategies(model: &Classifier) {
                     .iter()
                     .map(|iv| {
                         let (a, w) = iv.rule(nodes);
-                        plan.points_sum(model, &input, &a, &w)
+                        plan.points_sum(&f, &a, &w).unwrap()
                     })
                     .collect();
-                let scores = plan.scores_at(model, &input, &round.alphas);
+                let scores = plan.scores_at(&f, &round.alphas).unwrap();
                 ig.submit(sums, &scores, plan.diff());
                 let p = ig.advance();
                 if p.done {
@@ -97,4 +110,13 @@ pub fn strategies(model: &Classifier) {
         }
         println!();
     }
+}
+
+/// Captum's BERT-tutorial baseline: `[CLS] [PAD] … [SEP]`.
+fn opts_baseline(model: &Model, input: &Tokenized) -> Vec<u32> {
+    IgOptions::default()
+        .baseline
+        .ids(model, input)
+        .unwrap()
+        .unwrap()
 }

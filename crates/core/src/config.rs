@@ -1,43 +1,22 @@
 //! `config.json`, deserialised straight from the checkpoint as Hugging Face
-//! writes it. Each architecture keeps its own field names (`hidden_size` for
-//! BERT, `dim` for DistilBERT); [`ModelConfig`] is the sum of them with the
-//! accessors the rest of the crate needs.
+//! writes it: the fields every model has (`model_type`, `architectures`,
+//! `id2label`, `problem_type`) here, the encoder's own fields by its family
+//! ([`crate::families`]).
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::models::{bert, distilbert};
-
-/// The `model_type` values bertlens can run.
-pub const SUPPORTED_MODEL_TYPES: &[&str] = &["bert", "distilbert", "roberta", "xlm-roberta"];
-
-/// How a classifier turns logits into probabilities (`problem_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Output {
-    /// One class per text: softmax over the classes (single_label_classification).
-    #[default]
-    Softmax,
-    /// Any number of classes per text: one sigmoid per class (multi_label_classification).
-    Sigmoid,
-}
-
-/// The encoder's configuration, one variant per architecture.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ModelConfig {
-    /// BERT and the architectures that share its blocks (RoBERTa, XLM-R).
-    Bert(bert::Config),
-    DistilBert(distilbert::Config),
-}
+use crate::families::{self, Architecture, Dims};
+use crate::types::{Output, Task};
 
 /// The fields of `config.json` that are not the encoder's: labels and task.
 #[derive(Debug, Clone, Default, Deserialize)]
 struct TaskFields {
     model_type: Option<String>,
     #[serde(default)]
-    architectures: Vec<String>,
+    architectures: Option<Vec<String>>,
     #[serde(default)]
     id2label: BTreeMap<String, String>,
     num_labels: Option<usize>,
@@ -45,12 +24,15 @@ struct TaskFields {
 }
 
 /// Everything `config.json` says: the encoder and the task around it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct CheckpointConfig {
-    pub model: ModelConfig,
+    /// The encoder's configuration, parsed by its family.
+    pub family: Box<dyn Architecture>,
     pub model_type: String,
     /// The first of `architectures`, e.g. `BertForSequenceClassification`.
     pub architecture: Option<String>,
+    /// What the architecture's head does (a bare encoder when `architectures` is absent).
+    pub task: Task,
     /// Class names in index order, when `id2label` gives them.
     pub labels: Option<Vec<String>>,
     pub num_labels: Option<usize>,
@@ -66,34 +48,28 @@ impl CheckpointConfig {
         if !value.is_object() {
             return Err(Error::config(FILE, "expected a JSON object"));
         }
-        let task: TaskFields = serde_json::from_value(value.clone())
+        let fields: TaskFields = serde_json::from_value(value.clone())
             .map_err(|e| Error::config(FILE, e.to_string()))?;
-        let model_type = match task.model_type.clone() {
-            Some(t) => t,
-            None => return Err(Error::config(FILE, "`model_type` is missing")),
+        let model_type = fields
+            .model_type
+            .clone()
+            .ok_or_else(|| Error::config(FILE, "`model_type` is missing"))?;
+        let family = families::parse(&model_type, &value)?;
+        let architecture = fields
+            .architectures
+            .as_ref()
+            .and_then(|a| a.first().cloned());
+        let task = match &architecture {
+            None => Task::Encoder,
+            Some(a) => family.task_of(a).ok_or_else(|| Error::UnsupportedTask {
+                architecture: a.clone(),
+            })?,
         };
-        let model = match model_type.as_str() {
-            "bert" | "roberta" | "xlm-roberta" | "camembert" => {
-                let cfg: bert::Config = serde_json::from_value(value)
-                    .map_err(|e| Error::config(FILE, e.to_string()))?;
-                cfg.validate()?;
-                ModelConfig::Bert(cfg)
-            }
-            "distilbert" => {
-                let cfg: distilbert::Config = serde_json::from_value(value)
-                    .map_err(|e| Error::config(FILE, e.to_string()))?;
-                cfg.validate()?;
-                ModelConfig::DistilBert(cfg)
-            }
-            other => {
-                return Err(Error::UnsupportedArchitecture {
-                    found: other.to_string(),
-                    supported: SUPPORTED_MODEL_TYPES,
-                })
-            }
+        let labels = match labels_from_id2label(&fields.id2label)? {
+            Some(l) => Some(l),
+            None => architecture.as_deref().and_then(|a| family.labels(a)),
         };
-        let labels = labels_from_id2label(&task.id2label)?;
-        let output = match task.problem_type.as_deref() {
+        let output = match fields.problem_type.as_deref() {
             None | Some("single_label_classification") | Some("regression") => Output::Softmax,
             Some("multi_label_classification") => Output::Sigmoid,
             Some(other) => {
@@ -104,13 +80,18 @@ impl CheckpointConfig {
             }
         };
         Ok(Self {
-            model,
+            family,
             model_type,
-            architecture: task.architectures.first().cloned(),
+            architecture,
+            task,
             labels,
-            num_labels: task.num_labels,
+            num_labels: fields.num_labels,
             output,
         })
+    }
+
+    pub fn dims(&self) -> Dims {
+        self.family.dims()
     }
 }
 
@@ -134,84 +115,6 @@ fn labels_from_id2label(map: &BTreeMap<String, String>) -> Result<Option<Vec<Str
     ))
 }
 
-impl ModelConfig {
-    pub fn hidden_size(&self) -> usize {
-        match self {
-            Self::Bert(c) => c.hidden_size,
-            Self::DistilBert(c) => c.dim,
-        }
-    }
-
-    pub fn num_layers(&self) -> usize {
-        match self {
-            Self::Bert(c) => c.num_hidden_layers,
-            Self::DistilBert(c) => c.n_layers,
-        }
-    }
-
-    pub fn num_heads(&self) -> usize {
-        match self {
-            Self::Bert(c) => c.num_attention_heads,
-            Self::DistilBert(c) => c.n_heads,
-        }
-    }
-
-    pub fn intermediate_size(&self) -> usize {
-        match self {
-            Self::Bert(c) => c.intermediate_size,
-            Self::DistilBert(c) => c.hidden_dim,
-        }
-    }
-
-    pub fn vocab_size(&self) -> usize {
-        match self {
-            Self::Bert(c) => c.vocab_size,
-            Self::DistilBert(c) => c.vocab_size,
-        }
-    }
-
-    pub fn pad_token_id(&self) -> Option<u32> {
-        match self {
-            Self::Bert(c) => c.pad_token_id,
-            Self::DistilBert(c) => c.pad_token_id,
-        }
-    }
-
-    /// The longest input, special tokens included, that has position embeddings.
-    pub fn max_tokens(&self) -> usize {
-        match self {
-            Self::Bert(c) => c.max_tokens(),
-            Self::DistilBert(c) => c.max_position_embeddings,
-        }
-    }
-
-    /// The key prefix Hugging Face's `*ForSequenceClassification` gives the encoder.
-    pub fn hf_prefix(&self) -> &'static str {
-        match self {
-            Self::Bert(c) => c.hf_prefix(),
-            Self::DistilBert(_) => "distilbert",
-        }
-    }
-}
-
-/// Hidden activations as `transformers.activations.ACT2FN` names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
-pub enum Activation {
-    /// The exact, erf-based GELU (`"gelu"`).
-    #[default]
-    #[serde(rename = "gelu")]
-    Gelu,
-    /// The tanh approximation (`"gelu_new"`, `"gelu_pytorch_tanh"`, `"gelu_fast"`).
-    #[serde(alias = "gelu_new", alias = "gelu_pytorch_tanh", alias = "gelu_fast")]
-    GeluTanh,
-    #[serde(rename = "relu")]
-    Relu,
-    #[serde(rename = "silu", alias = "swish")]
-    Silu,
-    #[serde(rename = "tanh")]
-    Tanh,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,11 +127,45 @@ mod tests {
             "type_vocab_size":2,"layer_norm_eps":1e-12,"pad_token_id":0,
             "id2label":{"1":"POSITIVE","0":"NEGATIVE"}}"#;
         let cfg = CheckpointConfig::from_json(json).unwrap();
-        assert_eq!(cfg.labels.unwrap(), vec!["NEGATIVE", "POSITIVE"]);
-        assert_eq!(cfg.model.hidden_size(), 32);
-        assert_eq!(cfg.model.max_tokens(), 64);
-        assert_eq!(cfg.model.hf_prefix(), "bert");
+        assert_eq!(cfg.labels.clone().unwrap(), vec!["NEGATIVE", "POSITIVE"]);
+        assert_eq!(cfg.dims().hidden, 32);
+        assert_eq!(cfg.dims().max_tokens, 64);
+        assert_eq!(cfg.family.prefix(), "bert");
+        assert_eq!(cfg.task, Task::SequenceClassification);
         assert_eq!(cfg.output, Output::Softmax);
+    }
+
+    #[test]
+    fn the_task_follows_the_architecture() {
+        let base = r#""model_type":"bert","vocab_size":100,"hidden_size":32,"num_hidden_layers":2,
+            "num_attention_heads":4,"intermediate_size":37"#;
+        let task = |arch: &str| {
+            let json = format!("{{{base}{arch}}}");
+            CheckpointConfig::from_json(json.as_bytes()).map(|c| c.task)
+        };
+        assert_eq!(task("").unwrap(), Task::Encoder);
+        assert_eq!(
+            task(r#","architectures":["BertModel"]"#).unwrap(),
+            Task::Encoder
+        );
+        assert_eq!(
+            task(r#","architectures":["BertForQuestionAnswering"]"#).unwrap(),
+            Task::QuestionAnswering
+        );
+        assert_eq!(
+            task(r#","architectures":["BertForMaskedLM"]"#).unwrap(),
+            Task::FillMask
+        );
+        assert_eq!(
+            task(r#","architectures":["BertForTokenClassification"]"#).unwrap(),
+            Task::TokenClassification
+        );
+        let err = task(r#","architectures":["BertForMultipleChoice"]"#).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("BertForMultipleChoice is not a task bertlens explains"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -237,7 +174,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "unsupported model_type \"gpt2\" in config.json; bertlens supports: \
-             bert, distilbert, roberta, xlm-roberta"
+             bert, roberta, xlm-roberta, camembert, distilbert, albert, electra, deberta-v2, modernbert"
         );
     }
 

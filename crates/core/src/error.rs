@@ -23,11 +23,36 @@ pub enum Error {
     Config { file: String, reason: String },
 
     /// `model_type` names an architecture bertlens does not implement.
-    #[error("unsupported model_type {found:?} in config.json; bertlens supports: {}", supported.join(", "))]
-    UnsupportedArchitecture {
-        found: String,
-        supported: &'static [&'static str],
+    #[error("unsupported model_type {found:?} in config.json; bertlens supports: {supported}")]
+    UnsupportedArchitecture { found: String, supported: String },
+
+    /// `architectures` names a head whose task bertlens does not explain.
+    #[error(
+        "{architecture} is not a task bertlens explains; it reads sequence classification, \
+         question answering, token classification, fill-mask and bare encoders (`*Model`)"
+    )]
+    UnsupportedTask { architecture: String },
+
+    /// The weights lack a tensor of the head `architectures` names.
+    #[error(
+        "the weights have no `{key}`, which a {task} head needs: do config.json's \
+         `architectures` and the weights belong together?"
+    )]
+    MissingHead {
+        task: crate::types::Task,
+        key: String,
     },
+
+    /// A method needs a head and the model is a bare encoder.
+    #[error(
+        "this model is a bare encoder (no task head): its attention and attention rollout can \
+         be shown, but gradient methods need a head to explain"
+    )]
+    NoHead,
+
+    /// The input does not fit the model's task.
+    #[error("{0}")]
+    TaskInput(String),
 
     /// A weights file is not a safetensors file or is cut short.
     #[error("{file} is not a valid safetensors file: {reason}")]
@@ -159,7 +184,7 @@ mod tests {
         );
         let e = Error::UnsupportedArchitecture {
             found: "gpt2".into(),
-            supported: &["bert", "distilbert"],
+            supported: "bert, distilbert".into(),
         };
         assert_eq!(
             e.to_string(),

@@ -1,8 +1,6 @@
-//! Classifier heads: how hidden states become class scores.
-//!
-//! A head is a pooling step followed by a short list of layers, written in
-//! `head.json` with full checkpoint key names so that any head can be
-//! grepped back to its weights:
+//! `head.json`: how a head transformers does not build itself is made, with
+//! full checkpoint key names so that any head can be grepped back to its
+//! weights:
 //!
 //! ```json
 //! { "encoder": "bert", "pool": "mean",
@@ -10,35 +8,27 @@
 //!   "labels": ["negative", "positive"] }
 //! ```
 //!
-//! Hugging Face's `*ForSequenceClassification` heads are built in (see
-//! [`HeadSpec::for_architecture`]); `head.json` is for everything else
-//! (custom PyTorch modules, scikit-learn heads converted to safetensors).
+//! Hugging Face's own heads are built by their family
+//! ([`crate::families::Architecture::head`]); `head.json` is for everything
+//! else (custom PyTorch modules, scikit-learn heads converted to safetensors).
 
-use candle_core::{Tensor, D};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Activation, Output};
+use crate::engine::{Bias, Head};
 use crate::error::{Error, Result};
-use crate::models::ops::{activation, Linear};
-use crate::weights::Vb;
-
-/// How the `(n, t, h)` hidden states become one `(n, h)` vector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Pool {
-    /// The first token's state (`[CLS]`, `<s>`).
-    Cls,
-    /// The mean over all tokens (sentence-transformers' mean pooling; bertlens never pads).
-    Mean,
-}
+use crate::families::HeadBuilder;
+use crate::types::{Activation, Output, Pool, Task};
+use crate::weights::Keys;
 
 /// One step of a head.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HeadLayer {
-    /// `nn.Linear` whose `weight` and `bias` live under this key.
+    /// `nn.Linear` whose `weight` (and `bias`, if it has one) live under this key.
     Linear(String),
     Activation(Activation),
+    /// `nn.LayerNorm` under this key (PyTorch's default eps, 1e-5).
+    LayerNorm(String),
     /// `F.normalize(x, p=2, dim=-1)`: divide by the L2 norm.
     Normalize(Norm),
 }
@@ -57,6 +47,10 @@ pub struct HeadSpec {
     /// When absent it is found from the weights.
     #[serde(default)]
     pub encoder: Option<String>,
+    /// What the head does: `sequence-classification` (the default) or
+    /// `token-classification` (with `"pool": "none"`).
+    #[serde(default)]
+    pub task: Option<Task>,
     pub pool: Pool,
     pub layers: Vec<HeadLayer>,
     #[serde(default)]
@@ -83,155 +77,60 @@ impl HeadSpec {
                 "`layers` is empty: a head needs at least one linear layer".into(),
             ));
         }
-        Ok(spec)
+        if !spec
+            .layers
+            .iter()
+            .any(|l| matches!(l, HeadLayer::Linear(_)))
+        {
+            return Err(Error::HeadSpec(
+                "the head has no linear layer, so it has no classes".into(),
+            ));
+        }
+        match (spec.task(), spec.pool) {
+            (Task::SequenceClassification, Pool::Cls | Pool::Mean)
+            | (Task::TokenClassification, Pool::None) => Ok(spec),
+            (Task::SequenceClassification | Task::TokenClassification, _) => Err(Error::HeadSpec(
+                "a sequence-classification head pools (\"cls\" or \"mean\"); a \
+                 token-classification head does not (\"none\")"
+                    .into(),
+            )),
+            (task, _) => Err(Error::HeadSpec(format!(
+                "head.json describes sequence- or token-classification heads, not {task}"
+            ))),
+        }
     }
 
-    /// The head transformers builds for a `*ForSequenceClassification`
-    /// architecture, or `None` for an architecture without one.
-    pub fn for_architecture(architecture: &str) -> Option<Self> {
-        use HeadLayer::*;
-        let lin = |s: &str| Linear(s.to_string());
-        let (encoder, layers) = match architecture {
-            // BertForSequenceClassification: pooler (dense + tanh) on [CLS], then classifier.
-            "BertForSequenceClassification" => (
-                "bert",
-                vec![
-                    lin("bert.pooler.dense"),
-                    Activation(crate::config::Activation::Tanh),
-                    lin("classifier"),
-                ],
-            ),
-            // DistilBertForSequenceClassification: pre_classifier + ReLU on [CLS], then classifier.
-            "DistilBertForSequenceClassification" => (
-                "distilbert",
-                vec![
-                    lin("pre_classifier"),
-                    Activation(crate::config::Activation::Relu),
-                    lin("classifier"),
-                ],
-            ),
-            // RobertaClassificationHead: dense + tanh on <s>, then out_proj.
-            "RobertaForSequenceClassification"
-            | "XLMRobertaForSequenceClassification"
-            | "CamembertForSequenceClassification" => (
-                "roberta",
-                vec![
-                    lin("classifier.dense"),
-                    Activation(crate::config::Activation::Tanh),
-                    lin("classifier.out_proj"),
-                ],
-            ),
-            _ => return None,
-        };
-        Some(Self {
-            encoder: Some(encoder.to_string()),
-            pool: Pool::Cls,
-            layers,
-            output: None,
-            labels: None,
-            max_tokens: None,
-        })
+    pub fn task(&self) -> Task {
+        self.task.unwrap_or(Task::SequenceClassification)
     }
-}
 
-enum Step {
-    Linear(Linear),
-    Activation(Activation),
-    Normalize,
-}
-
-/// A loaded head.
-pub struct Head {
-    pool: Pool,
-    steps: Vec<Step>,
-    num_classes: usize,
-}
-
-impl Head {
-    /// Loads the head's layers from the root of the weights, checking each
-    /// layer's input width against the one before it.
-    pub fn load(vb: &Vb, spec: &HeadSpec, hidden: usize) -> Result<Self> {
-        let mut width = hidden;
-        let mut steps = Vec::with_capacity(spec.layers.len());
-        let mut num_classes = None;
-        for (i, layer) in spec.layers.iter().enumerate() {
-            steps.push(match layer {
+    /// The head, from the root of the weights, each layer's input width
+    /// checked against the one before it.
+    pub fn build(&self, keys: &Keys, hidden: usize) -> Result<Head> {
+        let mut b = HeadBuilder::new(keys, self.task(), self.pool, hidden);
+        for (i, layer) in self.layers.iter().enumerate() {
+            let at = |e: Error| match e {
+                Error::HeadSpec(m) => Error::HeadSpec(format!("layer {i}: {m}")),
+                e => e,
+            };
+            b = match layer {
                 HeadLayer::Linear(name) => {
-                    let dims = vb.pp(name).dims("weight").ok_or_else(|| {
-                        Error::HeadSpec(format!(
+                    if !keys.contains(&format!("{name}.weight")) {
+                        return Err(Error::HeadSpec(format!(
                             "layer {i} is `{name}`, but the weights have no `{name}.weight`"
-                        ))
-                    })?;
-                    let [out, inp] = dims[..] else {
-                        return Err(Error::HeadSpec(format!(
-                            "layer {i}: `{name}.weight` has shape {dims:?}, expected a matrix"
-                        )));
-                    };
-                    if inp != width {
-                        return Err(Error::HeadSpec(format!(
-                            "layer {i}: `{name}.weight` has shape {dims:?} and takes {inp} inputs, \
-                             but the layer before gives {width}"
                         )));
                     }
-                    width = out;
-                    num_classes = Some(out);
-                    Step::Linear(Linear::load(&vb.pp(name), inp, out)?)
+                    let bias = Bias::from(keys.contains(&format!("{name}.bias")));
+                    b.linear(name, bias).map_err(at)?
                 }
-                HeadLayer::Activation(a) => Step::Activation(*a),
-                HeadLayer::Normalize(Norm::L2) => Step::Normalize,
-            });
-        }
-        let num_classes = num_classes.ok_or_else(|| {
-            Error::HeadSpec("the head has no linear layer, so it has no classes".into())
-        })?;
-        Ok(Self {
-            pool: spec.pool,
-            steps,
-            num_classes,
-        })
-    }
-
-    pub fn num_classes(&self) -> usize {
-        self.num_classes
-    }
-
-    /// The same head laid out for the fast path.
-    pub fn export(&self) -> Result<crate::engine::Head> {
-        use crate::engine::head::Step as E;
-        let steps = self
-            .steps
-            .iter()
-            .map(|s| {
-                Ok(match s {
-                    Step::Linear(l) => E::Linear(crate::engine::Linear::from_reference(l)?),
-                    Step::Activation(a) => E::Activation(*a),
-                    Step::Normalize => E::Normalize,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(crate::engine::Head {
-            pool: self.pool,
-            steps,
-        })
-    }
-
-    /// `(n, t, h)` hidden states → `(n, classes)` logits.
-    pub fn forward(&self, hidden: &Tensor) -> Result<Tensor> {
-        let mut x = match self.pool {
-            Pool::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
-            Pool::Mean => hidden.mean(1)?,
-        }; // (n, h)
-        for step in &self.steps {
-            x = match step {
-                Step::Linear(l) => l.forward(&x)?,
-                Step::Activation(a) => activation(&x, *a)?,
-                // F.normalize: x / max(‖x‖₂, 1e-12)
-                Step::Normalize => {
-                    let norm = x.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?.maximum(1e-12)?;
-                    x.broadcast_div(&norm)?
+                HeadLayer::Activation(a) => b.act(*a),
+                HeadLayer::LayerNorm(name) => {
+                    let bias = Bias::from(keys.contains(&format!("{name}.bias")));
+                    b.layer_norm(name, 1e-5, bias).map_err(at)?
                 }
+                HeadLayer::Normalize(Norm::L2) => b.normalize(),
             };
         }
-        Ok(x)
+        Ok(b.build().expect("a builder always builds"))
     }
 }

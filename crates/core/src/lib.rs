@@ -1,42 +1,54 @@
-//! bertlens-core: explain BERT-family text classifiers.
+//! bertlens-core: explain BERT-family models — classifiers, question
+//! answering, token classification, fill-mask and bare encoders.
 //!
 //! The pipeline, bytes in and numbers out:
 //!
-//! 1. [`config`]: `config.json` → the encoder's configuration and the task
-//!    (class names, softmax or sigmoid).
-//! 2. [`weights`]: safetensors or PyTorch `.pt`/`.pth` bytes → named tensors;
-//!    `.pt` files are parsed, never unpickled.
-//! 3. [`models`]: the encoders (BERT, RoBERTa, DistilBERT), one flat file per
-//!    architecture, with candle tensors: the reference implementation, built
-//!    only from ops that candle's autograd differentiates correctly.
-//!    [`engine`] runs the same network on the fast path: forward and
-//!    input-only backward on plain buffers, held to the reference by the tests.
-//! 4. [`head`]: classifier heads, Hugging Face's built in, others from `head.json`.
-//! 5. [`tokenizer`]: text → ids with offsets and word ids.
-//! 6. [`classifier`]: all of the above assembled into a [`Classifier`].
-//! 7. [`attribution`]: Integrated Gradients, saliency, input × gradient and
+//! 1. [`files`]: a model folder's files, found by Hugging Face's names.
+//! 2. [`config`]: `config.json` → the task, the labels, and the encoder's
+//!    configuration, parsed by its family.
+//! 3. [`weights`]: safetensors or PyTorch `.pt`/`.pth`/`.bin` checkpoints,
+//!    indexed (PyTorch pickles are parsed, never unpickled) and read in place.
+//! 4. [`families`]: one file per encoder family (BERT/RoBERTa/XLM-R/CamemBERT,
+//!    DistilBERT, ALBERT, ELECTRA, DeBERTa-v2/v3, ModernBERT): its config,
+//!    its checkpoint key names, and the heads transformers builds on it.
+//! 5. [`engine`]: the network on plain f32 buffers, forward and input-only
+//!    backward; [`head`]: `head.json` for heads transformers does not build.
+//! 6. [`tokenizer`]: text → ids with offsets and word ids.
+//! 7. [`model`]: all of the above assembled into a [`Model`].
+//! 8. [`task`]: a head's output decoded as transformers' pipelines do
+//!    (answers, entities, fillers).
+//! 9. [`attribution`]: Integrated Gradients, saliency, input × gradient and
 //!    attention rollout, with Captum's names and defaults.
-//! 8. [`explain`]: one call from text to an [`Explanation`].
-//! 9. [`attention`]: attention maps and the vectors behind them.
+//! 10. [`explain`]: one call from text to an [`Explanation`].
+//! 11. [`attention`]: attention maps and the vectors behind them.
+//!
+//! [`types`] holds the plain types every stage shares. With the `reference`
+//! feature, [`reference`] is an independent candle implementation that the
+//! tests differentiate with candle's autograd.
 
 pub mod attention;
 pub mod attribution;
-pub mod classifier;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod explain;
+pub mod families;
 pub mod files;
 pub mod head;
-pub mod models;
+pub mod model;
+#[cfg(feature = "reference")]
 pub mod reference;
+pub mod task;
 pub mod tokenizer;
+pub mod types;
 pub mod weights;
 
+pub use attribution::gradient::SaliencyNorm;
 pub use attribution::ig::Steps;
 pub use attribution::quadrature::Integration;
 pub use attribution::{Baseline, TargetOutput};
-pub use classifier::{AttributionLayer, Classifier, Loaded, Prediction};
 pub use error::{Error, Result};
-pub use explain::{explain, ExplainOptions, Explanation, Method, Target};
+pub use explain::{explain, ExplainOptions, Explanation, Method, Part, Target};
 pub use files::ModelFiles;
+pub use model::{Model, Prediction};
+pub use types::{AttributionLayer, Output, Pool, Task};

@@ -10,10 +10,10 @@ mod common;
 
 use std::path::PathBuf;
 
-use bertlens_core::{Classifier, ModelFiles};
+use bertlens_core::{Model, ModelFiles};
 use common::*;
 
-fn default_model() -> Option<Classifier> {
+fn default_model() -> Option<Model> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../www/models/minilm-intent");
     if !dir.join("model.safetensors").is_file() {
         assert!(
@@ -25,7 +25,7 @@ fn default_model() -> Option<Classifier> {
         return None;
     }
     let files = ModelFiles::read_dir(&dir).unwrap();
-    Some(Classifier::load(&files).unwrap())
+    Some(Model::load(files).unwrap())
 }
 
 #[test]
@@ -82,7 +82,7 @@ fn f16_weights_predict_as_the_pipeline_does() {
         ],
     )
     .unwrap();
-    let half = Classifier::load(&files).unwrap();
+    let half = Model::load(files).unwrap();
     let golden = expected("minilm-intent");
     for case in golden["pipeline"].as_array().unwrap() {
         let text = case["text"].as_str().unwrap();

@@ -5,12 +5,12 @@ mod common;
 use std::collections::HashMap;
 
 use bertlens_core::explain::{explain, ExplainOptions};
-use bertlens_core::{Classifier, Error, ModelFiles};
+use bertlens_core::{Error, Model, ModelFiles};
 use candle_core::{DType, Device, Tensor};
 use common::*;
 
-fn load_err(files: &ModelFiles) -> String {
-    match Classifier::load(files) {
+fn load_err(files: &RawFiles) -> String {
+    match Model::load(files.model_files()) {
         Ok(_) => panic!("loaded a bad model"),
         Err(e) => e.to_string(),
     }
@@ -33,7 +33,7 @@ fn edited_weights(name: &str, edit: impl FnOnce(&mut HashMap<String, Tensor>)) -
 
 #[test]
 fn truncated_safetensors() {
-    let mut files = fixture_files("bert");
+    let mut files = raw_files("bert");
     let w = &mut files.weights[0].1;
     w.truncate(w.len() - 1000);
     let err = load_err(&files);
@@ -45,7 +45,7 @@ fn truncated_safetensors() {
 
 #[test]
 fn corrupt_safetensors() {
-    let mut files = fixture_files("bert");
+    let mut files = raw_files("bert");
     files.weights[0].1 = b"this is not a model at all, just text that happens to be long".to_vec();
     let err = load_err(&files);
     assert!(err.contains("not a valid safetensors file"), "{err}");
@@ -53,7 +53,7 @@ fn corrupt_safetensors() {
 
 #[test]
 fn tensor_of_the_wrong_shape_is_named_with_both_shapes() {
-    let mut files = fixture_files("bert");
+    let mut files = raw_files("bert");
     let key = "bert.encoder.layer.1.attention.self.query.weight";
     files.weights[0].1 = edited_weights("bert", |t| {
         t.insert(
@@ -69,7 +69,7 @@ fn tensor_of_the_wrong_shape_is_named_with_both_shapes() {
 
 #[test]
 fn missing_tensor_is_named() {
-    let mut files = fixture_files("bert");
+    let mut files = raw_files("bert");
     files.weights[0].1 = edited_weights("bert", |t| {
         t.remove("bert.encoder.layer.0.output.LayerNorm.bias");
     });
@@ -81,8 +81,8 @@ fn missing_tensor_is_named() {
 
 #[test]
 fn weights_of_another_architecture() {
-    let mut files = fixture_files("bert");
-    files.weights = fixture_files("distilbert").weights;
+    let mut files = raw_files("bert");
+    files.weights = raw_files("distilbert").weights;
     let err = load_err(&files);
     assert_eq!(
         err,
@@ -94,20 +94,21 @@ fn weights_of_another_architecture() {
 
 #[test]
 fn unsupported_model_type_lists_the_supported_ones() {
-    let mut files = fixture_files("bert");
+    let mut files = raw_files("bert");
     files.config = br#"{"model_type": "gpt2", "n_embd": 32}"#.to_vec();
     assert_eq!(
         load_err(&files),
-        "unsupported model_type \"gpt2\" in config.json; bertlens supports: bert, distilbert, roberta, xlm-roberta"
+        "unsupported model_type \"gpt2\" in config.json; bertlens supports: bert, roberta, \
+         xlm-roberta, camembert, distilbert, albert, electra, deberta-v2, modernbert"
     );
 }
 
 #[test]
 fn tokenizer_that_does_not_match_the_vocabulary() {
-    let mut files = fixture_files("bert");
-    files.tokenizer = fixture_files("roberta").tokenizer;
+    let mut files = raw_files("bert");
+    files.tokenizer = raw_files("roberta").tokenizer;
     assert!(matches!(
-        Classifier::load(&files),
+        Model::load(files.model_files()),
         Err(Error::VocabMismatch {
             tokenizer: 400,
             model: 379
@@ -122,7 +123,7 @@ fn tokenizer_that_does_not_match_the_vocabulary() {
 
 #[test]
 fn tokenizer_that_is_not_json() {
-    let mut files = fixture_files("bert");
+    let mut files = raw_files("bert");
     files.tokenizer = b"<html><body>404</body></html>".to_vec();
     let err = load_err(&files);
     assert!(err.starts_with("tokenizer.json is not valid JSON"), "{err}");
@@ -136,7 +137,7 @@ fn tokenizer_that_is_not_json() {
 
 #[test]
 fn head_spec_that_does_not_match_the_state_dict() {
-    let mut files = fixture_files("seed-mean-mlp");
+    let mut files = raw_files("seed-mean-mlp");
     files.head = Some(
         br#"{"encoder":"bert","pool":"mean","layers":[{"linear":"classifier.1"},{"linear":"classifier.3"}]}"#
             .to_vec(),
@@ -169,19 +170,43 @@ fn head_spec_that_does_not_match_the_state_dict() {
 }
 
 #[test]
-fn model_without_a_head_asks_for_head_json() {
-    let mut files = fixture_files("seed-mean-mlp");
+fn a_bare_encoder_with_unused_head_weights_says_so() {
+    // config.json says BertModel; the weights also hold a custom head.
+    let mut files = raw_files("seed-mean-mlp");
     files.head = None;
+    let model = Model::load(files.model_files()).unwrap();
+    assert_eq!(model.task(), bertlens_core::Task::Encoder);
     assert_eq!(
-        load_err(&files),
-        "head spec: config.json describes a `BertModel` with no classification head bertlens knows; \
-         give a head.json that says how the head is built"
+        model.warnings(),
+        ["the weights hold tensors bertlens does not use (classifier.0, classifier.3): config.json's \
+          `architectures` (BertModel) names no head for them; a head.json can say how they are built"]
+    );
+    let ig = ExplainOptions {
+        method: Some(bertlens_core::Method::Ig),
+        ..Default::default()
+    };
+    let err = explain(&model, "good", None, &ig).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("this model is a bare encoder (no task head)"),
+        "{err}"
+    );
+    let rollout = ExplainOptions {
+        method: Some(bertlens_core::Method::Rollout),
+        ..Default::default()
+    };
+    assert_eq!(
+        explain(&model, "good", None, &rollout)
+            .unwrap()
+            .attributions
+            .len(),
+        3
     );
 }
 
 #[test]
 fn corrupt_pytorch_checkpoint() {
-    let mut files = fixture_files("seed-mean-mlp");
+    let mut files = raw_files("seed-mean-mlp");
     let w = &mut files.weights[0].1;
     w.truncate(w.len() / 2);
     let err = load_err(&files);
@@ -200,7 +225,13 @@ fn missing_files_in_a_folder() {
         std::fs::copy(src.join(f), dir.join(f)).unwrap();
     }
     let err = ModelFiles::read_dir(&dir).unwrap_err().to_string();
-    assert_eq!(err, format!("{} has no tokenizer.json", dir.display()));
+    assert!(
+        err.starts_with(&format!(
+            "{} has no tokenizer (tokenizer.json, vocab.txt",
+            dir.display()
+        )),
+        "{err}"
+    );
     std::fs::remove_file(dir.join("model.safetensors")).unwrap();
     let err = ModelFiles::read_dir(&dir).unwrap_err().to_string();
     assert!(
@@ -284,16 +315,22 @@ fn unknown_target_and_bad_options() {
         ..Default::default()
     };
     assert_eq!(
-        explain(&model, "good", None, &opts).unwrap().target_label,
-        "positive"
+        explain(&model, "good", None, &opts)
+            .unwrap()
+            .target_label
+            .as_deref(),
+        Some("positive")
     );
     let opts = ExplainOptions {
         target: Some(2.into()),
         ..Default::default()
     };
     assert_eq!(
-        explain(&model, "good", None, &opts).unwrap().target_label,
-        "positive"
+        explain(&model, "good", None, &opts)
+            .unwrap()
+            .target_label
+            .as_deref(),
+        Some("positive")
     );
     let opts = ExplainOptions {
         target: Some(7.into()),

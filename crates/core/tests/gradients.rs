@@ -4,8 +4,8 @@
 
 mod common;
 
-use bertlens_core::attribution::ig::{integrated_gradients, IgOptions};
-use bertlens_core::attribution::{input_and_baseline, scores, scores_and_gradients, Baseline};
+use bertlens_core::attribution::ig::{IgOptions, IgPlan};
+use bertlens_core::attribution::{Baseline, Differentiable};
 use bertlens_core::engine::{Tape, Threads};
 use bertlens_core::{AttributionLayer, Integration, TargetOutput};
 use common::*;
@@ -97,16 +97,9 @@ fn fast_path_gradients_equal_candles_autograd() {
         for target in 0..model.labels().len().min(3) {
             let what = format!("{name} {layer:?} {output:?} target {target}");
             let mut tape = Tape::default();
-            let (s, g) = scores_and_gradients(
-                &model,
-                layer,
-                &xs,
-                &input,
-                target,
-                output,
-                &mut tape,
-                Threads::One,
-            );
+            let (s, g) = ff(&model, &input, layer, target, output)
+                .scores_and_gradients(&xs, &mut tape, Threads::One)
+                .unwrap();
             let (rs, rg) = reference
                 .scores_and_gradients(layer, &xs, &input, target, output)
                 .unwrap();
@@ -126,16 +119,9 @@ fn gradients_match_central_finite_differences() {
         let x = model.layer_input(layer, &input, &input.ids).unwrap();
         for target in 0..model.labels().len().min(2) {
             let mut tape = Tape::default();
-            let (_, g) = scores_and_gradients(
-                &model,
-                layer,
-                &x,
-                &input,
-                target,
-                output,
-                &mut tape,
-                Threads::One,
-            );
+            let (_, g) = ff(&model, &input, layer, target, output)
+                .scores_and_gradients(&x, &mut tape, Threads::One)
+                .unwrap();
             for seed in 0..3 {
                 let v = direction(g.len(), seed + 17 * target as u64);
                 let analytic: f64 = g
@@ -151,7 +137,9 @@ fn gradients_match_central_finite_differences() {
                 };
                 let shifted = |sign: f32| {
                     let xs: Vec<f32> = x.iter().zip(&v).map(|(a, d)| a + d * eps * sign).collect();
-                    scores(&model, layer, &xs, &input, target, output)[0] as f64
+                    ff(&model, &input, layer, target, output)
+                        .scores(&xs)
+                        .unwrap()[0] as f64
                 };
                 let numeric = (shifted(1.0) - shifted(-1.0)) / (2.0 * eps as f64);
                 let tol = 2e-2 * analytic.abs().max(numeric.abs()) + 2e-3;
@@ -184,7 +172,7 @@ fn integrated_gradients_is_complete_on_smooth_models() {
                     baseline,
                     ..Default::default()
                 };
-                let r = integrated_gradients(&model, &input, 0, &opts).unwrap();
+                let r = ig(&model, &input, 0, &opts).unwrap();
                 let span = (r.score - r.baseline_score).abs() as f64;
                 let sum: f64 = r.attributions.iter().map(|&a| a as f64).sum();
                 assert!(
@@ -213,10 +201,7 @@ fn delta_shrinks_as_steps_grow() {
             method: Integration::RiemannMiddle,
             ..Default::default()
         };
-        integrated_gradients(&model, &input, 1, &opts)
-            .unwrap()
-            .delta
-            .abs()
+        ig(&model, &input, 1, &opts).unwrap().delta.abs()
     };
     let (d4, d16, d64) = (delta(4), delta(16), delta(64));
     assert!(d16 < d4 && d64 < d16, "deltas {d4} {d16} {d64}");
@@ -237,7 +222,7 @@ fn batching_does_not_change_the_result() {
             internal_batch_size: b,
             ..Default::default()
         };
-        integrated_gradients(&model, &input, 2, &opts).unwrap()
+        ig(&model, &input, 2, &opts).unwrap()
     };
     let whole = run(Some(20));
     assert_eq!(whole.internal_batch_size, 20);
@@ -262,8 +247,15 @@ fn baselines_are_what_they_say() {
     assert_eq!(ids(Baseline::PadAll), Some(vec![pad; 4]));
     assert_eq!(ids(Baseline::Mask), Some(vec![cls, mask, mask, sep]));
     assert_eq!(ids(Baseline::Zero), None);
-    let (x, b) =
-        input_and_baseline(&model, AttributionLayer::Embeddings, &input, Baseline::Zero).unwrap();
-    assert_eq!(x.len(), b.len());
-    assert!(b.iter().all(|&v| v == 0.0));
+    // A zero baseline: x − x′ is x itself.
+    let f = ff(
+        &model,
+        &input,
+        AttributionLayer::Embeddings,
+        0,
+        TargetOutput::Logit,
+    );
+    let x = f.activation(&input.ids).unwrap();
+    let plan = IgPlan::new(&f, &input.ids, None, &IgOptions::default()).unwrap();
+    assert_eq!(plan.diff(), &x[..]);
 }

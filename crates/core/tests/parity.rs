@@ -136,7 +136,7 @@ fn attentions_and_rollout_match_transformers() {
             }
             let (text, pair) = text_of(case);
             let t = model.tokenize(&text, pair.as_deref()).unwrap();
-            let (_, att, rollout) = attentions(&model, &t).unwrap();
+            let (att, rollout) = attentions(&model, &t).unwrap();
             assert_eq!(
                 (att.layers, att.heads, att.tokens),
                 (model.num_layers(), model.num_heads(), t.len())

@@ -11,13 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::adaptive::{self, AutoIg, Interval};
 use super::quadrature::Integration;
-use super::{
-    input_and_baseline, per_token_sum, scores, scores_and_gradients, Baseline, TargetOutput,
-};
-use crate::classifier::{AttributionLayer, Classifier};
+use super::{per_token_sum, Baseline, Differentiable};
 use crate::engine::{Tape, Threads};
 use crate::error::{Error, Result};
-use crate::tokenizer::Tokenized;
 
 /// `n_steps`: a number of points, as in Captum, or `"auto"`: as few as keep
 /// the convergence delta within a tolerance ([`super::adaptive`]).
@@ -104,7 +100,8 @@ impl<'de> Deserialize<'de> for Steps {
     }
 }
 
-/// Options under Captum's names.
+/// Options under Captum's names (the layer and the scalar attributed are
+/// the [`Differentiable`]'s).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct IgOptions {
     pub n_steps: Steps,
@@ -115,8 +112,6 @@ pub struct IgOptions {
     /// that fits [`DEFAULT_BATCH_BYTES`].
     pub internal_batch_size: Option<usize>,
     pub baseline: Baseline,
-    pub layer: AttributionLayer,
-    pub output: TargetOutput,
 }
 
 impl Default for IgOptions {
@@ -127,8 +122,6 @@ impl Default for IgOptions {
             method: Integration::GaussLegendre,
             internal_batch_size: None,
             baseline: Baseline::Pad,
-            layer: AttributionLayer::Embeddings,
-            output: TargetOutput::Logit,
         }
     }
 }
@@ -137,7 +130,7 @@ impl Default for IgOptions {
 /// for the backward pass (one per thread natively).
 pub const DEFAULT_BATCH_BYTES: usize = 160 << 20;
 
-/// Integrated Gradients of one input for one class.
+/// Integrated Gradients of one input for one scalar.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IgAttribution {
     /// Per token: the attribution summed over the hidden dimension.
@@ -149,11 +142,6 @@ pub struct IgAttribution {
     pub baseline_score: f32,
     pub n_steps: usize,
     pub internal_batch_size: usize,
-}
-
-/// The bytes one step of `t` tokens keeps alive through its backward pass.
-pub fn bytes_per_step(model: &Classifier, t: usize) -> usize {
-    Tape::bytes(&model.network().encoder, 1, t)
 }
 
 /// How many threads the steps are spread over (natively, rayon's pool).
@@ -170,24 +158,26 @@ fn threads() -> usize {
 
 /// One Integrated Gradients computation, cut so that its steps can be run
 /// in pieces: a few at a time with progress in between, or spread over
-/// several workers, whose weighted gradient sums add up.
+/// several workers, whose weighted gradient sums add up. The plan holds the
+/// path; every call is given the [`Differentiable`] it runs on.
 pub struct IgPlan {
     alphas: Vec<f64>,
     weights: Vec<f64>,
-    x: Vec<f32>,    // (t, h): the input's activation at the layer
-    diff: Vec<f32>, // (t, h): x − x′
-    b: Vec<f32>,    // (t, h): the baseline's
-    target: usize,
+    x: Vec<f32>,    // (t, w): the input's activation at the layer
+    diff: Vec<f32>, // (t, w): x − x′
+    b: Vec<f32>,    // (t, w): the baseline's
     opts: IgOptions,
     batch: usize,
-    hidden: usize,
+    width: usize,
 }
 
 impl IgPlan {
+    /// The plan for the input `ids`, from the baseline `baseline_ids`
+    /// (`None`: zero activations).
     pub fn new(
-        model: &Classifier,
-        input: &Tokenized,
-        target: usize,
+        f: &impl Differentiable,
+        ids: &[u32],
+        baseline_ids: Option<&[u32]>,
         opts: &IgOptions,
     ) -> Result<Self> {
         let (alphas, weights) = match opts.n_steps {
@@ -216,19 +206,17 @@ impl IgPlan {
         let batch = match opts.internal_batch_size {
             Some(0) => return Err(Error::option("internal_batch_size", "must be at least 1")),
             Some(b) => b.min(n),
-            None => (DEFAULT_BATCH_BYTES / bytes_per_step(model, input.len()).max(1))
+            None => (DEFAULT_BATCH_BYTES / f.bytes_per_point().max(1))
                 .clamp(1, n)
                 // Enough batches to keep every thread busy.
                 .min(n.div_ceil(threads()))
                 .max(1),
         };
-        if target >= model.labels().len() {
-            return Err(Error::UnknownTarget {
-                target: target.to_string(),
-                labels: model.labels().to_vec(),
-            });
-        }
-        let (x, b) = input_and_baseline(model, opts.layer, input, opts.baseline)?;
+        let x = f.activation(ids)?;
+        let b = match baseline_ids {
+            Some(ids) => f.activation(ids)?,
+            None => vec![0.0; x.len()],
+        };
         let diff = x.iter().zip(&b).map(|(a, b)| a - b).collect();
         Ok(Self {
             alphas,
@@ -236,10 +224,9 @@ impl IgPlan {
             x,
             diff,
             b,
-            target,
             opts: *opts,
             batch,
-            hidden: model.hidden_size(),
+            width: f.width(),
         })
     }
 
@@ -248,7 +235,7 @@ impl IgPlan {
         self.alphas.len()
     }
 
-    /// The length of a gradient sum: tokens × hidden size.
+    /// The length of a gradient sum: tokens × width.
     pub fn size(&self) -> usize {
         self.x.len()
     }
@@ -258,14 +245,14 @@ impl IgPlan {
         self.batch
     }
 
-    /// x − x′ at the layer, flat `(t·h)`.
+    /// x − x′ at the layer, flat `(t·w)`.
     pub fn diff(&self) -> &[f32] {
         &self.diff
     }
 
     /// The points x′ + α (x − x′) of the path, one after the other (Captum's
     /// `scaled_features = baseline + alpha * (input - baseline)`).
-    fn path_points(&self, alphas: &[f64]) -> Vec<f32> {
+    pub fn path_points(&self, alphas: &[f64]) -> Vec<f32> {
         let mut xs = Vec::with_capacity(alphas.len() * self.size());
         for &a in alphas {
             let a = a as f32;
@@ -277,30 +264,20 @@ impl IgPlan {
     /// Σ_k w_k ∂F(x′ + α_k (x − x′))/∂x over the points of one batch.
     fn batch_sum(
         &self,
-        model: &Classifier,
-        input: &Tokenized,
+        f: &impl Differentiable,
         alphas: &[f64],
         weights: &[f64],
         tape: &mut Tape,
         threads: Threads,
-    ) -> Vec<f64> {
+    ) -> Result<Vec<f64>> {
         let size = self.size();
         let xs = self.path_points(alphas);
-        let (_, grads) = scores_and_gradients(
-            model,
-            self.opts.layer,
-            &xs,
-            input,
-            self.target,
-            self.opts.output,
-            tape,
-            threads,
-        );
+        let (_, grads) = f.scores_and_gradients(&xs, tape, threads)?;
         let mut sum = vec![0f64; size];
         for (g, &w) in grads.chunks_exact(size).zip(weights) {
             sum.iter_mut().zip(g).for_each(|(s, &v)| *s += w * v as f64);
         }
-        sum
+        Ok(sum)
     }
 
     /// Σ_k w_k ∂F(x′ + α_k (x − x′))/∂x over any points and weights, in
@@ -308,11 +285,10 @@ impl IgPlan {
     /// are added in the order of the points, whatever the threads.
     pub fn points_sum(
         &self,
-        model: &Classifier,
-        input: &Tokenized,
+        f: &impl Differentiable,
         alphas: &[f64],
         weights: &[f64],
-    ) -> Vec<f32> {
+    ) -> Result<Vec<f32>> {
         let batches: Vec<(&[f64], &[f64])> = alphas
             .chunks(self.batch)
             .zip(weights.chunks(self.batch))
@@ -323,15 +299,15 @@ impl IgPlan {
             batches
                 .into_par_iter()
                 .map_init(Tape::default, |tape, (a, w)| {
-                    self.batch_sum(model, input, a, w, tape, Threads::One)
+                    self.batch_sum(f, a, w, tape, Threads::One)
                 })
-                .collect()
+                .collect::<Result<_>>()?
         } else {
             let mut tape = Tape::default();
             batches
                 .into_iter()
-                .map(|(a, w)| self.batch_sum(model, input, a, w, &mut tape, Threads::Pool))
-                .collect()
+                .map(|(a, w)| self.batch_sum(f, a, w, &mut tape, Threads::Pool))
+                .collect::<Result<_>>()?
         };
         // In wasm the tape outlives the call (see `with_tape`): the page asks
         // for IG in pieces.
@@ -339,54 +315,35 @@ impl IgPlan {
         let sums: Vec<Vec<f64>> = crate::engine::with_tape(|tape| {
             batches
                 .into_iter()
-                .map(|(a, w)| self.batch_sum(model, input, a, w, tape, Threads::One))
-                .collect()
-        });
+                .map(|(a, w)| self.batch_sum(f, a, w, tape, Threads::One))
+                .collect::<Result<_>>()
+        })?;
         let mut total = vec![0f64; self.size()];
         for s in sums {
             total.iter_mut().zip(s).for_each(|(t, v)| *t += v);
         }
-        total.into_iter().map(|v| v as f32).collect()
+        Ok(total.into_iter().map(|v| v as f32).collect())
     }
 
     /// Σ_k w_k ∂F(x′ + α_k (x − x′))/∂x over the steps `range` of the
-    /// quadrature, flat `(t·h)`.
+    /// quadrature, flat `(t·w)`.
     pub fn gradient_sum(
         &self,
-        model: &Classifier,
-        input: &Tokenized,
+        f: &impl Differentiable,
         range: std::ops::Range<usize>,
     ) -> Result<Vec<f32>> {
         let range = range.start.min(self.steps())..range.end.min(self.steps());
-        Ok(self.points_sum(
-            model,
-            input,
-            &self.alphas[range.clone()],
-            &self.weights[range],
-        ))
+        self.points_sum(f, &self.alphas[range.clone()], &self.weights[range])
     }
 
     /// F(x′ + α (x − x′)) at each α (forward passes only).
-    pub fn scores_at(&self, model: &Classifier, input: &Tokenized, alphas: &[f64]) -> Vec<f32> {
-        let xs = self.path_points(alphas);
-        scores(
-            model,
-            self.opts.layer,
-            &xs,
-            input,
-            self.target,
-            self.opts.output,
-        )
+    pub fn scores_at(&self, f: &impl Differentiable, alphas: &[f64]) -> Result<Vec<f32>> {
+        f.scores(&self.path_points(alphas))
     }
 
     /// Attributions from the weighted gradient sum of every step:
-    /// (x − x′) ⊙ total, summed over the hidden dimension, and the delta.
-    pub fn finish(
-        &self,
-        model: &Classifier,
-        input: &Tokenized,
-        total: &[f32],
-    ) -> Result<IgAttribution> {
+    /// (x − x′) ⊙ total, summed over the width, and the delta.
+    pub fn finish(&self, f: &impl Differentiable, total: &[f32]) -> Result<IgAttribution> {
         if total.len() != self.size() {
             return Err(Error::option(
                 "total",
@@ -398,16 +355,9 @@ impl IgPlan {
             ));
         }
         let attr: Vec<f32> = total.iter().zip(&self.diff).map(|(g, d)| g * d).collect();
-        let attributions = per_token_sum(&attr, self.hidden);
+        let attributions = per_token_sum(&attr, self.width);
         let both = [self.x.as_slice(), self.b.as_slice()].concat();
-        let ends = scores(
-            model,
-            self.opts.layer,
-            &both,
-            input,
-            self.target,
-            self.opts.output,
-        );
+        let ends = f.scores(&both)?;
         let sum: f64 = attributions.iter().map(|&v| v as f64).sum();
         let delta = (sum - (ends[0] as f64 - ends[1] as f64)) as f32;
         Ok(IgAttribution {
@@ -419,21 +369,18 @@ impl IgPlan {
             internal_batch_size: self.batch,
         })
     }
-}
 
-impl IgPlan {
     /// The weighted gradient sum of each interval of an adaptive round,
     /// natively in parallel (an interval's points are one batch).
     pub fn interval_sums(
         &self,
-        model: &Classifier,
-        input: &Tokenized,
+        f: &impl Differentiable,
         intervals: &[Interval],
         nodes: usize,
-    ) -> Vec<Vec<f32>> {
+    ) -> Result<Vec<Vec<f32>>> {
         let one = |iv: &Interval| {
             let (a, w) = iv.rule(nodes);
-            self.points_sum(model, input, &a, &w)
+            self.points_sum(f, &a, &w)
         };
         #[cfg(not(target_arch = "wasm32"))]
         if threads() > 1 && intervals.len() > 1 {
@@ -445,33 +392,35 @@ impl IgPlan {
 
     /// Integrated Gradients with `n_steps: "auto"`: rounds of adaptive
     /// Gauss–Legendre until the delta is within the tolerance.
-    pub fn run_auto(&self, model: &Classifier, input: &Tokenized) -> Result<IgAttribution> {
+    pub fn run_auto(&self, f: &impl Differentiable) -> Result<IgAttribution> {
         let mut auto = AutoIg::new(self.opts.tolerance, adaptive::MAX_STEPS);
         loop {
             let round = auto.round();
-            let sums = self.interval_sums(model, input, &round.intervals, auto.nodes());
-            let scores = self.scores_at(model, input, &round.alphas);
+            let sums = self.interval_sums(f, &round.intervals, auto.nodes())?;
+            let scores = self.scores_at(f, &round.alphas)?;
             auto.submit(sums, &scores, &self.diff);
             if auto.advance().done {
                 break;
             }
         }
-        let mut r = self.finish(model, input, &auto.total())?;
+        let mut r = self.finish(f, &auto.total())?;
         r.n_steps = auto.steps();
         Ok(r)
     }
 }
 
+/// Integrated Gradients of the input `ids` from `baseline_ids` (`None`:
+/// zero activations) on `f`, all steps at once.
 pub fn integrated_gradients(
-    model: &Classifier,
-    input: &Tokenized,
-    target: usize,
+    f: &impl Differentiable,
+    ids: &[u32],
+    baseline_ids: Option<&[u32]>,
     opts: &IgOptions,
 ) -> Result<IgAttribution> {
-    let plan = IgPlan::new(model, input, target, opts)?;
+    let plan = IgPlan::new(f, ids, baseline_ids, opts)?;
     if opts.n_steps == Steps::Auto {
-        return plan.run_auto(model, input);
+        return plan.run_auto(f);
     }
-    let total = plan.gradient_sum(model, input, 0..plan.steps())?;
-    plan.finish(model, input, &total)
+    let total = plan.gradient_sum(f, 0..plan.steps())?;
+    plan.finish(f, &total)
 }

@@ -1,9 +1,12 @@
-//! Attribution: which tokens pushed the score of a class, and how hard.
+//! Attribution: which tokens pushed a score of the model, and how hard.
 //!
 //! As in Captum, three separable pieces: [`quadrature`] (pure: points and
 //! weights), the bare algorithms ([`ig`], [`gradient`]) that interpolate,
-//! differentiate, weigh and sum, and batching of the steps. Gradients are
-//! taken with respect to a layer's activation only, never the weights.
+//! differentiate, weigh and sum, and batching of the steps. They talk to
+//! the model through [`Differentiable`], Captum's `forward_func` at a
+//! layer: the scalar F of an activation and its gradient. [`ForwardFunc`]
+//! is the engine's, for any task's scalar (a class's logit, a token's
+//! label, a filler at a mask, an answer's start or end).
 
 pub mod adaptive;
 pub mod gradient;
@@ -13,11 +16,11 @@ pub mod rollout;
 
 use serde::{Deserialize, Serialize};
 
-use crate::classifier::{AttributionLayer, Classifier};
-use crate::config::Output;
-use crate::engine::{Tape, Threads};
+use crate::engine::{Objective, Rows, Shared, Tape, Threads};
 use crate::error::{Error, Result};
+use crate::model::Model;
 use crate::tokenizer::Tokenized;
+use crate::types::{AttributionLayer, Output, Task};
 
 /// The reference input x′ of Integrated Gradients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -54,7 +57,7 @@ impl Baseline {
     }
 
     /// The baseline's token ids, or `None` for [`Baseline::Zero`].
-    pub fn ids(self, model: &Classifier, input: &Tokenized) -> Result<Option<Vec<u32>>> {
+    pub fn ids(self, model: &Model, input: &Tokenized) -> Result<Option<Vec<u32>>> {
         let tok = model.tokenizer();
         let replace = |with: u32| -> Vec<u32> {
             input
@@ -89,68 +92,149 @@ pub enum TargetOutput {
     Probability,
 }
 
-/// The layer activation `(t, h)` of the input and of the baseline.
-pub fn input_and_baseline(
-    model: &Classifier,
-    layer: AttributionLayer,
-    input: &Tokenized,
-    baseline: Baseline,
-) -> Result<(Vec<f32>, Vec<f32>)> {
-    let x = model.layer_input(layer, input, &input.ids)?;
-    let b = match baseline.ids(model, input)? {
-        Some(ids) => model.layer_input(layer, input, &ids)?,
-        None => vec![0.0; x.len()],
-    };
-    Ok((x, b))
+/// Captum's `forward_func` at a layer: the scalar F of one input given by
+/// its activation x at the attributed layer, and ∂F/∂x. IG, saliency and
+/// input × gradient are written against it alone.
+pub trait Differentiable: Sync {
+    /// The width of one token's activation.
+    fn width(&self) -> usize;
+    /// The activation for token ids (the input's, or a baseline's), `(t, width)`.
+    fn activation(&self, ids: &[u32]) -> Result<Vec<f32>>;
+    /// F at `n` activations, `(n·t, width)`.
+    fn scores(&self, xs: &[f32]) -> Result<Vec<f32>>;
+    /// F and ∂F/∂x at `n` activations (the `n` rows are independent inputs).
+    fn scores_and_gradients(
+        &self,
+        xs: &[f32],
+        tape: &mut Tape,
+        threads: Threads,
+    ) -> Result<(Vec<f32>, Vec<f32>)>;
+    /// Bytes one activation keeps alive through its backward pass.
+    fn bytes_per_point(&self) -> usize;
 }
 
-/// The model's output function when the probability is attributed.
-fn probability(model: &Classifier, output: TargetOutput) -> Option<Output> {
-    match output {
-        TargetOutput::Logit => None,
-        TargetOutput::Probability => Some(model.output()),
+/// What is attributed: logit `class` of the head at `rows`, or its probability.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scalar {
+    pub rows: Rows,
+    pub class: usize,
+    pub output: TargetOutput,
+}
+
+/// The engine's [`Differentiable`]: one input of a [`Model`], entered at
+/// `layer`, scored by a [`Scalar`].
+pub struct ForwardFunc<'a> {
+    pub model: &'a Model,
+    pub input: &'a Tokenized,
+    pub layer: AttributionLayer,
+    objective: Objective,
+    positions: Vec<u32>,
+}
+
+impl<'a> ForwardFunc<'a> {
+    pub fn new(
+        model: &'a Model,
+        input: &'a Tokenized,
+        layer: AttributionLayer,
+        scalar: Scalar,
+    ) -> Result<Self> {
+        let head = model.network().head.as_ref().ok_or(Error::NoHead)?;
+        if scalar.class >= head.classes() {
+            return Err(Error::option(
+                "target",
+                format!(
+                    "class {} is not below the head's {} outputs",
+                    scalar.class,
+                    head.classes()
+                ),
+            ));
+        }
+        if let Rows::Token(i) = scalar.rows {
+            if i >= input.len() {
+                return Err(Error::option(
+                    "token",
+                    format!("token {i} is not below the input's {} tokens", input.len()),
+                ));
+            }
+        }
+        let probability = match (scalar.output, model.task()) {
+            (TargetOutput::Logit, _) => None,
+            (TargetOutput::Probability, Task::QuestionAnswering) => {
+                return Err(Error::option(
+                    "output",
+                    "question answering attributes the start and end logits, not probabilities",
+                ))
+            }
+            // Over a token's labels or the vocabulary: always a softmax.
+            (TargetOutput::Probability, Task::TokenClassification | Task::FillMask) => {
+                Some(Output::Softmax)
+            }
+            (TargetOutput::Probability, _) => Some(model.output()),
+        };
+        Ok(Self {
+            model,
+            input,
+            layer,
+            objective: Objective {
+                rows: scalar.rows,
+                class: scalar.class,
+                probability,
+            },
+            positions: model.positions(&input.ids),
+        })
+    }
+
+    fn shared(&self) -> Shared<'_> {
+        Shared {
+            positions: &self.positions,
+            types: &self.input.type_ids,
+        }
     }
 }
 
-/// The attributed score `(n,)` of `n` activations of `layer`, `(n·t, h)`.
-pub fn scores(
-    model: &Classifier,
-    layer: AttributionLayer,
-    xs: &[f32],
-    input: &Tokenized,
-    target: usize,
-    output: TargetOutput,
-) -> Vec<f32> {
-    let logits = model.logits_from(layer, xs, input, None);
-    let classes = model.labels().len();
-    crate::engine::head::score(&logits, classes, target, probability(model, output)).0
-}
+impl Differentiable for ForwardFunc<'_> {
+    fn width(&self) -> usize {
+        self.model.width(self.layer)
+    }
 
-/// Scores `(n,)` and their gradients `(n·t, h)` with respect to the
-/// activations `xs` of `layer`: the `n` rows are independent inputs.
-#[allow(clippy::too_many_arguments)]
-pub fn scores_and_gradients(
-    model: &Classifier,
-    layer: AttributionLayer,
-    xs: &[f32],
-    input: &Tokenized,
-    target: usize,
-    output: TargetOutput,
-    tape: &mut Tape,
-    threads: Threads,
-) -> (Vec<f32>, Vec<f32>) {
-    let net = model.network();
-    let positions = net.encoder.position_ids(&input.ids);
-    net.scores_and_gradients(
-        xs,
-        layer,
-        &positions,
-        &input.type_ids,
-        target,
-        probability(model, output),
-        tape,
-        threads,
-    )
+    fn activation(&self, ids: &[u32]) -> Result<Vec<f32>> {
+        self.model.layer_input(self.layer, self.input, ids)
+    }
+
+    fn scores(&self, xs: &[f32]) -> Result<Vec<f32>> {
+        let net = self.model.network();
+        let logits = net.logits(
+            xs,
+            self.layer,
+            self.shared(),
+            self.objective.rows,
+            None,
+            Threads::Pool,
+        )?;
+        let classes = net.head.as_ref().map_or(1, |h| h.classes());
+        let o = &self.objective;
+        Ok(crate::engine::head::score(&logits, classes, o.class, o.probability).0)
+    }
+
+    fn scores_and_gradients(
+        &self,
+        xs: &[f32],
+        tape: &mut Tape,
+        threads: Threads,
+    ) -> Result<(Vec<f32>, Vec<f32>)> {
+        self.model.network().scores_and_gradients(
+            xs,
+            self.layer,
+            self.shared(),
+            self.objective,
+            tape,
+            threads,
+        )
+    }
+
+    fn bytes_per_point(&self) -> usize {
+        Tape::bytes(&self.model.network().encoder, 1, self.input.len())
+    }
 }
 
 /// Per-token sums `(t,)` of `(t, h)` values.

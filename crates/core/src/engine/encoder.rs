@@ -1,31 +1,105 @@
-//! The encoder: embeddings and post-norm layers, forward with a tape of
-//! what the backward pass reads, and the backward pass with input gradients
-//! only. One layer, in PyTorch's terms (BERT, RoBERTa and DistilBERT alike):
+//! The encoder layers, forward with a tape of what the backward pass reads,
+//! and the backward pass with input gradients only. A layer, in PyTorch's
+//! terms:
 //!
 //! ```text
-//! q, k, v = x Wqᵀ + bq, …          (one product: W_qkv is the three stacked)
-//! P = softmax(q kᵀ / √d)            (per sequence and head)
-//! x1 = LN1(P v Woᵀ + bo + x)
-//! x2 = LN2(act(x1 W1ᵀ + b1) W2ᵀ + b2 + x1)
+//! post-norm (BERT, ALBERT, ELECTRA, DeBERTa, DistilBERT):
+//!   x1 = LN1(Attn(x) Woᵀ + bo + x);     x2 = LN2(FFN(x1) + x1)
+//! pre-norm (ModernBERT):
+//!   x1 = x + Attn(LN1(x)) Woᵀ + bo;      x2 = x1 + FFN(LN2(x1))
+//! FFN(x) = act(x W1ᵀ + b1) W2ᵀ + b2      or, gated (GLU): (act(a) ⊙ g) W2ᵀ + b2, [a | g] = x W1ᵀ + b1
 //! ```
+//!
+//! with q, k and v from one product (`W_qkv` is the three stacked) and the
+//! attention of [`super::attention`]. ALBERT and ELECTRA first project the
+//! embeddings to the hidden size; ModernBERT ends with a final layer norm.
 
-use super::kernels::{self, matmul, Mat, Threads};
-use super::{Layer, LayerNorm};
-use crate::models::bert::PositionIds;
+use std::sync::Arc;
+
+use super::attention::{Attention, AttentionTape, Dims};
+use super::embeddings::{Embeddings, EmbeddingsTape};
+use super::kernels::{self, Threads};
+use super::{LayerNorm, Linear};
+use crate::types::Activation;
+
+/// Where a layer normalises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Norms {
+    /// After each residual sum.
+    Post,
+    /// Before attention and feed-forward, inside the residual branch.
+    Pre,
+}
+
+/// One encoder layer's weights.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    pub norms: Norms,
+    /// Post-norm: after the attention residual. Pre-norm: before attention
+    /// (`None` for ModernBERT's first layer, whose norm is the identity).
+    pub attention_norm: Option<LayerNorm>,
+    /// q, k and v stacked: `(3·hidden, hidden)`.
+    pub qkv: Linear,
+    pub attention: Attention,
+    pub attention_output: Linear,
+    /// Post-norm: after the feed-forward residual. Pre-norm: before it.
+    pub ffn_norm: LayerNorm,
+    /// `(inner, hidden)`, or `(2·inner, hidden)` when gated.
+    pub intermediate: Linear,
+    pub glu: bool,
+    /// `(hidden, inner)`.
+    pub output: Linear,
+    pub act: Activation,
+}
+
+impl Layer {
+    fn inner(&self) -> usize {
+        self.output.in_dim()
+    }
+}
+
+/// The encoder: the embeddings block, then the layers.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    pub embeddings: Embeddings,
+    /// ALBERT's `embedding_hidden_mapping_in`, ELECTRA's `embeddings_project`:
+    /// the embeddings block's output (`embedding_size`) → `hidden_size`.
+    pub project: Option<Linear>,
+    /// One per application; ALBERT's repeat the same weights.
+    pub layers: Vec<Arc<Layer>>,
+    /// ModernBERT's `final_norm`.
+    pub final_norm: Option<LayerNorm>,
+    pub hidden: usize,
+    pub heads: usize,
+    /// The factor of the attention scores (`1/√d`; DeBERTa: `1/√(d·factor)`).
+    pub scale: f32,
+}
 
 /// What a forward pass of one sequence records for the attention views.
 #[derive(Debug, Default, Clone)]
 pub struct Trace {
     /// `[layer][head][query][key]`, row-major.
     pub probabilities: Vec<f32>,
-    /// `[layer][head][token][d]`.
+    /// `[layer][head][token][d]`: the vectors the scores are products of
+    /// (after the rotation, for rotary attention).
     pub queries: Vec<f32>,
     pub keys: Vec<f32>,
+    /// `[layer][head][query][key]`: the relative-position terms of the
+    /// scores (DeBERTa), already scaled; empty for the other kinds.
+    pub position_scores: Vec<f32>,
 }
 
 impl Trace {
     /// Records a layer's attention of the first sequence of a batch.
-    fn record(&mut self, probs: &[f32], qkv: &[f32], t: usize, heads: usize, d: usize) {
+    fn record(
+        &mut self,
+        layer: &Layer,
+        probs: &[f32],
+        qkv: &[f32],
+        dims: Dims,
+        att: &AttentionTape,
+    ) {
+        let Dims { t, heads, d, .. } = dims;
         let h = heads * d;
         self.probabilities
             .extend_from_slice(&probs[..heads * t * t]);
@@ -37,102 +111,205 @@ impl Trace {
                 }
             }
         }
+        if let Some(s) = layer
+            .attention
+            .position_scores(&qkv[..t * 3 * h], dims, att)
+        {
+            self.position_scores.extend(s);
+        }
     }
-}
-
-/// Word, position and token-type embeddings and their layer norm.
-#[derive(Debug, Clone)]
-pub struct Embeddings {
-    pub word: Vec<f32>,
-    pub position: Vec<f32>,
-    /// Absent for DistilBERT.
-    pub token_type: Option<Vec<f32>>,
-    pub norm: LayerNorm,
-    pub positions: PositionIds,
-}
-
-/// The encoder of a classifier, weights laid out for the fast path.
-#[derive(Debug, Clone)]
-pub struct Encoder {
-    pub hidden: usize,
-    pub heads: usize,
-    pub intermediate: usize,
-    pub embeddings: Embeddings,
-    pub layers: Vec<Layer>,
 }
 
 /// What one layer's forward pass keeps for its backward pass.
 #[derive(Debug, Default)]
 struct LayerTape {
-    qkv: Vec<f32>,      // (rows, 3h)
-    probs: Vec<f32>,    // (n, heads, t, t)
-    xhat1: Vec<f32>,    // (rows, h)
-    rstd1: Vec<f32>,    // (rows)
-    act_grad: Vec<f32>, // (rows, intermediate): act′ at the pre-activation
-    xhat2: Vec<f32>,
+    qkv: Vec<f32>, // (rows, 3h), q and k rotated for rotary attention
+    attention: AttentionTape,
+    xhat1: Vec<f32>, // the attention norm's
+    rstd1: Vec<f32>,
+    xhat2: Vec<f32>, // the feed-forward norm's
     rstd2: Vec<f32>,
+    act_grad: Vec<f32>,  // (rows, inner): act′ at the pre-activation
+    act_value: Vec<f32>, // gated: act(a)
+    gate: Vec<f32>,      // gated: g
 }
 
-/// Buffers for a batch of `n` sequences of `t` tokens, allocated once and
-/// reused by every batch of the same size: the layers' tapes and the
-/// working space of both passes.
+/// Buffers for a batch, allocated once and reused by every batch of the
+/// same size: the layers' tapes and the working space of both passes.
 #[derive(Debug, Default)]
 pub struct Tape {
     n: usize,
     t: usize,
     layers: Vec<LayerTape>,
-    /// The embeddings' layer norm, when gradients go back to the word embeddings.
-    emb_xhat: Vec<f32>,
-    emb_rstd: Vec<f32>,
+    /// The embeddings block's, when gradients go back to the word embeddings.
+    pub(crate) embeddings: EmbeddingsTape,
+    final_xhat: Vec<f32>,
+    final_rstd: Vec<f32>,
     ctx: Vec<f32>,   // (rows, h)
     tmp: Vec<f32>,   // (rows, h)
-    inner: Vec<f32>, // (rows, intermediate)
+    inner: Vec<f32>, // (rows, inner or 2·inner)
     dqkv: Vec<f32>,  // (rows, 3h)
     scratch: Vec<f32>,
 }
 
 fn resize(v: &mut Vec<f32>, len: usize) {
-    v.clear();
-    v.resize(len, 0.0);
+    if v.len() != len {
+        v.clear();
+        v.resize(len, 0.0);
+    }
 }
 
 impl Tape {
     /// Bytes a tape for `n` sequences of `t` tokens takes.
     pub fn bytes(enc: &Encoder, n: usize, t: usize) -> usize {
-        let (h, i, heads) = (enc.hidden, enc.intermediate, enc.heads);
+        let h = enc.hidden;
         let rows = n * t;
-        let per_layer = rows * (3 * h + 2 * h + i + 2) + n * heads * t * t;
-        let work = rows * (h * 3 + i + 3 * h + 2) + t * t;
-        4 * (enc.layers.len() * per_layer + work)
+        let per_layer: usize = enc
+            .layers
+            .iter()
+            .map(|l| {
+                let gated = if l.glu { 3 } else { 1 };
+                rows * (3 * h + 2 * h + 2 + gated * l.inner()) + n * enc.heads * t * t
+            })
+            .sum();
+        let inner = enc
+            .layers
+            .iter()
+            .map(|l| l.intermediate.out_dim())
+            .max()
+            .unwrap_or(0);
+        let work = rows * (2 * h + inner + 3 * h + 2) + 2 * t * t;
+        4 * (per_layer + work)
     }
 
     fn ensure(&mut self, enc: &Encoder, n: usize, t: usize) {
-        if self.n == n && self.t == t && self.layers.len() == enc.layers.len() {
-            return;
-        }
-        let (h, i, heads) = (enc.hidden, enc.intermediate, enc.heads);
+        let h = enc.hidden;
         let rows = n * t;
         self.layers
             .resize_with(enc.layers.len(), LayerTape::default);
-        for lt in &mut self.layers {
+        for (lt, layer) in self.layers.iter_mut().zip(&enc.layers) {
+            let inner = layer.inner();
             resize(&mut lt.qkv, rows * 3 * h);
-            resize(&mut lt.probs, n * heads * t * t);
             resize(&mut lt.xhat1, rows * h);
             resize(&mut lt.rstd1, rows);
-            resize(&mut lt.act_grad, rows * i);
             resize(&mut lt.xhat2, rows * h);
             resize(&mut lt.rstd2, rows);
+            resize(&mut lt.act_grad, rows * inner);
+            if layer.glu {
+                resize(&mut lt.act_value, rows * inner);
+                resize(&mut lt.gate, rows * inner);
+            }
         }
-        resize(&mut self.emb_xhat, rows * h);
-        resize(&mut self.emb_rstd, rows);
+        let inner = enc
+            .layers
+            .iter()
+            .map(|l| l.intermediate.out_dim())
+            .max()
+            .unwrap_or(0);
         resize(&mut self.ctx, rows * h);
         resize(&mut self.tmp, rows * h);
-        resize(&mut self.inner, rows * i);
+        resize(&mut self.inner, rows * inner);
         resize(&mut self.dqkv, rows * 3 * h);
-        resize(&mut self.scratch, t * t);
+        if enc.final_norm.is_some() {
+            resize(&mut self.final_xhat, rows * h);
+            resize(&mut self.final_rstd, rows);
+        }
         self.n = n;
         self.t = t;
     }
+}
+
+/// The feed-forward block on `x` `(rows, h)` into `out` `(rows, h)`, keeping its tape.
+fn ffn(
+    layer: &Layer,
+    x: &[f32],
+    out: &mut [f32],
+    inner: &mut [f32],
+    lt: &mut LayerTape,
+    rows: usize,
+    threads: Threads,
+) {
+    let width = layer.inner();
+    let up = &mut inner[..rows * layer.intermediate.out_dim()];
+    kernels::linear(
+        up,
+        x,
+        &layer.intermediate.weight,
+        &layer.intermediate.bias,
+        rows,
+        threads,
+    );
+    if layer.glu {
+        // input, gate = self.Wi(hidden_states).chunk(2, dim=-1); act(input) * gate
+        for (r, row) in up.chunks_exact(2 * width).enumerate() {
+            lt.act_value[r * width..(r + 1) * width].copy_from_slice(&row[..width]);
+            lt.gate[r * width..(r + 1) * width].copy_from_slice(&row[width..]);
+        }
+        kernels::activate(layer.act, &mut lt.act_value, &mut lt.act_grad);
+        for ((m, a), g) in inner[..rows * width]
+            .iter_mut()
+            .zip(&lt.act_value)
+            .zip(&lt.gate)
+        {
+            *m = a * g;
+        }
+    } else {
+        kernels::activate(layer.act, up, &mut lt.act_grad);
+    }
+    let o = &layer.output;
+    kernels::linear(
+        out,
+        &inner[..rows * width],
+        &o.weight,
+        &o.bias,
+        rows,
+        threads,
+    );
+}
+
+/// The input gradient of [`ffn`]: `dy` `(rows, h)` in, `dx` `(rows, h)`
+/// written (or added to, with `accumulate`).
+#[allow(clippy::too_many_arguments)]
+fn ffn_backward(
+    layer: &Layer,
+    dy: &[f32],
+    dx: &mut [f32],
+    dinner: &mut [f32],
+    lt: &LayerTape,
+    rows: usize,
+    accumulate: bool,
+    threads: Threads,
+) {
+    let (h, width) = (dy.len() / rows, layer.inner());
+    if layer.glu {
+        let mut dm = vec![0f32; rows * width];
+        kernels::linear_backward(&mut dm, dy, &layer.output.weight, rows, h, false, threads);
+        // d(act(a) ⊙ g): da = dm ⊙ g ⊙ act′(a), dg = dm ⊙ act(a)
+        for (r, out) in dinner[..rows * 2 * width]
+            .chunks_exact_mut(2 * width)
+            .enumerate()
+        {
+            for m in 0..width {
+                let i = r * width + m;
+                out[m] = dm[i] * lt.gate[i] * lt.act_grad[i];
+                out[width + m] = dm[i] * lt.act_value[i];
+            }
+        }
+    } else {
+        let dm = &mut dinner[..rows * width];
+        kernels::linear_backward(dm, dy, &layer.output.weight, rows, h, false, threads);
+        dm.iter_mut().zip(&lt.act_grad).for_each(|(a, b)| *a *= b);
+    }
+    let up = layer.intermediate.out_dim();
+    kernels::linear_backward(
+        dx,
+        &dinner[..rows * up],
+        &layer.intermediate.weight,
+        rows,
+        up,
+        accumulate,
+        threads,
+    );
 }
 
 impl Encoder {
@@ -141,261 +318,213 @@ impl Encoder {
     }
 
     pub fn vocab_rows(&self) -> usize {
-        self.embeddings.word.len() / self.hidden
+        self.embeddings.vocab_rows()
     }
 
-    /// The position ids the model derives from `ids`.
-    pub fn position_ids(&self, ids: &[u32]) -> Vec<u32> {
-        self.embeddings.positions.of(ids)
-    }
-
-    /// Rows of the word-embedding table, `(t, h)`.
-    pub fn word_embeddings(&self, ids: &[u32]) -> Vec<f32> {
-        let h = self.hidden;
-        let mut out = Vec::with_capacity(ids.len() * h);
-        for &id in ids {
-            let id = id as usize;
-            out.extend_from_slice(&self.embeddings.word[id * h..(id + 1) * h]);
-        }
-        out
-    }
-
-    /// The embeddings block on word embeddings, in place: `(n·t, h)` rows,
-    /// every sequence with the same positions and token types. With a tape,
-    /// keeps what the backward pass to the word embeddings needs.
-    pub fn embed(&self, x: &mut [f32], positions: &[u32], types: &[u32], tape: Option<&mut Tape>) {
-        let h = self.hidden;
-        let t = positions.len();
-        let e = &self.embeddings;
-        for seq in x.chunks_exact_mut(t * h) {
-            for (i, row) in seq.chunks_exact_mut(h).enumerate() {
-                let p = positions[i] as usize;
-                for (v, w) in row.iter_mut().zip(&e.position[p * h..(p + 1) * h]) {
-                    *v += w;
-                }
-                if let Some(tt) = &e.token_type {
-                    let ty = types[i] as usize;
-                    for (v, w) in row.iter_mut().zip(&tt[ty * h..(ty + 1) * h]) {
-                        *v += w;
-                    }
-                }
-            }
-        }
-        match tape {
-            Some(tape) => {
-                let rows = x.len() / h;
-                kernels::layer_norm(
-                    x,
-                    &mut tape.emb_xhat[..rows * h],
-                    &mut tape.emb_rstd[..rows],
-                    &e.norm.gamma,
-                    &e.norm.beta,
-                    e.norm.eps,
-                );
-            }
-            None => kernels::layer_norm_inplace(x, &e.norm.gamma, &e.norm.beta, e.norm.eps),
+    fn dims(&self, n: usize, t: usize) -> Dims {
+        Dims {
+            n,
+            t,
+            heads: self.heads,
+            d: self.head_dim(),
+            scale: self.scale,
         }
     }
 
-    /// Prepares `tape` for `n` sequences of `t` tokens.
-    pub fn tape(&self, tape: &mut Tape, n: usize, t: usize) {
-        tape.ensure(self, n, t);
-    }
-
-    /// The layers, in place on `x` `(n·t, h)`: the embeddings block's output
-    /// in, the last hidden states out. With a tape, keeps what `backward`
+    /// The layers on the embeddings block's output `x` `(n·t, width)`: the
+    /// last hidden states `(n·t, h)` out. Keeps in `tape` what `backward`
     /// needs; with a trace, records every attention map, query and key.
     pub fn forward(
         &self,
-        x: &mut [f32],
+        mut x: Vec<f32>,
         n: usize,
         t: usize,
         tape: &mut Tape,
         mut trace: Option<&mut Trace>,
         threads: Threads,
-    ) {
+    ) -> Vec<f32> {
         tape.ensure(self, n, t);
-        let (h, inter, heads) = (self.hidden, self.intermediate, self.heads);
-        let d = self.head_dim();
-        let rows = n * t;
-        let scale = (d as f32).powf(-0.5);
+        let (h, rows) = (self.hidden, n * t);
+        let dims = self.dims(n, t);
+        if let Some(p) = &self.project {
+            let mut y = vec![0f32; rows * h];
+            kernels::linear(&mut y, &x, &p.weight, &p.bias, rows, threads);
+            x = y;
+        }
         let Tape {
             layers,
             ctx,
             tmp,
             inner,
+            scratch,
+            final_xhat,
+            final_rstd,
             ..
         } = tape;
         for (layer, lt) in self.layers.iter().zip(layers.iter_mut()) {
+            let post = layer.norms == Norms::Post;
+            // Pre-norm: h = LN1(x) into tmp (the identity for ModernBERT's first layer).
+            let att_in: &[f32] = match (&layer.attention_norm, post) {
+                (Some(n1), false) => {
+                    tmp.copy_from_slice(&x);
+                    kernels::layer_norm(
+                        tmp,
+                        &mut lt.xhat1,
+                        &mut lt.rstd1,
+                        &n1.gamma,
+                        &n1.beta,
+                        n1.eps,
+                    );
+                    tmp
+                }
+                _ => &x,
+            };
             // q, k, v = x W_qkvᵀ + b_qkv
             kernels::linear(
                 &mut lt.qkv,
-                x,
+                att_in,
                 &layer.qkv.weight,
                 &layer.qkv.bias,
                 rows,
                 threads,
             );
-            // Per sequence and head: P = softmax(q kᵀ/√d), ctx = P v.
-            for b in 0..n {
-                let qkv = &lt.qkv[b * t * 3 * h..(b + 1) * t * 3 * h];
-                for hd in 0..heads {
-                    let q = Mat::strided(&qkv[hd * d..], t, d, 3 * h);
-                    let k = Mat::strided(&qkv[h + hd * d..], t, d, 3 * h);
-                    let v = Mat::strided(&qkv[2 * h + hd * d..], t, d, 3 * h);
-                    let p = &mut lt.probs[(b * heads + hd) * t * t..(b * heads + hd + 1) * t * t];
-                    matmul(p, t, q, k.t(), false, Threads::One);
-                    p.iter_mut().for_each(|s| *s *= scale);
-                    kernels::softmax_rows(p, t);
-                    let out = &mut ctx[b * t * h + hd * d..];
-                    matmul(out, h, Mat::new(p, t, t), v, false, Threads::One);
-                }
-            }
-            if let Some(trace) = trace.as_deref_mut() {
-                trace.record(&lt.probs, &lt.qkv, t, heads, d);
-            }
-            // x1 = LN1(ctx Woᵀ + bo + x)
-            kernels::linear(
-                tmp,
+            layer.attention.forward(
+                &layer.qkv,
+                &mut lt.qkv,
                 ctx,
-                &layer.attention_output.weight,
-                &layer.attention_output.bias,
-                rows,
-                threads,
+                dims,
+                &mut lt.attention,
+                scratch,
             );
+            if let Some(trace) = trace.as_deref_mut() {
+                trace.record(layer, &lt.attention.probs, &lt.qkv, dims, &lt.attention);
+            }
+            let wo = &layer.attention_output;
+            kernels::linear(tmp, ctx, &wo.weight, &wo.bias, rows, threads);
             tmp.iter_mut().zip(x.iter()).for_each(|(a, b)| *a += b);
-            let n1 = &layer.attention_norm;
-            kernels::layer_norm(
-                tmp,
-                &mut lt.xhat1,
-                &mut lt.rstd1,
-                &n1.gamma,
-                &n1.beta,
-                n1.eps,
-            );
-            // x2 = LN2(act(x1 W1ᵀ + b1) W2ᵀ + b2 + x1)
-            kernels::linear(
-                inner,
-                tmp,
-                &layer.intermediate.weight,
-                &layer.intermediate.bias,
-                rows,
-                threads,
-            );
-            kernels::activate(layer.act, &mut inner[..rows * inter], &mut lt.act_grad);
-            kernels::linear(
-                x,
-                inner,
-                &layer.output.weight,
-                &layer.output.bias,
-                rows,
-                threads,
-            );
-            x.iter_mut().zip(tmp.iter()).for_each(|(a, b)| *a += b);
-            let n2 = &layer.output_norm;
-            kernels::layer_norm(x, &mut lt.xhat2, &mut lt.rstd2, &n2.gamma, &n2.beta, n2.eps);
+            if post {
+                // x1 = LN1(ctx Woᵀ + bo + x), in tmp
+                let n1 = layer
+                    .attention_norm
+                    .as_ref()
+                    .expect("post-norm layers have an attention norm");
+                kernels::layer_norm(
+                    tmp,
+                    &mut lt.xhat1,
+                    &mut lt.rstd1,
+                    &n1.gamma,
+                    &n1.beta,
+                    n1.eps,
+                );
+                // x2 = LN2(FFN(x1) + x1)
+                ffn(layer, tmp, &mut x, inner, lt, rows, threads);
+                x.iter_mut().zip(tmp.iter()).for_each(|(a, b)| *a += b);
+                let n2 = &layer.ffn_norm;
+                kernels::layer_norm(
+                    &mut x,
+                    &mut lt.xhat2,
+                    &mut lt.rstd2,
+                    &n2.gamma,
+                    &n2.beta,
+                    n2.eps,
+                );
+            } else {
+                // x1 = x + attention, then x2 = x1 + FFN(LN2(x1))
+                x.copy_from_slice(tmp);
+                let n2 = &layer.ffn_norm;
+                kernels::layer_norm(
+                    tmp,
+                    &mut lt.xhat2,
+                    &mut lt.rstd2,
+                    &n2.gamma,
+                    &n2.beta,
+                    n2.eps,
+                );
+                ffn(layer, tmp, ctx, inner, lt, rows, threads);
+                x.iter_mut().zip(ctx.iter()).for_each(|(a, b)| *a += b);
+            }
         }
+        if let Some(f) = &self.final_norm {
+            kernels::layer_norm(&mut x, final_xhat, final_rstd, &f.gamma, &f.beta, f.eps);
+        }
+        x
     }
 
-    /// The input gradient of `forward`, in place: `g` holds ∂F/∂(last hidden
-    /// states) on entry and ∂F/∂(embeddings block output) on return.
-    pub fn backward(&self, g: &mut [f32], tape: &mut Tape, threads: Threads) {
+    /// The input gradient of `forward`: ∂F/∂(last hidden states) in,
+    /// ∂F/∂(embeddings block output) out.
+    pub fn backward(&self, mut g: Vec<f32>, tape: &mut Tape, threads: Threads) -> Vec<f32> {
         let (n, t) = (tape.n, tape.t);
-        let (h, inter, heads) = (self.hidden, self.intermediate, self.heads);
-        let d = self.head_dim();
-        let rows = n * t;
-        let scale = (d as f32).powf(-0.5);
+        let (h, rows) = (self.hidden, n * t);
+        let dims = self.dims(n, t);
         let Tape {
             layers,
             ctx: dctx,
-            tmp: dx1,
+            tmp,
             inner: dinner,
             dqkv,
-            scratch: dp,
+            scratch,
+            final_xhat,
+            final_rstd,
             ..
         } = tape;
-        for (layer, lt) in self.layers.iter().zip(layers.iter_mut()).rev() {
-            // Through LN2; the residual carries the same gradient to x1.
-            kernels::layer_norm_backward(g, &lt.xhat2, &lt.rstd2, &layer.output_norm.gamma);
-            dx1.copy_from_slice(g);
-            // Through the feed-forward block: dinner = g W2 ⊙ act′, dx1 += dinner W1.
-            kernels::linear_backward(dinner, g, &layer.output.weight, rows, h, false, threads);
-            dinner[..rows * inter]
-                .iter_mut()
-                .zip(&lt.act_grad)
-                .for_each(|(a, b)| *a *= b);
-            kernels::linear_backward(
-                dx1,
-                dinner,
-                &layer.intermediate.weight,
-                rows,
-                inter,
-                true,
-                threads,
-            );
-            // Through LN1; the residual carries the same gradient to x.
-            kernels::layer_norm_backward(dx1, &lt.xhat1, &lt.rstd1, &layer.attention_norm.gamma);
-            g.copy_from_slice(dx1);
-            kernels::linear_backward(
-                dctx,
-                dx1,
-                &layer.attention_output.weight,
-                rows,
-                h,
-                false,
-                threads,
-            );
-            // Through attention, per sequence and head.
-            for b in 0..n {
-                let qkv = &lt.qkv[b * t * 3 * h..(b + 1) * t * 3 * h];
-                let dqkv_b = &mut dqkv[b * t * 3 * h..(b + 1) * t * 3 * h];
-                for hd in 0..heads {
-                    let q = Mat::strided(&qkv[hd * d..], t, d, 3 * h);
-                    let k = Mat::strided(&qkv[h + hd * d..], t, d, 3 * h);
-                    let v = Mat::strided(&qkv[2 * h + hd * d..], t, d, 3 * h);
-                    let p = &lt.probs[(b * heads + hd) * t * t..(b * heads + hd + 1) * t * t];
-                    let dc = Mat::strided(&dctx[b * t * h + hd * d..], t, d, h);
-                    // dP = dctx vᵀ; dv = Pᵀ dctx
-                    matmul(dp, t, dc, v.t(), false, Threads::One);
-                    matmul(
-                        &mut dqkv_b[2 * h + hd * d..],
-                        3 * h,
-                        Mat::new(p, t, t).t(),
-                        dc,
-                        false,
-                        Threads::One,
-                    );
-                    // dS = P ⊙ (dP − rowsum(dP ⊙ P)) / √d
-                    kernels::softmax_backward_rows(dp, p, t);
-                    dp.iter_mut().for_each(|s| *s *= scale);
-                    // dq = dS k; dk = dSᵀ q
-                    let ds = Mat::new(dp, t, t);
-                    matmul(&mut dqkv_b[hd * d..], 3 * h, ds, k, false, Threads::One);
-                    matmul(
-                        &mut dqkv_b[h + hd * d..],
-                        3 * h,
-                        ds.t(),
-                        q,
-                        false,
-                        Threads::One,
-                    );
-                }
-            }
-            // g += dqkv W_qkv
-            kernels::linear_backward(g, dqkv, &layer.qkv.weight, rows, 3 * h, true, threads);
+        if let Some(f) = &self.final_norm {
+            kernels::layer_norm_backward(&mut g, final_xhat, final_rstd, &f.gamma);
         }
-    }
-
-    /// The input gradient of `embed`'s layer norm, in place: ∂F/∂(embeddings
-    /// block output) in, ∂F/∂(word embeddings) out (positions and token
-    /// types are added, so their gradient passes through unchanged).
-    pub fn embed_backward(&self, g: &mut [f32], tape: &Tape) {
-        let rows = g.len() / self.hidden;
-        kernels::layer_norm_backward(
-            g,
-            &tape.emb_xhat[..rows * self.hidden],
-            &tape.emb_rstd[..rows],
-            &self.embeddings.norm.gamma,
-        );
+        for (layer, lt) in self.layers.iter().zip(layers.iter_mut()).rev() {
+            let n1 = layer.attention_norm.as_ref();
+            if layer.norms == Norms::Post {
+                // Through LN2; the residual carries the same gradient to x1.
+                kernels::layer_norm_backward(&mut g, &lt.xhat2, &lt.rstd2, &layer.ffn_norm.gamma);
+                tmp.copy_from_slice(&g);
+                ffn_backward(layer, &g, tmp, dinner, lt, rows, true, threads);
+                // Through LN1; the residual carries the same gradient to x.
+                let n1 = n1.expect("post-norm layers have an attention norm");
+                kernels::layer_norm_backward(tmp, &lt.xhat1, &lt.rstd1, &n1.gamma);
+                g.copy_from_slice(tmp);
+            } else {
+                // x2 = x1 + FFN(LN2(x1)): g += LN2ᵀ(FFNᵀ(g)).
+                ffn_backward(layer, &g, tmp, dinner, lt, rows, false, threads);
+                kernels::layer_norm_backward(tmp, &lt.xhat2, &lt.rstd2, &layer.ffn_norm.gamma);
+                g.iter_mut().zip(tmp.iter()).for_each(|(a, b)| *a += b);
+            }
+            // The attention branch: dctx = g Wo, then q, k, v, then g += dqkv W_qkv (through LN1 for pre-norm).
+            let wo = &layer.attention_output;
+            kernels::linear_backward(dctx, &g, &wo.weight, rows, h, false, threads);
+            layer
+                .attention
+                .backward(&lt.qkv, dctx, dqkv, dims, &lt.attention, scratch);
+            match (n1, layer.norms) {
+                (Some(n1), Norms::Pre) => {
+                    kernels::linear_backward(
+                        tmp,
+                        dqkv,
+                        &layer.qkv.weight,
+                        rows,
+                        3 * h,
+                        false,
+                        threads,
+                    );
+                    kernels::layer_norm_backward(tmp, &lt.xhat1, &lt.rstd1, &n1.gamma);
+                    g.iter_mut().zip(tmp.iter()).for_each(|(a, b)| *a += b);
+                }
+                _ => kernels::linear_backward(
+                    &mut g,
+                    dqkv,
+                    &layer.qkv.weight,
+                    rows,
+                    3 * h,
+                    true,
+                    threads,
+                ),
+            }
+        }
+        match &self.project {
+            Some(p) => {
+                let mut dx = vec![0f32; rows * p.in_dim()];
+                kernels::linear_backward(&mut dx, &g, &p.weight, rows, h, false, threads);
+                dx
+            }
+            None => g,
+        }
     }
 }

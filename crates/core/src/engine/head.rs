@@ -1,29 +1,43 @@
-//! The classifier head on the fast path: pooling, then linear layers,
-//! activations and L2 normalisation, forward and backward. Tiny next to the
-//! encoder (one row per sequence), so it allocates freely.
+//! The head on the fast path: pooling (or a choice of token rows), then
+//! linear layers, activations, layer norms and L2 normalisation, forward
+//! and backward. Tiny next to the encoder (a few rows per sequence), so it
+//! allocates freely.
 
 use super::kernels::{self, Threads};
-use super::Linear;
-use crate::config::{Activation, Output};
-use crate::head::Pool;
+use super::{LayerNorm, Linear};
+use crate::types::{Activation, Output, Pool};
+
+/// Which rows of the hidden states the head reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// A sequence-level head: one row per sequence, by its pooling.
+    Pooled,
+    /// A per-token head at one token.
+    Token(usize),
+    /// A per-token head at every token.
+    All,
+}
 
 /// One step of a head.
 #[derive(Debug, Clone)]
 pub enum Step {
     Linear(Linear),
     Activation(Activation),
+    LayerNorm(LayerNorm),
     /// `F.normalize(x, p=2, dim=-1)`.
     Normalize,
 }
 
 #[derive(Debug, Clone)]
 pub struct Head {
+    /// How a sequence-level head pools; [`Pool::None`] for per-token heads.
     pub pool: Pool,
     pub steps: Vec<Step>,
 }
 
 /// What the head's forward pass keeps for its backward pass: per step, the
-/// activation's derivative or the normalised output and the norm.
+/// activation's derivative, the layer norm's x̂ and 1/σ, or the normalised
+/// output and the norm.
 #[derive(Debug, Default)]
 pub struct HeadTape {
     saved: Vec<Vec<f32>>,
@@ -34,6 +48,7 @@ pub struct HeadTape {
 const NORM_EPS: f32 = 1e-12;
 
 impl Head {
+    /// The width of the output.
     pub fn classes(&self) -> usize {
         self.steps
             .iter()
@@ -45,28 +60,50 @@ impl Head {
             .unwrap_or(0)
     }
 
-    /// Logits `(n, classes)` from the last hidden states `(n·t, h)`.
+    /// Whether the head runs per token.
+    pub fn per_token(&self) -> bool {
+        self.pool == Pool::None
+    }
+
+    /// The rows `rows` selects in one sequence of `t` tokens.
+    fn picked(&self, rows: Rows, t: usize) -> Vec<usize> {
+        match rows {
+            Rows::Token(i) => vec![i],
+            Rows::All => (0..t).collect(),
+            Rows::Pooled => vec![0],
+        }
+    }
+
+    /// Logits `(n·r, classes)` from the last hidden states `(n·t, h)`:
+    /// `r` = 1 for pooled rows and one token, `t` for all tokens.
     pub fn forward(
         &self,
         hidden: &[f32],
         n: usize,
         t: usize,
-        h: usize,
+        rows: Rows,
         mut tape: Option<&mut HeadTape>,
     ) -> Vec<f32> {
-        let mut x = vec![0.0f32; n * h];
-        for (b, out) in x.chunks_exact_mut(h).enumerate() {
-            let seq = &hidden[b * t * h..(b + 1) * t * h];
-            match self.pool {
-                Pool::Cls => out.copy_from_slice(&seq[..h]),
-                Pool::Mean => {
+        let h = hidden.len() / (n * t);
+        let picked = self.picked(rows, t);
+        let mut x = Vec::with_capacity(n * picked.len() * h);
+        for seq in hidden.chunks_exact(t * h) {
+            match (self.pool, rows) {
+                (Pool::Mean, Rows::Pooled) => {
+                    let mut out = vec![0f32; h];
                     for row in seq.chunks_exact(h) {
                         out.iter_mut().zip(row).for_each(|(o, v)| *o += v);
                     }
                     out.iter_mut().for_each(|o| *o /= t as f32);
+                    x.extend(out);
                 }
+                // [CLS] for Pool::Cls; the chosen tokens for per-token heads.
+                _ => picked
+                    .iter()
+                    .for_each(|&i| x.extend_from_slice(&seq[i * h..(i + 1) * h])),
             }
         }
+        let m = n * picked.len();
         if let Some(tape) = tape.as_deref_mut() {
             tape.saved.clear();
             tape.norms.clear();
@@ -78,8 +115,8 @@ impl Head {
             let mut norms = Vec::new();
             x = match step {
                 Step::Linear(l) => {
-                    let mut y = vec![0.0; n * l.out_dim()];
-                    kernels::linear(&mut y, &x, &l.weight, &l.bias, n, Threads::One);
+                    let mut y = vec![0.0; m * l.out_dim()];
+                    kernels::linear(&mut y, &x, &l.weight, &l.bias, m, Threads::One);
                     width = l.out_dim();
                     y
                 }
@@ -87,6 +124,13 @@ impl Head {
                     let mut grad = vec![0.0; x.len()];
                     kernels::activate(*a, &mut x, &mut grad);
                     saved = grad;
+                    x
+                }
+                Step::LayerNorm(ln) => {
+                    let mut xhat = vec![0.0; x.len()];
+                    norms = vec![0.0; m];
+                    kernels::layer_norm(&mut x, &mut xhat, &mut norms, &ln.gamma, &ln.beta, ln.eps);
+                    saved = xhat;
                     x
                 }
                 Step::Normalize => {
@@ -108,26 +152,29 @@ impl Head {
         x
     }
 
-    /// ∂F/∂(last hidden states) `(n·t, h)` into `g`, from ∂F/∂logits `(n, classes)`.
+    /// ∂F/∂(last hidden states) `(n·t, h)` into `g`, from ∂F/∂logits `(n·r, classes)`.
     pub fn backward(
         &self,
         dlogits: &[f32],
         tape: &HeadTape,
         n: usize,
         t: usize,
-        h: usize,
+        rows: Rows,
         g: &mut [f32],
     ) {
+        let h = g.len() / (n * t);
+        let picked = self.picked(rows, t);
+        let m = n * picked.len();
         let mut dy = dlogits.to_vec();
         for (i, step) in self.steps.iter().enumerate().rev() {
             dy = match step {
                 Step::Linear(l) => {
-                    let mut dx = vec![0.0; n * l.in_dim()];
+                    let mut dx = vec![0.0; m * l.in_dim()];
                     kernels::linear_backward(
                         &mut dx,
                         &dy,
                         &l.weight,
-                        n,
+                        m,
                         l.out_dim(),
                         false,
                         Threads::One,
@@ -136,6 +183,15 @@ impl Head {
                 }
                 Step::Activation(_) => {
                     dy.iter_mut().zip(&tape.saved[i]).for_each(|(d, s)| *d *= s);
+                    dy
+                }
+                Step::LayerNorm(ln) => {
+                    kernels::layer_norm_backward(
+                        &mut dy,
+                        &tape.saved[i],
+                        &tape.norms[i],
+                        &ln.gamma,
+                    );
                     dy
                 }
                 Step::Normalize => {
@@ -159,18 +215,19 @@ impl Head {
                 }
             };
         }
-        // Through the pooling.
-        for b in 0..n {
-            let seq = &mut g[b * t * h..(b + 1) * t * h];
-            let dp = &dy[b * h..(b + 1) * h];
-            match self.pool {
-                Pool::Cls => {
-                    seq.fill(0.0);
-                    seq[..h].copy_from_slice(dp);
-                }
-                Pool::Mean => {
+        // Through the pooling or the choice of rows.
+        for (b, seq) in g.chunks_exact_mut(t * h).enumerate() {
+            seq.fill(0.0);
+            let dp = &dy[b * picked.len() * h..(b + 1) * picked.len() * h];
+            match (self.pool, rows) {
+                (Pool::Mean, Rows::Pooled) => {
                     for row in seq.chunks_exact_mut(h) {
                         row.iter_mut().zip(dp).for_each(|(r, v)| *r = v / t as f32);
+                    }
+                }
+                _ => {
+                    for (k, &i) in picked.iter().enumerate() {
+                        seq[i * h..(i + 1) * h].copy_from_slice(&dp[k * h..(k + 1) * h]);
                     }
                 }
             }

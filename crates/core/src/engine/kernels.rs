@@ -267,7 +267,7 @@ const SQRT_2_PI_INV: f32 = 0.398_942_3; // 1/√(2π)
 const GELU_TANH_C: f32 = 0.797_884_6; // √(2/π)
 
 /// Applies `act` to `x` in place and writes its derivative at the input into `grad`.
-pub fn activate(act: crate::config::Activation, x: &mut [f32], grad: &mut [f32]) {
+pub fn activate(act: crate::types::Activation, x: &mut [f32], grad: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has the features the function is compiled for.
@@ -279,13 +279,13 @@ pub fn activate(act: crate::config::Activation, x: &mut [f32], grad: &mut [f32])
 /// [`activate`] compiled for AVX2 + FMA: eight lanes instead of SSE2's four.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn activate_avx2(act: crate::config::Activation, x: &mut [f32], grad: &mut [f32]) {
+fn activate_avx2(act: crate::types::Activation, x: &mut [f32], grad: &mut [f32]) {
     activate_generic(act, x, grad)
 }
 
 #[inline(always)]
-fn activate_generic(act: crate::config::Activation, x: &mut [f32], grad: &mut [f32]) {
-    use crate::config::Activation as A;
+fn activate_generic(act: crate::types::Activation, x: &mut [f32], grad: &mut [f32]) {
+    use crate::types::Activation as A;
     match act {
         A::Gelu => {
             for (v, g) in x.iter_mut().zip(grad.iter_mut()) {
@@ -413,7 +413,7 @@ mod tests {
 
     #[test]
     fn activation_derivatives_match_finite_differences() {
-        use crate::config::Activation as A;
+        use crate::types::Activation as A;
         for act in [A::Gelu, A::GeluTanh, A::Silu, A::Tanh, A::Relu] {
             for i in -40..=40 {
                 let x = i as f32 * 0.1 + 0.013;

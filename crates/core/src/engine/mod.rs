@@ -1,5 +1,5 @@
-//! The fast path: the encoder and head of a classifier, forward and
-//! backward, on plain `f32` buffers.
+//! The network on plain `f32` buffers: embeddings, encoder layers and head,
+//! forward, and backward with input gradients only.
 //!
 //! Attribution needs ∂F/∂x for many inputs x (the steps of Integrated
 //! Gradients) and never the gradient of a weight. A general autograd records
@@ -8,37 +8,63 @@
 //! what its backward pass reads (q, k, v and the attention probabilities,
 //! the normalised layer-norm inputs, the activation's derivative), and then
 //! walks back with input gradients only, into buffers allocated once per
-//! batch. The blocks are the same as `crate::models` (the reference,
-//! differentiated by candle's autograd); the tests hold the two together and
-//! to finite differences.
+//! batch. The tests hold it to transformers and Captum, to finite
+//! differences, and (for BERT and DistilBERT) to candle's autograd.
+//!
+//! One set of blocks serves every family ([`crate::families`] loads the
+//! weights into them by checkpoint key): post-norm layers (BERT, ALBERT,
+//! ELECTRA, DeBERTa) and pre-norm ones (ModernBERT), an MLP or a gated
+//! (GLU) feed-forward, and three kinds of self-attention ([`attention`]).
 //!
 //! Shapes: a batch is `n` sequences of `t` tokens; activations are row-major
-//! `(n·t, hidden)` matrices.
+//! `(n·t, width)` matrices.
 
+pub mod attention;
+pub mod embeddings;
 pub mod encoder;
 pub mod head;
 pub mod kernels;
 
-pub use encoder::{Encoder, Tape};
-pub use head::Head;
+use std::sync::Arc;
+
+pub use attention::Attention;
+pub use embeddings::{Embeddings, PositionIds};
+pub use encoder::{Encoder, Layer, Norms, Tape, Trace};
+pub use head::{Head, Rows};
 pub use kernels::Threads;
 
-use candle_core::Tensor;
+use crate::error::{Error, Result};
+use crate::types::{AttributionLayer, Output};
+use crate::weights::Keys;
 
-use crate::config::Activation;
-use crate::error::Result;
-use crate::models::ops;
+/// A weight tensor, row-major. Shared where a checkpoint shares it: a
+/// decoder tied to the word embeddings, ALBERT's layers.
+pub type Param = Arc<Vec<f32>>;
 
-/// A tensor's values as a flat `Vec<f32>` (row-major).
-pub(crate) fn flat(t: &Tensor) -> Result<Vec<f32>> {
-    Ok(t.flatten_all()?.to_vec1::<f32>()?)
+/// Whether a layer has a bias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bias {
+    /// `nn.Linear(…)`: the checkpoint must hold it.
+    Required,
+    /// `nn.Linear(…, bias=config.x)`: read it when the config says so.
+    Absent,
 }
 
-/// `nn.Linear` weights: `weight` `(out, in)` row-major, and `bias` `(out)`.
+impl Bias {
+    pub fn from(present: bool) -> Self {
+        if present {
+            Bias::Required
+        } else {
+            Bias::Absent
+        }
+    }
+}
+
+/// `nn.Linear`: `weight` `(out, in)` row-major, and `bias` `(out)` (zeros when it has none).
 #[derive(Debug, Clone)]
 pub struct Linear {
-    pub weight: Vec<f32>,
-    pub bias: Vec<f32>,
+    pub weight: Param,
+    pub bias: Param,
 }
 
 impl Linear {
@@ -50,58 +76,88 @@ impl Linear {
         self.weight.len() / self.bias.len().max(1)
     }
 
-    pub(crate) fn from_reference(l: &ops::Linear) -> Result<Self> {
-        let weight = flat(&l.weight)?;
-        let bias = match &l.bias {
-            Some(b) => flat(b)?,
-            None => vec![0.0; l.out_dim()],
+    /// `weight` (and `bias`) under `keys`, of shape `(out, inp)`.
+    pub fn load(keys: &Keys, inp: usize, out: usize, bias: Bias) -> Result<Self> {
+        let weight = keys.tensor("weight", &[out, inp])?;
+        let bias = match bias {
+            Bias::Required => keys.tensor("bias", &[out])?,
+            Bias::Absent => vec![0.0; out],
         };
-        Ok(Self { weight, bias })
+        Ok(Self {
+            weight: Arc::new(weight),
+            bias: Arc::new(bias),
+        })
     }
 
-    /// Rows of several Linears of the same input stacked into one, so that
-    /// one product computes them all (q, k and v).
-    pub fn stack(parts: &[Linear]) -> Self {
-        Self {
-            weight: parts
-                .iter()
-                .flat_map(|p| p.weight.iter().copied())
-                .collect(),
-            bias: parts.iter().flat_map(|p| p.bias.iter().copied()).collect(),
+    /// Several Linears of the same input read into one stacked matrix, so
+    /// that one product computes them all (q, k and v).
+    pub fn load_stacked(parts: &[Keys], inp: usize, out: usize, bias: Bias) -> Result<Self> {
+        let mut weight = vec![0f32; parts.len() * out * inp];
+        let mut biases = vec![0f32; parts.len() * out];
+        for (i, keys) in parts.iter().enumerate() {
+            keys.read_into(
+                "weight",
+                &[out, inp],
+                &mut weight[i * out * inp..(i + 1) * out * inp],
+            )?;
+            if bias == Bias::Required {
+                keys.read_into("bias", &[out], &mut biases[i * out..(i + 1) * out])?;
+            }
         }
+        Ok(Self {
+            weight: Arc::new(weight),
+            bias: Arc::new(biases),
+        })
+    }
+
+    /// A decoder whose weight is another tensor (the word embeddings).
+    pub fn tied(weight: Param, bias: Vec<f32>) -> Self {
+        Self {
+            weight,
+            bias: Arc::new(bias),
+        }
+    }
+
+    /// Rows `[from, to)` of the output, as weight and bias slices.
+    pub fn rows(&self, from: usize, to: usize) -> (&[f32], &[f32]) {
+        let k = self.in_dim();
+        (&self.weight[from * k..to * k], &self.bias[from..to])
     }
 }
 
-/// `nn.LayerNorm` weights.
+/// `nn.LayerNorm` weights (`beta` zeros for `bias=False`).
 #[derive(Debug, Clone)]
 pub struct LayerNorm {
-    pub gamma: Vec<f32>,
-    pub beta: Vec<f32>,
+    pub gamma: Param,
+    pub beta: Param,
     pub eps: f32,
 }
 
 impl LayerNorm {
-    pub(crate) fn from_reference(l: &ops::LayerNorm) -> Result<Self> {
+    /// `weight` and `bias` under `keys` (or the older `gamma` and `beta`
+    /// that TF-converted checkpoints such as bert-base-uncased still use).
+    pub fn load(keys: &Keys, size: usize, eps: f64, bias: Bias) -> Result<Self> {
+        let weight = keys
+            .first_of(&["weight", "gamma"])
+            .unwrap_or("weight".into());
+        let gamma = keys.tensor(&weight, &[size])?;
+        let beta = match bias {
+            Bias::Required => {
+                let name = keys.first_of(&["bias", "beta"]).unwrap_or("bias".into());
+                keys.tensor(&name, &[size])?
+            }
+            Bias::Absent => vec![0.0; size],
+        };
         Ok(Self {
-            gamma: flat(&l.weight)?,
-            beta: flat(&l.bias)?,
-            eps: l.eps as f32,
+            gamma: Arc::new(gamma),
+            beta: Arc::new(beta),
+            eps: eps as f32,
         })
     }
-}
 
-/// One post-norm encoder layer (BERT's and DistilBERT's are the same
-/// computation under other names).
-#[derive(Debug, Clone)]
-pub struct Layer {
-    /// q, k and v stacked: `(3·hidden, hidden)`.
-    pub qkv: Linear,
-    pub attention_output: Linear,
-    pub attention_norm: LayerNorm,
-    pub intermediate: Linear,
-    pub output: Linear,
-    pub output_norm: LayerNorm,
-    pub act: Activation,
+    pub fn size(&self) -> usize {
+        self.gamma.len()
+    }
 }
 
 /// Runs `f` with a tape. In wasm, where a worker is one thread, one tape
@@ -134,109 +190,116 @@ pub fn with_tape<R>(f: impl FnOnce(&mut Tape) -> R) -> R {
     f(&mut Tape::default())
 }
 
-/// A transformer block's reference weights, by role, whatever the checkpoint calls them.
-pub(crate) struct ReferenceLayer<'a> {
-    pub q: &'a ops::Linear,
-    pub k: &'a ops::Linear,
-    pub v: &'a ops::Linear,
-    pub attention_output: &'a ops::Linear,
-    pub attention_norm: &'a ops::LayerNorm,
-    pub intermediate: &'a ops::Linear,
-    pub output: &'a ops::Linear,
-    pub output_norm: &'a ops::LayerNorm,
-    pub act: Activation,
+/// The inputs every sequence of a batch shares: position and token-type ids.
+#[derive(Debug, Clone, Copy)]
+pub struct Shared<'a> {
+    pub positions: &'a [u32],
+    pub types: &'a [u32],
 }
 
-impl Layer {
-    /// The fast path's copy of a block: q, k and v fused into one product.
-    pub(crate) fn from_reference(r: ReferenceLayer) -> Result<Self> {
-        Ok(Self {
-            qkv: Linear::stack(&[
-                Linear::from_reference(r.q)?,
-                Linear::from_reference(r.k)?,
-                Linear::from_reference(r.v)?,
-            ]),
-            attention_output: Linear::from_reference(r.attention_output)?,
-            attention_norm: LayerNorm::from_reference(r.attention_norm)?,
-            intermediate: Linear::from_reference(r.intermediate)?,
-            output: Linear::from_reference(r.output)?,
-            output_norm: LayerNorm::from_reference(r.output_norm)?,
-            act: r.act,
-        })
+impl Shared<'_> {
+    pub fn tokens(&self) -> usize {
+        self.types.len()
     }
 }
 
-/// Encoder and head together: what a classifier computes.
+/// The scalar an attribution explains: logit `class` of the head's output
+/// at `rows` (for a per-token head, one token), or its probability.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Objective {
+    pub rows: Rows,
+    pub class: usize,
+    /// `None`: the logit; `Some(f)`: its probability under `f`.
+    pub probability: Option<Output>,
+}
+
+/// Encoder and head together: what a checkpoint computes.
 #[derive(Debug, Clone)]
 pub struct Network {
     pub encoder: Encoder,
-    pub head: Head,
+    /// `None` for a bare encoder.
+    pub head: Option<Head>,
 }
-
-/// Where in the network an input `x` enters.
-pub use crate::classifier::AttributionLayer as Entry;
 
 impl Network {
     pub fn hidden(&self) -> usize {
         self.encoder.hidden
     }
 
-    /// Logits `(n, classes)` of `n` sequences given at `entry`, `(n·t, h)`;
-    /// every sequence has the same positions and token types. With a trace,
-    /// records the first sequence's attention.
+    fn head(&self) -> Result<&Head> {
+        self.head.as_ref().ok_or(Error::NoHead)
+    }
+
+    /// The last hidden states `(n·t, h)` of `n` sequences given at `entry`,
+    /// `(n·t, width)`; with a trace, records the first sequence's attention.
+    pub fn hidden_states(
+        &self,
+        xs: &[f32],
+        entry: AttributionLayer,
+        shared: Shared,
+        trace: Option<&mut Trace>,
+        threads: Threads,
+    ) -> Vec<f32> {
+        let t = shared.tokens();
+        let x = match entry {
+            AttributionLayer::WordEmbeddings => self.encoder.embeddings.forward(xs, shared, None),
+            AttributionLayer::Embeddings => xs.to_vec(),
+        };
+        let n = x.len() / (t * self.encoder.embeddings.out_width());
+        with_tape(|tape| self.encoder.forward(x, n, t, tape, trace, threads))
+    }
+
+    /// Logits of the head at `rows` of `n` sequences given at `entry`:
+    /// `(n·rows, classes)`.
     pub fn logits(
         &self,
         xs: &[f32],
-        entry: Entry,
-        positions: &[u32],
-        types: &[u32],
-        trace: Option<&mut encoder::Trace>,
+        entry: AttributionLayer,
+        shared: Shared,
+        rows: Rows,
+        trace: Option<&mut Trace>,
         threads: Threads,
-    ) -> Vec<f32> {
-        let h = self.hidden();
-        let t = positions.len();
-        let n = xs.len() / (t * h);
-        let mut x = xs.to_vec();
-        if entry == Entry::WordEmbeddings {
-            self.encoder.embed(&mut x, positions, types, None);
-        }
-        with_tape(|tape| self.encoder.forward(&mut x, n, t, tape, trace, threads));
-        self.head.forward(&x, n, t, h, None)
+    ) -> Result<Vec<f32>> {
+        let head = self.head()?;
+        let h = self.hidden_states(xs, entry, shared, trace, threads);
+        let t = shared.tokens();
+        Ok(head.forward(&h, h.len() / (t * self.hidden()), t, rows, None))
     }
 
-    /// The attributed scores of `n` sequences given at `entry` and their
-    /// gradients with respect to `xs` (same shape), computed in `tape`.
-    #[allow(clippy::too_many_arguments)]
+    /// The scores of `n` sequences given at `entry` (`(n·t, width)`) and
+    /// their gradients with respect to `xs` (same shape), computed in `tape`.
     pub fn scores_and_gradients(
         &self,
         xs: &[f32],
-        entry: Entry,
-        positions: &[u32],
-        types: &[u32],
-        target: usize,
-        probability: Option<crate::config::Output>,
+        entry: AttributionLayer,
+        shared: Shared,
+        objective: Objective,
         tape: &mut Tape,
         threads: Threads,
-    ) -> (Vec<f32>, Vec<f32>) {
-        let h = self.hidden();
-        let t = positions.len();
-        let n = xs.len() / (t * h);
-        let mut x = xs.to_vec();
-        self.encoder.tape(tape, n, t);
-        if entry == Entry::WordEmbeddings {
-            self.encoder.embed(&mut x, positions, types, Some(tape));
-        }
-        self.encoder.forward(&mut x, n, t, tape, None, threads);
+    ) -> Result<(Vec<f32>, Vec<f32>)> {
+        let head = self.head()?;
+        let t = shared.tokens();
+        let emb = &self.encoder.embeddings;
+        let x = match entry {
+            AttributionLayer::WordEmbeddings => emb.forward(xs, shared, Some(&mut tape.embeddings)),
+            AttributionLayer::Embeddings => xs.to_vec(),
+        };
+        let n = x.len() / (t * emb.out_width());
+        let hidden = self.encoder.forward(x, n, t, tape, None, threads);
         let mut head_tape = head::HeadTape::default();
-        let logits = self.head.forward(&x, n, t, h, Some(&mut head_tape));
-        let classes = self.head.classes();
-        let (scores, dlogits) = head::score(&logits, classes, target, probability);
-        // x is no longer needed: it becomes the gradient.
-        self.head.backward(&dlogits, &head_tape, n, t, h, &mut x);
-        self.encoder.backward(&mut x, tape, threads);
-        if entry == Entry::WordEmbeddings {
-            self.encoder.embed_backward(&mut x, tape);
+        let logits = head.forward(&hidden, n, t, objective.rows, Some(&mut head_tape));
+        let (scores, dlogits) = head::score(
+            &logits,
+            head.classes(),
+            objective.class,
+            objective.probability,
+        );
+        let mut g = hidden; // no longer needed: it becomes the gradient
+        head.backward(&dlogits, &head_tape, n, t, objective.rows, &mut g);
+        let mut g = self.encoder.backward(g, tape, threads);
+        if entry == AttributionLayer::WordEmbeddings {
+            g = emb.backward(&g, &tape.embeddings);
         }
-        (scores, x)
+        Ok((scores, g))
     }
 }

@@ -171,3 +171,106 @@ impl TextTokenizer {
         })
     }
 }
+
+// ---- interim: the API of the tokenizers branch, on tokenizer.json only ----
+
+/// The tokenizer files of a model folder, as bytes.
+#[derive(Debug, Clone, Default)]
+pub struct TokenizerFiles {
+    pub tokenizer_json: Option<Vec<u8>>,
+    pub vocab_txt: Option<Vec<u8>>,
+    pub vocab_json: Option<Vec<u8>>,
+    pub merges_txt: Option<Vec<u8>>,
+    pub sentencepiece: Option<(String, Vec<u8>)>,
+    pub tokenizer_config: Option<Vec<u8>>,
+    pub special_tokens_map: Option<Vec<u8>>,
+    pub added_tokens: Option<Vec<u8>>,
+}
+
+impl TokenizerFiles {
+    pub const NAMES: &'static [&'static str] = &[
+        "tokenizer.json",
+        "vocab.txt",
+        "vocab.json",
+        "merges.txt",
+        "spiece.model",
+        "spm.model",
+        "sentencepiece.bpe.model",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+        "added_tokens.json",
+    ];
+
+    pub fn is_empty(&self) -> bool {
+        self.tokenizer_json.is_none()
+            && self.vocab_txt.is_none()
+            && self.vocab_json.is_none()
+            && self.sentencepiece.is_none()
+    }
+
+    pub fn insert(&mut self, name: &str, bytes: Vec<u8>) -> bool {
+        match name {
+            "tokenizer.json" => self.tokenizer_json = Some(bytes),
+            "vocab.txt" => self.vocab_txt = Some(bytes),
+            "vocab.json" => self.vocab_json = Some(bytes),
+            "merges.txt" => self.merges_txt = Some(bytes),
+            "spiece.model" | "spm.model" | "sentencepiece.bpe.model" => {
+                self.sentencepiece = Some((name.to_string(), bytes))
+            }
+            "tokenizer_config.json" => self.tokenizer_config = Some(bytes),
+            "special_tokens_map.json" => self.special_tokens_map = Some(bytes),
+            "added_tokens.json" => self.added_tokens = Some(bytes),
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// What the model says about its tokenizer.
+#[derive(Debug, Clone)]
+pub struct TokenizerHints {
+    pub model_type: String,
+    pub vocab_rows: usize,
+    pub max_tokens: usize,
+    pub pad_token_id: Option<u32>,
+}
+
+impl TextTokenizer {
+    pub fn load(files: &TokenizerFiles, hints: &TokenizerHints) -> Result<Self> {
+        let json = files
+            .tokenizer_json
+            .as_ref()
+            .ok_or_else(|| Error::Tokenizer("the model has no tokenizer.json".into()))?;
+        Self::from_bytes(json, hints.vocab_rows, hints.max_tokens, hints.pad_token_id)
+    }
+
+    /// Question answering: the question whole, the context cut to fit.
+    pub fn encode_truncating_second(&self, first: &str, second: &str) -> Result<Tokenized> {
+        self.encode(first, Some(second))
+    }
+
+    pub fn token_to_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    pub fn decode(&self, ids: &[u32]) -> String {
+        self.inner.decode(ids, false).unwrap_or_default()
+    }
+
+    pub fn tokens_to_string(&self, tokens: &[String]) -> String {
+        match self.inner.get_decoder() {
+            Some(d) => tokenizers::Decoder::decode(d, tokens.to_vec()).unwrap_or_default(),
+            None => tokens.join(" "),
+        }
+    }
+
+    pub fn unk_id(&self) -> Option<u32> {
+        ["[UNK]", "<unk>"]
+            .iter()
+            .find_map(|t| self.inner.token_to_id(t))
+    }
+
+    pub fn mask_token(&self) -> Option<String> {
+        self.mask_id.and_then(|id| self.inner.id_to_token(id))
+    }
+}

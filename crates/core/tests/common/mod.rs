@@ -4,10 +4,13 @@
 
 use std::path::PathBuf;
 
+use bertlens_core::attribution::ig::{integrated_gradients, IgAttribution, IgOptions};
+use bertlens_core::attribution::{ForwardFunc, Scalar};
+use bertlens_core::engine::Rows;
 use bertlens_core::explain::{explain_tokens, ExplainOptions, Method, Target};
-use bertlens_core::{
-    AttributionLayer, Baseline, Classifier, Integration, Loaded, ModelFiles, TargetOutput,
-};
+use bertlens_core::reference::Reference;
+use bertlens_core::tokenizer::Tokenized;
+use bertlens_core::{AttributionLayer, Baseline, Integration, Model, ModelFiles, TargetOutput};
 use serde_json::Value;
 
 pub fn fixtures() -> PathBuf {
@@ -18,13 +21,47 @@ pub fn fixture_files(name: &str) -> ModelFiles {
     ModelFiles::read_dir(fixtures().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-pub fn load(name: &str) -> Classifier {
-    Classifier::load(&fixture_files(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+pub fn load(name: &str) -> Model {
+    Model::load(fixture_files(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// The reference implementation of the same model (candle tensors and autograd).
-pub fn load_reference(name: &str) -> Loaded {
-    Loaded::load(&fixture_files(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+pub fn load_reference(name: &str) -> Reference {
+    Reference::load(fixture_files(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Captum's `forward_func` for class `class` of a sequence classifier at `layer`.
+pub fn ff<'a>(
+    model: &'a Model,
+    input: &'a Tokenized,
+    layer: AttributionLayer,
+    class: usize,
+    output: TargetOutput,
+) -> ForwardFunc<'a> {
+    let scalar = Scalar {
+        rows: Rows::Pooled,
+        class,
+        output,
+    };
+    ForwardFunc::new(model, input, layer, scalar).unwrap()
+}
+
+/// Integrated Gradients of a sequence classifier's class `class` logit at the embeddings block.
+pub fn ig(
+    model: &Model,
+    input: &Tokenized,
+    class: usize,
+    opts: &IgOptions,
+) -> bertlens_core::Result<IgAttribution> {
+    let f = ff(
+        model,
+        input,
+        AttributionLayer::Embeddings,
+        class,
+        TargetOutput::Logit,
+    );
+    let baseline = opts.baseline.ids(model, input)?;
+    integrated_gradients(&f, &input.ids, baseline.as_deref(), opts)
 }
 
 pub fn expected(name: &str) -> Value {
@@ -101,7 +138,7 @@ pub fn options_of(a: &Value) -> ExplainOptions {
     let method = Method::parse(a["method"].as_str().unwrap()).unwrap();
     let layer: AttributionLayer = serde_json::from_value(a["layer"].clone()).unwrap();
     ExplainOptions {
-        method,
+        method: Some(method),
         target: Some(Target::Index(a["target"].as_u64().unwrap() as usize)),
         layer: Some(layer),
         n_steps: (a["n_steps"].as_u64().unwrap_or(50) as usize).into(),
@@ -122,7 +159,7 @@ pub fn options_of(a: &Value) -> ExplainOptions {
     }
 }
 
-pub fn check_attributions(name: &str, model: &Classifier) -> usize {
+pub fn check_attributions(name: &str, model: &Model) -> usize {
     let mut checked = 0;
     for case in expected(name)["cases"].as_array().unwrap() {
         let (text, pair) = text_of(case);
@@ -134,7 +171,8 @@ pub fn check_attributions(name: &str, model: &Classifier) -> usize {
                 .unwrap_or_else(|err| panic!("{what}: {err}"));
             let mut want = floats(&a["attributions"]);
             let mut want_delta = a["delta"].as_f64();
-            if opts.integration == Integration::RiemannTrapezoid && opts.method == Method::Ig {
+            if opts.integration == Integration::RiemannTrapezoid && opts.method == Some(Method::Ig)
+            {
                 // Captum's trapezoid weights sum to (n−1)/n; bertlens's to 1.
                 let n = a["n_steps"].as_u64().unwrap() as f64;
                 let sum: f64 = want.iter().sum();
@@ -185,4 +223,47 @@ fn describe(a: &Value) -> String {
         }
     }
     parts.join(" ")
+}
+
+/// A fixture's files as bytes, to be damaged by a test before loading.
+#[derive(Clone)]
+pub struct RawFiles {
+    pub config: Vec<u8>,
+    pub tokenizer: Vec<u8>,
+    pub weights: Vec<(String, Vec<u8>)>,
+    pub head: Option<Vec<u8>>,
+}
+
+pub fn raw_files(name: &str) -> RawFiles {
+    let dir = fixtures().join(name);
+    let read = |f: &str| std::fs::read(dir.join(f)).ok();
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let weights = bertlens_core::files::weight_files(name, &names)
+        .unwrap()
+        .into_iter()
+        .map(|n| (n.clone(), read(&n).unwrap()))
+        .collect();
+    RawFiles {
+        config: read("config.json").unwrap(),
+        tokenizer: read("tokenizer.json").unwrap(),
+        weights,
+        head: read("head.json"),
+    }
+}
+
+impl RawFiles {
+    pub fn model_files(&self) -> ModelFiles {
+        let mut named = vec![
+            ("config.json".to_string(), self.config.clone()),
+            ("tokenizer.json".to_string(), self.tokenizer.clone()),
+        ];
+        named.extend(self.weights.iter().cloned());
+        if let Some(h) = &self.head {
+            named.push(("head.json".into(), h.clone()));
+        }
+        ModelFiles::from_named("the model", named).unwrap()
+    }
 }

@@ -1,20 +1,17 @@
-//! The reference implementation: the network as candle tensors, its
-//! gradients from candle's autograd. Slow (a graph, every intermediate, and
-//! weight gradients thrown away), and independent of [`crate::engine`]: the
-//! tests hold the fast path to it, and both to finite differences.
+//! The reference's forward pass from a layer, and its gradients by candle's autograd.
 
 use candle_core::{Device, Tensor, Var};
 
+use super::ops::softmax_last_dim;
+use super::Reference;
 use crate::attribution::TargetOutput;
-use crate::classifier::{AttributionLayer, Loaded};
-use crate::config::Output;
 use crate::error::Result;
-use crate::models::ops::softmax_last_dim;
 use crate::tokenizer::Tokenized;
+use crate::types::{AttributionLayer, Output};
 
-impl Loaded {
+impl Reference {
     /// The activation of `layer` for `ids`, `(1, t, h)` (see
-    /// [`crate::Classifier::layer_input`]).
+    /// [`crate::Model::layer_input`]).
     pub fn layer_input(
         &self,
         layer: AttributionLayer,
@@ -60,7 +57,7 @@ impl Loaded {
         target: usize,
         output: TargetOutput,
     ) -> Result<(Vec<f32>, Vec<f32>)> {
-        let (t, h) = (input.len(), self.config.model.hidden_size());
+        let (t, h) = (input.len(), self.hidden);
         let n = xs.len() / (t * h);
         let x = Tensor::from_slice(xs, (n, t, h), &Device::Cpu)?;
         let var = Var::from_tensor(&x)?;

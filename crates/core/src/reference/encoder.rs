@@ -1,17 +1,11 @@
-//! Encoders, one flat file per architecture, and the blocks they share.
-//!
-//! Every encoder splits its forward pass where attribution needs to cut it:
+//! The reference encoders, split where attribution cuts the forward pass:
 //! ids → word embeddings → embeddings block → layers → hidden states.
-
-pub mod bert;
-pub mod distilbert;
-pub mod ops;
 
 use candle_core::{Device, Tensor};
 
-use crate::config::ModelConfig;
+use super::vb::Vb;
+use super::{bert, distilbert};
 use crate::error::Result;
-use crate::weights::Vb;
 
 /// What a forward pass records per layer, for the attention views.
 #[derive(Debug, Default)]
@@ -31,10 +25,10 @@ pub enum Encoder {
 
 impl Encoder {
     /// `vb` points at the encoder's root (`bert`, `distilbert`, or the file root).
-    pub fn load(vb: &Vb, cfg: &ModelConfig) -> Result<Self> {
+    pub fn load(vb: &Vb, cfg: &super::Config) -> Result<Self> {
         Ok(match cfg {
-            ModelConfig::Bert(c) => Self::Bert(bert::Bert::load(vb, c)?),
-            ModelConfig::DistilBert(c) => Self::DistilBert(distilbert::DistilBert::load(vb, c)?),
+            super::Config::Bert(c) => Self::Bert(bert::Bert::load(vb, c)?),
+            super::Config::DistilBert(c) => Self::DistilBert(distilbert::DistilBert::load(vb, c)?),
         })
     }
 
@@ -86,14 +80,5 @@ impl Encoder {
 
     pub fn device(&self) -> Device {
         Device::Cpu
-    }
-
-    /// The same weights laid out for the fast path.
-    pub fn export(&self, cfg: &ModelConfig) -> Result<crate::engine::Encoder> {
-        match (self, cfg) {
-            (Self::Bert(m), ModelConfig::Bert(c)) => m.export(c),
-            (Self::DistilBert(m), ModelConfig::DistilBert(c)) => m.export(c),
-            _ => unreachable!("an encoder is loaded from its own configuration"),
-        }
     }
 }

@@ -1,67 +1,21 @@
-//! DistilBERT: BERT's layers with other key names, no token types, and
+//! The reference DistilBERT (candle tensors): BERT's layers with other key names, no token types, and
 //! post-norm blocks `sa_layer_norm`/`output_layer_norm`.
 //!
 //! Ported from transformers v5.23.0,
 //! <https://github.com/huggingface/transformers/blob/v5.23.0/src/transformers/models/distilbert/modeling_distilbert.py>.
 
 use candle_core::Tensor;
-use serde::Deserialize;
 
 use super::bert::attention;
 use super::ops::{activation, Embedding, LayerNorm, Linear};
+use super::vb::Vb;
 use super::Trace;
-use crate::config::Activation;
-use crate::engine;
-use crate::error::{Error, Result};
-use crate::weights::Vb;
+use crate::error::Result;
+use crate::families::distilbert::Config;
+use crate::types::Activation;
 
-// https://github.com/huggingface/transformers/blob/v5.23.0/src/transformers/models/distilbert/configuration_distilbert.py
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Config {
-    pub vocab_size: usize,
-    pub dim: usize,
-    pub n_layers: usize,
-    pub n_heads: usize,
-    pub hidden_dim: usize,
-    #[serde(default)]
-    pub activation: Activation,
-    #[serde(default = "default_max_position_embeddings")]
-    pub max_position_embeddings: usize,
-    #[serde(default)]
-    pub pad_token_id: Option<u32>,
-    /// Not in DistilBERT's config: transformers hard-codes `eps=1e-12` in
-    /// every `nn.LayerNorm` of the model. A config that does carry it wins.
-    #[serde(default = "default_layer_norm_eps")]
-    pub layer_norm_eps: f64,
-}
-
-fn default_max_position_embeddings() -> usize {
-    512
-}
-fn default_layer_norm_eps() -> f64 {
-    1e-12
-}
-
-impl Config {
-    pub fn validate(&self) -> Result<()> {
-        if self.dim == 0 || self.n_heads == 0 || self.n_layers == 0 {
-            return Err(Error::config(
-                "config.json",
-                "dim, n_heads and n_layers must be positive",
-            ));
-        }
-        if self.dim % self.n_heads != 0 {
-            return Err(Error::config(
-                "config.json",
-                format!(
-                    "dim {} is not a multiple of n_heads {}",
-                    self.dim, self.n_heads
-                ),
-            ));
-        }
-        Ok(())
-    }
-}
+/// `nn.LayerNorm(config.dim, eps=1e-12)` in the modeling code.
+const EPS: f64 = 1e-12;
 
 struct Embeddings {
     word_embeddings: Embedding,
@@ -78,7 +32,7 @@ impl Embeddings {
                 cfg.max_position_embeddings,
                 cfg.dim,
             )?,
-            layer_norm: LayerNorm::load(&vb.pp("LayerNorm"), cfg.dim, cfg.layer_norm_eps)?,
+            layer_norm: LayerNorm::load(&vb.pp("LayerNorm"), cfg.dim, EPS)?,
         })
     }
 
@@ -105,7 +59,7 @@ struct TransformerBlock {
 
 impl TransformerBlock {
     fn load(vb: &Vb, cfg: &Config) -> Result<Self> {
-        let (d, hd, eps) = (cfg.dim, cfg.hidden_dim, cfg.layer_norm_eps);
+        let (d, hd, eps) = (cfg.dim, cfg.hidden_dim, EPS);
         let att = vb.pp("attention");
         Ok(Self {
             q_lin: Linear::load(&att.pp("q_lin"), d, d)?,
@@ -175,41 +129,5 @@ impl DistilBert {
             x = layer.forward(&x, trace.as_deref_mut())?;
         }
         Ok(x)
-    }
-
-    /// The same weights laid out for the fast path: a DistilBERT block is a
-    /// BERT layer under other names.
-    pub(crate) fn export(&self, cfg: &Config) -> Result<engine::Encoder> {
-        let e = &self.embeddings;
-        let layers = self
-            .layers
-            .iter()
-            .map(|l| {
-                engine::Layer::from_reference(engine::ReferenceLayer {
-                    q: &l.q_lin,
-                    k: &l.k_lin,
-                    v: &l.v_lin,
-                    attention_output: &l.out_lin,
-                    attention_norm: &l.sa_layer_norm,
-                    intermediate: &l.lin1,
-                    output: &l.lin2,
-                    output_norm: &l.output_layer_norm,
-                    act: l.act,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(engine::Encoder {
-            hidden: cfg.dim,
-            heads: cfg.n_heads,
-            intermediate: cfg.hidden_dim,
-            embeddings: engine::encoder::Embeddings {
-                word: engine::flat(&e.word_embeddings.weight)?,
-                position: engine::flat(&e.position_embeddings.weight)?,
-                token_type: None,
-                norm: engine::LayerNorm::from_reference(&e.layer_norm)?,
-                positions: crate::models::bert::PositionIds::Arange,
-            },
-            layers,
-        })
     }
 }

@@ -7,9 +7,9 @@
 
 use candle_core::{Tensor, D};
 
-use crate::config::Activation;
+use super::vb::Vb;
 use crate::error::Result;
-use crate::weights::Vb;
+use crate::types::Activation;
 
 /// `nn.Linear`: `x · Wᵀ + b`, for inputs of any rank.
 #[derive(Debug, Clone)]

@@ -1,4 +1,5 @@
-//! BERT, and the encoders that share its blocks and key names: RoBERTa,
+//! The reference BERT (candle tensors, differentiated by candle's autograd),
+//! and the encoders that share its blocks and key names: RoBERTa,
 //! XLM-RoBERTa, CamemBERT (which differ only in how position ids are made).
 //!
 //! Ported from transformers v5.23.0,
@@ -7,152 +8,14 @@
 //! the identity at inference and is left out.
 
 use candle_core::Tensor;
-use serde::Deserialize;
 
 use super::ops::{activation, softmax_last_dim, Embedding, LayerNorm, Linear};
+use super::vb::Vb;
 use super::Trace;
-use crate::config::Activation;
-use crate::engine;
-use crate::error::{Error, Result};
-use crate::weights::Vb;
-
-// https://github.com/huggingface/transformers/blob/v5.23.0/src/transformers/models/bert/configuration_bert.py
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Config {
-    pub model_type: String,
-    pub vocab_size: usize,
-    pub hidden_size: usize,
-    pub num_hidden_layers: usize,
-    pub num_attention_heads: usize,
-    pub intermediate_size: usize,
-    #[serde(default)]
-    pub hidden_act: Activation,
-    #[serde(default = "default_max_position_embeddings")]
-    pub max_position_embeddings: usize,
-    #[serde(default = "default_type_vocab_size")]
-    pub type_vocab_size: usize,
-    #[serde(default = "default_layer_norm_eps")]
-    pub layer_norm_eps: f64,
-    #[serde(default)]
-    pub pad_token_id: Option<u32>,
-    #[serde(default)]
-    pub position_embedding_type: Option<String>,
-}
-
-fn default_max_position_embeddings() -> usize {
-    512
-}
-fn default_type_vocab_size() -> usize {
-    2
-}
-fn default_layer_norm_eps() -> f64 {
-    1e-12
-}
-
-/// How position ids follow from input ids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PositionIds {
-    /// BERT: `0, 1, 2, …`.
-    Arange,
-    /// RoBERTa: non-padding tokens count up from `padding_idx + 1`; padding
-    /// tokens get `padding_idx` (fairseq's `make_positions`).
-    AfterPadding { padding_idx: u32 },
-}
-
-impl PositionIds {
-    /// The position ids of `ids`.
-    pub fn of(self, ids: &[u32]) -> Vec<u32> {
-        match self {
-            // position_ids = self.position_ids[:, 0:seq_length]
-            PositionIds::Arange => (0..ids.len() as u32).collect(),
-            // mask = input_ids.ne(padding_idx).int()
-            // incremental_indices = torch.cumsum(mask, dim=1).type_as(mask) * mask
-            // return incremental_indices.long() + padding_idx
-            PositionIds::AfterPadding { padding_idx } => {
-                let mut count = 0;
-                ids.iter()
-                    .map(|&id| {
-                        if id == padding_idx {
-                            padding_idx
-                        } else {
-                            count += 1;
-                            count + padding_idx
-                        }
-                    })
-                    .collect()
-            }
-        }
-    }
-}
-
-impl Config {
-    pub fn validate(&self) -> Result<()> {
-        let bad = |r: String| Err(Error::config("config.json", r));
-        if self.hidden_size == 0 || self.num_attention_heads == 0 || self.num_hidden_layers == 0 {
-            return bad(
-                "hidden_size, num_attention_heads and num_hidden_layers must be positive".into(),
-            );
-        }
-        if self.hidden_size % self.num_attention_heads != 0 {
-            return bad(format!(
-                "hidden_size {} is not a multiple of num_attention_heads {}",
-                self.hidden_size, self.num_attention_heads
-            ));
-        }
-        match self.position_embedding_type.as_deref() {
-            None | Some("absolute") => {}
-            Some(other) => {
-                return bad(format!(
-                    "position_embedding_type {other:?} is not supported (only \"absolute\")"
-                ))
-            }
-        }
-        if let PositionIds::AfterPadding { padding_idx } = self.position_ids_kind() {
-            if padding_idx as usize + 2 > self.max_position_embeddings {
-                return bad(
-                    "max_position_embeddings leaves no room after the padding index".into(),
-                );
-            }
-        }
-        Ok(())
-    }
-
-    fn is_roberta_like(&self) -> bool {
-        matches!(
-            self.model_type.as_str(),
-            "roberta" | "xlm-roberta" | "camembert"
-        )
-    }
-
-    pub fn position_ids_kind(&self) -> PositionIds {
-        if self.is_roberta_like() {
-            PositionIds::AfterPadding {
-                padding_idx: self.pad_token_id.unwrap_or(1),
-            }
-        } else {
-            PositionIds::Arange
-        }
-    }
-
-    /// The longest input that still has a position embedding for every token.
-    pub fn max_tokens(&self) -> usize {
-        match self.position_ids_kind() {
-            PositionIds::Arange => self.max_position_embeddings,
-            PositionIds::AfterPadding { padding_idx } => {
-                self.max_position_embeddings - padding_idx as usize - 1
-            }
-        }
-    }
-
-    /// The attribute name `*ForSequenceClassification` gives the encoder.
-    pub fn hf_prefix(&self) -> &'static str {
-        match self.model_type.as_str() {
-            "roberta" | "xlm-roberta" => "roberta",
-            "camembert" => "roberta",
-            _ => "bert",
-        }
-    }
-}
+use crate::engine::PositionIds;
+use crate::error::Result;
+use crate::families::bert::Config;
+use crate::types::Activation;
 
 struct Embeddings {
     word_embeddings: Embedding,
@@ -178,7 +41,7 @@ impl Embeddings {
                 h,
             )?,
             layer_norm: LayerNorm::load(&vb.pp("LayerNorm"), h, cfg.layer_norm_eps)?,
-            positions: cfg.position_ids_kind(),
+            positions: cfg.positions(),
         })
     }
 
@@ -338,40 +201,5 @@ impl Bert {
             x = layer.forward(&x, trace.as_deref_mut())?;
         }
         Ok(x)
-    }
-
-    /// The same weights laid out for the fast path.
-    pub(crate) fn export(&self, cfg: &Config) -> Result<engine::Encoder> {
-        let e = &self.embeddings;
-        let layers = self
-            .layers
-            .iter()
-            .map(|l| {
-                engine::Layer::from_reference(engine::ReferenceLayer {
-                    q: &l.attention.query,
-                    k: &l.attention.key,
-                    v: &l.attention.value,
-                    attention_output: &l.attention_output,
-                    attention_norm: &l.attention_norm,
-                    intermediate: &l.intermediate,
-                    output: &l.output,
-                    output_norm: &l.output_norm,
-                    act: l.act,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(engine::Encoder {
-            hidden: cfg.hidden_size,
-            heads: cfg.num_attention_heads,
-            intermediate: cfg.intermediate_size,
-            embeddings: engine::encoder::Embeddings {
-                word: engine::flat(&e.word_embeddings.weight)?,
-                position: engine::flat(&e.position_embeddings.weight)?,
-                token_type: Some(engine::flat(&e.token_type_embeddings.weight)?),
-                norm: engine::LayerNorm::from_reference(&e.layer_norm)?,
-                positions: e.positions,
-            },
-            layers,
-        })
     }
 }

@@ -1,0 +1,353 @@
+//! The model's prediction for its task, the scalars to explain, and their
+//! attributions by each method.
+
+use super::options::{ExplainOptions, Method, Part, RolloutRow, Target};
+use super::IgReport;
+use crate::attribution::gradient::{input_x_gradient, saliency};
+use crate::attribution::ig::{integrated_gradients, IgAttribution, Steps};
+use crate::attribution::rollout::attention_rollout;
+use crate::attribution::{ForwardFunc, Scalar};
+use crate::engine::{Rows, Trace};
+use crate::error::{Error, Result};
+use crate::model::{Model, Prediction};
+use crate::task::{self, Answer, Entity, MaskFill, TokenLabel};
+use crate::tokenizer::Tokenized;
+use crate::types::Task;
+
+/// One forward pass, decoded for the model's task.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    /// Sequence classification.
+    pub prediction: Option<Prediction>,
+    /// Token classification: per-token logits `(t, labels)`, labels and entities.
+    pub token_logits: Option<Vec<f32>>,
+    pub token_labels: Option<Vec<TokenLabel>>,
+    pub entities: Option<Vec<Entity>>,
+    /// Question answering: start and end logits, and the best answers.
+    pub qa: Option<(Vec<f32>, Vec<f32>)>,
+    pub answers: Option<Vec<Answer>>,
+    /// Fill-mask: the fillers of every mask.
+    pub masks: Option<Vec<MaskFill>>,
+    /// Every attention of the pass, when asked for.
+    pub trace: Option<Trace>,
+}
+
+/// The forward pass of one input, decoded for the model's task (with
+/// `trace`, every attention recorded too).
+pub fn analyze(
+    model: &Model,
+    input: &Tokenized,
+    texts: [&str; 2],
+    top_k: usize,
+    trace: bool,
+) -> Result<Analysis> {
+    let mut rec = trace.then(Trace::default);
+    let hidden = model.hidden_states(input, rec.as_mut())?;
+    let t = input.len();
+    let mut a = Analysis {
+        trace: rec,
+        ..Default::default()
+    };
+    match model.task() {
+        Task::SequenceClassification => {
+            a.prediction = Some(model.prediction(model.head_logits(&hidden, t, Rows::Pooled)?));
+        }
+        Task::TokenClassification => {
+            let logits = model.head_logits(&hidden, t, Rows::All)?;
+            let labels = task::token_labels(&logits, model.labels());
+            a.entities = Some(task::entities(&labels, input, texts[0], model.tokenizer()));
+            a.token_labels = Some(labels);
+            a.token_logits = Some(logits);
+        }
+        Task::QuestionAnswering => {
+            let logits = model.head_logits(&hidden, t, Rows::All)?;
+            let (start, end): (Vec<f32>, Vec<f32>) =
+                logits.chunks_exact(2).map(|z| (z[0], z[1])).unzip();
+            a.answers = Some(task::answers(&start, &end, input, texts[1], top_k));
+            a.qa = Some((start, end));
+        }
+        Task::FillMask => {
+            let mask = model.tokenizer().mask_id();
+            let mut masks = Vec::new();
+            for (i, &id) in input.ids.iter().enumerate() {
+                if Some(id) == mask {
+                    let logits = model.head_logits(&hidden, t, Rows::Token(i))?;
+                    masks.push(MaskFill {
+                        token: i,
+                        fill: task::fillers(&logits, model.tokenizer(), top_k),
+                    });
+                }
+            }
+            a.masks = Some(masks);
+        }
+        Task::Encoder => {}
+    }
+    Ok(a)
+}
+
+/// One scalar to attribute, resolved from the options and the prediction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explained {
+    pub scalar: Scalar,
+    pub target: usize,
+    pub target_label: String,
+    pub token: Option<usize>,
+    pub part: Option<Part>,
+}
+
+/// What `opts` asks to explain, given the model's prediction: one scalar,
+/// or two for question answering (the answer's start and end).
+pub fn objectives(
+    model: &Model,
+    input: &Tokenized,
+    opts: &ExplainOptions,
+    a: &Analysis,
+) -> Result<Vec<Explained>> {
+    let task = model.task();
+    let output = opts.output;
+    let labels = model.labels();
+    let class_of = |t: &Target| -> Result<usize> {
+        match t {
+            Target::Name(n) => model.target_index(n),
+            Target::Index(i) if *i < labels.len() => Ok(*i),
+            Target::Index(i) => Err(Error::UnknownTarget {
+                target: i.to_string(),
+                labels: labels.to_vec(),
+            }),
+        }
+    };
+    let one = |rows: Rows, class: usize, label: String, token: Option<usize>| Explained {
+        scalar: Scalar {
+            rows,
+            class,
+            output,
+        },
+        target: class,
+        target_label: label,
+        token,
+        part: None,
+    };
+    if let Some(i) = opts.token.filter(|&i| i >= input.len()) {
+        return Err(Error::option(
+            "token",
+            format!("token {i} is not below the input's {} tokens", input.len()),
+        ));
+    }
+    Ok(match task {
+        Task::Encoder => {
+            if opts.method_for(task) != Method::Rollout {
+                return Err(Error::NoHead);
+            }
+            vec![one(Rows::Pooled, 0, String::new(), None)]
+        }
+        Task::SequenceClassification => {
+            let p = a.prediction.as_ref().expect("analyzed");
+            let class = opts
+                .target
+                .as_ref()
+                .map(class_of)
+                .transpose()?
+                .unwrap_or(p.predicted);
+            vec![one(Rows::Pooled, class, labels[class].clone(), None)]
+        }
+        Task::TokenClassification => {
+            let token = match opts.token {
+                Some(t) => t,
+                // The first token of the highest-scoring entity, else the first word's.
+                None => a
+                    .entities
+                    .iter()
+                    .flatten()
+                    .max_by(|x, y| x.score.total_cmp(&y.score))
+                    .map(|e| e.tokens[0])
+                    .or_else(|| (0..input.len()).find(|&i| !input.special[i]))
+                    .unwrap_or(0),
+            };
+            let logits = a.token_logits.as_ref().expect("analyzed");
+            let row = &logits[token * labels.len()..(token + 1) * labels.len()];
+            let class = match &opts.target {
+                Some(t) => class_of(t)?,
+                None => crate::model::argmax(row),
+            };
+            vec![one(
+                Rows::Token(token),
+                class,
+                labels[class].clone(),
+                Some(token),
+            )]
+        }
+        Task::QuestionAnswering => {
+            let answer = a.answers.as_ref().and_then(|v| v.first()).ok_or_else(|| {
+                Error::TaskInput("the context is empty: there is no answer to explain".into())
+            })?;
+            let parts = match opts.part {
+                Some(p) => vec![p],
+                None => vec![Part::Start, Part::End],
+            };
+            parts
+                .into_iter()
+                .map(|part| {
+                    let (default, class) = match part {
+                        Part::Start => (answer.token_start, 0),
+                        Part::End => (answer.token_end, 1),
+                    };
+                    let token = opts
+                        .token
+                        .filter(|_| opts.part.is_some())
+                        .unwrap_or(default);
+                    Explained {
+                        part: Some(part),
+                        ..one(Rows::Token(token), class, part.name().into(), Some(token))
+                    }
+                })
+                .collect()
+        }
+        Task::FillMask => {
+            let masks = a.masks.as_deref().unwrap_or_default();
+            let tok = model.tokenizer();
+            let name = tok.mask_token().unwrap_or_else(|| "[MASK]".into());
+            let mask = match opts.token {
+                None => masks.first().ok_or_else(|| {
+                    Error::TaskInput(format!(
+                        "the text has no {name} token: fill-mask explains the word a mask stands \
+                         for, e.g. \"The capital of France is {name}.\""
+                    ))
+                })?,
+                Some(t) => masks.iter().find(|m| m.token == t).ok_or_else(|| {
+                    Error::option("token", format!("token {t} is not a {name} token"))
+                })?,
+            };
+            let vocab = model.network().head.as_ref().map_or(0, |h| h.classes());
+            let id = match &opts.target {
+                None => mask.fill.first().map(|f| f.token_id).unwrap_or(0) as usize,
+                Some(Target::Index(i)) if *i < vocab => *i,
+                Some(Target::Name(s)) => match (tok.token_to_id(s), s.parse::<usize>()) {
+                    (Some(id), _) => id as usize,
+                    (None, Ok(i)) if i < vocab => i,
+                    _ => mask
+                        .fill
+                        .iter()
+                        .find(|f| f.token.trim() == s.trim())
+                        .map(|f| f.token_id as usize)
+                        .ok_or_else(|| {
+                            Error::option(
+                                "target",
+                                format!("{s:?} is not a token of the vocabulary"),
+                            )
+                        })?,
+                },
+                Some(Target::Index(i)) => {
+                    return Err(Error::option(
+                        "target",
+                        format!("{i} is not below the vocabulary's {vocab} tokens"),
+                    ))
+                }
+            };
+            vec![one(
+                Rows::Token(mask.token),
+                id,
+                tok.decode(&[id as u32]),
+                Some(mask.token),
+            )]
+        }
+    })
+}
+
+/// Per-token scores of any method, before they are dressed as an [`Explanation`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    pub attributions: Vec<f32>,
+    pub score: Option<f32>,
+    pub delta: Option<f32>,
+    pub ig: Option<IgReport>,
+}
+
+impl Scores {
+    pub fn from_ig(r: IgAttribution, opts: &ExplainOptions) -> Self {
+        Self {
+            ig: Some(IgReport {
+                n_steps: r.n_steps,
+                auto: opts.n_steps == Steps::Auto,
+                integration: opts.integration,
+                baseline: opts.baseline,
+                internal_batch_size: r.internal_batch_size,
+                baseline_score: r.baseline_score,
+            }),
+            score: Some(r.score),
+            delta: Some(r.delta),
+            attributions: r.attributions,
+        }
+    }
+}
+
+/// The rollout row `opts` asks for, for the explained token.
+pub fn rollout_row(model: &Model, opts: &ExplainOptions, ex: &Explained) -> RolloutRow {
+    opts.rollout_row.unwrap_or(match (model.task(), ex.token) {
+        (Task::SequenceClassification | Task::Encoder, _) | (_, None) => RolloutRow::Cls,
+        _ => RolloutRow::Token,
+    })
+}
+
+/// The attributions of one explained scalar by `opts`' method (`trace`:
+/// the forward pass's attentions, for rollout; recomputed when absent).
+pub fn attribute(
+    model: &Model,
+    input: &Tokenized,
+    opts: &ExplainOptions,
+    ex: &Explained,
+    trace: Option<&Trace>,
+) -> Result<Scores> {
+    let method = opts.method_for(model.task());
+    let Some(layer) = opts.layer_for(model.task()) else {
+        let owned;
+        let trace = match trace {
+            Some(t) => t,
+            None => {
+                owned = model.forward_traced(input)?.1;
+                &owned
+            }
+        };
+        let t = input.len();
+        let r = attention_rollout(
+            &trace.probabilities,
+            model.num_layers(),
+            model.num_heads(),
+            t,
+        );
+        let attributions = match rollout_row(model, opts, ex) {
+            RolloutRow::Cls => r.cls,
+            RolloutRow::Mean => r.mean,
+            RolloutRow::Token => {
+                let i = ex.token.unwrap_or(0);
+                r.matrix[i * t..(i + 1) * t].to_vec()
+            }
+        };
+        return Ok(Scores {
+            attributions,
+            score: None,
+            delta: None,
+            ig: None,
+        });
+    };
+    let f = ForwardFunc::new(model, input, layer, ex.scalar)?;
+    Ok(match method {
+        Method::Ig => {
+            let baseline = opts.baseline.ids(model, input)?;
+            let r = integrated_gradients(&f, &input.ids, baseline.as_deref(), &opts.ig())?;
+            Scores::from_ig(r, opts)
+        }
+        Method::Saliency | Method::InputXGradient => {
+            let r = match method {
+                Method::Saliency => saliency(&f, &input.ids, opts.norm)?,
+                _ => input_x_gradient(&f, &input.ids)?,
+            };
+            Scores {
+                attributions: r.attributions,
+                score: Some(r.score),
+                delta: None,
+                ig: None,
+            }
+        }
+        Method::Rollout => unreachable!("rollout has no layer"),
+    })
+}

@@ -1,0 +1,199 @@
+//! What to explain and how: the options of `bertlens explain` and of the
+//! page, under Captum's names.
+
+use serde::{Deserialize, Serialize};
+
+use crate::attribution::adaptive::DEFAULT_TOLERANCE;
+use crate::attribution::gradient::SaliencyNorm;
+use crate::attribution::ig::{IgOptions, Steps};
+use crate::attribution::quadrature::Integration;
+use crate::attribution::{Baseline, TargetOutput};
+use crate::error::{Error, Result};
+use crate::types::{AttributionLayer, Task};
+
+/// An attribution method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Integrated Gradients.
+    #[default]
+    Ig,
+    Saliency,
+    InputXGradient,
+    /// Attention rollout (no gradients).
+    Rollout,
+}
+
+impl Method {
+    pub const NAMES: &'static [&'static str] = &["ig", "saliency", "input-x-gradient", "rollout"];
+
+    pub fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "ig" | "integrated-gradients" => Self::Ig,
+            "saliency" => Self::Saliency,
+            "input-x-gradient" | "ixg" => Self::InputXGradient,
+            "rollout" => Self::Rollout,
+            other => {
+                return Err(Error::option(
+                    "method",
+                    format!("{other:?} is not one of {}", Self::NAMES.join(", ")),
+                ))
+            }
+        })
+    }
+
+    /// The layer a gradient method attributes to unless told otherwise:
+    /// Integrated Gradients at the embeddings block (Captum's BERT
+    /// tutorial), saliency and input × gradient at the word embeddings.
+    pub fn default_layer(self) -> Option<AttributionLayer> {
+        match self {
+            Self::Ig => Some(AttributionLayer::Embeddings),
+            Self::Saliency | Self::InputXGradient => Some(AttributionLayer::WordEmbeddings),
+            Self::Rollout => None,
+        }
+    }
+}
+
+/// Which row of the rollout matrix is the per-token score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RolloutRow {
+    /// The first token's (`[CLS]`): the default for sequence-level heads.
+    Cls,
+    /// The mean of all rows.
+    Mean,
+    /// The explained token's (the mask, the answer's start or end, the
+    /// labelled token): the default for per-token heads.
+    Token,
+}
+
+/// The class to explain: by index, or by name (a name that is not a class
+/// but reads as an index is taken as one, so `"2"` works from a command
+/// line). For fill-mask, a token of the vocabulary (`"paris"`) or its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Target {
+    Index(usize),
+    Name(String),
+}
+
+impl From<usize> for Target {
+    fn from(i: usize) -> Self {
+        Self::Index(i)
+    }
+}
+
+impl From<&str> for Target {
+    fn from(s: &str) -> Self {
+        Self::Name(s.to_string())
+    }
+}
+
+impl From<String> for Target {
+    fn from(s: String) -> Self {
+        Self::Name(s)
+    }
+}
+
+/// Question answering explains two logits: the answer's start and its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    Start,
+    End,
+}
+
+impl Part {
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Start => "start",
+            Part::End => "end",
+        }
+    }
+}
+
+/// What to explain and how; the defaults follow Captum's BERT tutorial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExplainOptions {
+    /// `None`: Integrated Gradients, or rollout for a bare encoder.
+    pub method: Option<Method>,
+    /// The class (or label, or filler) to explain; `None`: the predicted one.
+    pub target: Option<Target>,
+    /// Token classification: the token to explain (default: the first token
+    /// of the highest-scoring entity); fill-mask: which mask (default: the first).
+    pub token: Option<usize>,
+    /// Question answering: explain only the start or the end (default: both).
+    pub part: Option<Part>,
+    /// `None`: the method's [`Method::default_layer`].
+    pub layer: Option<AttributionLayer>,
+    /// A number of steps, or `"auto"`.
+    pub n_steps: Steps,
+    /// For `n_steps: "auto"`: the largest |delta| / |F(x) − F(x′)| accepted.
+    pub tolerance: f64,
+    pub integration: Integration,
+    /// Captum calls it `baselines`.
+    #[serde(alias = "baselines")]
+    pub baseline: Baseline,
+    pub internal_batch_size: Option<usize>,
+    pub output: TargetOutput,
+    /// Saliency's norm over the hidden dimension.
+    pub norm: SaliencyNorm,
+    /// `None`: [`RolloutRow::Cls`] for sequence-level heads, [`RolloutRow::Token`] otherwise.
+    pub rollout_row: Option<RolloutRow>,
+    /// Answers and fillers to list.
+    pub top_k: usize,
+    /// Also merge wordpiece scores into words.
+    pub words: bool,
+}
+
+impl Default for ExplainOptions {
+    fn default() -> Self {
+        Self {
+            method: None,
+            target: None,
+            token: None,
+            part: None,
+            layer: None,
+            n_steps: Steps::default(),
+            tolerance: DEFAULT_TOLERANCE,
+            integration: Integration::GaussLegendre,
+            baseline: Baseline::Pad,
+            internal_batch_size: None,
+            output: TargetOutput::Logit,
+            norm: SaliencyNorm::L2,
+            rollout_row: None,
+            top_k: 5,
+            words: false,
+        }
+    }
+}
+
+impl ExplainOptions {
+    /// The method: the one asked for, or the task's default.
+    pub fn method_for(&self, task: Task) -> Method {
+        self.method.unwrap_or(match task {
+            Task::Encoder => Method::Rollout,
+            _ => Method::Ig,
+        })
+    }
+
+    /// The layer attributed to (`None` for rollout).
+    pub fn layer_for(&self, task: Task) -> Option<AttributionLayer> {
+        match self.method_for(task) {
+            Method::Rollout => None,
+            m => self.layer.or(m.default_layer()),
+        }
+    }
+
+    /// The Integrated Gradients options these imply.
+    pub fn ig(&self) -> IgOptions {
+        IgOptions {
+            n_steps: self.n_steps,
+            tolerance: self.tolerance,
+            method: self.integration,
+            internal_batch_size: self.internal_batch_size,
+            baseline: self.baseline,
+        }
+    }
+}
