@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use bertlens_core::attribution::gradient::saliency;
 use bertlens_core::attribution::ig::{integrated_gradients, IgOptions};
-use bertlens_core::{AttributionLayer, Classifier, Steps, TargetOutput};
+use bertlens_core::attribution::{ForwardFunc, Scalar};
+use bertlens_core::engine::Rows;
+use bertlens_core::{AttributionLayer, Model, SaliencyNorm, Steps, TargetOutput};
 use serde_json::json;
 
 use crate::explain::load;
@@ -20,7 +22,7 @@ const WORDS: &str = "my card was declined at the grocery store yesterday and i n
 
 /// A text of exactly `tokens` tokens (special tokens included), or the
 /// longest the words give.
-pub fn text_of(model: &Classifier, tokens: usize) -> String {
+pub fn text_of(model: &Model, tokens: usize) -> String {
     let words: Vec<&str> = WORDS.split_whitespace().collect();
     let mut text = String::new();
     for w in words.iter().cycle().take(4 * tokens) {
@@ -80,27 +82,34 @@ pub fn run(
     for &tokens in lengths {
         let text = text_of(&model, tokens);
         let input = model.tokenize(&text, None).map_err(|e| e.to_string())?;
-        let target = model.predict(&input).map_err(|e| e.to_string())?.predicted;
+        let class = model.predict(&input).map_err(|e| e.to_string())?.predicted;
+        let scalar = Scalar {
+            rows: Rows::Pooled,
+            class,
+            output: TargetOutput::Logit,
+        };
+        let f = |layer| ForwardFunc::new(&model, &input, layer, scalar).map_err(|e| e.to_string());
+        let (words, embeddings) = (f(AttributionLayer::WordEmbeddings)?, f(AttributionLayer::Embeddings)?);
+        let baseline = IgOptions::default()
+            .baseline
+            .ids(&model, &input)
+            .map_err(|e| e.to_string())?;
+        let ig_of = |opts: &IgOptions| {
+            integrated_gradients(&embeddings, &input.ids, baseline.as_deref(), opts).expect("ig")
+        };
         let (forward, sal, ig, ig_auto, auto_steps) = pool.install(|| {
             let forward = time(runs, || {
                 model.predict(&input).expect("predicts");
             });
             let sal = time(runs, || {
-                saliency(
-                    &model,
-                    &input,
-                    target,
-                    AttributionLayer::WordEmbeddings,
-                    TargetOutput::Logit,
-                )
-                .expect("saliency");
+                saliency(&words, &input.ids, SaliencyNorm::L2).expect("saliency");
             });
             let opts = IgOptions {
                 n_steps: n_steps.into(),
                 ..Default::default()
             };
             let ig = time(runs, || {
-                integrated_gradients(&model, &input, target, &opts).expect("ig");
+                ig_of(&opts);
             });
             let auto = IgOptions {
                 n_steps: Steps::Auto,
@@ -108,9 +117,7 @@ pub fn run(
             };
             let mut auto_steps = 0;
             let ig_auto = time(runs, || {
-                auto_steps = integrated_gradients(&model, &input, target, &auto)
-                    .expect("ig")
-                    .n_steps;
+                auto_steps = ig_of(&auto).n_steps;
             });
             (forward, sal, ig, ig_auto, auto_steps)
         });

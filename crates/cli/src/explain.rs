@@ -4,30 +4,47 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use bertlens_core::explain::{explain, RolloutRow};
+use bertlens_core::explain::{explain, Part, RolloutRow};
 use bertlens_core::{
-    AttributionLayer, Baseline, Classifier, ExplainOptions, Integration, Method, ModelFiles,
-    TargetOutput,
+    AttributionLayer, Baseline, ExplainOptions, Integration, Method, Model, ModelFiles,
+    SaliencyNorm, TargetOutput, Task,
 };
 use serde_json::json;
 
 use crate::render;
-use crate::{BaselineArg, ColorArg, ExplainArgs, LayerArg, MethodArg, OutputArg, RowArg};
+use crate::{
+    BaselineArg, ColorArg, ExplainArgs, LayerArg, MethodArg, NormArg, OutputArg, PartArg, RowArg,
+};
 
-pub fn load(dir: &Path) -> Result<Classifier, String> {
+/// Loads a model folder; what the user should know about it goes to stderr.
+pub fn load(dir: &Path) -> Result<Model, String> {
     let files = ModelFiles::read_dir(dir).map_err(|e| e.to_string())?;
-    Classifier::load(&files).map_err(|e| format!("{}: {e}", dir.display()))
+    let model = Model::load(files).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for w in model.warnings() {
+        eprintln!("bertlens: warning: {}: {w}", dir.display());
+    }
+    Ok(model)
 }
 
 pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
     Ok(ExplainOptions {
-        method: match args.method {
+        method: args.method.map(|m| match m {
             MethodArg::Ig => Method::Ig,
             MethodArg::Saliency => Method::Saliency,
             MethodArg::InputXGradient => Method::InputXGradient,
             MethodArg::Rollout => Method::Rollout,
-        },
+        }),
         target: args.target.clone().map(Into::into),
+        token: args.token,
+        part: args.part.map(|p| match p {
+            PartArg::Start => Part::Start,
+            PartArg::End => Part::End,
+        }),
+        norm: match args.norm {
+            NormArg::L2 => SaliencyNorm::L2,
+            NormArg::L1 => SaliencyNorm::L1,
+        },
+        top_k: args.top.max(1),
         layer: args.layer.map(|l| match l {
             LayerArg::Embeddings => AttributionLayer::Embeddings,
             LayerArg::WordEmbeddings => AttributionLayer::WordEmbeddings,
@@ -46,10 +63,11 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
             OutputArg::Logit => TargetOutput::Logit,
             OutputArg::Probability => TargetOutput::Probability,
         },
-        rollout_row: match args.rollout_row {
+        rollout_row: args.rollout_row.map(|r| match r {
             RowArg::Cls => RolloutRow::Cls,
             RowArg::Mean => RolloutRow::Mean,
-        },
+            RowArg::Token => RolloutRow::Token,
+        }),
         words: args.words,
     })
 }
@@ -57,11 +75,29 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
 pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
     let opts = options(args)?;
     let model = load(&args.model)?;
+    let qa = model.task() == Task::QuestionAnswering;
     if let Some(path) = &args.batch {
+        if qa {
+            return Err("--batch reads one text per line; a question-answering model needs \
+                        --question and --context"
+                .into());
+        }
         return batch(&model, path, args.pair.as_deref(), &opts);
     }
-    let text = args.text.as_deref().unwrap_or_default();
-    let e = explain(&model, text, args.pair.as_deref(), &opts).map_err(|e| e.to_string())?;
+    let (text, pair) = match (&args.question, &args.context) {
+        (Some(q), Some(c)) if qa => (q.as_str(), Some(c.as_str())),
+        (Some(_), _) => {
+            return Err(format!(
+                "--question and --context are for question-answering models; this one is a {} model",
+                model.task()
+            ))
+        }
+        _ if qa => {
+            return Err("a question-answering model takes --question and --context".into());
+        }
+        _ => (args.text.as_deref().unwrap_or_default(), args.pair.as_deref()),
+    };
+    let e = explain(&model, text, pair, &opts).map_err(|e| e.to_string())?;
     if args.json {
         println!("{}", serde_json::to_string(&e).map_err(|e| e.to_string())?);
     } else {
@@ -72,7 +108,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
                 std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
             }
         };
-        let texts = [text, args.pair.as_deref().unwrap_or("")];
+        let texts = [text, pair.unwrap_or("")];
         print!("{}", render::explanation(&e, texts, args.top, color));
     }
     Ok(ExitCode::SUCCESS)
@@ -81,7 +117,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
 /// One JSON line per input line, in order; a line that fails gives
 /// `{"line": n, "error": "…"}` and the run goes on, exiting 1 at the end.
 fn batch(
-    model: &Classifier,
+    model: &Model,
     path: &Path,
     pair: Option<&str>,
     opts: &ExplainOptions,
@@ -126,6 +162,9 @@ pub fn info(dir: &Path, as_json: bool) -> Result<ExitCode, String> {
     let info = json!({
         "model_type": cfg.model_type,
         "architecture": cfg.architecture,
+        "task": model.task(),
+        "mask_token": model.tokenizer().mask_token(),
+        "warnings": model.warnings(),
         "layers": model.num_layers(),
         "heads": model.num_heads(),
         "hidden_size": model.hidden_size(),
@@ -136,16 +175,22 @@ pub fn info(dir: &Path, as_json: bool) -> Result<ExitCode, String> {
     if as_json {
         println!("{info}");
     } else {
+        let classes = match model.task() {
+            Task::SequenceClassification => {
+                format!(", {} classes ({:?})", model.labels().len(), model.output())
+            }
+            Task::TokenClassification => format!(", {} labels per token", model.labels().len()),
+            _ => String::new(),
+        };
         println!(
-            "{} ({}): {} layers, {} heads, hidden size {}, up to {} tokens, {} classes ({:?})",
+            "{} ({}, {}): {} layers, {} heads, hidden size {}, up to {} tokens{classes}",
             dir.display(),
             cfg.architecture.as_deref().unwrap_or(&cfg.model_type),
+            model.task(),
             model.num_layers(),
             model.num_heads(),
             model.hidden_size(),
             model.tokenizer().max_tokens(),
-            model.labels().len(),
-            model.output(),
         );
         for (i, l) in model.labels().iter().enumerate() {
             println!("  {i:>4}  {l}");

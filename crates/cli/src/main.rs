@@ -16,7 +16,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "bertlens",
     version,
-    about = "Explain BERT-family text classifiers: which tokens pushed the prediction where"
+    about = "Explain BERT-family models (classifiers, question answering, token classification, \
+             fill-mask, bare encoders): which tokens pushed the prediction where"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -27,7 +28,7 @@ struct Cli {
 enum Command {
     /// Predict and attribute a text (or each line of a file) to its tokens.
     Explain(ExplainArgs),
-    /// Describe a model: architecture, sizes, classes.
+    /// Describe a model: architecture, task, sizes, classes.
     Info {
         /// The model folder (config.json, tokenizer.json, weights, optional head.json).
         #[arg(long)]
@@ -71,11 +72,29 @@ pub struct ExplainArgs {
     /// The model folder (config.json, tokenizer.json, weights, optional head.json).
     #[arg(long)]
     pub model: PathBuf,
-    /// The class to explain, by name or index (default: the predicted one).
+    /// What to explain: a class (name or index; default: the predicted one); for
+    /// token classification a label; for fill-mask a filler token or its id.
     #[arg(long)]
     pub target: Option<String>,
-    #[arg(long, value_enum, default_value_t = MethodArg::Ig)]
-    pub method: MethodArg,
+    /// The attribution method (default: ig; rollout for a bare encoder).
+    #[arg(long, value_enum)]
+    pub method: Option<MethodArg>,
+    /// Token classification: the token to explain (default: the first token of the
+    /// highest-scoring entity). Fill-mask: which mask, by token index (default: the first).
+    #[arg(long)]
+    pub token: Option<usize>,
+    /// Question answering: the question (with --context).
+    #[arg(long, requires = "context", conflicts_with_all = ["text", "pair", "batch"])]
+    pub question: Option<String>,
+    /// Question answering: the context the answer is cut from (with --question).
+    #[arg(long, requires = "question")]
+    pub context: Option<String>,
+    /// Question answering: explain only the answer's start or its end (default: both).
+    #[arg(long, value_enum)]
+    pub part: Option<PartArg>,
+    /// Saliency's norm over the hidden dimension: l2 (‖∂F/∂x‖) or l1 (Σ|∂F/∂x|).
+    #[arg(long, value_enum, default_value_t = NormArg::L2)]
+    pub norm: NormArg,
     /// Where to attribute (default: embeddings for ig, word-embeddings for saliency and input-x-gradient).
     #[arg(long, value_enum)]
     pub layer: Option<LayerArg>,
@@ -98,9 +117,10 @@ pub struct ExplainArgs {
     /// Attribute the target's logit or its probability.
     #[arg(long, value_enum, default_value_t = OutputArg::Logit)]
     pub output: OutputArg,
-    /// Which rollout row is the per-token score.
-    #[arg(long, value_enum, default_value_t = RowArg::Cls)]
-    pub rollout_row: RowArg,
+    /// Which rollout row is the per-token score (default: cls for sequence-level
+    /// heads, the explained token's for per-token heads).
+    #[arg(long, value_enum)]
+    pub rollout_row: Option<RowArg>,
     /// Also merge wordpiece scores into words.
     #[arg(long)]
     pub words: bool,
@@ -113,14 +133,14 @@ pub struct ExplainArgs {
     /// Explain every line of FILE ("-" for standard input); prints JSON Lines.
     #[arg(long, value_name = "FILE", conflicts_with = "text")]
     pub batch: Option<PathBuf>,
-    /// How many classes to list.
+    /// How many classes, answers or fillers to list.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
     /// Colour the output: auto (when a terminal and NO_COLOR is unset), always, never.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
     /// The text to explain.
-    #[arg(required_unless_present = "batch")]
+    #[arg(required_unless_present_any = ["batch", "question"])]
     pub text: Option<String>,
 }
 
@@ -156,6 +176,19 @@ pub enum OutputArg {
 pub enum RowArg {
     Cls,
     Mean,
+    Token,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum PartArg {
+    Start,
+    End,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum NormArg {
+    L2,
+    L1,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]

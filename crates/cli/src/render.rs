@@ -1,11 +1,13 @@
-//! The terminal view of an explanation: top classes as bars, the text with
-//! each token's background coloured by its attribution (green positive,
-//! red negative, as Captum's `visualize_text`), and a per-token bar chart.
+//! The terminal view of an explanation: the task's prediction (top classes,
+//! entities, the answer, the fillers of each mask), then for each explained
+//! scalar the text with each token's background coloured by its attribution
+//! (green positive, red negative, as Captum's `visualize_text`), and a
+//! per-token bar chart.
 
 use std::fmt::Write;
 
-use bertlens_core::explain::Method;
-use bertlens_core::{AttributionLayer, Baseline, Explanation, TargetOutput};
+use bertlens_core::explain::{Attribution, IgReport, Method, Word};
+use bertlens_core::{AttributionLayer, Baseline, Explanation, TargetOutput, Task};
 
 const BAR: usize = 24;
 
@@ -63,7 +65,44 @@ fn paint(s: &str, weight: f32, color: bool) -> String {
     format!("\x1b[48;2;{r};{g};{b}m\x1b[38;2;0;0;0m{s}\x1b[0m")
 }
 
-fn method_sentence(e: &Explanation) -> String {
+/// One attributed scalar, whichever part of an explanation holds it.
+struct Block<'a> {
+    title: Option<&'a str>,
+    target_label: &'a str,
+    score: Option<f32>,
+    delta: Option<f32>,
+    ig: Option<&'a IgReport>,
+    attributions: &'a [f32],
+    words: Option<&'a Vec<Word>>,
+}
+
+impl<'a> Block<'a> {
+    fn top(e: &'a Explanation) -> Self {
+        Self {
+            title: None,
+            target_label: e.target_label.as_deref().unwrap_or(""),
+            score: e.score,
+            delta: e.delta,
+            ig: e.ig.as_ref(),
+            attributions: &e.attributions,
+            words: e.words.as_ref(),
+        }
+    }
+
+    fn part(title: &'a str, a: &'a Attribution) -> Self {
+        Self {
+            title: Some(title),
+            target_label: &a.target_label,
+            score: a.score,
+            delta: a.delta,
+            ig: a.ig.as_ref(),
+            attributions: &a.attributions,
+            words: a.words.as_ref(),
+        }
+    }
+}
+
+fn method_sentence(e: &Explanation, b: &Block) -> String {
     let what = match e.output {
         TargetOutput::Logit => "logit",
         TargetOutput::Probability => "probability",
@@ -73,68 +112,152 @@ fn method_sentence(e: &Explanation) -> String {
         Some(AttributionLayer::WordEmbeddings) => "the word embeddings",
         None => "",
     };
-    match (e.method, &e.ig) {
+    let target = match (e.task, e.token) {
+        (Task::QuestionAnswering, _) => format!("the {} logit", b.target_label),
+        (Task::TokenClassification | Task::FillMask, Some(t)) => {
+            format!("{:?} at token {t} ({})", b.target_label, e.tokens[t])
+        }
+        _ => b.target_label.to_string(),
+    };
+    match (e.method, b.ig) {
         (Method::Ig, Some(ig)) => format!(
-            "Integrated Gradients of {target}'s {what} at {layer}: {n} {q} steps{auto} from a {b} baseline",
-            target = e.target_label,
+            "Integrated Gradients of {target}'s {what} at {layer}: {n} {q} steps{auto} from a {base} baseline",
             n = ig.n_steps,
             q = ig.integration.name(),
             auto = if ig.auto { " (auto)" } else { "" },
-            b = match ig.baseline {
+            base = match ig.baseline {
                 Baseline::Pad => "[PAD]",
                 Baseline::PadAll => "all-[PAD]",
                 Baseline::Mask => "[MASK]",
                 Baseline::Zero => "zero",
             },
         ),
-        (Method::Saliency, _) => format!("Gradient saliency (‖∂{what}/∂x‖) of {} at {layer}", e.target_label),
-        (Method::InputXGradient, _) => format!("Input × gradient of {}'s {what} at {layer}", e.target_label),
+        (Method::Saliency, _) => format!("Gradient saliency (‖∂{what}/∂x‖) of {target} at {layer}"),
+        (Method::InputXGradient, _) => format!("Input × gradient of {target}'s {what} at {layer}"),
         _ => "Attention rollout (Abnar & Zuidema 2020)".to_string(),
+    }
+}
+
+/// A bar of `p` (0..1) of `BAR` cells.
+fn bar(p: f32) -> String {
+    let filled = ((p * BAR as f32).round() as usize).min(BAR);
+    format!("{}{}", "█".repeat(filled), "░".repeat(BAR - filled))
+}
+
+/// What the model predicted, by task.
+fn prediction(out: &mut String, e: &Explanation, top: usize) {
+    match e.task {
+        Task::SequenceClassification => {
+            let mut order: Vec<usize> = (0..e.probabilities.len()).collect();
+            order.sort_by(|&a, &b| e.probabilities[b].total_cmp(&e.probabilities[a]));
+            let width = order.iter().take(top).map(|&i| e.labels[i].chars().count()).max().unwrap_or(0);
+            if let Some(p) = e.predicted {
+                let _ = writeln!(out, "prediction: {} ({:.1}%)", e.labels[p], 100.0 * e.probabilities[p]);
+            }
+            for &i in order.iter().take(top.max(1)) {
+                let mark = if Some(i) == e.target { "◀ target" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "  {:<width$}  {}  {:>5.1}%  {mark}",
+                    e.labels[i],
+                    bar(e.probabilities[i]),
+                    100.0 * e.probabilities[i],
+                );
+            }
+        }
+        Task::TokenClassification => {
+            let entities = e.entities.as_deref().unwrap_or_default();
+            let _ = writeln!(out, "entities: {}", if entities.is_empty() { "none" } else { "" });
+            for en in entities {
+                let _ = writeln!(
+                    out,
+                    "  {:<8} {:?} (characters {}–{}, {:.1}%)",
+                    en.entity_group,
+                    en.word,
+                    en.start,
+                    en.end,
+                    100.0 * en.score
+                );
+            }
+            if let (Some(t), Some(labels)) = (e.token, &e.token_labels) {
+                let _ = writeln!(
+                    out,
+                    "token {t} ({}) is {} ({:.1}%)",
+                    e.tokens[t], labels[t].label, 100.0 * labels[t].score
+                );
+            }
+        }
+        Task::QuestionAnswering => match &e.answer {
+            Some(a) => {
+                let _ = writeln!(
+                    out,
+                    "answer: {:?} ({:.1}%, characters {}–{} of the context, tokens {}–{})",
+                    a.text,
+                    100.0 * a.score,
+                    a.start,
+                    a.end,
+                    a.token_start,
+                    a.token_end
+                );
+                for a in e.answers.iter().flatten().skip(1).take(top.saturating_sub(1)) {
+                    let _ = writeln!(out, "  next: {:?} ({:.1}%)", a.text, 100.0 * a.score);
+                }
+            }
+            None => {
+                let _ = writeln!(out, "answer: none (the context is empty)");
+            }
+        },
+        Task::FillMask => {
+            for m in e.masks.iter().flatten() {
+                let _ = writeln!(out, "mask at token {}:", m.token);
+                let width = m.fill.iter().map(|f| f.token.chars().count()).max().unwrap_or(0);
+                for f in m.fill.iter().take(top.max(1)) {
+                    let mark = if e.token == Some(m.token) && e.target == Some(f.token_id as usize) {
+                        "◀ target"
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(out, "  {:<width$}  {}  {:>5.1}%  {mark}", f.token, bar(f.score), 100.0 * f.score);
+                }
+            }
+        }
+        Task::Encoder => {
+            let _ = writeln!(out, "a bare encoder (no task head): attention rollout");
+        }
     }
 }
 
 pub fn explanation(e: &Explanation, texts: [&str; 2], top: usize, color: bool) -> String {
     let mut out = String::new();
-    let mut order: Vec<usize> = (0..e.probabilities.len()).collect();
-    order.sort_by(|&a, &b| e.probabilities[b].total_cmp(&e.probabilities[a]));
-    let width = order
-        .iter()
-        .take(top)
-        .map(|&i| e.labels[i].chars().count())
-        .max()
-        .unwrap_or(0);
-    let _ = writeln!(
-        out,
-        "prediction: {} ({:.1}%)",
-        e.predicted_label,
-        100.0 * e.probabilities[e.predicted]
-    );
-    for &i in order.iter().take(top.max(1)) {
-        let p = e.probabilities[i];
-        let filled = (p * BAR as f32).round() as usize;
-        let mark = if i == e.target { "◀ target" } else { "" };
+    prediction(&mut out, e, top);
+    let blocks = match (&e.start, &e.end) {
+        (Some(s), Some(en)) => vec![Block::part("start", s), Block::part("end", en)],
+        _ => vec![Block::top(e)],
+    };
+    for b in blocks {
+        attribution(&mut out, e, &b, texts, color);
+    }
+    if e.truncated {
         let _ = writeln!(
             out,
-            "  {:<width$}  {}{}  {:>5.1}%  {mark}",
-            e.labels[i],
-            "█".repeat(filled),
-            "░".repeat(BAR - filled.min(BAR)),
-            100.0 * p,
+            "\n  note: the {} was cut to {} tokens, the most the model takes",
+            if e.task == Task::QuestionAnswering { "context" } else { "text" },
+            e.tokens.len()
         );
     }
-    let _ = writeln!(out, "\n{}", method_sentence(e));
-    if let (Some(delta), Some(ig), Some(score)) = (e.delta, &e.ig, e.score) {
+    out
+}
+
+/// One attribution: what it explains, its delta, the painted text and a bar per token.
+fn attribution(out: &mut String, e: &Explanation, b: &Block, texts: [&str; 2], color: bool) {
+    if let Some(title) = b.title {
+        let _ = writeln!(out, "\n── {title} ──");
+    }
+    let _ = writeln!(out, "\n{}", method_sentence(e, b));
+    if let (Some(delta), Some(ig), Some(score)) = (b.delta, b.ig, b.score) {
         let span = score - ig.baseline_score;
-        let pct = if span != 0.0 {
-            100.0 * delta.abs() / span.abs()
-        } else {
-            0.0
-        };
-        let pct = if pct < 0.01 {
-            "<0.01%".to_string()
-        } else {
-            format!("{pct:.2}%")
-        };
+        let pct = if span != 0.0 { 100.0 * delta.abs() / span.abs() } else { 0.0 };
+        let pct = if pct < 0.01 { "<0.01%".to_string() } else { format!("{pct:.2}%") };
         let _ = writeln!(
             out,
             "convergence delta {delta:+.2e}: {pct} of F(x) − F(x′) = {span:.4} (F(x) = {score:.4}, F(x′) = {:.4})",
@@ -144,73 +267,33 @@ pub fn explanation(e: &Explanation, texts: [&str; 2], top: usize, color: bool) -
     out.push('\n');
 
     // The text, painted. Weights are normalised by the largest |attribution|.
-    let (items, scores): (Vec<String>, Vec<f32>) = match &e.words {
-        Some(words) => words
-            .iter()
-            .map(|w| (w.text.clone(), w.attribution))
-            .unzip(),
-        None => (0..e.tokens.len())
-            .map(|i| (display(e, i, texts), e.attributions[i]))
+    let (items, scores): (Vec<String>, Vec<f32>) = match b.words {
+        Some(words) => words.iter().map(|w| (w.text.clone(), w.attribution)).unzip(),
+        None => (0..e.tokens.len().min(b.attributions.len()))
+            .map(|i| (display(e, i, texts), b.attributions[i]))
             .unzip(),
     };
-    let max = scores
-        .iter()
-        .fold(0f32, |m, s| m.max(s.abs()))
-        .max(f32::MIN_POSITIVE);
-    let painted: Vec<String> = items
-        .iter()
-        .zip(&scores)
-        .map(|(t, s)| paint(t, s / max, color))
-        .collect();
+    let max = scores.iter().fold(0f32, |m, s| m.max(s.abs())).max(f32::MIN_POSITIVE);
+    let painted: Vec<String> = items.iter().zip(&scores).map(|(t, s)| paint(t, s / max, color)).collect();
     let _ = writeln!(out, "  {}\n", painted.join(" "));
 
     // A bar per token, centred at zero.
-    let name_width = items
-        .iter()
-        .map(|t| t.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(24);
+    let name_width = items.iter().map(|t| t.chars().count()).max().unwrap_or(0).min(24);
     let half = BAR / 2;
     for (t, &s) in items.iter().zip(&scores) {
         let n = ((s.abs() / max) * half as f32).round() as usize;
         let (left, right) = if s < 0.0 {
-            (
-                format!(
-                    "{}{}",
-                    " ".repeat(half - n),
-                    paint(&"█".repeat(n), -1.0, color)
-                ),
-                " ".repeat(half),
-            )
+            (format!("{}{}", " ".repeat(half - n), paint(&"█".repeat(n), -1.0, color)), " ".repeat(half))
         } else {
-            (
-                " ".repeat(half),
-                format!(
-                    "{}{}",
-                    paint(&"█".repeat(n), 1.0, color),
-                    " ".repeat(half - n)
-                ),
-            )
+            (" ".repeat(half), format!("{}{}", paint(&"█".repeat(n), 1.0, color), " ".repeat(half - n)))
         };
         let shown: String = t.chars().take(24).collect();
         let _ = writeln!(out, "  {shown:<name_width$} {left}│{right} {s:+.4}");
     }
     if color {
-        let legend: Vec<String> = [-1.0, -0.5, 0.0, 0.5, 1.0]
-            .iter()
-            .map(|&w| paint("   ", w, true))
-            .collect();
+        let legend: Vec<String> = [-1.0, -0.5, 0.0, 0.5, 1.0].iter().map(|&w| paint("   ", w, true)).collect();
         let _ = writeln!(out, "\n  legend: negative {} positive", legend.join(""));
     }
-    if e.truncated {
-        let _ = writeln!(
-            out,
-            "\n  note: the text was cut to {} tokens, the most the model takes",
-            e.tokens.len()
-        );
-    }
-    out
 }
 
 #[cfg(test)]

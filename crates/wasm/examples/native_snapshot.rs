@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use bertlens_core::attention::attentions;
 use bertlens_core::explain::{explain_tokens, ExplainOptions, Method};
-use bertlens_core::{Classifier, ModelFiles, Steps};
+use bertlens_core::{Model, ModelFiles, Steps};
 use serde_json::{json, Value};
 
 /// The models and texts both sides run; crates/wasm/tests/web.rs embeds the same files.
@@ -47,13 +47,14 @@ fn main() {
     let mut cases = Vec::new();
     for &(name, text, pair) in CASES {
         let files = ModelFiles::read_dir(fixtures.join(name)).expect("fixture");
-        let model = Classifier::load(&files).expect("fixture loads");
+        let model = Model::load(files).expect("fixture loads");
         let input = model.tokenize(text, pair).expect("tokenizes");
-        let (prediction, att, rollout) = attentions(&model, &input).expect("forward");
+        let prediction = model.predict(&input).expect("forward");
+        let (att, rollout) = attentions(&model, &input).expect("forward");
         let mut methods = serde_json::Map::new();
         for method in [Method::Ig, Method::Saliency, Method::InputXGradient] {
             let opts = ExplainOptions {
-                method,
+                method: Some(method),
                 ..Default::default()
             };
             let e = explain_tokens(&model, &input, [text, pair.unwrap_or("")], &opts)

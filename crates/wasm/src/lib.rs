@@ -1,17 +1,23 @@
-//! bertlens in the browser: one `Explainer` built from the model's bytes,
+//! bertlens in the browser: one `Explainer` built from the model's files,
 //! methods that return plain objects (serde) or typed arrays, and one error
 //! mapper to `JsError`. No logic lives here: it is all in `bertlens-core`.
 //!
+//! The weights are read where the page keeps them: each tensor is copied
+//! once from the page's `Uint8Array` into the engine, so a worker holds one
+//! copy of the weights, not the file's bytes beside them.
+//!
 //! The page's contract is written out by hand in `www/js/types.js`.
 
-use bertlens_core::attention::attentions;
+use bertlens_core::attention::Attentions;
 use bertlens_core::attribution::adaptive::{self, AutoIg, Interval, Progress};
-use bertlens_core::attribution::ig::IgPlan;
+use bertlens_core::attribution::ig::{IgPlan, Steps};
+use bertlens_core::attribution::ForwardFunc;
 use bertlens_core::explain::{
-    assemble, explain_tokens, ig_options, layer_of, target_of, Explanation, Scores,
+    analyze, assemble, explain_tokens, objectives, Analysis, Explained, Scores,
 };
 use bertlens_core::tokenizer::Tokenized;
-use bertlens_core::{Classifier, ExplainOptions, Method, ModelFiles, Prediction, Steps};
+use bertlens_core::weights::Source;
+use bertlens_core::{ExplainOptions, Method, Model, ModelFiles, Task};
 use js_sys::{Array, Float32Array, Float64Array, Object, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -44,14 +50,35 @@ fn options(v: JsValue) -> Result<ExplainOptions, JsError> {
     serde_json::from_value(json).map_err(|e| invalid(&e))
 }
 
-/// `[{name, bytes}]` → named files.
-fn named_files(files: &JsValue) -> Result<Vec<(String, Vec<u8>)>, JsError> {
+/// A file the page holds, read at offsets without copying it whole.
+struct JsBytes(Uint8Array);
+
+impl Source for JsBytes {
+    fn len(&self) -> u64 {
+        self.0.length() as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), String> {
+        let end = offset + buf.len() as u64;
+        if end > self.len() {
+            return Err(format!(
+                "bytes {offset}..{end} are past the end of the file ({} bytes)",
+                self.len()
+            ));
+        }
+        self.0.subarray(offset as u32, end as u32).copy_to(buf);
+        Ok(())
+    }
+}
+
+/// `[{name, bytes}]` → named sources.
+fn named_files(files: &JsValue) -> Result<Vec<(String, Box<dyn Source>)>, JsError> {
     if !Array::is_array(files) {
         return Err(JsError::new(
             "the model's files must be an array of {name, bytes}",
         ));
     }
-    let mut out = Vec::new();
+    let mut out: Vec<(String, Box<dyn Source>)> = Vec::new();
     for f in Array::from(files).iter() {
         let name = Reflect::get(&f, &"name".into())
             .ok()
@@ -61,7 +88,7 @@ fn named_files(files: &JsValue) -> Result<Vec<(String, Vec<u8>)>, JsError> {
         if !bytes.is_instance_of::<Uint8Array>() {
             return Err(JsError::new(&format!("{name}: bytes must be a Uint8Array")));
         }
-        out.push((name, Uint8Array::new(&bytes).to_vec()));
+        out.push((name, Box::new(JsBytes(Uint8Array::new(&bytes)))));
     }
     Ok(out)
 }
@@ -78,17 +105,27 @@ struct IgRun {
     input: Tokenized,
     texts: [String; 2],
     opts: ExplainOptions,
-    prediction: Prediction,
-    target: usize,
+    analysis: Analysis,
+    explained: Explained,
     plan: IgPlan,
     /// For `n_steps: "auto"`, in the worker that drives the run.
     auto: Option<AutoIg>,
 }
 
-/// A loaded classifier.
+impl IgRun {
+    fn forward<'a>(&'a self, model: &'a Model) -> Result<ForwardFunc<'a>, JsError> {
+        let layer = self
+            .opts
+            .layer_for(model.task())
+            .ok_or_else(|| JsError::new("integrated gradients needs a layer"))?;
+        ForwardFunc::new(model, &self.input, layer, self.explained.scalar).map_err(into_error)
+    }
+}
+
+/// A loaded model.
 #[wasm_bindgen]
 pub struct Explainer {
-    model: Classifier,
+    model: Model,
     run: Option<IgRun>,
 }
 
@@ -96,12 +133,15 @@ pub struct Explainer {
 struct Info<'a> {
     model_type: &'a str,
     architecture: Option<&'a str>,
+    task: Task,
     layers: usize,
     heads: usize,
     hidden_size: usize,
     max_tokens: usize,
     labels: &'a [String],
-    output: bertlens_core::config::Output,
+    output: bertlens_core::Output,
+    mask_token: Option<String>,
+    warnings: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -113,8 +153,12 @@ struct IgStarted {
     /// For `"auto"`: Gauss–Legendre points per interval.
     nodes: usize,
     batch: usize,
+    /// What is explained: the class (label, vocabulary id, 0/1 for start/end) and its name.
     target: usize,
-    /// Length of a gradient sum: tokens × hidden size.
+    target_label: String,
+    /// The token whose output is explained (per-token heads).
+    token: Option<usize>,
+    /// Length of a gradient sum: tokens × width.
     size: usize,
 }
 
@@ -129,101 +173,131 @@ impl Explainer {
             .ok_or_else(|| JsError::new("no Integrated Gradients run: call igStart first"))
     }
 
-    /// The plan and the adaptive state of an `n_steps: "auto"` run.
-    fn auto(&mut self) -> Result<(&IgPlan, &mut AutoIg), JsError> {
-        self.run
-            .as_mut()
-            .and_then(|r| Some((&r.plan, r.auto.as_mut()?)))
-            .ok_or_else(|| JsError::new("no n_steps \"auto\" run: call igStart first"))
+    /// The task's prediction and, when `opts` has something to explain,
+    /// its rollout (cheap: the pass's own attentions).
+    fn analyzed(
+        &self,
+        text: &str,
+        pair: Option<&str>,
+        mut opts: ExplainOptions,
+        trace: bool,
+    ) -> Result<(Tokenized, bertlens_core::Explanation, Option<Attentions>), JsError> {
+        let input = self.tokenize(text, pair)?;
+        let texts = [text, pair.unwrap_or("")];
+        let mut analysis = analyze(&self.model, &input, texts, opts.top_k, trace).map_err(into_error)?;
+        let att = analysis
+            .trace
+            .take()
+            .map(|t| Attentions::from_trace(&self.model, input.len(), t));
+        let mut parts = Vec::new();
+        if trace {
+            opts.method = Some(Method::Rollout);
+            // Nothing to explain yet (a text without a mask) is no error here.
+            if let Ok(list) = objectives(&self.model, &input, &opts, &analysis) {
+                for ex in list {
+                    let scores = rollout(&self.model, &opts, &ex, att.as_ref().expect("traced"));
+                    parts.push((ex, scores));
+                }
+            }
+        }
+        let e = assemble(&self.model, &input, texts, &opts, analysis, parts);
+        Ok((input, e, att))
+    }
+}
+
+/// Rollout from a pass's attentions, by the row `opts` asks for.
+fn rollout(model: &Model, opts: &ExplainOptions, ex: &Explained, att: &Attentions) -> Scores {
+    let r = att.rollout();
+    let t = att.tokens;
+    let attributions = match bertlens_core::explain::rollout_row(model, opts, ex) {
+        bertlens_core::explain::RolloutRow::Cls => r.cls,
+        bertlens_core::explain::RolloutRow::Mean => r.mean,
+        bertlens_core::explain::RolloutRow::Token => {
+            let i = ex.token.unwrap_or(0);
+            r.matrix[i * t..(i + 1) * t].to_vec()
+        }
+    };
+    Scores {
+        attributions,
+        score: None,
+        delta: None,
+        ig: None,
     }
 }
 
 #[wasm_bindgen]
 impl Explainer {
     /// `files`: every file of the model as `{name, bytes: Uint8Array}`;
-    /// they are sorted by name as in a Hugging Face folder (config.json,
-    /// tokenizer.json, model.safetensors or a .pt/.pth/.bin checkpoint,
+    /// they are sorted by name as in a Hugging Face folder (config.json, the
+    /// tokenizer's files, model.safetensors or a .pt/.pth/.bin checkpoint,
     /// head.json and head.safetensors). `source` names them in messages.
+    /// The weights' bytes are read during the call and not kept.
     #[wasm_bindgen(constructor)]
     pub fn new(files: JsValue, source: Option<String>) -> Result<Explainer, JsError> {
         let source = source.unwrap_or_else(|| "the model".into());
-        let files = ModelFiles::from_named(&source, named_files(&files)?).map_err(into_error)?;
-        let model = Classifier::load(&files).map_err(into_error)?;
+        let files = ModelFiles::from_sources(&source, named_files(&files)?).map_err(into_error)?;
+        let model = Model::load(files).map_err(into_error)?;
         Ok(Explainer { model, run: None })
     }
 
-    /// Architecture, sizes and class names (`ModelInfo`).
+    /// Architecture, task, sizes and class names (`ModelInfo`).
     pub fn info(&self) -> Result<JsValue, JsError> {
         let cfg = self.model.config();
         to_js(&Info {
             model_type: &cfg.model_type,
             architecture: cfg.architecture.as_deref(),
+            task: self.model.task(),
             layers: self.model.num_layers(),
             heads: self.model.num_heads(),
             hidden_size: self.model.hidden_size(),
             max_tokens: self.model.tokenizer().max_tokens(),
             labels: self.model.labels(),
             output: self.model.output(),
+            mask_token: self.model.tokenizer().mask_token(),
+            warnings: self.model.warnings(),
         })
     }
 
-    /// Tokens and prediction, no attribution (`Explanation` with empty attributions).
-    pub fn predict(&self, text: &str, pair: Option<String>) -> Result<JsValue, JsError> {
-        let input = self.tokenize(text, pair.as_deref())?;
-        let prediction = self.model.predict(&input).map_err(into_error)?;
-        let opts = ExplainOptions::default();
-        let target = prediction.predicted;
-        let e = assemble(
-            &self.model,
-            &input,
-            [text, pair.as_deref().unwrap_or("")],
-            &opts,
-            prediction,
-            target,
-            Scores::none(),
-        );
+    /// Tokens and the task's prediction, no attribution (`Explanation`).
+    /// For question answering `text` is the question and `pair` the context.
+    pub fn predict(
+        &self,
+        text: &str,
+        pair: Option<String>,
+        options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let (_, e, _) = self.analyzed(text, pair.as_deref(), self::options(options)?, false)?;
         to_js(&e)
     }
 
     /// One forward pass with every attention recorded (`Analysis`): the
     /// prediction and the rollout as an `Explanation`, and as typed arrays
     /// `probabilities` `[layer][head][query][key]`, `queries`/`keys`
-    /// `[layer][head][token][d]`, `rollout` `[query][key]`.
+    /// `[layer][head][token][d]`, `positionScores` (DeBERTa's relative
+    /// terms of the scores, else empty), `rollout` `[query][key]`, with
+    /// `scale` and the sliding `windows` of each layer.
     pub fn attentions(
         &self,
         text: &str,
         pair: Option<String>,
         options: JsValue,
     ) -> Result<Object, JsError> {
-        let mut opts = self::options(options)?;
-        opts.method = Method::Rollout;
-        let input = self.tokenize(text, pair.as_deref())?;
-        let (prediction, att, rollout) = attentions(&self.model, &input).map_err(into_error)?;
-        let target = target_of(&self.model, &opts, &prediction).map_err(into_error)?;
-        let matrix = Float32Array::from(&rollout.matrix[..]);
-        let e: Explanation = assemble(
-            &self.model,
-            &input,
-            [text, pair.as_deref().unwrap_or("")],
-            &opts,
-            prediction,
-            target,
-            Scores::from_rollout(rollout, opts.rollout_row),
-        );
+        let (_, e, att) = self.analyzed(text, pair.as_deref(), self::options(options)?, true)?;
+        let att = att.expect("traced");
+        let rollout = att.rollout();
         let out = Object::new();
         set(&out, "explanation", to_js(&e)?)?;
         set(&out, "layers", att.layers as u32)?;
         set(&out, "heads", att.heads as u32)?;
         set(&out, "tokens", att.tokens as u32)?;
         set(&out, "headDim", att.head_dim as u32)?;
-        set(
-            &out,
-            "probabilities",
-            Float32Array::from(&att.probabilities[..]),
-        )?;
+        set(&out, "scale", att.scale)?;
+        set(&out, "windows", to_js(&att.windows)?)?;
+        set(&out, "probabilities", Float32Array::from(&att.probabilities[..]))?;
         set(&out, "queries", Float32Array::from(&att.queries[..]))?;
         set(&out, "keys", Float32Array::from(&att.keys[..]))?;
-        set(&out, "rollout", matrix)?;
+        set(&out, "positionScores", Float32Array::from(&att.position_scores[..]))?;
+        set(&out, "rollout", Float32Array::from(&rollout.matrix[..]))?;
         Ok(out)
     }
 
@@ -250,10 +324,11 @@ impl Explainer {
         to_js(&e)
     }
 
-    /// Starts Integrated Gradients in pieces (`IgStarted`): then
-    /// `igGradientSum` over ranges of steps, here or in other workers that
-    /// started the same run, and `igFinish` with their sum. Starting again
-    /// drops a run in progress.
+    /// Starts Integrated Gradients in pieces (`IgStarted`) for the first
+    /// scalar `options` explains (question answering: `part`, "start" by
+    /// default): then `igGradientSum` over ranges of steps, here or in
+    /// other workers that started the same run, and `igFinish` with their
+    /// sum. Starting again drops a run in progress.
     #[wasm_bindgen(js_name = igStart)]
     pub fn ig_start(
         &mut self,
@@ -263,43 +338,50 @@ impl Explainer {
     ) -> Result<JsValue, JsError> {
         self.run = None;
         let mut opts = self::options(options)?;
-        opts.method = Method::Ig;
+        opts.method = Some(Method::Ig);
         let input = self.tokenize(text, pair.as_deref())?;
-        let prediction = self.model.predict(&input).map_err(into_error)?;
-        let target = target_of(&self.model, &opts, &prediction).map_err(into_error)?;
-        let layer = layer_of(&opts).ok_or_else(|| JsError::new("ig has no layer"))?;
-        let plan = IgPlan::new(&self.model, &input, target, &ig_options(&opts, layer))
-            .map_err(into_error)?;
+        let texts = [text, pair.as_deref().unwrap_or("")];
+        let analysis = analyze(&self.model, &input, texts, opts.top_k, false).map_err(into_error)?;
+        let explained = objectives(&self.model, &input, &opts, &analysis)
+            .map_err(into_error)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| JsError::new("nothing to explain"))?;
+        let layer = opts.layer_for(self.model.task()).expect("ig has a layer");
+        let f = ForwardFunc::new(&self.model, &input, layer, explained.scalar).map_err(into_error)?;
+        let baseline = opts.baseline.ids(&self.model, &input).map_err(into_error)?;
+        let plan = IgPlan::new(&f, &input.ids, baseline.as_deref(), &opts.ig()).map_err(into_error)?;
         let auto = opts.n_steps == Steps::Auto;
-        let auto_ig = AutoIg::new(opts.tolerance, adaptive::MAX_STEPS);
         let started = IgStarted {
             steps: plan.steps(),
             auto,
             nodes: adaptive::NODES,
             batch: plan.batch(),
-            target,
+            target: explained.target,
+            target_label: explained.target_label.clone(),
+            token: explained.token,
             size: plan.size(),
         };
         self.run = Some(IgRun {
+            auto: auto.then(|| AutoIg::new(opts.tolerance, adaptive::MAX_STEPS)),
             input,
             texts: [text.to_string(), pair.unwrap_or_default()],
             opts,
-            prediction,
-            target,
+            analysis,
+            explained,
             plan,
-            auto: auto.then_some(auto_ig),
         });
         to_js(&started)
     }
 
     /// The weighted gradient sum of steps `[start, end)` of the current
-    /// run, flat `(tokens × hidden)`.
+    /// run, flat `(tokens × width)`.
     #[wasm_bindgen(js_name = igGradientSum)]
     pub fn ig_gradient_sum(&self, start: usize, end: usize) -> Result<Float32Array, JsError> {
         let run = self.run()?;
         let part = run
             .plan
-            .gradient_sum(&self.model, &run.input, start..end)
+            .gradient_sum(&run.forward(&self.model)?, start..end)
             .map_err(into_error)?;
         Ok(Float32Array::from(&part[..]))
     }
@@ -310,7 +392,12 @@ impl Explainer {
     /// run has converged.
     #[wasm_bindgen(js_name = igRound)]
     pub fn ig_round(&mut self) -> Result<JsValue, JsError> {
-        let round = self.auto()?.1.round();
+        let auto = self
+            .run
+            .as_ref()
+            .and_then(|r| r.auto.as_ref())
+            .ok_or_else(|| JsError::new("no n_steps \"auto\" run: call igStart first"))?;
+        let round = auto.round();
         if round.intervals.is_empty() {
             return Ok(JsValue::NULL);
         }
@@ -322,19 +409,17 @@ impl Explainer {
     }
 
     /// The weighted gradient sum over the Gauss–Legendre points of `[a, b]`
-    /// (`n_steps: "auto"`), flat `(tokens × hidden)`.
+    /// (`n_steps: "auto"`), flat `(tokens × width)`.
     #[wasm_bindgen(js_name = igIntervalSum)]
     pub fn ig_interval_sum(&self, a: f64, b: f64) -> Result<Float32Array, JsError> {
         let run = self.run()?;
         if !(0.0..=1.0).contains(&a) || !(a..=1.0).contains(&b) {
             return Err(JsError::new(&format!("[{a}, {b}] is not within [0, 1]")));
         }
-        let sums = run.plan.interval_sums(
-            &self.model,
-            &run.input,
-            &[Interval { a, b }],
-            adaptive::NODES,
-        );
+        let sums = run
+            .plan
+            .interval_sums(&run.forward(&self.model)?, &[Interval { a, b }], adaptive::NODES)
+            .map_err(into_error)?;
         Ok(Float32Array::from(&sums[0][..]))
     }
 
@@ -342,7 +427,10 @@ impl Explainer {
     #[wasm_bindgen(js_name = igScores)]
     pub fn ig_scores(&self, alphas: &[f64]) -> Result<Float32Array, JsError> {
         let run = self.run()?;
-        let scores = run.plan.scores_at(&self.model, &run.input, alphas);
+        let scores = run
+            .plan
+            .scores_at(&run.forward(&self.model)?, alphas)
+            .map_err(into_error)?;
         Ok(Float32Array::from(&scores[..]))
     }
 
@@ -351,8 +439,13 @@ impl Explainer {
     /// the run stands (`IgProgress`).
     #[wasm_bindgen(js_name = igSubmit)]
     pub fn ig_submit(&mut self, sums: &[f32], scores: &[f32]) -> Result<JsValue, JsError> {
-        let (plan, auto) = self.auto()?;
-        let (size, diff) = (plan.size(), plan.diff());
+        let run = self
+            .run
+            .as_mut()
+            .filter(|r| r.auto.is_some())
+            .ok_or_else(|| JsError::new("no n_steps \"auto\" run: call igStart first"))?;
+        let (size, diff) = (run.plan.size(), run.plan.diff());
+        let auto = run.auto.as_mut().expect("checked");
         let round = auto.round();
         if sums.len() != round.intervals.len() * size || scores.len() != round.alphas.len() {
             return Err(JsError::new(&format!(
@@ -394,20 +487,20 @@ impl Explainer {
         };
         let mut r = run
             .plan
-            .finish(&self.model, &run.input, &total)
+            .finish(&run.forward(&self.model)?, &total)
             .map_err(into_error)?;
         if let Some(steps) = steps {
             r.n_steps = steps;
         }
         let texts = [run.texts[0].as_str(), run.texts[1].as_str()];
+        let parts = vec![(run.explained.clone(), Scores::from_ig(r, &run.opts))];
         let e = assemble(
             &self.model,
             &run.input,
             texts,
             &run.opts,
-            run.prediction.clone(),
-            run.target,
-            Scores::from_ig(r, &run.opts),
+            run.analysis.clone(),
+            parts,
         );
         self.run = None;
         to_js(&e)

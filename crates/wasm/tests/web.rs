@@ -231,7 +231,8 @@ fn errors_reach_javascript_as_messages() {
     let err = Explainer::new(js_files(&files), None).err().unwrap();
     assert_eq!(
         message(err),
-        "unsupported model_type \"gpt2\" in config.json; bertlens supports: bert, distilbert, roberta, xlm-roberta"
+        "unsupported model_type \"gpt2\" in config.json; bertlens supports: bert, roberta, \
+         xlm-roberta, camembert, distilbert, albert, electra, deberta-v2, modernbert"
     );
     let files: Vec<(&str, &[u8])> = fixture_files("bert")[..2].to_vec();
     let err = Explainer::new(js_files(&files), Some("the dropped files".into()))
