@@ -96,6 +96,64 @@ pub enum Error {
         candidates: String,
     },
 
+    /// A folder has none of the files a tokenizer can be built from.
+    #[error(
+        "no tokenizer file: bertlens reads tokenizer.json, or else vocab.txt (WordPiece), \
+         vocab.json + merges.txt (byte-level BPE) or a sentencepiece model (spiece.model, \
+         spm.model, sentencepiece.bpe.model), with tokenizer_config.json, \
+         special_tokens_map.json and added_tokens.json beside them"
+    )]
+    NoTokenizerFile,
+
+    /// A tokenizer needs two files and only one is there.
+    #[error("{present} is present but {missing} is missing: the tokenizer needs both")]
+    TokenizerFilePair {
+        present: &'static str,
+        missing: &'static str,
+    },
+
+    /// A tokenizer file (vocab.txt, vocab.json, merges.txt, a sentencepiece model) does not parse.
+    #[error("{file} is not {expected}: {reason}")]
+    TokenizerFile {
+        file: String,
+        expected: &'static str,
+        reason: String,
+    },
+
+    /// The tokenizer class (from tokenizer_config.json or the model type) cannot be built here.
+    #[error("{0}")]
+    TokenizerClass(String),
+
+    /// A tokenizer built from slow files produces ids the model has no embedding for.
+    #[error(
+        "{file} does not match the model: its ids go up to {tokenizer} tokens but the \
+         model's vocabulary (vocab_size in config.json, rows of the word embeddings) has {model}"
+    )]
+    TokenizerVocabMismatch {
+        file: &'static str,
+        tokenizer: usize,
+        model: usize,
+    },
+
+    /// A tokenizer built from slow files lacks a token bertlens needs.
+    #[error("the tokenizer ({file}) has no {role} token (looked for {candidates})")]
+    TokenizerMissingSpecial {
+        file: &'static str,
+        role: &'static str,
+        candidates: String,
+    },
+
+    /// Question answering: the question alone fills the model's input.
+    #[error(
+        "the question is {question} tokens long and the model reads at most {max} tokens with \
+         its special tokens and the context: shorten the question"
+    )]
+    QuestionTooLong { question: usize, max: usize },
+
+    /// The tokenizer failed on an input (a bug in bertlens or the tokenizers crate, not in the text).
+    #[error("the tokenizer failed: {0}")]
+    Tokenize(String),
+
     /// The head spec is inconsistent with itself or with the weights.
     #[error("head spec: {0}")]
     HeadSpec(String),

@@ -2,102 +2,273 @@
 //! character offsets into the original text, the word each piece belongs
 //! to, and which tokens are special.
 //!
+//! A tokenizer comes from the files of a hub folder ([`TokenizerFiles`]),
+//! built with the `tokenizers` crate's own models, normalizers,
+//! pre-tokenizers, post-processors and decoders, exactly as transformers 5's
+//! `AutoTokenizer.from_pretrained(folder)` builds it:
+//!
+//! - `tokenizer.json`, whenever it is there;
+//! - else [`source`] picks the transformers class (`tokenizer_class`, the
+//!   model type, the files) and [`wordpiece`] (vocab.txt), [`bpe`]
+//!   (vocab.json + merges.txt) or [`sentencepiece`] (spiece.model, spm.model,
+//!   sentencepiece.bpe.model) builds it, with the options and special tokens
+//!   that [`config`] reads from tokenizer_config.json,
+//!   special_tokens_map.json and added_tokens.json, added in transformers'
+//!   order by [`special`].
+//!
+//! [`encode`] turns a text or a pair into [`Tokenized`], cutting it at the
+//! model's limit as transformers does.
+//!
 //! A `tokenizer.json` may arrive with padding and truncation switched on
 //! (the default model's pads every input to 128). bertlens never pads, and
 //! truncates only at the model's own limit, saying so in `truncated`.
 
-use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+mod bpe;
+mod config;
+mod encode;
+mod sentencepiece;
+mod source;
+mod special;
+mod spm_classes;
+mod wordpiece;
+
+use tokenizers::processors::template::TemplateProcessing;
+use tokenizers::utils::truncation::TruncationError;
+use tokenizers::{
+    Decoder, Encoding, ModelWrapper, PostProcessor, PostProcessorWrapper, Tokenizer,
+    TruncationStrategy,
+};
+
+pub use encode::Tokenized;
+pub use source::{TokenizerFiles, TokenizerHints};
 
 use crate::error::{Error, Result};
+use config::TokenizerConfig;
+use source::Class;
+use special::Specials;
 
 /// A tokenizer ready for one model.
 pub struct TextTokenizer {
+    /// Normalizer, pre-tokenizer, model, added tokens and decoder; no
+    /// post-processor, truncation or padding ([`encode`] applies those).
     inner: Tokenizer,
+    post: Option<PostProcessorWrapper>,
     max_tokens: usize,
     pad_id: u32,
-    mask_id: Option<u32>,
+    mask: Option<(String, u32)>,
+    source: &'static str,
+    /// transformers' `clean_up_tokenization_spaces`, which its `decode`
+    /// skips for BPE models.
+    clean_up: bool,
 }
 
-/// One tokenized input (a text, or a pair of texts).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tokenized {
-    pub ids: Vec<u32>,
-    pub type_ids: Vec<u32>,
-    /// Wordpieces as the vocabulary spells them (`##ing`, `Ġthe`).
-    pub tokens: Vec<String>,
-    /// `[start, end)` in characters (Unicode scalar values) of the text the
-    /// token came from; `(0, 0)` for special tokens.
-    pub offsets: Vec<(usize, usize)>,
-    /// Which text a token came from: 0, 1 for the second of a pair, `None` for special tokens.
-    pub sequence: Vec<Option<u8>>,
-    /// The word a token belongs to, numbered across both texts of a pair.
-    pub word_ids: Vec<Option<u32>>,
-    pub special: Vec<bool>,
-    /// The input was longer than the model allows and was cut to `ids.len()` tokens.
-    pub truncated: bool,
+/// A tokenizer built from slow files, before bertlens' checks.
+#[derive(Debug)]
+pub(crate) struct Built {
+    pub tokenizer: Tokenizer,
+    pub specials: Specials,
+    pub clean_up: bool,
 }
 
-impl Tokenized {
-    pub fn len(&self) -> usize {
-        self.ids.len()
-    }
+/// Adds the special and added tokens as `TokenizersBackend.__init__` does.
+pub(crate) fn add_specials(tokenizer: &mut Tokenizer, specials: &Specials) -> Result<()> {
+    tokenizer
+        .add_tokens(specials.tokens_to_add())
+        .map_err(|e| Error::Tokenize(e.to_string()))?;
+    Ok(())
+}
 
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+/// A file that [`Class::resolve`] checked is there.
+fn file(f: &Option<Vec<u8>>) -> Result<&[u8]> {
+    f.as_deref().ok_or(Error::NoTokenizerFile)
+}
+
+/// A template given as transformers' f-string: pieces separated by spaces.
+pub(crate) fn words(template: &str) -> Vec<String> {
+    template.split(' ').map(str::to_string).collect()
+}
+
+/// `processors.TemplateProcessing(single=…, pair=…, special_tokens=…)`.
+pub(crate) fn template(
+    single: Vec<String>,
+    pair: Vec<String>,
+    special_tokens: Vec<(String, u32)>,
+) -> Result<TemplateProcessing> {
+    let bad =
+        |e: String| Error::TokenizerClass(format!("the special tokens make a bad template: {e}"));
+    TemplateProcessing::builder()
+        .try_single(single)
+        .map_err(bad)?
+        .try_pair(pair)
+        .map_err(bad)?
+        .special_tokens(special_tokens)
+        .build()
+        .map_err(|e| bad(e.to_string()))
+}
+
+fn tokenizer_json(bytes: &[u8]) -> Result<Tokenizer> {
+    // Say "not JSON" plainly before the tokenizers crate's terser message.
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(Error::json("tokenizer.json", e));
     }
+    let mut inner = Tokenizer::from_bytes(bytes).map_err(|e| Error::Tokenizer(e.to_string()))?;
+    inner.with_padding(None);
+    Ok(inner)
 }
 
 impl TextTokenizer {
     /// Loads `tokenizer.json` for a model with `vocab_rows` embeddings that
-    /// accepts at most `max_tokens` tokens.
+    /// accepts at most `max_tokens` tokens. A thin wrapper of [`TextTokenizer::load`].
     pub fn from_bytes(
         bytes: &[u8],
         vocab_rows: usize,
         max_tokens: usize,
         pad_token_id: Option<u32>,
     ) -> Result<Self> {
-        // Say "not JSON" plainly before the tokenizers crate's terser message.
-        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-            return Err(Error::json("tokenizer.json", e));
-        }
-        let mut inner =
-            Tokenizer::from_bytes(bytes).map_err(|e| Error::Tokenizer(e.to_string()))?;
-        inner.with_padding(None);
-        inner
-            .with_truncation(Some(TruncationParams {
-                direction: TruncationDirection::Right,
-                max_length: max_tokens,
-                strategy: TruncationStrategy::LongestFirst,
-                stride: 0,
-            }))
-            .map_err(|e| Error::Tokenizer(e.to_string()))?;
-        let size = inner.get_vocab_size(true);
-        if size > vocab_rows {
-            return Err(Error::VocabMismatch {
-                tokenizer: size,
-                model: vocab_rows,
+        let files = TokenizerFiles {
+            tokenizer_json: Some(bytes.to_vec()),
+            ..TokenizerFiles::default()
+        };
+        let hints = TokenizerHints {
+            model_type: String::new(),
+            vocab_rows,
+            max_tokens,
+            pad_token_id,
+        };
+        Self::load(&files, &hints)
+    }
+
+    /// Builds the tokenizer of a model folder from its files (see the module docs).
+    pub fn load(files: &TokenizerFiles, hints: &TokenizerHints) -> Result<Self> {
+        let config = TokenizerConfig::parse(
+            files.tokenizer_config.as_deref(),
+            files.special_tokens_map.as_deref(),
+            files.added_tokens.as_deref(),
+        )?;
+        let (built, source) = if let Some(json) = &files.tokenizer_json {
+            let built = Built {
+                tokenizer: tokenizer_json(json)?,
+                specials: config.specials(&[], None),
+                clean_up: config.clean_up_spaces()?,
+            };
+            (built, "tokenizer.json")
+        } else {
+            let class = Class::resolve(config.tokenizer_class(), &hints.model_type, files)?;
+            // Class::resolve checked that the class's files are there.
+            match class {
+                Class::Bert => (
+                    wordpiece::build(file(&files.vocab_txt)?, &config)?,
+                    "vocab.txt",
+                ),
+                Class::Roberta => {
+                    let (vocab, merges) = (file(&files.vocab_json)?, file(&files.merges_txt)?);
+                    (
+                        bpe::build(vocab, merges, &config)?,
+                        "vocab.json + merges.txt",
+                    )
+                }
+                _ => {
+                    let (name, bytes) =
+                        files.sentencepiece.as_ref().ok_or(Error::NoTokenizerFile)?;
+                    sentencepiece::build(class, name, bytes, &config)?
+                }
+            }
+        };
+        Self::assemble(built, source, hints)
+    }
+
+    fn assemble(built: Built, source: &'static str, hints: &TokenizerHints) -> Result<Self> {
+        let Built {
+            tokenizer: inner,
+            specials,
+            clean_up,
+        } = built;
+        let json = source == "tokenizer.json";
+        let max_id = inner
+            .get_vocab(true)
+            .values()
+            .max()
+            .map_or(0, |&m| m as usize + 1);
+        let size = inner.get_vocab_size(true).max(max_id);
+        if size > hints.vocab_rows {
+            return Err(if json {
+                Error::VocabMismatch {
+                    tokenizer: size,
+                    model: hints.vocab_rows,
+                }
+            } else {
+                Error::TokenizerVocabMismatch {
+                    file: source,
+                    tokenizer: size,
+                    model: hints.vocab_rows,
+                }
             });
         }
-        let find = |role: &'static str, names: &[&str]| -> Result<u32> {
+        let find = |role: &'static str, key: &str, fallback: &[&str]| -> Result<(String, u32)> {
+            let names: Vec<&str> = specials
+                .get(key)
+                .into_iter()
+                .chain(fallback.iter().copied())
+                .collect();
             names
                 .iter()
-                .find_map(|n| inner.token_to_id(n))
-                .ok_or_else(|| Error::MissingSpecialToken {
-                    role,
-                    candidates: names.join(", "),
+                .find_map(|n| inner.token_to_id(n).map(|id| (n.to_string(), id)))
+                .ok_or_else(|| {
+                    let candidates = names.join(", ");
+                    if json {
+                        Error::MissingSpecialToken { role, candidates }
+                    } else {
+                        Error::TokenizerMissingSpecial {
+                            file: source,
+                            role,
+                            candidates,
+                        }
+                    }
                 })
         };
-        let pad_id = match pad_token_id {
-            Some(id) if (id as usize) < vocab_rows => id,
-            _ => find("padding", &["[PAD]", "<pad>"])?,
+        let pad_id = match hints.pad_token_id {
+            Some(id) if (id as usize) < hints.vocab_rows => id,
+            _ => find("padding", "pad_token", &["[PAD]", "<pad>"])?.1,
         };
-        let mask_id = find("mask", &["[MASK]", "<mask>"]).ok();
+        let mask = find("mask", "mask_token", &["[MASK]", "<mask>"]).ok();
+        let added = inner
+            .get_post_processor()
+            .map_or(0, |p| p.added_tokens(true).max(p.added_tokens(false)));
+        if hints.max_tokens <= added {
+            return Err(Error::option(
+                "max_tokens",
+                format!(
+                    "{} leaves no room for text beside the tokenizer's {added} special tokens",
+                    hints.max_tokens
+                ),
+            ));
+        }
+        let clean_up = clean_up && !matches!(inner.get_model(), ModelWrapper::BPE(_));
+        let mut inner = inner;
+        let post = inner.get_post_processor().cloned();
+        inner.with_post_processor(None::<PostProcessorWrapper>);
+        inner
+            .with_truncation(None)
+            .map_err(|e| Error::Tokenize(e.to_string()))?;
         Ok(Self {
             inner,
-            max_tokens,
+            post,
+            max_tokens: hints.max_tokens,
             pad_id,
-            mask_id,
+            mask,
+            source,
+            clean_up,
         })
+    }
+
+    fn encode_with(
+        &self,
+        strategy: TruncationStrategy,
+        text: &str,
+        pair: Option<&str>,
+    ) -> tokenizers::Result<Encoding> {
+        let post = self.post.as_ref();
+        encode::encode(&self.inner, post, self.max_tokens, strategy, text, pair)
     }
 
     pub fn max_tokens(&self) -> usize {
@@ -109,66 +280,82 @@ impl TextTokenizer {
     }
 
     pub fn mask_id(&self) -> Option<u32> {
-        self.mask_id
+        self.mask.as_ref().map(|m| m.1)
+    }
+
+    /// The mask token as typed in a text (`[MASK]`, `<mask>`).
+    pub fn mask_token(&self) -> Option<&str> {
+        self.mask.as_ref().map(|m| m.0.as_str())
+    }
+
+    /// Where the tokenizer came from: `tokenizer.json`, `vocab.txt`,
+    /// `vocab.json + merges.txt` or the sentencepiece model's file name.
+    pub fn source(&self) -> &'static str {
+        self.source
     }
 
     pub fn token(&self, id: u32) -> Option<String> {
         self.inner.id_to_token(id)
     }
 
-    /// Tokenizes `text` (and `pair`, the second text of a sentence pair).
+    pub fn token_to_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    /// transformers' `tokenizer.decode(ids)` (special tokens kept).
+    pub fn decode(&self, ids: &[u32]) -> String {
+        let text = self.inner.decode(ids, false).unwrap_or_default();
+        if self.clean_up {
+            encode::clean_up_tokenization(&text)
+        } else {
+            text
+        }
+    }
+
+    /// transformers' `convert_tokens_to_string`: the decoder over the tokens,
+    /// or the tokens joined by spaces when there is no decoder.
+    pub fn tokens_to_string(&self, tokens: &[String]) -> String {
+        match self.inner.get_decoder() {
+            Some(d) => d.decode(tokens.to_vec()).unwrap_or_default(),
+            None => tokens.join(" "),
+        }
+    }
+
+    /// Tokenizes `text` (and `pair`, the second text of a sentence pair),
+    /// cutting the longer text first when the input is too long.
     pub fn encode(&self, text: &str, pair: Option<&str>) -> Result<Tokenized> {
         if text.trim().is_empty() {
             return Err(Error::EmptyText);
         }
-        let enc = match pair {
-            Some(p) => self.inner.encode_char_offsets((text, p), true),
-            None => self.inner.encode_char_offsets(text, true),
-        }
-        .map_err(|e| Error::Tokenizer(e.to_string()))?;
-        let special: Vec<bool> = enc
-            .get_special_tokens_mask()
-            .iter()
-            .map(|&m| m == 1)
-            .collect();
-        if special.iter().all(|&s| s) {
+        let enc = self
+            .encode_with(TruncationStrategy::LongestFirst, text, pair)
+            .map_err(|e| Error::Tokenize(e.to_string()))?;
+        encode::tokenized(enc)
+    }
+
+    /// Question answering: tokenizes `first` (the question) and `second`
+    /// (the context), cutting only the context when the input is too long;
+    /// an error if the question alone leaves no room for the context.
+    pub fn encode_truncating_second(&self, first: &str, second: &str) -> Result<Tokenized> {
+        if first.trim().is_empty() || second.trim().is_empty() {
             return Err(Error::EmptyText);
         }
-        let sequence: Vec<Option<u8>> = enc
-            .get_sequence_ids()
-            .iter()
-            .zip(&special)
-            .map(|(s, &sp)| if sp { None } else { s.map(|s| s as u8) })
-            .collect();
-        // Words restart at 0 in the second text of a pair: renumber them so
-        // that a word id names one word of the whole input.
-        let mut word_ids = Vec::with_capacity(enc.len());
-        let mut last: Option<(u8, u32)> = None;
-        let mut next = 0u32;
-        for (w, s) in enc.get_word_ids().iter().zip(&sequence) {
-            word_ids.push(match (w, s) {
-                (Some(w), Some(s)) => {
-                    if last != Some((*s, *w)) {
-                        if last.is_some() {
-                            next += 1;
-                        }
-                        last = Some((*s, *w));
-                    }
-                    Some(next)
-                }
-                _ => None,
-            });
+        match self.encode_with(TruncationStrategy::OnlySecond, first, Some(second)) {
+            Ok(enc) => encode::tokenized(enc),
+            Err(e) if matches!(e.downcast_ref(), Some(TruncationError::SequenceTooShort)) => {
+                // The context cannot be cut enough: the question fills the input.
+                let question = self
+                    .inner
+                    .encode_char_offsets(first, false)
+                    .map_err(|e| Error::Tokenize(e.to_string()))?
+                    .len();
+                Err(Error::QuestionTooLong {
+                    question,
+                    max: self.max_tokens,
+                })
+            }
+            Err(e) => Err(Error::Tokenize(e.to_string())),
         }
-        Ok(Tokenized {
-            ids: enc.get_ids().to_vec(),
-            type_ids: enc.get_type_ids().to_vec(),
-            tokens: enc.get_tokens().to_vec(),
-            offsets: enc.get_offsets().to_vec(),
-            sequence,
-            word_ids,
-            special,
-            truncated: !enc.get_overflowing().is_empty(),
-        })
     }
 }
 
