@@ -89,7 +89,10 @@ pub fn run(
             output: TargetOutput::Logit,
         };
         let f = |layer| ForwardFunc::new(&model, &input, layer, scalar).map_err(|e| e.to_string());
-        let (words, embeddings) = (f(AttributionLayer::WordEmbeddings)?, f(AttributionLayer::Embeddings)?);
+        let (words, embeddings) = (
+            f(AttributionLayer::WordEmbeddings)?,
+            f(AttributionLayer::Embeddings)?,
+        );
         let baseline = IgOptions::default()
             .baseline
             .ids(&model, &input)

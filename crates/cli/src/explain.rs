@@ -78,9 +78,11 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
     let qa = model.task() == Task::QuestionAnswering;
     if let Some(path) = &args.batch {
         if qa {
-            return Err("--batch reads one text per line; a question-answering model needs \
+            return Err(
+                "--batch reads one text per line; a question-answering model needs \
                         --question and --context"
-                .into());
+                    .into(),
+            );
         }
         return batch(&model, path, args.pair.as_deref(), &opts);
     }
@@ -88,14 +90,17 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
         (Some(q), Some(c)) if qa => (q.as_str(), Some(c.as_str())),
         (Some(_), _) => {
             return Err(format!(
-                "--question and --context are for question-answering models; this one is a {} model",
-                model.task()
-            ))
+            "--question and --context are for question-answering models; this one is a {} model",
+            model.task()
+        ))
         }
         _ if qa => {
             return Err("a question-answering model takes --question and --context".into());
         }
-        _ => (args.text.as_deref().unwrap_or_default(), args.pair.as_deref()),
+        _ => (
+            args.text.as_deref().unwrap_or_default(),
+            args.pair.as_deref(),
+        ),
     };
     let e = explain(&model, text, pair, &opts).map_err(|e| e.to_string())?;
     if args.json {

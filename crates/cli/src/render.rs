@@ -150,12 +150,26 @@ fn prediction(out: &mut String, e: &Explanation, top: usize) {
         Task::SequenceClassification => {
             let mut order: Vec<usize> = (0..e.probabilities.len()).collect();
             order.sort_by(|&a, &b| e.probabilities[b].total_cmp(&e.probabilities[a]));
-            let width = order.iter().take(top).map(|&i| e.labels[i].chars().count()).max().unwrap_or(0);
+            let width = order
+                .iter()
+                .take(top)
+                .map(|&i| e.labels[i].chars().count())
+                .max()
+                .unwrap_or(0);
             if let Some(p) = e.predicted {
-                let _ = writeln!(out, "prediction: {} ({:.1}%)", e.labels[p], 100.0 * e.probabilities[p]);
+                let _ = writeln!(
+                    out,
+                    "prediction: {} ({:.1}%)",
+                    e.labels[p],
+                    100.0 * e.probabilities[p]
+                );
             }
             for &i in order.iter().take(top.max(1)) {
-                let mark = if Some(i) == e.target { "◀ target" } else { "" };
+                let mark = if Some(i) == e.target {
+                    "◀ target"
+                } else {
+                    ""
+                };
                 let _ = writeln!(
                     out,
                     "  {:<width$}  {}  {:>5.1}%  {mark}",
@@ -167,7 +181,11 @@ fn prediction(out: &mut String, e: &Explanation, top: usize) {
         }
         Task::TokenClassification => {
             let entities = e.entities.as_deref().unwrap_or_default();
-            let _ = writeln!(out, "entities: {}", if entities.is_empty() { "none" } else { "" });
+            let _ = writeln!(
+                out,
+                "entities: {}",
+                if entities.is_empty() { "none" } else { "" }
+            );
             for en in entities {
                 let _ = writeln!(
                     out,
@@ -183,7 +201,9 @@ fn prediction(out: &mut String, e: &Explanation, top: usize) {
                 let _ = writeln!(
                     out,
                     "token {t} ({}) is {} ({:.1}%)",
-                    e.tokens[t], labels[t].label, 100.0 * labels[t].score
+                    e.tokens[t],
+                    labels[t].label,
+                    100.0 * labels[t].score
                 );
             }
         }
@@ -199,7 +219,13 @@ fn prediction(out: &mut String, e: &Explanation, top: usize) {
                     a.token_start,
                     a.token_end
                 );
-                for a in e.answers.iter().flatten().skip(1).take(top.saturating_sub(1)) {
+                for a in e
+                    .answers
+                    .iter()
+                    .flatten()
+                    .skip(1)
+                    .take(top.saturating_sub(1))
+                {
                     let _ = writeln!(out, "  next: {:?} ({:.1}%)", a.text, 100.0 * a.score);
                 }
             }
@@ -210,14 +236,26 @@ fn prediction(out: &mut String, e: &Explanation, top: usize) {
         Task::FillMask => {
             for m in e.masks.iter().flatten() {
                 let _ = writeln!(out, "mask at token {}:", m.token);
-                let width = m.fill.iter().map(|f| f.token.chars().count()).max().unwrap_or(0);
+                let width = m
+                    .fill
+                    .iter()
+                    .map(|f| f.token.chars().count())
+                    .max()
+                    .unwrap_or(0);
                 for f in m.fill.iter().take(top.max(1)) {
-                    let mark = if e.token == Some(m.token) && e.target == Some(f.token_id as usize) {
+                    let mark = if e.token == Some(m.token) && e.target == Some(f.token_id as usize)
+                    {
                         "◀ target"
                     } else {
                         ""
                     };
-                    let _ = writeln!(out, "  {:<width$}  {}  {:>5.1}%  {mark}", f.token, bar(f.score), 100.0 * f.score);
+                    let _ = writeln!(
+                        out,
+                        "  {:<width$}  {}  {:>5.1}%  {mark}",
+                        f.token,
+                        bar(f.score),
+                        100.0 * f.score
+                    );
                 }
             }
         }
@@ -241,7 +279,11 @@ pub fn explanation(e: &Explanation, texts: [&str; 2], top: usize, color: bool) -
         let _ = writeln!(
             out,
             "\n  note: the {} was cut to {} tokens, the most the model takes",
-            if e.task == Task::QuestionAnswering { "context" } else { "text" },
+            if e.task == Task::QuestionAnswering {
+                "context"
+            } else {
+                "text"
+            },
             e.tokens.len()
         );
     }
@@ -256,8 +298,16 @@ fn attribution(out: &mut String, e: &Explanation, b: &Block, texts: [&str; 2], c
     let _ = writeln!(out, "\n{}", method_sentence(e, b));
     if let (Some(delta), Some(ig), Some(score)) = (b.delta, b.ig, b.score) {
         let span = score - ig.baseline_score;
-        let pct = if span != 0.0 { 100.0 * delta.abs() / span.abs() } else { 0.0 };
-        let pct = if pct < 0.01 { "<0.01%".to_string() } else { format!("{pct:.2}%") };
+        let pct = if span != 0.0 {
+            100.0 * delta.abs() / span.abs()
+        } else {
+            0.0
+        };
+        let pct = if pct < 0.01 {
+            "<0.01%".to_string()
+        } else {
+            format!("{pct:.2}%")
+        };
         let _ = writeln!(
             out,
             "convergence delta {delta:+.2e}: {pct} of F(x) − F(x′) = {span:.4} (F(x) = {score:.4}, F(x′) = {:.4})",
@@ -268,30 +318,62 @@ fn attribution(out: &mut String, e: &Explanation, b: &Block, texts: [&str; 2], c
 
     // The text, painted. Weights are normalised by the largest |attribution|.
     let (items, scores): (Vec<String>, Vec<f32>) = match b.words {
-        Some(words) => words.iter().map(|w| (w.text.clone(), w.attribution)).unzip(),
+        Some(words) => words
+            .iter()
+            .map(|w| (w.text.clone(), w.attribution))
+            .unzip(),
         None => (0..e.tokens.len().min(b.attributions.len()))
             .map(|i| (display(e, i, texts), b.attributions[i]))
             .unzip(),
     };
-    let max = scores.iter().fold(0f32, |m, s| m.max(s.abs())).max(f32::MIN_POSITIVE);
-    let painted: Vec<String> = items.iter().zip(&scores).map(|(t, s)| paint(t, s / max, color)).collect();
+    let max = scores
+        .iter()
+        .fold(0f32, |m, s| m.max(s.abs()))
+        .max(f32::MIN_POSITIVE);
+    let painted: Vec<String> = items
+        .iter()
+        .zip(&scores)
+        .map(|(t, s)| paint(t, s / max, color))
+        .collect();
     let _ = writeln!(out, "  {}\n", painted.join(" "));
 
     // A bar per token, centred at zero.
-    let name_width = items.iter().map(|t| t.chars().count()).max().unwrap_or(0).min(24);
+    let name_width = items
+        .iter()
+        .map(|t| t.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(24);
     let half = BAR / 2;
     for (t, &s) in items.iter().zip(&scores) {
         let n = ((s.abs() / max) * half as f32).round() as usize;
         let (left, right) = if s < 0.0 {
-            (format!("{}{}", " ".repeat(half - n), paint(&"█".repeat(n), -1.0, color)), " ".repeat(half))
+            (
+                format!(
+                    "{}{}",
+                    " ".repeat(half - n),
+                    paint(&"█".repeat(n), -1.0, color)
+                ),
+                " ".repeat(half),
+            )
         } else {
-            (" ".repeat(half), format!("{}{}", paint(&"█".repeat(n), 1.0, color), " ".repeat(half - n)))
+            (
+                " ".repeat(half),
+                format!(
+                    "{}{}",
+                    paint(&"█".repeat(n), 1.0, color),
+                    " ".repeat(half - n)
+                ),
+            )
         };
         let shown: String = t.chars().take(24).collect();
         let _ = writeln!(out, "  {shown:<name_width$} {left}│{right} {s:+.4}");
     }
     if color {
-        let legend: Vec<String> = [-1.0, -0.5, 0.0, 0.5, 1.0].iter().map(|&w| paint("   ", w, true)).collect();
+        let legend: Vec<String> = [-1.0, -0.5, 0.0, 0.5, 1.0]
+            .iter()
+            .map(|&w| paint("   ", w, true))
+            .collect();
         let _ = writeln!(out, "\n  legend: negative {} positive", legend.join(""));
     }
 }

@@ -163,6 +163,12 @@ impl Model {
         &self.tokenizer
     }
 
+    /// Caps inputs at `n` tokens, special tokens included (never above the
+    /// model's own limit): longer texts are cut, and say so.
+    pub fn limit_tokens(&mut self, n: usize) {
+        self.tokenizer.limit(n);
+    }
+
     pub fn network(&self) -> &Network {
         &self.network
     }
@@ -191,7 +197,7 @@ impl Model {
     /// Tokenizes one text, or a pair; for question answering `text` is the
     /// question and `pair` the context, which alone is cut to fit.
     pub fn tokenize(&self, text: &str, pair: Option<&str>) -> Result<Tokenized> {
-        match (self.task, pair) {
+        let mut input = match (self.task, pair) {
             (Task::QuestionAnswering, Some(context)) => {
                 self.tokenizer.encode_truncating_second(text, context)
             }
@@ -199,7 +205,12 @@ impl Model {
                 "a question-answering model needs a question and a context".into(),
             )),
             _ => self.tokenizer.encode(text, pair),
+        }?;
+        // A model without token types sees none (transformers returns none for it).
+        if self.network.encoder.embeddings.token_type.is_none() {
+            input.type_ids.fill(0);
         }
+        Ok(input)
     }
 
     /// Resolves a class given by name or by index.

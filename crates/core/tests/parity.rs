@@ -9,6 +9,7 @@ use bertlens_core::explain::{explain_tokens, ExplainOptions};
 use common::*;
 use serde_json::Value;
 
+/// Every sequence classifier among the fixtures.
 const MODELS: &[&str] = &[
     "bert",
     "distilbert",
@@ -16,6 +17,14 @@ const MODELS: &[&str] = &[
     "seed-mean-mlp",
     "seed-pooler-relu",
     "mean-l2-logreg",
+    "albert",
+    "albert-groups",
+    "electra",
+    "deberta-v3",
+    "deberta-v2",
+    "modernbert",
+    "modernbert-mean",
+    "xlm-roberta",
 ];
 
 /// HF numbers words per text of a pair; bertlens numbers them across both.
@@ -183,6 +192,14 @@ attribution_parity! {
     attributions_seed_mean_mlp_match_captum => "seed-mean-mlp",
     attributions_seed_pooler_relu_match_captum => "seed-pooler-relu",
     attributions_mean_l2_logreg_match_captum => "mean-l2-logreg",
+    attributions_albert_match_captum => "albert",
+    attributions_albert_groups_match_captum => "albert-groups",
+    attributions_electra_match_captum => "electra",
+    attributions_deberta_v3_match_captum => "deberta-v3",
+    attributions_deberta_v2_match_captum => "deberta-v2",
+    attributions_modernbert_match_captum => "modernbert",
+    attributions_modernbert_mean_match_captum => "modernbert-mean",
+    attributions_xlm_roberta_match_captum => "xlm-roberta",
 }
 
 #[test]

@@ -71,14 +71,17 @@ impl Source for JsBytes {
     }
 }
 
+/// Files by name, their bytes where the page keeps them.
+type Named = Vec<(String, Box<dyn Source>)>;
+
 /// `[{name, bytes}]` → named sources.
-fn named_files(files: &JsValue) -> Result<Vec<(String, Box<dyn Source>)>, JsError> {
+fn named_files(files: &JsValue) -> Result<Named, JsError> {
     if !Array::is_array(files) {
         return Err(JsError::new(
             "the model's files must be an array of {name, bytes}",
         ));
     }
-    let mut out: Vec<(String, Box<dyn Source>)> = Vec::new();
+    let mut out: Named = Vec::new();
     for f in Array::from(files).iter() {
         let name = Reflect::get(&f, &"name".into())
             .ok()
@@ -140,7 +143,7 @@ struct Info<'a> {
     max_tokens: usize,
     labels: &'a [String],
     output: bertlens_core::Output,
-    mask_token: Option<String>,
+    mask_token: Option<&'a str>,
     warnings: &'a [String],
 }
 
@@ -184,7 +187,8 @@ impl Explainer {
     ) -> Result<(Tokenized, bertlens_core::Explanation, Option<Attentions>), JsError> {
         let input = self.tokenize(text, pair)?;
         let texts = [text, pair.unwrap_or("")];
-        let mut analysis = analyze(&self.model, &input, texts, opts.top_k, trace).map_err(into_error)?;
+        let mut analysis =
+            analyze(&self.model, &input, texts, opts.top_k, trace).map_err(into_error)?;
         let att = analysis
             .trace
             .take()
@@ -293,10 +297,18 @@ impl Explainer {
         set(&out, "headDim", att.head_dim as u32)?;
         set(&out, "scale", att.scale)?;
         set(&out, "windows", to_js(&att.windows)?)?;
-        set(&out, "probabilities", Float32Array::from(&att.probabilities[..]))?;
+        set(
+            &out,
+            "probabilities",
+            Float32Array::from(&att.probabilities[..]),
+        )?;
         set(&out, "queries", Float32Array::from(&att.queries[..]))?;
         set(&out, "keys", Float32Array::from(&att.keys[..]))?;
-        set(&out, "positionScores", Float32Array::from(&att.position_scores[..]))?;
+        set(
+            &out,
+            "positionScores",
+            Float32Array::from(&att.position_scores[..]),
+        )?;
         set(&out, "rollout", Float32Array::from(&rollout.matrix[..]))?;
         Ok(out)
     }
@@ -341,16 +353,19 @@ impl Explainer {
         opts.method = Some(Method::Ig);
         let input = self.tokenize(text, pair.as_deref())?;
         let texts = [text, pair.as_deref().unwrap_or("")];
-        let analysis = analyze(&self.model, &input, texts, opts.top_k, false).map_err(into_error)?;
+        let analysis =
+            analyze(&self.model, &input, texts, opts.top_k, false).map_err(into_error)?;
         let explained = objectives(&self.model, &input, &opts, &analysis)
             .map_err(into_error)?
             .into_iter()
             .next()
             .ok_or_else(|| JsError::new("nothing to explain"))?;
         let layer = opts.layer_for(self.model.task()).expect("ig has a layer");
-        let f = ForwardFunc::new(&self.model, &input, layer, explained.scalar).map_err(into_error)?;
+        let f =
+            ForwardFunc::new(&self.model, &input, layer, explained.scalar).map_err(into_error)?;
         let baseline = opts.baseline.ids(&self.model, &input).map_err(into_error)?;
-        let plan = IgPlan::new(&f, &input.ids, baseline.as_deref(), &opts.ig()).map_err(into_error)?;
+        let plan =
+            IgPlan::new(&f, &input.ids, baseline.as_deref(), &opts.ig()).map_err(into_error)?;
         let auto = opts.n_steps == Steps::Auto;
         let started = IgStarted {
             steps: plan.steps(),
@@ -418,7 +433,11 @@ impl Explainer {
         }
         let sums = run
             .plan
-            .interval_sums(&run.forward(&self.model)?, &[Interval { a, b }], adaptive::NODES)
+            .interval_sums(
+                &run.forward(&self.model)?,
+                &[Interval { a, b }],
+                adaptive::NODES,
+            )
             .map_err(into_error)?;
         Ok(Float32Array::from(&sums[0][..]))
     }

@@ -205,7 +205,7 @@ pub fn objectives(
         Task::FillMask => {
             let masks = a.masks.as_deref().unwrap_or_default();
             let tok = model.tokenizer();
-            let name = tok.mask_token().unwrap_or_else(|| "[MASK]".into());
+            let name = tok.mask_token().unwrap_or("[MASK]");
             let mask = match opts.token {
                 None => masks.first().ok_or_else(|| {
                     Error::TaskInput(format!(

@@ -163,10 +163,12 @@ impl<'a> HeadBuilder<'a> {
         let key = self.keys.key(&format!("{name}.weight"));
         let out = match dims[..] {
             [out, inp] if inp == self.width => out,
-            [_, inp] => return Err(Error::HeadSpec(format!(
+            [_, inp] => {
+                return Err(Error::HeadSpec(format!(
                 "`{key}` has shape {dims:?} and takes {inp} inputs, but the layer before gives {}",
                 self.width
-            ))),
+            )))
+            }
             _ => {
                 return Err(Error::HeadSpec(format!(
                     "`{key}` has shape {dims:?}, expected a matrix"

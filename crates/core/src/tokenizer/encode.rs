@@ -99,7 +99,7 @@ pub(crate) fn clean_up_tokenization(text: &str) -> String {
         .replace(" 're", "'re")
 }
 
-pub(crate) fn tokenized(enc: Encoding) -> Result<Tokenized> {
+pub(crate) fn tokenized(enc: Encoding, inner: &Tokenizer) -> Result<Tokenized> {
     let special: Vec<bool> = enc
         .get_special_tokens_mask()
         .iter()
@@ -136,7 +136,14 @@ pub(crate) fn tokenized(enc: Encoding) -> Result<Tokenized> {
     Ok(Tokenized {
         ids: enc.get_ids().to_vec(),
         type_ids: enc.get_type_ids().to_vec(),
-        tokens: enc.get_tokens().to_vec(),
+        // As the vocabulary spells them (`convert_ids_to_tokens`): an added
+        // token that strips a space keeps it out of its name (`<mask>`).
+        tokens: enc
+            .get_ids()
+            .iter()
+            .zip(enc.get_tokens())
+            .map(|(&id, t)| inner.id_to_token(id).unwrap_or_else(|| t.clone()))
+            .collect(),
         offsets: enc.get_offsets().to_vec(),
         sequence,
         word_ids,
@@ -183,7 +190,9 @@ mod tests {
                 .unwrap(),
         );
         let enc = post.process(a, Some(b), true).unwrap();
-        let t = tokenized(enc).unwrap();
+        // An empty vocabulary: tokens keep the encoding's spelling.
+        let inner = Tokenizer::new(tokenizers::models::wordpiece::WordPiece::default());
+        let t = tokenized(enc, &inner).unwrap();
         assert_eq!(
             t.word_ids,
             [

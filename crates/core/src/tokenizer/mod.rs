@@ -56,6 +56,8 @@ pub struct TextTokenizer {
     max_tokens: usize,
     pad_id: u32,
     mask: Option<(String, u32)>,
+    /// The unknown token's id (token classification spells such tokens from the text).
+    unk: Option<u32>,
     source: &'static str,
     /// transformers' `clean_up_tokenization_spaces`, which its `decode`
     /// skips for BPE models.
@@ -231,6 +233,9 @@ impl TextTokenizer {
             _ => find("padding", "pad_token", &["[PAD]", "<pad>"])?.1,
         };
         let mask = find("mask", "mask_token", &["[MASK]", "<mask>"]).ok();
+        let unk = find("unknown", "unk_token", &["[UNK]", "<unk>"])
+            .ok()
+            .map(|u| u.1);
         let added = inner
             .get_post_processor()
             .map_or(0, |p| p.added_tokens(true).max(p.added_tokens(false)));
@@ -256,6 +261,7 @@ impl TextTokenizer {
             max_tokens: hints.max_tokens,
             pad_id,
             mask,
+            unk,
             source,
             clean_up,
         })
@@ -275,12 +281,21 @@ impl TextTokenizer {
         self.max_tokens
     }
 
+    /// Caps inputs at `n` tokens (never above the model's own limit).
+    pub fn limit(&mut self, n: usize) {
+        self.max_tokens = self.max_tokens.min(n);
+    }
+
     pub fn pad_id(&self) -> u32 {
         self.pad_id
     }
 
     pub fn mask_id(&self) -> Option<u32> {
         self.mask.as_ref().map(|m| m.1)
+    }
+
+    pub fn unk_id(&self) -> Option<u32> {
+        self.unk
     }
 
     /// The mask token as typed in a text (`[MASK]`, `<mask>`).
@@ -330,7 +345,7 @@ impl TextTokenizer {
         let enc = self
             .encode_with(TruncationStrategy::LongestFirst, text, pair)
             .map_err(|e| Error::Tokenize(e.to_string()))?;
-        encode::tokenized(enc)
+        encode::tokenized(enc, &self.inner)
     }
 
     /// Question answering: tokenizes `first` (the question) and `second`
@@ -341,7 +356,7 @@ impl TextTokenizer {
             return Err(Error::EmptyText);
         }
         match self.encode_with(TruncationStrategy::OnlySecond, first, Some(second)) {
-            Ok(enc) => encode::tokenized(enc),
+            Ok(enc) => encode::tokenized(enc, &self.inner),
             Err(e) if matches!(e.downcast_ref(), Some(TruncationError::SequenceTooShort)) => {
                 // The context cannot be cut enough: the question fills the input.
                 let question = self
@@ -356,108 +371,5 @@ impl TextTokenizer {
             }
             Err(e) => Err(Error::Tokenize(e.to_string())),
         }
-    }
-}
-
-// ---- interim: the API of the tokenizers branch, on tokenizer.json only ----
-
-/// The tokenizer files of a model folder, as bytes.
-#[derive(Debug, Clone, Default)]
-pub struct TokenizerFiles {
-    pub tokenizer_json: Option<Vec<u8>>,
-    pub vocab_txt: Option<Vec<u8>>,
-    pub vocab_json: Option<Vec<u8>>,
-    pub merges_txt: Option<Vec<u8>>,
-    pub sentencepiece: Option<(String, Vec<u8>)>,
-    pub tokenizer_config: Option<Vec<u8>>,
-    pub special_tokens_map: Option<Vec<u8>>,
-    pub added_tokens: Option<Vec<u8>>,
-}
-
-impl TokenizerFiles {
-    pub const NAMES: &'static [&'static str] = &[
-        "tokenizer.json",
-        "vocab.txt",
-        "vocab.json",
-        "merges.txt",
-        "spiece.model",
-        "spm.model",
-        "sentencepiece.bpe.model",
-        "tokenizer_config.json",
-        "special_tokens_map.json",
-        "added_tokens.json",
-    ];
-
-    pub fn is_empty(&self) -> bool {
-        self.tokenizer_json.is_none()
-            && self.vocab_txt.is_none()
-            && self.vocab_json.is_none()
-            && self.sentencepiece.is_none()
-    }
-
-    pub fn insert(&mut self, name: &str, bytes: Vec<u8>) -> bool {
-        match name {
-            "tokenizer.json" => self.tokenizer_json = Some(bytes),
-            "vocab.txt" => self.vocab_txt = Some(bytes),
-            "vocab.json" => self.vocab_json = Some(bytes),
-            "merges.txt" => self.merges_txt = Some(bytes),
-            "spiece.model" | "spm.model" | "sentencepiece.bpe.model" => {
-                self.sentencepiece = Some((name.to_string(), bytes))
-            }
-            "tokenizer_config.json" => self.tokenizer_config = Some(bytes),
-            "special_tokens_map.json" => self.special_tokens_map = Some(bytes),
-            "added_tokens.json" => self.added_tokens = Some(bytes),
-            _ => return false,
-        }
-        true
-    }
-}
-
-/// What the model says about its tokenizer.
-#[derive(Debug, Clone)]
-pub struct TokenizerHints {
-    pub model_type: String,
-    pub vocab_rows: usize,
-    pub max_tokens: usize,
-    pub pad_token_id: Option<u32>,
-}
-
-impl TextTokenizer {
-    pub fn load(files: &TokenizerFiles, hints: &TokenizerHints) -> Result<Self> {
-        let json = files
-            .tokenizer_json
-            .as_ref()
-            .ok_or_else(|| Error::Tokenizer("the model has no tokenizer.json".into()))?;
-        Self::from_bytes(json, hints.vocab_rows, hints.max_tokens, hints.pad_token_id)
-    }
-
-    /// Question answering: the question whole, the context cut to fit.
-    pub fn encode_truncating_second(&self, first: &str, second: &str) -> Result<Tokenized> {
-        self.encode(first, Some(second))
-    }
-
-    pub fn token_to_id(&self, token: &str) -> Option<u32> {
-        self.inner.token_to_id(token)
-    }
-
-    pub fn decode(&self, ids: &[u32]) -> String {
-        self.inner.decode(ids, false).unwrap_or_default()
-    }
-
-    pub fn tokens_to_string(&self, tokens: &[String]) -> String {
-        match self.inner.get_decoder() {
-            Some(d) => tokenizers::Decoder::decode(d, tokens.to_vec()).unwrap_or_default(),
-            None => tokens.join(" "),
-        }
-    }
-
-    pub fn unk_id(&self) -> Option<u32> {
-        ["[UNK]", "<unk>"]
-            .iter()
-            .find_map(|t| self.inner.token_to_id(t))
-    }
-
-    pub fn mask_token(&self) -> Option<String> {
-        self.mask_id.and_then(|id| self.inner.id_to_token(id))
     }
 }
