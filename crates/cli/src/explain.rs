@@ -197,8 +197,20 @@ pub fn info(dir: &Path, as_json: bool) -> Result<ExitCode, String> {
             model.hidden_size(),
             model.tokenizer().max_tokens(),
         );
-        for (i, l) in model.labels().iter().enumerate() {
-            println!("  {i:>4}  {l}");
+        if matches!(
+            model.task(),
+            Task::SequenceClassification | Task::TokenClassification
+        ) {
+            for (i, l) in model.labels().iter().enumerate() {
+                println!("  {i:>4}  {l}");
+            }
+        }
+        if let Some(mask) = model
+            .tokenizer()
+            .mask_token()
+            .filter(|_| model.task() == Task::FillMask)
+        {
+            println!("  mask token: {mask}");
         }
     }
     Ok(ExitCode::SUCCESS)

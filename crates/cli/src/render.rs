@@ -112,16 +112,18 @@ fn method_sentence(e: &Explanation, b: &Block) -> String {
         Some(AttributionLayer::WordEmbeddings) => "the word embeddings",
         None => "",
     };
+    // "positive's logit", "the start logit at token 13 (\",\")", "B-PER's logit at token 2 (\"john\")"
+    let at = |t: usize| format!(" at token {t} ({:?})", e.tokens[t]);
     let target = match (e.task, e.token) {
-        (Task::QuestionAnswering, _) => format!("the {} logit", b.target_label),
+        (Task::QuestionAnswering, Some(t)) => format!("the {} {what}{}", b.target_label, at(t)),
         (Task::TokenClassification | Task::FillMask, Some(t)) => {
-            format!("{:?} at token {t} ({})", b.target_label, e.tokens[t])
+            format!("{:?}'s {what}{}", b.target_label, at(t))
         }
-        _ => b.target_label.to_string(),
+        _ => format!("{}'s {what}", b.target_label),
     };
     match (e.method, b.ig) {
         (Method::Ig, Some(ig)) => format!(
-            "Integrated Gradients of {target}'s {what} at {layer}: {n} {q} steps{auto} from a {base} baseline",
+            "Integrated Gradients of {target}, at {layer}: {n} {q} steps{auto} from a {base} baseline",
             n = ig.n_steps,
             q = ig.integration.name(),
             auto = if ig.auto { " (auto)" } else { "" },
@@ -132,8 +134,8 @@ fn method_sentence(e: &Explanation, b: &Block) -> String {
                 Baseline::Zero => "zero",
             },
         ),
-        (Method::Saliency, _) => format!("Gradient saliency (‖∂{what}/∂x‖) of {target} at {layer}"),
-        (Method::InputXGradient, _) => format!("Input × gradient of {target}'s {what} at {layer}"),
+        (Method::Saliency, _) => format!("Gradient saliency (the norm of ∂F/∂x) of {target}, at {layer}"),
+        (Method::InputXGradient, _) => format!("Input × gradient of {target}, at {layer}"),
         _ => "Attention rollout (Abnar & Zuidema 2020)".to_string(),
     }
 }

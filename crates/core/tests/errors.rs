@@ -363,3 +363,80 @@ fn unknown_target_and_bad_options() {
         "invalid option internal_batch_size: must be at least 1"
     );
 }
+
+/// config.json's `architectures` names a head the weights do not hold.
+#[test]
+fn a_task_head_missing_from_the_weights_is_named() {
+    let mut files = raw_files("bert");
+    let config = String::from_utf8(files.config.clone()).unwrap();
+    files.config = config
+        .replace("BertForSequenceClassification", "BertForQuestionAnswering")
+        .into_bytes();
+    assert_eq!(
+        load_err(&files),
+        "the weights have no `qa_outputs.weight`, which a question-answering head needs: do \
+         config.json's `architectures` and the weights belong together?"
+    );
+    let mut files = raw_files("bert-ner");
+    let config = String::from_utf8(files.config.clone()).unwrap();
+    files.config = config
+        .replace("BertForTokenClassification", "BertForMaskedLM")
+        .into_bytes();
+    assert!(load_err(&files)
+        .starts_with("the weights have no `cls.predictions.transform.dense.weight`"));
+}
+
+/// Family options bertlens does not implement are named, not guessed.
+#[test]
+fn unsupported_family_options_are_named() {
+    let edit = |name: &str, from: &str, to: &str| {
+        let mut files = raw_files(name);
+        let config = String::from_utf8(files.config.clone()).unwrap();
+        assert!(config.contains(from), "{name}: {from}");
+        files.config = config.replacen(from, to, 1).into_bytes();
+        load_err(&files)
+    };
+    assert_eq!(
+        edit(
+            "deberta-v2",
+            "\"hidden_size\"",
+            "\"conv_kernel_size\": 3, \"hidden_size\""
+        ),
+        "config.json: conv_kernel_size > 0: the convolution of DeBERTa-v2 xlarge/xxlarge is not \
+         supported yet (DeBERTa-v3 and the base/large models have none)"
+    );
+    assert_eq!(
+        edit(
+            "modernbert",
+            "\"rope_type\": \"default\"",
+            "\"rope_type\": \"yarn\""
+        ),
+        "config.json: rope_type \"yarn\" is not supported (only \"default\")"
+    );
+    assert_eq!(
+        edit("bert", "\"hidden_size\"", "\"position_embedding_type\": \"relative_key\", \"hidden_size\""),
+        "config.json: position_embedding_type \"relative_key\" is not supported (only \"absolute\")"
+    );
+}
+
+/// A folder with weights in a format bertlens does not read says what it holds.
+#[test]
+fn a_folder_of_foreign_weights_says_what_it_holds() {
+    let dir = std::env::temp_dir().join(format!("bertlens-tf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["config.json", "tokenizer.json"] {
+        std::fs::copy(fixtures().join("bert").join(f), dir.join(f)).unwrap();
+    }
+    std::fs::write(dir.join("tf_model.h5"), b"\x89HDF\r\n").unwrap();
+    let err = ModelFiles::read_dir(&dir).unwrap_err().to_string();
+    assert!(
+        err.ends_with(
+            "it holds TensorFlow weights (tf_model.h5) but no weights (model.safetensors, \
+             pytorch_model.bin, or a .pt/.pth checkpoint); convert them with transformers, e.g. \
+             AutoModel.from_pretrained(dir, from_tf=True).save_pretrained(dir), which writes \
+             model.safetensors"
+        ),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -259,3 +259,85 @@ fn baselines_are_what_they_say() {
     let plan = IgPlan::new(&f, &input.ids, None, &IgOptions::default()).unwrap();
     assert_eq!(plan.diff(), &x[..]);
 }
+
+/// The scalar each task explains by default, on one fixture of every
+/// family and task: its gradient against central finite differences.
+#[test]
+fn every_family_and_task_matches_finite_differences() {
+    use bertlens_core::attribution::ForwardFunc;
+    use bertlens_core::explain::{analyze, objectives, ExplainOptions};
+    let cases = [
+        ("albert-groups", "the acting was superb", None),
+        ("electra", "the acting was superb", None),
+        (
+            "deberta-v3",
+            "the hotel was near the station, I didn't like it at all",
+            None,
+        ),
+        ("deberta-v2", "the hotel was near the station", None),
+        (
+            "modernbert",
+            "the hotel was near the station, I didn't like it at all",
+            None,
+        ),
+        ("modernbert-mean", "the acting was superb", None),
+        (
+            "bert-qa",
+            "Where is the hotel?",
+            Some("The hotel is near the station."),
+        ),
+        (
+            "deberta-v3-qa",
+            "Where is the hotel?",
+            Some("The hotel is near the station."),
+        ),
+        ("albert-ner", "John lives in Paris", None),
+        ("modernbert-ner", "John lives in Paris", None),
+        ("roberta-mlm", "The capital of France is <mask>.", None),
+        ("electra-mlm", "The capital of France is [MASK].", None),
+        ("deberta-v3-mlm", "The capital of France is [MASK].", None),
+    ];
+    for (name, text, pair) in cases {
+        let model = load(name);
+        let input = model.tokenize(text, pair).unwrap();
+        let a = analyze(&model, &input, [text, pair.unwrap_or("")], 5, false).unwrap();
+        for ex in objectives(&model, &input, &ExplainOptions::default(), &a).unwrap() {
+            for layer in [
+                AttributionLayer::Embeddings,
+                AttributionLayer::WordEmbeddings,
+            ] {
+                let f = ForwardFunc::new(&model, &input, layer, ex.scalar).unwrap();
+                let x = f.activation(&input.ids).unwrap();
+                let mut tape = Tape::default();
+                let (_, g) = f.scores_and_gradients(&x, &mut tape, Threads::One).unwrap();
+                for seed in 0..2 {
+                    let v = direction(g.len(), seed + 7);
+                    let analytic: f64 = g
+                        .iter()
+                        .zip(&v)
+                        .map(|(a, b)| (*a as f64) * (*b as f64))
+                        .sum();
+                    // LayerNorm right on the word embeddings (ModernBERT, DeBERTa-v3) is
+                    // strongly curved at their small norms: a smaller step there.
+                    let eps = if layer == AttributionLayer::WordEmbeddings {
+                        2e-3f32
+                    } else {
+                        1e-2
+                    };
+                    let shifted = |sign: f32| {
+                        let xs: Vec<f32> =
+                            x.iter().zip(&v).map(|(a, d)| a + d * eps * sign).collect();
+                        f.scores(&xs).unwrap()[0] as f64
+                    };
+                    let numeric = (shifted(1.0) - shifted(-1.0)) / (2.0 * eps as f64);
+                    let tol = 2e-2 * analytic.abs().max(numeric.abs()) + 2e-3;
+                    assert!(
+                        (analytic - numeric).abs() <= tol,
+                        "{name} {:?} {layer:?} seed {seed}: ∇F·v = {analytic}, finite difference {numeric}",
+                        ex.part
+                    );
+                }
+            }
+        }
+    }
+}

@@ -327,3 +327,43 @@ fn check_attributions_of(name: &str, model: &Model, case: &Value, input: &Tokeni
         })
         .count()
 }
+
+/// A folder as the hub often has it: no tokenizer.json, only the slow
+/// tokenizer's files. Every fixture that has them loads that way and
+/// tokenizes every case as transformers does for the same folder
+/// (tests/fixtures/tokenizers/slow-of-fixtures.json).
+#[test]
+fn folders_with_only_slow_tokenizer_files_load() {
+    let path = fixtures().join("tokenizers/slow-of-fixtures.json");
+    let goldens: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let goldens = goldens.as_object().unwrap();
+    assert!(goldens.len() >= 30, "{}", goldens.len());
+    for (name, golden) in goldens {
+        let dir = fixtures().join(name);
+        let files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap() != "tokenizer.json")
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        let mut model = Model::load(bertlens_core::ModelFiles::from_named(name, files).unwrap())
+            .unwrap_or_else(|e| panic!("{name} without tokenizer.json: {e}"));
+        assert_ne!(model.tokenizer().source(), "tokenizer.json", "{name}");
+        for case in golden["cases"].as_array().unwrap() {
+            if let Some(n) = case["max_length"].as_u64() {
+                model.limit_tokens(n as usize);
+            }
+            let (text, pair) = text_of(case);
+            let t = model.tokenize(&text, pair.as_deref()).unwrap();
+            let what = format!("{name} ({}): {text:?}", golden["class"]);
+            assert_eq!(t.ids, u32s(&case["input_ids"]), "{what}: ids");
+            assert_eq!(t.tokens, strings(&case["tokens"]), "{what}: tokens");
+            assert_eq!(t.offsets, offsets(&case["offsets"]), "{what}: offsets");
+        }
+    }
+}
