@@ -59,7 +59,7 @@ fn close(what: &str, got: &Value, want: &Value, tol: f64) {
 }
 
 /// The golden IG entry (embeddings, 24 Gauss–Legendre steps) of a case matching `pick`.
-fn ig_entry<'a>(case: &'a Value, pick: impl Fn(&Value) -> bool) -> &'a Value {
+fn ig_entry(case: &Value, pick: impl Fn(&Value) -> bool) -> &Value {
     case["attributions"]
         .as_array()
         .unwrap()
