@@ -65,9 +65,13 @@ impl CheckpointConfig {
                 architecture: a.clone(),
             })?,
         };
-        let labels = match labels_from_id2label(&fields.id2label)? {
-            Some(l) => Some(l),
-            None => architecture.as_deref().and_then(|a| family.labels(a)),
+        // transformers writes `LABEL_0`, `LABEL_1`, … when no names were given:
+        // a family's own names for that head (ELECTRA's discriminator) come first.
+        let known = architecture.as_deref().and_then(|a| family.labels(a));
+        let labels = match (labels_from_id2label(&fields.id2label)?, known) {
+            (Some(l), Some(k)) if is_placeholder(&l) && l.len() == k.len() => Some(k),
+            (Some(l), _) => Some(l),
+            (None, k) => k,
         };
         let output = match fields.problem_type.as_deref() {
             None | Some("single_label_classification") | Some("regression") => Output::Softmax,
@@ -93,6 +97,14 @@ impl CheckpointConfig {
     pub fn dims(&self) -> Dims {
         self.family.dims()
     }
+}
+
+/// `LABEL_0`, `LABEL_1`, …: transformers' names when none were given.
+fn is_placeholder(labels: &[String]) -> bool {
+    labels
+        .iter()
+        .enumerate()
+        .all(|(i, l)| *l == format!("LABEL_{i}"))
 }
 
 /// `{"0": "NEGATIVE", "1": "POSITIVE"}` → `["NEGATIVE", "POSITIVE"]`.
@@ -166,6 +178,16 @@ mod tests {
                 .starts_with("BertForMultipleChoice is not a task bertlens explains"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_discriminator_names_its_labels() {
+        let json = br#"{"model_type":"electra","architectures":["ElectraForPreTraining"],
+            "vocab_size":100,"embedding_size":16,"hidden_size":32,"num_hidden_layers":2,
+            "num_attention_heads":4,"intermediate_size":37,"id2label":{"0":"LABEL_0","1":"LABEL_1"}}"#;
+        let cfg = CheckpointConfig::from_json(json).unwrap();
+        assert_eq!(cfg.task, Task::TokenClassification);
+        assert_eq!(cfg.labels.unwrap(), ["original", "replaced"]);
     }
 
     #[test]

@@ -367,3 +367,49 @@ fn folders_with_only_slow_tokenizer_files_load() {
         }
     }
 }
+
+/// ElectraForPreTraining (the discriminators on the hub): one logit per
+/// token that it was replaced, read as token classification with the
+/// labels original/replaced, whose softmax of [0, z] is sigmoid(z).
+#[test]
+fn the_electra_discriminator_tells_replaced_tokens() {
+    let name = "electra-discriminator";
+    let model = load_task(name, Task::TokenClassification);
+    assert_eq!(model.labels(), ["original", "replaced"]);
+    let mut checked = 0;
+    for case in expected(name)["cases"].as_array().unwrap() {
+        let input = input_of(&model, name, case);
+        let text = case["text"].as_str().unwrap();
+        let a = analyze(&model, &input, [text, ""], 5, false).unwrap();
+        let logits = a.token_logits.unwrap();
+        let z: Vec<f32> = logits.chunks_exact(2).map(|r| r[1] - r[0]).collect();
+        assert_close_rel(
+            &format!("{name}: logits"),
+            &z,
+            &floats(&case["logits"]),
+            1e-5,
+        );
+        for ((l, &zi), p) in a
+            .token_labels
+            .unwrap()
+            .iter()
+            .zip(&z)
+            .zip(floats(&case["probabilities"]))
+        {
+            let (label, score) = if zi > 0.0 {
+                ("replaced", p)
+            } else {
+                ("original", 1.0 - p)
+            };
+            assert_eq!(l.label, label);
+            assert!(
+                (l.score as f64 - score).abs() < 1e-5,
+                "{name}: {} vs {score}",
+                l.score
+            );
+        }
+        check_attentions(name, &model, case, &input);
+        checked += check_attributions_of(name, &model, case, &input);
+    }
+    assert_eq!(checked, 8);
+}
