@@ -21,23 +21,23 @@ use crate::weights::Keys;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Config {
     pub vocab_size: usize,
-    #[serde(default = "default_embedding_size")]
+    #[serde(default = "super::defaults::embedding_128")]
     pub embedding_size: usize,
     pub hidden_size: usize,
     pub num_hidden_layers: usize,
-    #[serde(default = "one")]
+    #[serde(default = "super::defaults::one")]
     pub num_hidden_groups: usize,
     pub num_attention_heads: usize,
     pub intermediate_size: usize,
-    #[serde(default = "one")]
+    #[serde(default = "super::defaults::one")]
     pub inner_group_num: usize,
     #[serde(default = "default_act")]
     pub hidden_act: Activation,
-    #[serde(default = "default_max_position_embeddings")]
+    #[serde(default = "super::defaults::positions_512")]
     pub max_position_embeddings: usize,
-    #[serde(default = "default_type_vocab_size")]
+    #[serde(default = "super::defaults::type_vocab_2")]
     pub type_vocab_size: usize,
-    #[serde(default = "default_layer_norm_eps")]
+    #[serde(default = "super::defaults::eps_1e12")]
     pub layer_norm_eps: f64,
     #[serde(default)]
     pub pad_token_id: Option<u32>,
@@ -45,23 +45,8 @@ pub struct Config {
     pub position_embedding_type: Option<String>,
 }
 
-fn default_embedding_size() -> usize {
-    128
-}
-fn one() -> usize {
-    1
-}
 fn default_act() -> Activation {
     Activation::GeluTanh
-}
-fn default_max_position_embeddings() -> usize {
-    512
-}
-fn default_type_vocab_size() -> usize {
-    2
-}
-fn default_layer_norm_eps() -> f64 {
-    1e-12
 }
 
 pub struct AlbertFamily;

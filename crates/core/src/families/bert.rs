@@ -28,26 +28,16 @@ pub struct Config {
     pub intermediate_size: usize,
     #[serde(default)]
     pub hidden_act: Activation,
-    #[serde(default = "default_max_position_embeddings")]
+    #[serde(default = "super::defaults::positions_512")]
     pub max_position_embeddings: usize,
-    #[serde(default = "default_type_vocab_size")]
+    #[serde(default = "super::defaults::type_vocab_2")]
     pub type_vocab_size: usize,
-    #[serde(default = "default_layer_norm_eps")]
+    #[serde(default = "super::defaults::eps_1e12")]
     pub layer_norm_eps: f64,
     #[serde(default)]
     pub pad_token_id: Option<u32>,
     #[serde(default)]
     pub position_embedding_type: Option<String>,
-}
-
-fn default_max_position_embeddings() -> usize {
-    512
-}
-fn default_type_vocab_size() -> usize {
-    2
-}
-fn default_layer_norm_eps() -> f64 {
-    1e-12
 }
 
 pub struct BertFamily;

@@ -30,7 +30,7 @@ pub struct Config {
     pub intermediate_size: usize,
     #[serde(default)]
     pub hidden_act: Activation,
-    #[serde(default = "default_max_position_embeddings")]
+    #[serde(default = "super::defaults::positions_512")]
     pub max_position_embeddings: usize,
     #[serde(default)]
     pub type_vocab_size: usize,
@@ -38,13 +38,13 @@ pub struct Config {
     pub layer_norm_eps: f64,
     #[serde(default)]
     pub relative_attention: bool,
-    #[serde(default = "minus_one")]
+    #[serde(default = "super::defaults::minus_one")]
     pub max_relative_positions: i64,
-    #[serde(default = "minus_one")]
+    #[serde(default = "super::defaults::minus_one")]
     pub position_buckets: i64,
     #[serde(default)]
     pub pad_token_id: Option<u32>,
-    #[serde(default = "yes")]
+    #[serde(default = "super::defaults::yes")]
     pub position_biased_input: bool,
     #[serde(default)]
     pub pos_att_type: PosAttType,
@@ -58,7 +58,7 @@ pub struct Config {
     pub pooler_hidden_size: Option<usize>,
     #[serde(default)]
     pub pooler_hidden_act: Activation,
-    #[serde(default = "yes")]
+    #[serde(default = "super::defaults::yes")]
     pub legacy: bool,
     #[serde(default)]
     pub conv_kernel_size: usize,
@@ -66,17 +66,8 @@ pub struct Config {
     pub attention_head_size: Option<usize>,
 }
 
-fn default_max_position_embeddings() -> usize {
-    512
-}
 fn default_layer_norm_eps() -> f64 {
     1e-7
-}
-fn minus_one() -> i64 {
-    -1
-}
-fn yes() -> bool {
-    true
 }
 
 /// `pos_att_type`: `"p2c|c2p"` or `["p2c", "c2p"]`.

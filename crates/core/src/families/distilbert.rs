@@ -25,14 +25,10 @@ pub struct Config {
     pub hidden_dim: usize,
     #[serde(default)]
     pub activation: Activation,
-    #[serde(default = "default_max_position_embeddings")]
+    #[serde(default = "super::defaults::positions_512")]
     pub max_position_embeddings: usize,
     #[serde(default)]
     pub pad_token_id: Option<u32>,
-}
-
-fn default_max_position_embeddings() -> usize {
-    512
 }
 
 /// DistilBERT's layer norms: `nn.LayerNorm(config.dim, eps=1e-12)`, a

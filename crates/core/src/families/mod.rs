@@ -8,6 +8,7 @@
 pub mod albert;
 pub mod bert;
 pub mod deberta;
+mod defaults;
 pub mod distilbert;
 pub mod electra;
 pub mod modernbert;

@@ -42,7 +42,7 @@ pub struct Config {
     pub attention_bias: bool,
     #[serde(default)]
     pub mlp_bias: bool,
-    #[serde(default = "yes")]
+    #[serde(default = "super::defaults::yes")]
     pub decoder_bias: bool,
     #[serde(default)]
     pub classifier_pooling: Pooling,
@@ -91,9 +91,6 @@ fn default_local_attention() -> usize {
 }
 fn default_global_every() -> usize {
     3
-}
-fn yes() -> bool {
-    true
 }
 
 const FULL: &str = "full_attention";
