@@ -193,24 +193,29 @@ impl ModelFiles {
             .filter(|e| e.path().is_file())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        let mut wanted = weight_files(&shown, &names)?;
-        wanted.extend(["config.json", "head.json"].map(String::from));
+        let weights = weight_files(&shown, &names)?;
+        let mut wanted: Vec<String> = ["config.json", "head.json"].map(String::from).to_vec();
         wanted.extend(TokenizerFiles::NAMES.iter().map(|n| n.to_string()));
-        let mut files = Vec::new();
+        let io = |path: &std::path::Path, e: std::io::Error| Error::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        let mut files: Vec<(String, Box<dyn Source>)> = Vec::new();
+        // Small files are read; weights are opened and read tensor by tensor.
         for name in wanted {
             let path = dir.join(&name);
             match std::fs::read(&path) {
-                Ok(bytes) => files.push((name, bytes)),
+                Ok(bytes) => files.push((name, Box::new(bytes))),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(Error::Io {
-                        path: path.display().to_string(),
-                        reason: e.to_string(),
-                    })
-                }
+                Err(e) => return Err(io(&path, e)),
             }
         }
-        Self::from_named(&shown, files)
+        for name in weights {
+            let path = dir.join(&name);
+            let source = crate::weights::FileSource::open(&path).map_err(|e| io(&path, e))?;
+            files.push((name, Box::new(source)));
+        }
+        Self::from_sources(&shown, files)
     }
 }
 

@@ -58,6 +58,47 @@ impl Source for Vec<u8> {
     }
 }
 
+/// A file on disk, read at offsets (natively: the CLI never holds a whole
+/// weights file in memory).
+#[cfg(not(target_arch = "wasm32"))]
+pub struct FileSource {
+    file: std::fs::File,
+    len: u64,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl FileSource {
+    pub fn open(path: &std::path::Path) -> std::io::Result<Self> {
+        let file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(Self { file, len })
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Source for FileSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::result::Result<(), String> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            self.file
+                .read_exact_at(buf, offset)
+                .map_err(|e| e.to_string())
+        }
+        #[cfg(not(unix))]
+        {
+            use std::io::{Read, Seek, SeekFrom};
+            let mut f = &self.file;
+            f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
+            f.read_exact(buf).map_err(|e| e.to_string())
+        }
+    }
+}
+
 /// How a tensor's elements are stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dtype {
