@@ -400,10 +400,9 @@ fn unsupported_family_options_are_named() {
         edit(
             "deberta-v2",
             "\"hidden_size\"",
-            "\"conv_kernel_size\": 3, \"hidden_size\""
+            "\"conv_kernel_size\": 2, \"hidden_size\""
         ),
-        "config.json: conv_kernel_size > 0: the convolution of DeBERTa-v2 xlarge/xxlarge is not \
-         supported yet (DeBERTa-v3 and the base/large models have none)"
+        "config.json: conv_groups must divide hidden_size, and conv_kernel_size be odd"
     );
     assert_eq!(
         edit(

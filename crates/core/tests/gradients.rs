@@ -275,6 +275,7 @@ fn every_family_and_task_matches_finite_differences() {
             None,
         ),
         ("deberta-v2", "the hotel was near the station", None),
+        ("deberta-v2-conv", "the hotel was near the station", None),
         (
             "modernbert",
             "the hotel was near the station, I didn't like it at all",

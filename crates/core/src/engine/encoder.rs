@@ -17,6 +17,7 @@
 use std::sync::Arc;
 
 use super::attention::{Attention, AttentionTape, Dims};
+use super::conv::{Conv, ConvTape};
 use super::embeddings::{Embeddings, EmbeddingsTape};
 use super::kernels::{self, Threads};
 use super::{LayerNorm, Linear};
@@ -69,6 +70,8 @@ pub struct Encoder {
     pub layers: Vec<Arc<Layer>>,
     /// ModernBERT's `final_norm`.
     pub final_norm: Option<LayerNorm>,
+    /// DeBERTa-v2's convolution after the first layer (xlarge, xxlarge).
+    pub conv: Option<Conv>,
     pub hidden: usize,
     pub heads: usize,
     /// The factor of the attention scores (`1/√d`; DeBERTa: `1/√(d·factor)`).
@@ -145,6 +148,7 @@ pub struct Tape {
     pub(crate) embeddings: EmbeddingsTape,
     final_xhat: Vec<f32>,
     final_rstd: Vec<f32>,
+    conv: ConvTape,
     ctx: Vec<f32>,   // (rows, h)
     tmp: Vec<f32>,   // (rows, h)
     inner: Vec<f32>, // (rows, inner or 2·inner)
@@ -359,9 +363,13 @@ impl Encoder {
             scratch,
             final_xhat,
             final_rstd,
+            conv,
             ..
         } = tape;
-        for (layer, lt) in self.layers.iter().zip(layers.iter_mut()) {
+        if self.conv.is_some() {
+            conv.input.clone_from(&x);
+        }
+        for (i, (layer, lt)) in self.layers.iter().zip(layers.iter_mut()).enumerate() {
             let post = layer.norms == Norms::Post;
             // Pre-norm: h = LN1(x) into tmp (the identity for ModernBERT's first layer).
             let att_in: &[f32] = match (&layer.attention_norm, post) {
@@ -443,6 +451,9 @@ impl Encoder {
                 ffn(layer, tmp, ctx, inner, lt, rows, threads);
                 x.iter_mut().zip(ctx.iter()).for_each(|(a, b)| *a += b);
             }
+            if let (0, Some(c)) = (i, &self.conv) {
+                c.forward(&mut x, n, t, conv, threads);
+            }
         }
         if let Some(f) = &self.final_norm {
             kernels::layer_norm(&mut x, final_xhat, final_rstd, &f.gamma, &f.beta, f.eps);
@@ -465,12 +476,17 @@ impl Encoder {
             scratch,
             final_xhat,
             final_rstd,
+            conv,
             ..
         } = tape;
         if let Some(f) = &self.final_norm {
             kernels::layer_norm_backward(&mut g, final_xhat, final_rstd, &f.gamma);
         }
-        for (layer, lt) in self.layers.iter().zip(layers.iter_mut()).rev() {
+        let mut through_conv = None;
+        for (i, (layer, lt)) in self.layers.iter().zip(layers.iter_mut()).enumerate().rev() {
+            if let (0, Some(c)) = (i, &self.conv) {
+                through_conv = Some(c.backward(&mut g, n, t, conv, threads));
+            }
             let n1 = layer.attention_norm.as_ref();
             if layer.norms == Norms::Post {
                 // Through LN2; the residual carries the same gradient to x1.
@@ -517,6 +533,9 @@ impl Encoder {
                     threads,
                 ),
             }
+        }
+        if let Some(d) = through_conv {
+            g.iter_mut().zip(d).for_each(|(a, b)| *a += b);
         }
         match &self.project {
             Some(p) => {

@@ -20,6 +20,7 @@
 //! `(n·t, width)` matrices.
 
 pub mod attention;
+pub mod conv;
 pub mod embeddings;
 pub mod encoder;
 pub mod head;

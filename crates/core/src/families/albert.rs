@@ -166,6 +166,7 @@ impl Architecture for Config {
             )?),
             layers,
             final_norm: None,
+            conv: None,
             hidden: h,
             heads: self.num_attention_heads,
             scale: ((h / self.num_attention_heads) as f32).powf(-0.5),

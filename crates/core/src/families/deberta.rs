@@ -1,6 +1,7 @@
 //! DeBERTa-v2 and v3 (`model_type` `deberta-v2`): disentangled attention
 //! over relative positions in log buckets, optional absolute positions
-//! (`position_biased_input`, off in v3), an optional `embed_proj`.
+//! (`position_biased_input`, off in v3), an optional `embed_proj`, and the
+//! xlarge/xxlarge models' convolution after the first layer.
 //!
 //! Ported from transformers v5.24.0,
 //! <https://github.com/huggingface/transformers/blob/v5.24.0/src/transformers/models/deberta_v2/modeling_deberta_v2.py>.
@@ -13,6 +14,7 @@ use serde::Deserialize;
 
 use super::{check_sizes, config, table, token_head, Architecture, Dims, Family, HeadBuilder};
 use crate::engine::attention::{Disentangled, Relative};
+use crate::engine::conv::Conv;
 use crate::engine::{
     self, kernels, Attention, Bias, Embeddings, Head, LayerNorm, Linear, Norms, PositionIds,
 };
@@ -63,6 +65,10 @@ pub struct Config {
     #[serde(default)]
     pub conv_kernel_size: usize,
     #[serde(default)]
+    pub conv_groups: Option<usize>,
+    #[serde(default)]
+    pub conv_act: Option<Activation>,
+    #[serde(default)]
     pub attention_head_size: Option<usize>,
 }
 
@@ -106,11 +112,11 @@ impl Family for DebertaFamily {
             ["hidden_size", "num_attention_heads", "num_hidden_layers"],
         )?;
         let bad = |r: &str| Err(Error::config("config.json", r.to_string()));
-        if cfg.conv_kernel_size > 0 {
-            return bad(
-                "conv_kernel_size > 0: the convolution of DeBERTa-v2 xlarge/xxlarge is not \
-                 supported yet (DeBERTa-v3 and the base/large models have none)",
-            );
+        let groups = cfg.conv_groups.unwrap_or(1);
+        if cfg.conv_kernel_size > 0
+            && (groups == 0 || cfg.hidden_size % groups != 0 || cfg.conv_kernel_size % 2 == 0)
+        {
+            return bad("conv_groups must divide hidden_size, and conv_kernel_size be odd");
         }
         if cfg
             .attention_head_size
@@ -226,6 +232,28 @@ impl Config {
     }
 }
 
+impl Config {
+    /// `ConvLayer`: `conv` (`nn.Conv1d`, same-length padding), `conv_act`, `LayerNorm`.
+    fn conv(&self, keys: &Keys, kernel: usize) -> Result<Conv> {
+        let (h, groups) = (self.hidden_size, self.conv_groups.unwrap_or(1));
+        let c = keys.pp("conv");
+        Ok(Conv {
+            weight: Arc::new(c.tensor("weight", &[h, h / groups, kernel])?),
+            bias: Arc::new(c.tensor("bias", &[h])?),
+            kernel,
+            groups,
+            // self.conv_act = getattr(config, "conv_act", "tanh")
+            act: self.conv_act.unwrap_or(Activation::Tanh),
+            norm: LayerNorm::load(
+                &keys.pp("LayerNorm"),
+                h,
+                self.layer_norm_eps,
+                Bias::Required,
+            )?,
+        })
+    }
+}
+
 impl Architecture for Config {
     fn dims(&self) -> Dims {
         Dims {
@@ -291,6 +319,10 @@ impl Architecture for Config {
             project: None,
             layers,
             final_norm: None,
+            conv: match self.conv_kernel_size {
+                0 => None,
+                k => Some(self.conv(&enc.pp("conv"), k)?),
+            },
             hidden: h,
             heads: self.num_attention_heads,
             // torch.sqrt(torch.tensor(query_layer.size(-1), dtype=torch.float) * scale_factor)

@@ -121,6 +121,7 @@ impl Architecture for Config {
             project: None,
             layers,
             final_norm: None,
+            conv: None,
             hidden: d,
             heads: self.n_heads,
             scale: ((d / self.n_heads) as f32).powf(-0.5),

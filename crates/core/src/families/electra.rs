@@ -122,6 +122,7 @@ impl Architecture for Config {
                 self.hidden_act,
             )?,
             final_norm: None,
+            conv: None,
             hidden: h,
             heads: self.num_attention_heads,
             scale: ((h / self.num_attention_heads) as f32).powf(-0.5),

@@ -297,6 +297,7 @@ impl Architecture for Config {
             project: None,
             layers,
             final_norm: Some(self.norm(&keys.pp("final_norm"))?),
+            conv: None,
             hidden: h,
             heads: self.num_attention_heads,
             scale: ((h / self.num_attention_heads) as f32).powf(-0.5),
