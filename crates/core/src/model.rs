@@ -312,6 +312,25 @@ impl Model {
         Ok(self.prediction(self.head_logits(&hidden, input.len(), Rows::Pooled)?))
     }
 
+    /// The vector a sequence-level head reads: the `[CLS]` row or the mean
+    /// of the last hidden states, by the head's pooling (the mean for
+    /// per-token heads and bare encoders, as sentence-transformers pools).
+    pub fn pooled(&self, input: &Tokenized) -> Result<Vec<f32>> {
+        let hidden = self.hidden_states(input, None)?;
+        let h = self.hidden_size();
+        Ok(match self.network.head.as_ref().map(|head| head.pool) {
+            Some(crate::types::Pool::Cls) => hidden[..h].to_vec(),
+            _ => {
+                let t = input.len() as f32;
+                let mut mean = vec![0f32; h];
+                for row in hidden.chunks_exact(h) {
+                    mean.iter_mut().zip(row).for_each(|(m, v)| *m += v / t);
+                }
+                mean
+            }
+        })
+    }
+
     /// A sequence classifier's forward pass, recording attentions, queries and keys.
     pub fn forward_traced(&self, input: &Tokenized) -> Result<(Vec<f32>, Trace)> {
         let mut trace = Trace::default();
