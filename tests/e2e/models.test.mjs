@@ -3,11 +3,46 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, idle, launch, open, shot, startServer } from './harness.mjs';
 import { FIXTURES, assertClose, explainText, golden, loadUrl, serveFixtures } from './common.mjs';
+
+/**
+ * Cuts `dir`'s model.safetensors into two shards with their index, as
+ * transformers' save_pretrained(max_shard_size=…) lays them out.
+ */
+function shard(dir) {
+  const file = path.join(dir, 'model.safetensors');
+  const bytes = readFileSync(file);
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+  const data = bytes.subarray(8 + n);
+  const names = Object.keys(header).filter((k) => k !== '__metadata__');
+  const halves = [names.slice(0, names.length >> 1), names.slice(names.length >> 1)];
+  const weightMap = {};
+  halves.forEach((part, i) => {
+    const shardName = `model-0000${i + 1}-of-00002.safetensors`;
+    const head = {};
+    const chunks = [];
+    let at = 0;
+    for (const name of part) {
+      const { dtype, shape, data_offsets: [a, b] } = header[name];
+      head[name] = { dtype, shape, data_offsets: [at, at + b - a] };
+      chunks.push(data.subarray(a, b));
+      at += b - a;
+      weightMap[name] = shardName;
+    }
+    let json = Buffer.from(JSON.stringify(head));
+    json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]);
+    const size = Buffer.alloc(8);
+    size.writeBigUInt64LE(BigInt(json.length));
+    writeFileSync(path.join(dir, shardName), Buffer.concat([size, json, ...chunks]));
+  });
+  writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: data.length }, weight_map: weightMap }));
+  rmSync(file);
+}
 
 describe('models from files and URLs, and bad ones', () => {
   let server;
@@ -18,8 +53,11 @@ describe('models from files and URLs, and bad ones', () => {
   // The ALBERT fixture without its tokenizer.json: sentencepiece's spiece.model only.
   const slowDir = path.join(ROOT, 'www/models/e2e-albert-slow');
   const served = serveFixtures(['bert', 'bert-qa']);
+  const shardedDir = path.join(ROOT, 'www/models/e2e-bert-qa-sharded');
 
   before(async () => {
+    cpSync(path.join(FIXTURES, 'bert-qa'), shardedDir, { recursive: true });
+    shard(shardedDir);
     cpSync(path.join(FIXTURES, 'albert'), slowDir, { recursive: true });
     rmSync(path.join(slowDir, 'tokenizer.json'));
     server = await startServer();
@@ -33,6 +71,7 @@ describe('models from files and URLs, and bad ones', () => {
     server?.stop();
     served.remove();
     rmSync(slowDir, { recursive: true, force: true });
+    rmSync(shardedDir, { recursive: true, force: true });
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -89,6 +128,40 @@ describe('models from files and URLs, and bad ones', () => {
     const asked = log.requests.filter((r) => r.includes('e2e-albert-slow/')).map((r) => r.split('/').pop());
     assert.ok(asked.includes('spiece.model'), asked.join(' '));
     assert.ok(!asked.includes('vocab.txt'), `no need to look for vocab.txt: ${asked.join(' ')}`);
+  });
+
+  it('loads a picked folder, its own files and not its subfolders\'', async () => {
+    const d = path.join(tmp, 'ner-folder');
+    cpSync(path.join(FIXTURES, 'bert-ner'), d, { recursive: true });
+    // A checkpoint folder inside, whose weights must not be taken for the model's.
+    mkdirSync(path.join(d, 'checkpoint-500'));
+    writeFileSync(path.join(d, 'checkpoint-500', 'model.safetensors'), 'not weights');
+    await page.setInputFiles('#model-folder', d);
+    await page.waitForFunction(() => !globalThis.bertlens.state.loading && !globalThis.bertlens.state.busy, null, { timeout: 60000 });
+    assert.equal(await page.textContent('#model-message'), '');
+    assert.equal(await modelName(), 'ner-folder');
+    assert.match(await page.textContent('#model-summary'), /BertForTokenClassification \(token classification\)/);
+  });
+
+  it('loads a sharded checkpoint, from a URL through its index and from files', async () => {
+    const g = golden('bert-qa').cases[0];
+    const check = async () => {
+      await page.fill('#question', g.question);
+      await page.fill('#context', g.context);
+      await page.click('#explain');
+      await page.waitForFunction((q) => { const s = globalThis.bertlens.state; return !s.busy && s.input?.text === q && s.analysis; }, g.question, { timeout: 60000 });
+      const a = await page.evaluate(() => globalThis.bertlens.state.analysis.explanation);
+      assert.equal(a.answer.text, g.answer.text);
+      assert.ok(Math.abs(a.answer.score - g.answer.score) < 1e-5, `${a.answer.score} vs ${g.answer.score}`);
+    };
+    await loadUrl(page, `${server.url}/models/e2e-bert-qa-sharded`);
+    const asked = log.requests.filter((r) => r.includes('e2e-bert-qa-sharded/')).map((r) => r.split('/').pop());
+    assert.ok(asked.includes('model-00001-of-00002.safetensors') && asked.includes('model-00002-of-00002.safetensors'), asked.join(' '));
+    await check();
+    const files = ['config.json', 'tokenizer.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+    await loadFiles(files.map((f) => path.join(shardedDir, f)));
+    assert.equal(await page.textContent('#model-message'), '');
+    await check();
   });
 
   it('loads a model from a URL laid out like a model hub', async () => {

@@ -245,7 +245,9 @@ export async function fetchFromUrl(base, opts = {}) {
  * @returns {Promise<import('./types.js').ModelFile[]>}
  */
 export async function readFiles(fileList) {
-  const files = [...fileList].filter((f) => isModelFile(f.webkitRelativePath || f.name));
+  // A picked folder's own files, not those of its subfolders (checkpoints, onnx/, …).
+  const topLevel = (f) => !f.webkitRelativePath || f.webkitRelativePath.split('/').length <= 2;
+  const files = [...fileList].filter((f) => topLevel(f) && isModelFile(f.webkitRelativePath || f.name));
   return Promise.all(
     files.map(async (f) => ({
       name: f.name,
@@ -255,8 +257,9 @@ export async function readFiles(fileList) {
 }
 
 /**
- * The files dropped on the page, folders walked. The entries are taken at
- * once (a drop's items expire when its event ends); the walk goes on after.
+ * The files dropped on the page, and those directly in a dropped folder
+ * (not its subfolders'). The entries are taken at once (a drop's items
+ * expire when its event ends); the walk goes on after.
  * @param {DataTransfer} dt
  * @returns {Promise<File[]>}
  */
@@ -264,15 +267,15 @@ export function dropFiles(dt) {
   const entries = [...dt.items].map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
   if (!entries.length) return Promise.resolve([...dt.files]);
   const files = [];
-  const walk = async (entry) => {
+  const walk = async (entry, depth = 0) => {
     if (entry.isFile) {
       files.push(await new Promise((res, rej) => entry.file(res, rej)));
-    } else if (entry.isDirectory) {
+    } else if (entry.isDirectory && depth === 0) {
       const reader = entry.createReader();
       for (;;) {
         const batch = await new Promise((res, rej) => reader.readEntries(res, rej));
         if (!batch.length) break;
-        for (const e of batch) await walk(e);
+        for (const e of batch) await walk(e, depth + 1);
       }
     }
   };

@@ -122,7 +122,8 @@ function renderInputPanel() {
   const o = state.options;
   const method = gradientFree() ? 'rollout' : o.method;
   $('opt-method').value = method;
-  $('opt-steps').value = o.n_steps;
+  // Not while the user is typing a number of steps (progress redraws the page).
+  if (document.activeElement !== $('opt-steps')) setValue('opt-steps', String(o.n_steps));
   $('opt-tolerance').value = String(o.tolerance);
   $('opt-integration').value = o.integration;
   $('opt-baseline').value = o.baseline;

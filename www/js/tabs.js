@@ -23,7 +23,8 @@ export function renderTabs(a, labels) {
     $(`view-${t}`).hidden = t !== tab;
     $(`tab-${t}`).setAttribute('aria-selected', String(t === tab));
   }
-  const data = { labels, att: a.probabilities, layers: a.layers, heads: a.heads, tokens: a.tokens, segments: segments(a.explanation), pair: isPair(a.explanation) };
+  const names = state.model.info.task === 'question-answering' ? ['Question', 'Context'] : undefined;
+  const data = { labels, att: a.probabilities, layers: a.layers, heads: a.heads, tokens: a.tokens, segments: segments(a.explanation), pair: isPair(a.explanation), names };
   const v = state.view;
   if (tab === 'head' && changed('head', [a, v.head.layer, v.head.active.join(), v.head.filter, tab])) {
     renderHeadView($('view-head'), data, v.head, {

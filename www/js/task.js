@@ -86,7 +86,7 @@ export const ATTRIBUTION_TITLES = {
   'question-answering': 'Which tokens point to the answer',
   'token-classification': "Which tokens decided this token's label",
   'fill-mask': 'Which tokens called for this filler',
-  encoder: 'What the first token draws on (attention rollout)',
+  encoder: 'Attention rollout',
 };
 
 /** A token as the page shows it in a sentence: “Berlin” (token 15). */
@@ -147,7 +147,7 @@ export function attributedWhat(e, labels) {
     case 'token-classification':
       return `the ${e.output} of ${e.target_label} at ${tokenName(labels, e.token)}`;
     case 'fill-mask':
-      return `the ${e.output} of “${e.target_label}” at the mask, token ${e.token}`;
+      return `the ${e.output} of “${e.target_label}” at the mask (token ${e.token})`;
     default:
       return `${e.target_label}'s ${e.output}`;
   }

@@ -88,7 +88,7 @@ export function renderAttribution(el, data) {
     rec && ['Predicted Label', h('td', { class: 'rec-predicted' }, h('b', null, rec.predicted), rec.score === null ? '' : ` (${rec.score})`)],
     rec && ['Attribution Label', h('td', { class: 'rec-target' }, h('b', null, rec.target))],
     rec && ['Attribution Score', h('td', null, fmt(sum, 4))],
-    ['Convergence Delta', h('td', null, e.delta === null || e.delta === undefined ? '–' : fmt(e.delta))],
+    rec && ['Convergence Delta', h('td', null, e.delta === null || e.delta === undefined ? '–' : fmt(e.delta))],
     // Spaces between the marks: where a long line may break.
     ['Word Importance', h('td', { class: 'importance' }, marks.flatMap((m, k) => (k ? [' ', m] : [m])))],
   ].filter(Boolean);
