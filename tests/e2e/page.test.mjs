@@ -128,6 +128,16 @@ describe('the page on the default model', () => {
       const w = cli('--model', DEFAULT_MODEL, '--target', second, '--method', method, text);
       assertClose(method, await shownScores(page), w.attributions, 1e-4);
     }
+    // Saliency's L1 norm over the hidden dimension.
+    await page.selectOption('#opt-method', 'saliency');
+    await settle(page, (s) => s.explanation?.method === 'saliency');
+    assert.ok(await page.isVisible('#opt-norm'), 'the norm shows for saliency');
+    await page.selectOption('#opt-norm', 'l1');
+    await settle(page, (s) => s.explanation?.method === 'saliency' && s.options.norm === 'l1');
+    const l1 = cli('--model', DEFAULT_MODEL, '--target', second, '--method', 'saliency', '--norm', 'l1', text);
+    assertClose('saliency l1', await shownScores(page), l1.attributions, 1e-4);
+    assert.match(await page.textContent('#method-line'), /Gradient saliency Σ\|∂F\/∂x\| \(L1\)/);
+    await page.selectOption('#opt-norm', 'l2');
     await page.selectOption('#opt-method', 'ig');
     await settle(page, (s) => s.explanation?.method === 'ig');
   });

@@ -97,26 +97,27 @@ export function renderEntities(el, data, actions) {
       : h('span', null, 'No entity found: every token is labelled O.'),
     h('span', { class: 'muted' }, ' Click any token to explain its label.'),
   );
+  const rows = entities.map((x, k) =>
+    h(
+      'tr',
+      { dataset: { entity: k }, title: 'click to explain its first token', class: 'clickable', onclick: () => actions.onToken(x.tokens[0]) },
+      h('td', null, h('span', { class: 'ent-key', style: { '--ent': entityColor(x.entity_group) } }, x.entity_group)),
+      h('td', null, x.word),
+      h('td', { class: 'num' }, `${x.start}–${x.end}`),
+      h('td', { class: 'num' }, fmt(x.score, 3)),
+    ),
+  );
   const list = entities.length
-    ? h('div', { class: 'table-scroll entities-scroll' }, h(
-        'table',
-        { class: 'entities', id: 'entities-list' },
-        h('thead', null, h('tr', null, ['entity', 'word', 'characters', 'score'].map((t) => h('th', null, t)))),
+    ? h(
+        'div',
+        { class: 'table-scroll entities-scroll' },
         h(
-          'tbody',
-          null,
-          entities.map((x, k) =>
-            h(
-              'tr',
-              { dataset: { entity: k }, title: 'click to explain its first token', class: 'clickable', onclick: () => actions.onToken(x.tokens[0]) },
-              h('td', null, h('span', { class: 'ent-key', style: { '--ent': entityColor(x.entity_group) } }, x.entity_group)),
-              h('td', null, x.word),
-              h('td', { class: 'num' }, `${x.start}–${x.end}`),
-              h('td', { class: 'num' }, fmt(x.score, 3)),
-            ),
-          ),
+          'table',
+          { class: 'entities', id: 'entities-list' },
+          h('thead', null, h('tr', null, ['entity', 'word', 'characters', 'score'].map((t) => h('th', null, t)))),
+          h('tbody', null, rows),
         ),
-      ))
+      )
     : null;
   const t = data.token;
   const tl = t === null ? null : e.token_labels?.[t];
