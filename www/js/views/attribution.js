@@ -116,7 +116,7 @@ export function renderAttribution(el, data) {
     preview ? h('span', { class: 'preview', id: 'preview-note' }, 'Preview while Integrated Gradients runs — ') : null,
     describe(e, labels, how),
   );
-  fill(el, method, deltaLine(e), record, legend, h('div', { class: 'bars-scroll' }, barChart(units)));
+  fill(el, method, deltaLine(e), h('div', { class: 'record-scroll' }, record), legend, h('div', { class: 'bars-scroll' }, barChart(units)));
 }
 
 const ROW = 20;
