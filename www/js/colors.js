@@ -64,3 +64,13 @@ export function diverging(v) {
 export function css([r, g, b]) {
   return `rgb(${r}, ${g}, ${b})`;
 }
+
+const ENTITY_COLORS = { PER: '#2f5fd0', LOC: '#1d8a45', ORG: '#c0650b', MISC: '#8a3fc4' };
+
+/** The colour of an entity group (the usual four fixed, others by their name). */
+export function entityColor(group) {
+  if (ENTITY_COLORS[group]) return ENTITY_COLORS[group];
+  let x = 0;
+  for (const c of group) x = (x * 31 + c.codePointAt(0)) % 360;
+  return `hsl(${x}, 55%, 40%)`;
+}

@@ -80,3 +80,17 @@ export function hiDpiCanvas(canvas, width, height) {
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   return ctx;
 }
+
+/**
+ * A guard for redrawing: `changed(key, deps)` is true the first time and
+ * whenever one of `deps` differs (by ===) from the last call with `key`.
+ */
+export function memo() {
+  const last = new Map();
+  return (key, deps) => {
+    const old = last.get(key);
+    if (old && old.length === deps.length && old.every((d, i) => d === deps[i])) return false;
+    last.set(key, deps);
+    return true;
+  };
+}

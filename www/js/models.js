@@ -6,17 +6,46 @@ import { AbortError } from './pool.js';
 
 const CACHE = 'bertlens-models-v1';
 
+/** The tokenizer's files, fast (tokenizer.json) and slow, as the core reads them. */
+export const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'vocab.txt',
+  'vocab.json',
+  'merges.txt',
+  'spiece.model',
+  'spm.model',
+  'sentencepiece.bpe.model',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'added_tokens.json',
+];
+
+/** Weights in formats the core does not read: passed by name only, so that it can say what they are. */
+const FOREIGN = ['tf_model.h5', 'flax_model.msgpack', 'model.onnx', '.gguf', 'model.ckpt.index'];
+
+const SHARD = /^(model-\d+-of-\d+\.safetensors|pytorch_model-\d+-of-\d+\.bin)$/;
+
+const baseName = (name) => name.split(/[\\/]/).pop();
+
+/** Whether a file is foreign weights (named to the core, never read). */
+export function isForeignWeights(name) {
+  const base = baseName(name);
+  return FOREIGN.some((f) => base === f || (f.startsWith('.') && base.endsWith(f)));
+}
+
 /** The files a model folder may hold, as the core sorts them. */
 export function isModelFile(name) {
-  const base = name.split(/[\\/]/).pop();
+  const base = baseName(name);
   return (
     base === 'config.json' ||
-    base === 'tokenizer.json' ||
     base === 'head.json' ||
+    TOKENIZER_FILES.includes(base) ||
     base.endsWith('.safetensors') ||
     base.endsWith('.pt') ||
     base.endsWith('.pth') ||
-    base === 'pytorch_model.bin'
+    base === 'pytorch_model.bin' ||
+    SHARD.test(base) ||
+    isForeignWeights(base)
   );
 }
 
@@ -113,14 +142,54 @@ export async function fetchModel(base, wanted, { signal, onProgress } = {}) {
   return results.filter(Boolean);
 }
 
-/** Weights a hub folder may hold, in the order they are looked for. */
-const HUB_WEIGHTS = ['model.safetensors', 'pytorch_model.bin', 'model.pt', 'model.pth'];
+/**
+ * The slow tokenizer files a family's checkpoints usually hold, tried
+ * first when a folder has no tokenizer.json (the others are tried after).
+ */
+const SLOW_TOKENIZERS = {
+  bert: [['vocab.txt']],
+  distilbert: [['vocab.txt']],
+  electra: [['vocab.txt']],
+  roberta: [['vocab.json', 'merges.txt']],
+  modernbert: [['vocab.json', 'merges.txt']],
+  albert: [['spiece.model']],
+  'deberta-v2': [['spm.model']],
+  'xlm-roberta': [['sentencepiece.bpe.model']],
+  camembert: [['sentencepiece.bpe.model']],
+};
+const ALL_SLOW = [['vocab.txt'], ['vocab.json', 'merges.txt'], ['spiece.model'], ['spm.model'], ['sentencepiece.bpe.model']];
+
+/** Weights a hub folder may hold, in the order they are looked for; an index names shards. */
+const HUB_WEIGHTS = [
+  'model.safetensors',
+  'model.safetensors.index.json',
+  'pytorch_model.bin',
+  'pytorch_model.bin.index.json',
+  'model.pt',
+  'model.pth',
+];
+
+/** The shard files a `*.index.json` names (its `weight_map`'s values). */
+function shardsOf(index) {
+  let map;
+  try {
+    map = JSON.parse(new TextDecoder().decode(index.bytes)).weight_map;
+  } catch {
+    throw new Error(`${index.name} is not valid JSON`);
+  }
+  const names = [...new Set(Object.values(map ?? {}))];
+  if (!names.length) throw new Error(`${index.name} names no shards (its weight_map is empty)`);
+  return names;
+}
 
 /**
- * A model from a base URL laid out like a model hub: `config.json`,
- * `tokenizer.json`, the first of `model.safetensors`, `pytorch_model.bin`,
- * `model.pt`, `model.pth` that exists, and `head.json` with
- * `head.safetensors` when present.
+ * A model from a base URL laid out like a model hub: `config.json`, the
+ * tokenizer (`tokenizer.json`, else the slow files of its family:
+ * `vocab.txt`, `vocab.json` + `merges.txt`, a sentencepiece model; with
+ * `tokenizer_config.json`, `special_tokens_map.json`, `added_tokens.json`
+ * when present), the first of the weights that exists (a sharded
+ * checkpoint through its index), and `head.json` with `head.safetensors`
+ * when present.
  */
 export async function fetchFromUrl(base, opts = {}) {
   let url;
@@ -132,59 +201,86 @@ export async function fetchFromUrl(base, opts = {}) {
   if (!/^https?:$/.test(url.protocol)) throw new Error(`${base}: only http(s) addresses can be loaded`);
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   const base_ = url.href;
+  const optional = (names) => fetchModel(base_, names.map((name) => ({ name, optional: true })), opts);
   // config.json first: if it is not there, the address is not a model folder.
-  const config = await fetchModel(base_, [{ name: 'config.json' }], opts);
-  const head = [
-    ...config,
-    ...(await fetchModel(base_, [{ name: 'tokenizer.json' }, { name: 'head.json', optional: true }], opts)),
-  ];
-  let weights = null;
-  for (const name of HUB_WEIGHTS) {
-    [weights] = await fetchModel(base_, [{ name, optional: true }], opts);
-    if (weights) break;
+  const [config] = await fetchModel(base_, [{ name: 'config.json' }], opts);
+  let modelType = '';
+  try {
+    modelType = JSON.parse(new TextDecoder().decode(config.bytes)).model_type ?? '';
+  } catch {
+    // The core says what is wrong with it.
   }
-  if (!weights) {
+  const files = [config, ...(await optional(['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json', 'head.json']))];
+  if (!files.some((f) => f.name === 'tokenizer.json')) {
+    const tried = new Set();
+    for (const group of [...(SLOW_TOKENIZERS[modelType] ?? []), ...ALL_SLOW]) {
+      if (tried.has(group.join())) continue;
+      tried.add(group.join());
+      const got = await optional(group);
+      if (got.length === group.length) {
+        files.push(...got);
+        break;
+      }
+    }
+  }
+  let weights = [];
+  for (const name of HUB_WEIGHTS) {
+    const [found] = await optional([name]);
+    if (!found) continue;
+    weights = name.endsWith('.index.json') ? await fetchModel(base_, shardsOf(found).map((n) => ({ name: n })), opts) : [found];
+    break;
+  }
+  if (!weights.length) {
     throw new Error(`${base_} has no weights: looked for ${HUB_WEIGHTS.join(', ')}`);
   }
-  const extra = head.some((f) => f.name === 'head.json')
-    ? await fetchModel(base_, [{ name: 'head.safetensors', optional: true }], opts)
-    : [];
-  return [...head, weights, ...extra];
+  const extra = files.some((f) => f.name === 'head.json') ? await optional(['head.safetensors']) : [];
+  return [...files, ...weights, ...extra];
 }
 
 /**
- * Files the user picked (an `<input type=file multiple>` or a folder).
+ * Files the user picked (an `<input type=file multiple>` or a folder), read
+ * into bytes; foreign weights are named but not read (they can be large,
+ * and the core only says what they are).
  * @param {Iterable<File>} fileList
  * @returns {Promise<import('./types.js').ModelFile[]>}
  */
 export async function readFiles(fileList) {
-  const files = [...fileList].filter((f) => isModelFile(f.webkitRelativePath || f.name));
+  // A picked folder's own files, not those of its subfolders (checkpoints, onnx/, …).
+  const topLevel = (f) => !f.webkitRelativePath || f.webkitRelativePath.split('/').length <= 2;
+  const files = [...fileList].filter((f) => topLevel(f) && isModelFile(f.webkitRelativePath || f.name));
   return Promise.all(
-    files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })),
+    files.map(async (f) => ({
+      name: f.name,
+      bytes: isForeignWeights(f.name) ? new Uint8Array(0) : new Uint8Array(await f.arrayBuffer()),
+    })),
   );
 }
 
 /**
- * Files dropped on the page; folders are walked.
+ * The files dropped on the page, and those directly in a dropped folder
+ * (not its subfolders'). The entries are taken at once (a drop's items
+ * expire when its event ends); the walk goes on after.
  * @param {DataTransfer} dt
- * @returns {Promise<import('./types.js').ModelFile[]>}
+ * @returns {Promise<File[]>}
  */
-export async function readDrop(dt) {
+export function dropFiles(dt) {
   const entries = [...dt.items].map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
-  if (!entries.length) return readFiles(dt.files);
+  if (!entries.length) return Promise.resolve([...dt.files]);
   const files = [];
-  const walk = async (entry) => {
+  const walk = async (entry, depth = 0) => {
     if (entry.isFile) {
       files.push(await new Promise((res, rej) => entry.file(res, rej)));
-    } else if (entry.isDirectory) {
+    } else if (entry.isDirectory && depth === 0) {
       const reader = entry.createReader();
       for (;;) {
         const batch = await new Promise((res, rej) => reader.readEntries(res, rej));
         if (!batch.length) break;
-        for (const e of batch) await walk(e);
+        for (const e of batch) await walk(e, depth + 1);
       }
     }
   };
-  for (const e of entries) await walk(e);
-  return readFiles(files);
+  return (async () => {
+    for (const e of entries) await walk(e);
+    return files;
+  })();
 }

@@ -59,6 +59,15 @@ class Engine {
   }
 }
 
+/** The buffers of `files` that can be handed over whole (each once). */
+function transferable(files) {
+  const buffers = new Set();
+  for (const { bytes } of files) {
+    if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.byteLength > 0) buffers.add(bytes.buffer);
+  }
+  return [...buffers];
+}
+
 export class Pool {
   /**
    * @param {object} opts
@@ -68,8 +77,8 @@ export class Pool {
   constructor({ size, module }) {
     this.module = module;
     this.engines = Array.from({ length: Math.max(1, size) }, () => new Engine(module));
-    /** The files of the loaded model, to load into a replacement worker. */
-    this.files = null;
+    /** Gets the loaded model's files again, to load into a replacement worker. */
+    this.reload = null;
     this.source = null;
   }
 
@@ -96,24 +105,36 @@ export class Pool {
     const engine = new Engine(this.module);
     this.engines[i] = engine;
     await engine.ready;
-    if (this.files) await engine.call('load', { files: this.files, source: this.source });
+    if (this.reload) await engine.call('load', { files: await this.reload(), source: this.source });
   }
 
   /**
    * Loads a model into every worker. If it fails, every worker keeps the
    * model it had (a worker swaps models only once the new one has loaded).
+   * The last worker is handed the bytes (transferred, not copied): the page
+   * keeps no copy of the weights; `reload` gets them again if a worker has
+   * to be replaced.
    * @param {import('./types.js').ModelFile[]} files
    * @param {string} source
+   * @param {() => Promise<import('./types.js').ModelFile[]>} reload
    * @returns {Promise<import('./types.js').ModelInfo>}
    */
-  async load(files, source) {
+  async load(files, source, reload) {
     await Promise.all(this.engines.map((e) => e.ready));
-    const info = await this.call(0, 'load', { files, source });
+    const last = this.engines.length - 1;
+    const info = await this.call(0, 'load', { files, source }, last === 0 ? transferable(files) : []);
     // The first worker checked the files; the others load what is known to work.
-    await Promise.all(this.engines.slice(1).map((_, k) => this.call(k + 1, 'load', { files, source })));
-    this.files = files;
+    await Promise.all(
+      this.engines.slice(1).map((_, k) => this.call(k + 1, 'load', { files, source }, k + 1 === last ? transferable(files) : [])),
+    );
+    this.reload = reload;
     this.source = source;
     return info;
+  }
+
+  /** Bytes of each worker's wasm memory. */
+  memory() {
+    return Promise.all(this.engines.map((_, i) => this.call(i, 'memory')));
   }
 
   /**

@@ -3,7 +3,8 @@
 
 /**
  * Each token as the user typed it: its span of the text, `##`-prefixed when
- * it continues a word, or the vocabulary's spelling for special tokens.
+ * it continues a word, or the vocabulary's spelling for special tokens and
+ * tokens that cover only spaces.
  * @param {import('./types.js').Explanation} e
  * @param {[string, string]} texts  the text and the pair ('' when none)
  * @returns {string[]}
@@ -15,6 +16,8 @@ export function tokenLabels(e, texts) {
     const [a, b] = e.offsets[i];
     if (seq === null || seq === undefined || b <= a) return tok;
     const span = chars[seq].slice(a, b).join('');
+    // A token of spaces alone (SentencePiece's ▁, byte-level BPE's Ġ) shows as itself.
+    if (!span.trim()) return tok;
     const continues = i > 0 && e.word_ids[i] !== null && e.word_ids[i] === e.word_ids[i - 1];
     return continues ? `##${span}` : span;
   });
@@ -83,4 +86,29 @@ export function fmt(x, digits = 3) {
 export function pct(p) {
   const v = p * 100;
   return `${v >= 99.95 || v < 0.05 ? v.toFixed(v === 0 ? 0 : 2) : v.toFixed(1)}%`;
+}
+
+/**
+ * The text of one sequence cut at its tokens: `{token: i, text}` for each
+ * of its tokens (its span of the text; '' when it has none of its own) and
+ * `{gap: text}` between them, so that the pieces spell the text again.
+ * @param {import('./types.js').Explanation} e
+ * @param {string} text  the text of sequence `seq`
+ * @param {0|1} seq
+ * @returns {({token: number, text: string} | {gap: string})[]}
+ */
+export function textPieces(e, text, seq) {
+  const chars = Array.from(text ?? '');
+  const out = [];
+  let pos = 0;
+  e.tokens.forEach((_, i) => {
+    if (e.sequence_ids[i] !== seq) return;
+    const [a, b] = e.offsets[i];
+    const from = Math.max(a, pos);
+    if (from > pos) out.push({ gap: chars.slice(pos, from).join('') });
+    out.push({ token: i, text: chars.slice(from, Math.max(from, b)).join('') });
+    pos = Math.max(pos, b);
+  });
+  if (pos < chars.length) out.push({ gap: chars.slice(pos).join('') });
+  return out;
 }

@@ -9,24 +9,42 @@ export {};
  */
 
 /**
+ * @typedef {'sequence-classification'|'question-answering'|'token-classification'|'fill-mask'|'encoder'} Task
+ *   read from config.json's `architectures` (`*ForSequenceClassification`, `*ForQuestionAnswering`,
+ *   `*ForTokenClassification`, `*ForMaskedLM`, or a bare `*Model`)
+ */
+
+/**
  * @typedef {object} ModelInfo
- * @property {string} model_type      `bert`, `distilbert`, `roberta`, `xlm-roberta`
+ * @property {string} model_type      `bert`, `roberta`, `xlm-roberta`, `camembert`, `distilbert`,
+ *                                    `albert`, `electra`, `deberta-v2`, `modernbert`
  * @property {string|null} architecture e.g. `BertForSequenceClassification`
+ * @property {Task} task
  * @property {number} layers
  * @property {number} heads
  * @property {number} hidden_size
  * @property {number} max_tokens      longer inputs are cut (`truncated: true`)
- * @property {string[]} labels        class names in index order
+ * @property {string[]} labels        class names in index order (per token for token
+ *                                    classification; `["start", "end"]` for QA; empty otherwise)
  * @property {'softmax'|'sigmoid'} output
+ * @property {string|null} mask_token  e.g. `[MASK]`, `<mask>`
+ * @property {string[]} warnings      how the files were read, for the user (e.g. tensors not used)
  */
 
 /**
  * What to explain and how; the defaults follow Captum's BERT tutorial.
  * `integration` is what Captum calls `method` (the quadrature): here
- * `method` picks the attribution method.
+ * `method` picks the attribution method. Unknown fields are an error.
  * @typedef {object} Options
- * @property {'ig'|'saliency'|'input-x-gradient'|'rollout'} [method]   default `ig`
- * @property {string|null} [target]    a class name or index; default the predicted class
+ * @property {'ig'|'saliency'|'input-x-gradient'|'rollout'} [method]   default `ig`; `rollout` for a
+ *           bare encoder (the only method it has)
+ * @property {number|string|null} [target]  a class (label) index or name; fill-mask: a vocabulary id
+ *           or token; default the predicted one (the best filler)
+ * @property {number|null} [token]     token classification: the token whose label is explained
+ *           (default: the first token of the best entity); fill-mask: which mask (default the
+ *           first); QA with `part`: the token whose start/end logit is explained
+ * @property {'start'|'end'|null} [part] question answering: explain only the answer's start or
+ *           end (default both, in `start` and `end`; the top level is the first)
  * @property {'embeddings'|'word-embeddings'|null} [layer] default: `embeddings` for ig, `word-embeddings` otherwise
  * @property {number|'auto'} [n_steps] default 50; `auto`: Gauss–Legendre steps are added until
  *           |delta| ≤ tolerance · |F(x) − F(x′)|
@@ -35,7 +53,10 @@ export {};
  * @property {'pad'|'pad-all'|'mask'|'zero'} [baseline] default `pad`: [CLS] [PAD]… [SEP]
  * @property {number|null} [internal_batch_size] steps per forward/backward pass
  * @property {'logit'|'probability'} [output] what is attributed; default `logit`
- * @property {'cls'|'mean'} [rollout_row]
+ * @property {'l2'|'l1'} [norm]        saliency's norm over the hidden dimension; default `l2`
+ * @property {'cls'|'mean'|'token'|null} [rollout_row] default `cls` for sequence-level heads,
+ *           `token` (the explained token's row) otherwise
+ * @property {number} [top_k]          answers and fillers listed; default 5
  * @property {boolean} [words]          also merge wordpieces into words
  */
 
@@ -60,44 +81,102 @@ export {};
  */
 
 /**
+ * A span of the context that answers the question.
+ * @typedef {object} Answer
+ * @property {string} text
+ * @property {number} start        characters of the context, `[start, end)`
+ * @property {number} end
+ * @property {number} score        p(start) · p(end)
+ * @property {number} token_start  its first and last token
+ * @property {number} token_end
+ */
+
+/** @typedef {{label: string, score: number}} TokenLabel  a token's predicted label */
+
+/**
+ * Consecutive tokens of one entity type (transformers' "simple" aggregation).
+ * @typedef {object} Entity
+ * @property {string} entity_group  e.g. `PER`
+ * @property {string} word
+ * @property {number} start         characters of the text, `[start, end)`
+ * @property {number} end
+ * @property {number} score         the mean of its tokens' scores
+ * @property {[number, number]} tokens  `[first, last + 1)`
+ */
+
+/** @typedef {{token: string, token_id: number, score: number}} Filler  a token that fits a mask */
+/** @typedef {{token: number, fill: Filler[]}} MaskFill  a mask (its token index) and its fillers */
+
+/**
+ * One attributed scalar: question answering's start or end.
+ * @typedef {object} Attribution
+ * @property {number|null} token   the token whose logit is explained
+ * @property {number} target       0 start, 1 end
+ * @property {string} target_label
+ * @property {number|null} score
+ * @property {number[]} attributions
+ * @property {number[]} attributions_normalized
+ * @property {number|null} delta
+ * @property {IgReport|null} ig
+ * @property {Word[]|null} words
+ */
+
+/**
  * The result of `attribute` (and, with empty attributions, of `predict`).
+ * The top level is the first explained scalar; a task adds its own fields.
  * @typedef {object} Explanation
+ * @property {Task} task
  * @property {string[]} tokens
  * @property {number[]} input_ids
  * @property {number[]} type_ids
  * @property {[number, number][]} offsets  characters of the text a token came from; [0, 0] for special tokens
  * @property {(number|null)[]} word_ids
- * @property {(0|1|null)[]} sequence_ids   which text of a pair; null for special tokens
- * @property {string[]} labels
- * @property {number[]} logits
+ * @property {(0|1|null)[]} sequence_ids   which text of a pair (QA: 0 the question, 1 the context); null for special tokens
+ * @property {string[]} labels             of the text, or of the explained token (token classification)
+ * @property {number[]} logits             empty for QA, fill-mask and encoders
  * @property {number[]} probabilities
- * @property {number} predicted
- * @property {string} predicted_label
- * @property {number} target
- * @property {string} target_label
+ * @property {number|null} predicted
+ * @property {string|null} predicted_label
+ * @property {number|null} target          the class, label, vocabulary id (fill-mask) or 0/1 (QA start/end)
+ * @property {string|null} target_label
+ * @property {number|null} token           the token whose output is explained (per-token heads)
  * @property {string} method
  * @property {string|null} layer
  * @property {'logit'|'probability'} output
  * @property {number|null} score          F(x)
- * @property {number[]} attributions      one per token
+ * @property {number[]} attributions      one per token (empty when nothing was attributed)
  * @property {number[]} attributions_normalized
  * @property {number|null} delta          Σ attributions − (F(x) − F(x′)), for IG
  * @property {IgReport|null} ig
  * @property {boolean} truncated
  * @property {Word[]|null} words
+ * @property {Answer} [answer]             question answering: the best answer,
+ * @property {Answer[]} [answers]          the `top_k` best,
+ * @property {Attribution} [start]         and the attributions of its start and end logits
+ * @property {Attribution} [end]
+ * @property {TokenLabel[]} [token_labels] token classification: every token's label,
+ * @property {Entity[]} [entities]         and the entities
+ * @property {Filler[]} [fill]             fill-mask: the first mask's fillers,
+ * @property {MaskFill[]} [masks]          and every mask's
  */
 
 /**
- * The result of `attentions`: one forward pass, every attention map.
+ * The result of `attentions`: one forward pass, every attention map, and
+ * what entered its scores, so that the neuron view can recompute them:
+ * score = q·k·scale + positionScores, keys beyond a layer's window masked.
  * @typedef {object} Analysis
  * @property {Explanation} explanation   the prediction, with rollout as attributions
  * @property {number} layers
  * @property {number} heads
  * @property {number} tokens
  * @property {number} headDim
+ * @property {number} scale               the factor of q·k (1/√d; DeBERTa 1/√(3d))
+ * @property {(number|null)[]} windows    per layer: a sliding window (|query − key| > window is masked), or null
  * @property {Float32Array} probabilities [layer][head][query][key]
- * @property {Float32Array} queries       [layer][head][token][d]
+ * @property {Float32Array} queries       [layer][head][token][d] (after the rotary rotation, ModernBERT)
  * @property {Float32Array} keys          [layer][head][token][d]
+ * @property {Float32Array} positionScores [layer][head][query][key]: DeBERTa's relative-position terms,
+ *                                        already scaled; empty for other families
  * @property {Float32Array} rollout       [query][key]
  */
 
@@ -107,11 +186,12 @@ export {};
  * @property {boolean} auto    `n_steps: "auto"`: drive it with igRound, igIntervalSum, igScores, igSubmit
  * @property {number} nodes    for `auto`: Gauss–Legendre points per interval
  * @property {number} batch    steps per forward/backward pass
- * @property {number} target
+ * @property {number} target   what is explained (class, label, vocabulary id, 0/1 start/end)
+ * @property {string} target_label
+ * @property {number|null} token  the token whose output is explained
  * @property {number} size     length of a gradient sum: tokens × hidden size
  */
 
-/**
 /**
  * The work of one round of `n_steps: "auto"` (null once it has converged).
  * @typedef {object} IgRound

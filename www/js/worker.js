@@ -17,7 +17,11 @@ const handlers = {
     return true;
   },
 
-  /** Builds an Explainer; the previous model stays until the new one has loaded. */
+  /**
+   * Builds an Explainer; the previous model stays until the new one has
+   * loaded. The engine reads the weights from `files` in place, then they
+   * are dropped with this message.
+   */
   load({ files, source }) {
     const next = new Explainer(files, source);
     explainer?.free();
@@ -30,13 +34,13 @@ const handlers = {
     return (await ready).memory.buffer.byteLength;
   },
 
-  predict({ text, pair }) {
-    return model().predict(text, pair ?? undefined);
+  predict({ text, pair, options }) {
+    return model().predict(text, pair ?? undefined, options);
   },
 
   attentions({ text, pair, options }) {
     const a = model().attentions(text, pair ?? undefined, options);
-    return withTransfer(a, [a.probabilities.buffer, a.queries.buffer, a.keys.buffer, a.rollout.buffer]);
+    return withTransfer(a, [a.probabilities.buffer, a.queries.buffer, a.keys.buffer, a.positionScores.buffer, a.rollout.buffer]);
   },
 
   attribute({ text, pair, options }) {

@@ -233,9 +233,11 @@ fn rollout(model: &Model, opts: &ExplainOptions, ex: &Explained, att: &Attention
 impl Explainer {
     /// `files`: every file of the model as `{name, bytes: Uint8Array}`;
     /// they are sorted by name as in a Hugging Face folder (config.json, the
-    /// tokenizer's files, model.safetensors or a .pt/.pth/.bin checkpoint,
-    /// head.json and head.safetensors). `source` names them in messages.
-    /// The weights' bytes are read during the call and not kept.
+    /// tokenizer's files, fast or slow, model.safetensors or
+    /// pytorch_model.bin or their shards or a .pt/.pth checkpoint, head.json
+    /// and head.safetensors; weights in other formats, passed by name with
+    /// no bytes, are said to be what they are). `source` names them in
+    /// messages. The weights' bytes are read during the call and not kept.
     #[wasm_bindgen(constructor)]
     pub fn new(files: JsValue, source: Option<String>) -> Result<Explainer, JsError> {
         let source = source.unwrap_or_else(|| "the model".into());

@@ -1,12 +1,14 @@
 //! The binding in a browser (wasm-bindgen-test in headless Chromium): the
 //! `Explainer` the page uses gives what the native core gives on the same
-//! fixture models, and its errors reach JavaScript as messages.
+//! fixture models, for every task, and its errors reach JavaScript as
+//! messages.
 
 #![cfg(target_arch = "wasm32")]
 
 use bertlens_wasm::Explainer;
 use js_sys::{Array, Float32Array, Float64Array, Object, Reflect, Uint8Array};
-use serde_json::Value;
+use serde::Serialize;
+use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
@@ -21,7 +23,10 @@ macro_rules! fixture {
     };
 }
 
-fn fixture_files(name: &str) -> &'static [(&'static str, &'static [u8])] {
+type Files = &'static [(&'static str, &'static [u8])];
+
+/// Every file of a fixture folder but its goldens, as the native side reads it.
+fn fixture_files(name: &str) -> Files {
     match name {
         "bert" => fixture!("bert", "config.json", "tokenizer.json", "model.safetensors"),
         "distilbert" => fixture!(
@@ -42,6 +47,77 @@ fn fixture_files(name: &str) -> &'static [(&'static str, &'static [u8])] {
             "tokenizer.json",
             "model.pt",
             "head.json"
+        ),
+        "bert-qa" => fixture!(
+            "bert-qa",
+            "config.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "vocab.txt",
+            "model.safetensors"
+        ),
+        "bert-ner" => fixture!(
+            "bert-ner",
+            "config.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "vocab.txt",
+            "model.safetensors"
+        ),
+        "bert-mlm" => fixture!(
+            "bert-mlm",
+            "config.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "vocab.txt",
+            "model.safetensors"
+        ),
+        "roberta-encoder" => fixture!(
+            "roberta-encoder",
+            "config.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "vocab.json",
+            "merges.txt",
+            "model.safetensors"
+        ),
+        "deberta-v3-qa" => fixture!(
+            "deberta-v3-qa",
+            "config.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "spm.model",
+            "model.safetensors"
+        ),
+        "deberta-v3-ner" => fixture!(
+            "deberta-v3-ner",
+            "config.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "spm.model",
+            "model.safetensors"
+        ),
+        "modernbert-mlm" => fixture!(
+            "modernbert-mlm",
+            "config.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "model.safetensors"
+        ),
+        "modernbert-qa" => fixture!(
+            "modernbert-qa",
+            "config.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "model.safetensors"
+        ),
+        "albert" => fixture!(
+            "albert",
+            "config.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "spiece.model",
+            "model.safetensors"
         ),
         other => panic!("no fixture {other}"),
     }
@@ -75,6 +151,12 @@ fn json(v: JsValue) -> Value {
     serde_wasm_bindgen::from_value(v).unwrap()
 }
 
+/// A JSON value as the page passes it (plain objects).
+fn js(v: &Value) -> JsValue {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap()
+}
+
 fn floats(v: &Value) -> Vec<f64> {
     v.as_array()
         .unwrap()
@@ -105,10 +187,51 @@ fn close(what: &str, got: &[f64], want: &[f64], tol: f64) {
     }
 }
 
-fn options(method: &str) -> JsValue {
-    let o = Object::new();
-    Reflect::set(&o, &"method".into(), &method.into()).unwrap();
-    o.into()
+/// The same JSON, numbers within tol · max(1, |want|).
+fn same(what: &str, got: &Value, want: &Value, tol: f64) {
+    match (got, want) {
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            assert!(
+                (a - b).abs() <= tol * b.abs().max(1.0),
+                "{what}: {a} vs {b}"
+            );
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            assert_eq!(a.len(), b.len(), "{what}: lengths");
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                same(&format!("{what}[{i}]"), x, y, tol);
+            }
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, y) in b {
+                same(
+                    &format!("{what}.{k}"),
+                    a.get(k).unwrap_or(&Value::Null),
+                    y,
+                    tol,
+                );
+            }
+        }
+        (a, b) => assert_eq!(a, b, "{what}"),
+    }
+}
+
+/// `base` with `extra`'s fields over it.
+fn with(base: &Value, extra: Value) -> Value {
+    let mut o = base.clone();
+    for (k, v) in extra.as_object().unwrap() {
+        o[k] = v.clone();
+    }
+    o
+}
+
+/// The options of a method, as native_snapshot names them.
+fn method_options(key: &str) -> Value {
+    match key {
+        "saliency-l1" => json!({"method": "saliency", "norm": "l1"}),
+        m => json!({ "method": m }),
+    }
 }
 
 #[wasm_bindgen_test]
@@ -117,59 +240,73 @@ fn equals_the_native_core() {
     let Some(cases) = native.as_array() else {
         panic!("no native snapshot: run the wasm tests with `make test-wasm`");
     };
-    assert!(cases.len() >= 5);
+    assert!(cases.len() >= 12);
     for case in cases {
         let name = case["model"].as_str().unwrap();
         let text = case["text"].as_str().unwrap();
         let pair = case["pair"].as_str().map(str::to_string);
-        let what = format!("{name}: {text:?}");
+        let base = &case["options"];
+        let what = format!("{name}: {text:?} {base}");
         let mut ex = load(name);
-        let a = ex
-            .attentions(text, pair.clone(), JsValue::UNDEFINED)
-            .unwrap();
+        assert_eq!(json(ex.info().unwrap())["task"], case["task"], "{what}");
+
+        // One pass with every attention: the prediction and the rollout.
+        let a = ex.attentions(text, pair.clone(), js(base)).unwrap();
         let e = json(Reflect::get(&a, &"explanation".into()).unwrap());
         assert_eq!(e["input_ids"], case["input_ids"], "{what}");
-        close(
-            &format!("{what} probabilities"),
-            &floats(&e["probabilities"]),
-            &floats(&case["probabilities"]),
-            1e-6,
-        );
-        close(
-            &format!("{what} attentions"),
-            &typed(&a, "probabilities"),
-            &floats(&case["attentions"]),
-            1e-6,
-        );
-        close(
-            &format!("{what} queries"),
-            &typed(&a, "queries"),
-            &floats(&case["queries"]),
+        same(
+            &format!("{what} prediction and rollout"),
+            &e,
+            &case["methods"]["rollout"],
             1e-5,
         );
-        close(
-            &format!("{what} rollout"),
-            &typed(&a, "rollout"),
-            &floats(&case["rollout"]),
-            1e-6,
-        );
-        for (method, want) in case["methods"].as_object().unwrap() {
-            let got = json(ex.attribute(text, pair.clone(), options(method)).unwrap());
+        for (key, native) in [
+            ("probabilities", "attentions"),
+            ("queries", "queries"),
+            ("keys", "keys"),
+            ("positionScores", "position_scores"),
+            ("rollout", "rollout"),
+        ] {
             close(
-                &format!("{what} {method}"),
-                &floats(&got["attributions"]),
-                &floats(&want["attributions"]),
+                &format!("{what} {key}"),
+                &typed(&a, key),
+                &floats(&case[native]),
                 1e-5,
             );
-            if let Some(d) = want["delta"].as_f64() {
-                assert!(
-                    (got["delta"].as_f64().unwrap() - d).abs() < 1e-4,
-                    "{what} delta"
-                );
-            }
         }
+        let scale = Reflect::get(&a, &"scale".into()).unwrap().as_f64().unwrap();
+        assert!(
+            (scale - case["scale"].as_f64().unwrap()).abs() < 1e-7,
+            "{what}"
+        );
+        assert_eq!(
+            json(Reflect::get(&a, &"windows".into()).unwrap()),
+            case["windows"],
+            "{what}"
+        );
+
+        // Each method in one call.
+        for (key, want) in case["methods"].as_object().unwrap() {
+            let opts = with(base, method_options(key));
+            let got = json(ex.attribute(text, pair.clone(), js(&opts)).unwrap());
+            same(&format!("{what} {key}"), &got, want, 1e-5);
+        }
+
+        if case["task"] == "encoder" {
+            let err = ex.ig_start(text, pair.clone(), js(base)).unwrap_err();
+            assert!(
+                message(err).starts_with("this model is a bare encoder"),
+                "{what}"
+            );
+            continue;
+        }
+
         // Integrated Gradients in pieces, as the workers share it, gives the same.
-        let started = json(ex.ig_start(text, pair.clone(), JsValue::UNDEFINED).unwrap());
+        let started = json(ex.ig_start(text, pair.clone(), js(base)).unwrap());
+        let ig = &case["methods"]["ig"];
+        assert_eq!(started["target"], ig["target"], "{what} target");
+        assert_eq!(started["target_label"], ig["target_label"], "{what}");
+        assert_eq!(started["token"], ig["token"], "{what} token");
         let steps = started["steps"].as_u64().unwrap() as usize;
         let mut total = vec![0f32; started["size"].as_u64().unwrap() as usize];
         for start in (0..steps).step_by(7) {
@@ -180,16 +317,11 @@ fn equals_the_native_core() {
             total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
         }
         let got = json(ex.ig_finish(&total).unwrap());
-        close(
-            &format!("{what} IG in pieces"),
-            &floats(&got["attributions"]),
-            &floats(&case["methods"]["ig"]["attributions"]),
-            1e-5,
-        );
+        same(&format!("{what} IG in pieces"), &got, ig, 1e-5);
+
         // n_steps "auto", driven round by round as the page's workers do.
-        let auto = Object::new();
-        Reflect::set(&auto, &"n_steps".into(), &"auto".into()).unwrap();
-        let started = json(ex.ig_start(text, pair.clone(), auto.into()).unwrap());
+        let auto = with(base, json!({"n_steps": "auto"}));
+        let started = json(ex.ig_start(text, pair.clone(), js(&auto)).unwrap());
         assert_eq!(started["auto"], true, "{what}");
         let mut rounds = 0;
         loop {
@@ -225,6 +357,71 @@ fn equals_the_native_core() {
 }
 
 #[wasm_bindgen_test]
+fn tells_the_page_about_each_task() {
+    let info = |name: &str| json(load(name).info().unwrap());
+    let qa = info("bert-qa");
+    assert_eq!(qa["task"], "question-answering");
+    assert_eq!(qa["mask_token"], "[MASK]");
+    assert_eq!(qa["warnings"], json!([]));
+    assert_eq!(info("bert-ner")["labels"][1], "B-PER");
+    assert_eq!(info("roberta-encoder")["mask_token"], "<mask>");
+    assert_eq!(info("modernbert-mlm")["task"], "fill-mask");
+
+    // The end of the answer explained alone reports which token it is.
+    let mut ex = load("bert-qa");
+    let started = json(
+        ex.ig_start(
+            "Where is the hotel?",
+            Some("The hotel is near the old bank in São Paulo.".into()),
+            js(&json!({"part": "end"})),
+        )
+        .unwrap(),
+    );
+    assert_eq!(started["target_label"], "end");
+    assert!(started["token"].as_u64().unwrap() > 7);
+
+    // A head that the architecture does not name is said, not silently dropped.
+    let mut files = fixture_files("bert-qa").to_vec();
+    let config: Value = serde_json::from_slice(files[0].1).unwrap();
+    let bare = serde_json::to_vec(&with(&config, json!({"architectures": ["BertModel"]}))).unwrap();
+    files[0] = ("config.json", &bare);
+    let ex = Explainer::new(js_files(&files), None).unwrap();
+    let info = json(ex.info().unwrap());
+    assert_eq!(info["task"], "encoder");
+    assert!(
+        info["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("the weights hold tensors bertlens does not use"),
+        "{info}"
+    );
+}
+
+#[wasm_bindgen_test]
+fn reads_a_tokenizer_from_slow_files() {
+    let text = "The movie was wonderful, and the acting superb!";
+    let fast = json(
+        load("albert")
+            .predict(text, None, JsValue::UNDEFINED)
+            .unwrap(),
+    );
+    let slow: Vec<_> = fixture_files("albert")
+        .iter()
+        .filter(|(n, _)| *n != "tokenizer.json")
+        .copied()
+        .collect();
+    let ex = Explainer::new(js_files(&slow), Some("albert".into())).unwrap();
+    let e = json(ex.predict(text, None, JsValue::UNDEFINED).unwrap());
+    assert_eq!(e["input_ids"], fast["input_ids"]);
+    same(
+        "probabilities",
+        &e["probabilities"],
+        &fast["probabilities"],
+        1e-6,
+    );
+}
+
+#[wasm_bindgen_test]
 fn errors_reach_javascript_as_messages() {
     let mut files: Vec<(&str, &[u8])> = fixture_files("bert").to_vec();
     files[0] = ("config.json", br#"{"model_type": "gpt2"}"#);
@@ -239,6 +436,20 @@ fn errors_reach_javascript_as_messages() {
         .err()
         .unwrap();
     assert!(message(err).starts_with("the dropped files has no weights"));
+    // The page passes a foreign weights file by name alone (no bytes).
+    let files: Vec<(&str, &[u8])> = vec![
+        fixture_files("bert")[0],
+        fixture_files("bert")[1],
+        ("tf_model.h5", b""),
+    ];
+    let err = Explainer::new(js_files(&files), Some("the folder".into()))
+        .err()
+        .unwrap();
+    let msg = message(err);
+    assert!(
+        msg.starts_with("the folder: it holds TensorFlow weights (tf_model.h5)"),
+        "{msg}"
+    );
     let ex = load("bert");
     assert_eq!(
         message(ex.attribute("  ", None, JsValue::UNDEFINED).unwrap_err()),
@@ -254,4 +465,10 @@ fn errors_reach_javascript_as_messages() {
         serde_json::json!(["negative", "neutral", "positive"])
     );
     assert_eq!(info["layers"], 2);
+    let mlm = load("bert-mlm");
+    assert!(message(
+        mlm.attribute("no mask here", None, JsValue::UNDEFINED)
+            .unwrap_err()
+    )
+    .starts_with("the text has no [MASK] token"));
 }

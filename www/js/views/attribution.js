@@ -5,6 +5,7 @@
 import { h, s, fill } from '../dom.js';
 import { importanceColor, POSITIVE, NEGATIVE } from '../colors.js';
 import { fmt } from '../tokens.js';
+import { recordOf, attributedWhat, rolloutRowText } from '../task.js';
 
 const BASELINES = {
   pad: '[CLS] [PAD]… [SEP]',
@@ -17,9 +18,16 @@ const LAYERS = {
   'word-embeddings': 'the word embeddings',
 };
 
-/** One sentence saying what was computed. */
-export function describe(e) {
-  const what = `${e.target_label}'s ${e.output}`;
+const NORMS = { l2: '‖∂F/∂x‖₂', l1: 'Σ|∂F/∂x| (L1)' };
+
+/**
+ * One sentence saying what was computed.
+ * @param {import('../types.js').Explanation} e
+ * @param {string[]} labels  the tokens as shown
+ * @param {{norm?: string, row?: string}} how  saliency's norm and rollout's row, as asked for
+ */
+export function describe(e, labels = e.tokens, how = {}) {
+  const what = attributedWhat(e, labels);
   const at = LAYERS[e.layer] ?? '';
   switch (e.method) {
     case 'ig': {
@@ -28,11 +36,11 @@ export function describe(e) {
       return `Integrated Gradients of ${what} at ${at}: ${steps} from a ${BASELINES[ig.baseline] ?? ig.baseline} baseline`;
     }
     case 'saliency':
-      return `Gradient saliency ‖∂F/∂x‖₂ of ${what} at ${at} (always ≥ 0)`;
+      return `Gradient saliency ${NORMS[how.norm] ?? NORMS.l2} of ${what} at ${at} (always ≥ 0)`;
     case 'input-x-gradient':
       return `Input × gradient Σ x·∂F/∂x of ${what} at ${at}`;
     case 'rollout':
-      return 'Attention rollout (Abnar & Zuidema 2020): how much the top [CLS] draws on each input token';
+      return `Attention rollout (Abnar & Zuidema 2020): ${rolloutRowText(e, labels, how.row)}`;
     default:
       return e.method;
   }
@@ -56,10 +64,11 @@ function deltaLine(e) {
 /**
  * @param {HTMLElement} el
  * @param {{e: import('../types.js').Explanation, units: ReturnType<import('../tokens.js').units>,
- *          trueLabel: string|null}} data
+ *          trueLabel: string|null, labels: string[], preview?: boolean, how?: {norm?: string, row?: string}}} data
  */
 export function renderAttribution(el, data) {
-  const { e, units, trueLabel, preview = false } = data;
+  const { e, units, trueLabel, preview = false, labels = e.tokens, how = {} } = data;
+  const rec = recordOf(e, labels);
   const sum = e.attributions.reduce((a, b) => a + b, 0);
   const marks = units.map((u, k) =>
     h(
@@ -73,34 +82,21 @@ export function renderAttribution(el, data) {
       u.label,
     ),
   );
+  // Captum's columns; a true label only where the task has classes of the text.
+  const cells = [
+    e.task === 'sequence-classification' ? ['True Label', h('td', null, trueLabel ?? '–')] : null,
+    rec && ['Predicted Label', h('td', { class: 'rec-predicted' }, h('b', null, rec.predicted), rec.score === null ? '' : ` (${rec.score})`)],
+    rec && ['Attribution Label', h('td', { class: 'rec-target' }, h('b', null, rec.target))],
+    rec && ['Attribution Score', h('td', null, fmt(sum, 4))],
+    rec && ['Convergence Delta', h('td', null, e.delta === null || e.delta === undefined ? '–' : fmt(e.delta))],
+    // Spaces between the marks: where a long line may break.
+    ['Word Importance', h('td', { class: 'importance' }, marks.flatMap((m, k) => (k ? [' ', m] : [m])))],
+  ].filter(Boolean);
   const record = h(
     'table',
     { class: 'record', id: 'record' },
-    h(
-      'thead',
-      null,
-      h(
-        'tr',
-        null,
-        ['True Label', 'Predicted Label', 'Attribution Label', 'Attribution Score', 'Convergence Delta', 'Word Importance'].map((t) =>
-          h('th', null, t),
-        ),
-      ),
-    ),
-    h(
-      'tbody',
-      null,
-      h(
-        'tr',
-        null,
-        h('td', null, trueLabel ?? '–'),
-        h('td', null, h('b', null, e.predicted_label), ` (${e.probabilities[e.predicted].toFixed(2)})`),
-        h('td', null, h('b', null, e.target_label)),
-        h('td', null, fmt(sum, 4)),
-        h('td', null, e.delta === null || e.delta === undefined ? '–' : fmt(e.delta)),
-        h('td', { class: 'importance' }, marks),
-      ),
-    ),
+    h('thead', null, h('tr', null, cells.map(([t]) => h('th', null, t)))),
+    h('tbody', null, h('tr', null, cells.map(([, td]) => td))),
   );
   const legend = h(
     'p',
@@ -118,9 +114,9 @@ export function renderAttribution(el, data) {
     'p',
     { class: 'method', id: 'method-line' },
     preview ? h('span', { class: 'preview', id: 'preview-note' }, 'Preview while Integrated Gradients runs — ') : null,
-    describe(e),
+    describe(e, labels, how),
   );
-  fill(el, method, deltaLine(e), record, legend, barChart(units));
+  fill(el, method, deltaLine(e), h('div', { class: 'record-scroll' }, record), legend, h('div', { class: 'bars-scroll' }, barChart(units)));
 }
 
 const ROW = 20;

@@ -15,13 +15,10 @@ export const TEXT_TOP = 8;
 export const HEAD_SQUARE = 7; // per-head weight beside a token, on hover
 const MIN_ALPHA = 0.004; // lines fainter than this are not drawn
 
-export const FILTERS = {
-  all: 'All',
-  aa: 'Sentence A → Sentence A',
-  ab: 'Sentence A → Sentence B',
-  ba: 'Sentence B → Sentence A',
-  bb: 'Sentence B → Sentence B',
-};
+/** The pair filters, their texts named `names` (e.g. Question and Context). */
+export function filters([a, b] = ['Sentence A', 'Sentence B']) {
+  return { all: 'All', aa: `${a} → ${a}`, ab: `${a} → ${b}`, ba: `${b} → ${a}`, bb: `${b} → ${b}` };
+}
 
 /** The token indices of the left (query) and right (key) columns under a filter. */
 export function columns(segments, filter) {
@@ -187,7 +184,8 @@ export function numberSelect(label, count, value, onChange, id) {
 /**
  * The head view with its controls.
  * @param {HTMLElement} el
- * @param data  as drawHeadView, plus `pair` (whether the input is a sentence pair)
+ * @param data  as drawHeadView, plus `pair` (whether the input is a sentence pair) and
+ *   `names` (what its two texts are called)
  * @param view  as drawHeadView
  * @param {{onLayer: Function, onFilter: Function, onToggle: Function, onIsolate: Function, onHover: Function}} actions
  */
@@ -205,7 +203,7 @@ export function renderHeadView(el, data, view, actions) {
           h(
             'select',
             { id: 'head-filter', onchange: (ev) => actions.onFilter(ev.target.value) },
-            Object.entries(FILTERS).map(([k, v]) => h('option', { value: k, selected: k === view.filter }, v)),
+            Object.entries(filters(data.names)).map(([k, v]) => h('option', { value: k, selected: k === view.filter }, v)),
           ),
         )
       : null,

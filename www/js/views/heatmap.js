@@ -28,8 +28,10 @@ function cellSize(T) {
   return Math.max(3, Math.min(28, Math.floor(560 / T)));
 }
 
-/** Draws the heatmap; pure. */
-export function drawHeatmap(canvas, m, labels, T) {
+const MASKED = '#d0d5dd'; // cells a sliding window masks
+
+/** Draws the heatmap; pure. `window`: keys farther than it from the query are masked (drawn grey). */
+export function drawHeatmap(canvas, m, labels, T, window = null) {
   const c = cellSize(T);
   const showLabels = c >= 10;
   const pad = showLabels ? LABEL : 4;
@@ -40,7 +42,8 @@ export function drawHeatmap(canvas, m, labels, T) {
   for (const v of m) max = Math.max(max, v);
   for (let i = 0; i < T; i++) {
     for (let j = 0; j < T; j++) {
-      ctx.fillStyle = css(sequential(m[i * T + j] / (max || 1)));
+      const masked = window !== null && Math.abs(i - j) > window;
+      ctx.fillStyle = masked ? MASKED : css(sequential(m[i * T + j] / (max || 1)));
       ctx.fillRect(pad + j * c, pad + i * c, c, c);
     }
   }
@@ -60,6 +63,7 @@ export function drawHeatmap(canvas, m, labels, T) {
     }
   }
   canvas.dataset.max = String(max);
+  canvas.dataset.window = window === null ? '' : String(window);
   return { pad, c };
 }
 
@@ -74,7 +78,9 @@ export function renderHeatmap(el, data, view, actions) {
   const T = a.tokens;
   const m = matrixOf(a, view);
   const canvas = h('canvas', { class: 'heatmap', id: 'heatmap-canvas', 'aria-label': 'attention matrix, queries down, keys across' });
-  const tip = h('p', { class: 'muted tip', id: 'heatmap-tip' }, 'Rows are queries, columns keys; hover a cell for its value.');
+  const window = view.source === 'rollout' ? null : (a.windows?.[view.layer] ?? null);
+  const about = `Rows are queries, columns keys; hover a cell for its value.${window === null ? '' : ` Grey: masked, outside this layer's sliding window (keys more than ${window} tokens away).`}`;
+  const tip = h('p', { class: 'muted tip', id: 'heatmap-tip' }, about);
   const options = [
     ...Array.from({ length: a.heads }, (_, k) => [String(k), `head ${k}`]),
     ['mean', 'mean of the heads'],
@@ -96,13 +102,14 @@ export function renderHeatmap(el, data, view, actions) {
     ),
   );
   fill(el, controls, tip, h('div', { class: 'canvas-scroll' }, canvas));
-  const { pad, c } = drawHeatmap(canvas, m, data.labels, T);
+  const { pad, c } = drawHeatmap(canvas, m, data.labels, T, window);
   canvas.addEventListener('mousemove', (ev) => {
     const r = canvas.getBoundingClientRect();
     const j = Math.floor((ev.clientX - r.left - pad) / c);
     const i = Math.floor((ev.clientY - r.top - pad) / c);
     if (i >= 0 && j >= 0 && i < T && j < T) {
-      tip.textContent = `${data.labels[i]} → ${data.labels[j]}: ${fmt(m[i * T + j], 4)}`;
+      const masked = window !== null && Math.abs(i - j) > window;
+      tip.textContent = `${data.labels[i]} → ${data.labels[j]}: ${masked ? 'masked (outside the window)' : fmt(m[i * T + j], 4)}`;
     }
   });
 }

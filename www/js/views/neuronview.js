@@ -1,7 +1,10 @@
 // The neuron view, after bertviz's `neuron_view`: for one layer, head and
 // query token, the query vector q, each key vector k, their elementwise
-// product, q·k, the scaled score q·k/√d and its softmax over the keys,
-// which is the attention the model computed.
+// product, q·k, the score and its softmax over the keys, which is the
+// attention the model computed. The score is what the family adds up:
+// q·k·scale (1/√d; DeBERTa 1/√(3d)), plus DeBERTa's relative-position
+// terms; ModernBERT's q and k are shown after the rotary rotation, and a
+// sliding-window layer masks the keys farther than its window.
 
 import { h, fill } from '../dom.js';
 import { diverging, css } from '../colors.js';
@@ -10,15 +13,23 @@ import { numberSelect } from './headview.js';
 
 /**
  * The numbers behind one row of attention, in float64.
- * @param {{queries: Float32Array, keys: Float32Array, heads: number, tokens: number, headDim: number}} a
+ * @param {import('../types.js').Analysis} a
  */
 export function neuronData(a, layer, head, query) {
   const { heads, tokens: T, headDim: d } = a;
   const base = (layer * heads + head) * T * d;
   const q = a.queries.subarray(base + query * d, base + (query + 1) * d);
+  const hasPosition = a.positionScores?.length > 0;
+  const row = ((layer * heads + head) * T + query) * T;
+  const window = a.windows?.[layer] ?? null;
+  const scale = a.scale ?? 1 / Math.sqrt(d);
   const keys = [];
   const products = [];
   const dots = [];
+  const scaled = [];
+  const position = [];
+  const scores = [];
+  const masked = [];
   for (let j = 0; j < T; j++) {
     const k = a.keys.subarray(base + j * d, base + (j + 1) * d);
     const p = new Float64Array(d);
@@ -30,13 +41,24 @@ export function neuronData(a, layer, head, query) {
     keys.push(k);
     products.push(p);
     dots.push(dot);
+    scaled.push(dot * scale);
+    position.push(hasPosition ? a.positionScores[row + j] : 0);
+    scores.push(scaled[j] + position[j]);
+    masked.push(window !== null && Math.abs(query - j) > window);
   }
-  const scale = 1 / Math.sqrt(d);
-  const scaled = dots.map((v) => v * scale);
-  const max = Math.max(...scaled);
-  const exps = scaled.map((v) => Math.exp(v - max));
+  let max = -Infinity;
+  scores.forEach((v, j) => masked[j] || (max = Math.max(max, v)));
+  const exps = scores.map((v, j) => (masked[j] ? 0 : Math.exp(v - max)));
   const sum = exps.reduce((x, y) => x + y, 0);
-  return { q, keys, products, dots, scaled, softmax: exps.map((v) => v / sum), d };
+  return { q, keys, products, dots, scaled, position, scores, masked, softmax: exps.map((v) => v / sum), d, scale, window, hasPosition };
+}
+
+/** The scale as a formula: `1/√d`, `1/√(3d)`, or its value. */
+export function scaleText(scale, d) {
+  const n = 1 / (scale * scale * d);
+  const r = Math.round(n);
+  if (Math.abs(n - r) < 1e-3 && r >= 1) return r === 1 ? `1/√${d}` : `1/√(${r}·${d})`;
+  return fmt(scale, 4);
 }
 
 function maxAbs(arrays) {
@@ -55,7 +77,7 @@ function vectorCells(v, scale, what) {
 
 /**
  * @param {HTMLElement} el
- * @param {{analysis: import('../types.js').Analysis, labels: string[]}} data
+ * @param {{analysis: import('../types.js').Analysis, labels: string[], family: string}} data  family: the model_type
  * @param {{layer: number, head: number, query: number}} view
  * @param {{onLayer: Function, onHead: Function, onQuery: Function}} actions
  */
@@ -63,9 +85,10 @@ export function renderNeuronView(el, data, view, actions) {
   const a = data.analysis;
   const query = Math.min(view.query, a.tokens - 1);
   const n = neuronData(a, view.layer, view.head, query);
-  const vecScale = maxAbs([n.q, ...n.keys]);
-  const prodScale = maxAbs(n.products);
-  const attRow = a.probabilities.subarray(((view.layer * a.heads + view.head) * a.tokens + query) * a.tokens, ((view.layer * a.heads + view.head) * a.tokens + query + 1) * a.tokens);
+  const vecScale = maxAbs([n.q, ...n.keys.filter((_, j) => !n.masked[j])]);
+  const prodScale = maxAbs(n.products.filter((_, j) => !n.masked[j]));
+  const rowAt = ((view.layer * a.heads + view.head) * a.tokens + query) * a.tokens;
+  const attRow = a.probabilities.subarray(rowAt, rowAt + a.tokens);
   const controls = h(
     'div',
     { class: 'controls' },
@@ -82,20 +105,24 @@ export function renderNeuronView(el, data, view, actions) {
       ),
     ),
   );
+  const scaleT = scaleText(n.scale, n.d);
   const rows = n.keys.map((k, j) =>
     h(
       'tr',
-      { class: j === query ? 'is-query' : null, dataset: { key: j } },
+      { class: `${j === query ? 'is-query' : ''}${n.masked[j] ? ' masked' : ''}`.trim() || null, dataset: { key: j } },
       h('th', { class: 'tok-cell', scope: 'row', title: 'click to make this the query', onclick: () => actions.onQuery(j) }, data.labels[j]),
       h('td', null, vectorCells(k, vecScale, 'k')),
       h('td', null, vectorCells(n.products[j], prodScale, 'q×k')),
       h('td', { class: 'num dot', dataset: { value: n.dots[j] } }, fmt(n.dots[j], 4)),
       h('td', { class: 'num scaled', dataset: { value: n.scaled[j] } }, fmt(n.scaled[j], 4)),
+      n.hasPosition ? h('td', { class: 'num position', dataset: { value: n.position[j] } }, `${n.position[j] >= 0 ? '+' : '−'}${fmt(Math.abs(n.position[j]), 4)}`) : null,
+      n.hasPosition ? h('td', { class: 'num score', dataset: { value: n.scores[j] } }, fmt(n.scores[j], 4)) : null,
       h(
         'td',
-        { class: 'num softmax', dataset: { value: n.softmax[j], attention: attRow[j] } },
-        h('span', { class: 'prob-bar', style: { width: `${(n.softmax[j] * 60).toFixed(1)}px` } }),
-        ` ${fmt(n.softmax[j], 4)}`,
+        { class: 'num softmax', dataset: { value: n.softmax[j], attention: attRow[j], masked: n.masked[j] ? 'true' : null } },
+        n.masked[j]
+          ? h('span', { class: 'masked-note', title: `|${query} − ${j}| > ${n.window}: outside the sliding window` }, 'masked')
+          : [h('span', { class: 'prob-bar', style: { width: `${(n.softmax[j] * 60).toFixed(1)}px` } }), ` ${fmt(n.softmax[j], 4)}`],
       ),
     ),
   );
@@ -112,7 +139,9 @@ export function renderNeuronView(el, data, view, actions) {
         h('th', null, `key vector k (d = ${n.d})`),
         h('th', null, 'q × k (elementwise)'),
         h('th', null, 'q · k'),
-        h('th', null, `q · k / √${n.d}`),
+        h('th', null, `q · k × ${scaleT}`),
+        n.hasPosition ? h('th', { title: "DeBERTa's disentangled attention: content→position and position→content terms, scaled" }, '+ position') : null,
+        n.hasPosition ? h('th', null, '= score') : null,
         h('th', null, 'softmax'),
       ),
     ),
@@ -125,11 +154,31 @@ export function renderNeuronView(el, data, view, actions) {
       'p',
       { class: 'query-line' },
       'Query ',
-      h('strong', null, data.labels[query]),
-      ': q = ',
+      h('strong', null, `${data.labels[query]}:`),
+      'q =',
       vectorCells(n.q, vecScale, 'q'),
       h('span', { class: 'muted' }, ' blue negative, orange positive; hover a cell for its value'),
     ),
+    notes(data.family, n, scaleT),
     h('div', { class: 'table-scroll' }, table),
   );
+}
+
+/** What this family adds to q·k, said beside the table. */
+function notes(family, n, scaleT) {
+  const lines = [];
+  if (n.hasPosition) {
+    lines.push(
+      `Score = q·k × ${scaleT} + the relative-position terms (DeBERTa's content→position and position→content attention, scaled alike); the softmax is over the score.`,
+    );
+  } else {
+    lines.push(`Score = q·k × ${scaleT}; the softmax is over the score.`);
+  }
+  if (family === 'modernbert') {
+    lines.push('q and k are shown after the rotary position embedding (RoPE) rotates them: q·k already depends on how far apart the tokens are.');
+  }
+  if (n.window !== null) {
+    lines.push(`This layer attends within a sliding window: keys more than ${n.window} tokens from the query are masked (no attention).`);
+  }
+  return h('ul', { class: 'notes', id: 'neuron-notes' }, lines.map((t) => h('li', null, t)));
 }

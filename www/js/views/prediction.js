@@ -1,5 +1,5 @@
 // The prediction: classes as bars, largest first; a click makes a class the
-// target to explain.
+// target to explain. Token classification shows a token's labels so.
 
 import { h, fill } from '../dom.js';
 import { pct } from '../tokens.js';
@@ -9,7 +9,7 @@ const TOP = 8;
 /**
  * @param {HTMLElement} el
  * @param {{labels: string[], probabilities: number[], predicted: number, target: number|null,
- *          output: string, truncated: boolean, maxTokens: number}} data
+ *          output: string, truncated: boolean, maxTokens: number, headline?: Node, noun?: string}} data
  * @param {{showAll: boolean, onTarget: (i: number) => void, onShowAll: (v: boolean) => void}} view
  */
 export function renderPrediction(el, data, view) {
@@ -27,6 +27,7 @@ export function renderPrediction(el, data, view) {
         role: 'button',
         tabindex: 0,
         title: `explain ${data.labels[i]}`,
+        'aria-label': `${data.labels[i]}: ${pct(p)}; explain it`,
         onclick: () => view.onTarget(i),
         onkeydown: (ev) => (ev.key === 'Enter' || ev.key === ' ') && (ev.preventDefault(), view.onTarget(i)),
       },
@@ -46,22 +47,28 @@ export function renderPrediction(el, data, view) {
       ? h(
           'button',
           { class: 'link', type: 'button', onclick: () => view.onShowAll(!view.showAll) },
-          view.showAll ? `show the top ${TOP}` : `show all ${order.length} classes`,
+          view.showAll ? `show the top ${TOP}` : `show all ${order.length} ${data.noun ?? 'classes'}`,
         )
       : null;
   fill(
     el,
-    h(
-      'p',
-      { class: 'headline', id: 'predicted-label' },
-      'Predicted ',
-      h('strong', null, data.labels[data.predicted]),
-      ` (${pct(data.probabilities[data.predicted])}${data.output === 'sigmoid' ? ', sigmoid' : ''})`,
-    ),
-    data.truncated
-      ? h('p', { class: 'warning' }, `The text is longer than the model takes: only its first ${data.maxTokens} tokens were read.`)
-      : null,
+    data.headline ??
+      h(
+        'p',
+        { class: 'headline', id: 'predicted-label' },
+        'Predicted ',
+        h('strong', null, data.labels[data.predicted]),
+        ` (${pct(data.probabilities[data.predicted])}${data.output === 'sigmoid' ? ', sigmoid' : ''})`,
+      ),
+    truncation(data),
     h('ol', { class: 'classes' }, rows),
     more,
   );
+}
+
+/** The note that the input was cut to the model's length, or null. */
+export function truncation(data) {
+  return data.truncated
+    ? h('p', { class: 'warning', id: 'truncated' }, `The text is longer than the model takes: only its first ${data.maxTokens} tokens were read.`)
+    : null;
 }

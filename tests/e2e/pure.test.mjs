@@ -1,0 +1,94 @@
+// The page's pure functions in Node, no browser: how tokens cut a text,
+// what options each task sends the core, the neuron view's arithmetic.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { textPieces, tokenLabels } from '../../www/js/tokens.js';
+import { coreOptions, currentInput } from '../../www/js/state.js';
+import { exampleFields, typedIn, defaultExamples } from '../../www/js/task.js';
+import { neuronData, scaleText } from '../../www/js/views/neuronview.js';
+
+/** An explanation's token fields for `text`, cut at `spans` ([a, b) in characters). */
+function tokenized(text, spans) {
+  return {
+    tokens: ['[CLS]', ...spans.map(([a, b]) => Array.from(text).slice(a, b).join('')), '[SEP]'],
+    offsets: [[0, 0], ...spans, [0, 0]],
+    sequence_ids: [null, ...spans.map(() => 0), null],
+    word_ids: [null, ...spans.map((_, i) => i), null],
+  };
+}
+
+describe('the pure functions of the page', () => {
+  it('textPieces spells the text again, gaps and all, even across code points', () => {
+    const text = 'São  Paulo, naïve!';
+    const e = tokenized(text, [[0, 3], [5, 10], [10, 11], [12, 17], [17, 18]]);
+    const pieces = textPieces(e, text, 0);
+    assert.equal(pieces.map((p) => p.text ?? p.gap).join(''), text);
+    assert.deepEqual(
+      pieces.filter((p) => p.token !== undefined).map((p) => p.token),
+      [1, 2, 3, 4, 5],
+    );
+  });
+
+  it('tokenLabels shows a token of spaces alone as the vocabulary spells it', () => {
+    const text = 'a b';
+    const e = { ...tokenized(text, [[0, 1], [1, 2], [2, 3]]), tokens: ['[CLS]', 'a', '▁', 'b', '[SEP]'] };
+    assert.deepEqual(tokenLabels(e, [text, '']), ['[CLS]', 'a', '▁', 'b', '[SEP]']);
+  });
+
+  it('sends each task what it explains: a class, a token, a mask and its filler, a part of an answer', () => {
+    const base = {
+      text: 'x',
+      pair: 'y',
+      pairOn: true,
+      question: 'q?',
+      context: 'c.',
+      options: { method: 'ig', target: '2', n_steps: 50, tolerance: 0.01, integration: 'gausslegendre', baseline: 'pad', layer: '', output: 'logit', norm: 'l1', rollout_row: '' },
+      focus: { token: 4, filler: 117, answer: 1, part: 'end' },
+      analysis: { explanation: { answers: [{ token_start: 1, token_end: 2 }, { token_start: 5, token_end: 7 }] } },
+    };
+    const of = (task) => coreOptions({ ...base, model: { info: { task } } });
+    assert.equal(of('sequence-classification').target, 2);
+    assert.equal(of('sequence-classification').token, undefined);
+    assert.deepEqual([of('token-classification').token, of('token-classification').target], [4, 2]);
+    assert.deepEqual([of('fill-mask').token, of('fill-mask').target], [4, 117]);
+    assert.deepEqual([of('question-answering').part, of('question-answering').token], ['end', 7]);
+    assert.equal(of('encoder').method, 'rollout', 'a bare encoder is explained by rollout');
+    assert.equal(of('sequence-classification').norm, 'l1');
+    assert.deepEqual(currentInput({ ...base, model: { info: { task: 'question-answering' } } }), { text: 'q?', pair: 'c.' });
+    assert.deepEqual(currentInput({ ...base, model: { info: { task: 'token-classification' } } }), { text: 'x', pair: null });
+    assert.deepEqual(currentInput({ ...base, model: { info: { task: 'sequence-classification' } } }), { text: 'x', pair: 'y' });
+  });
+
+  it("an example fills a task's boxes; only typed text counts as the user's", () => {
+    const [qa] = defaultExamples('question-answering');
+    assert.deepEqual(Object.keys(exampleFields(qa, 'question-answering')), ['question', 'context']);
+    assert.match(defaultExamples('fill-mask', '<mask>')[0], /<mask>/);
+    const fields = exampleFields('an example', 'sequence-classification');
+    assert.equal(typedIn({ text: '' }, fields), false);
+    assert.equal(typedIn({ text: 'an example' }, fields), false);
+    assert.equal(typedIn({ text: 'mine' }, fields), true);
+  });
+
+  it('the neuron view adds the position terms, masks keys outside the window, and its softmax sums to 1', () => {
+    const T = 4;
+    const d = 2;
+    const a = {
+      heads: 1,
+      tokens: T,
+      headDim: d,
+      scale: 1 / Math.sqrt(3 * d),
+      queries: Float32Array.from([1, 0, 0, 1, 1, 1, 0.5, -1]),
+      keys: Float32Array.from([1, 2, -1, 0, 0.5, 0.5, 2, 1]),
+      positionScores: Float32Array.from({ length: T * T }, (_, i) => i / 10),
+      windows: [1],
+    };
+    const n = neuronData(a, 0, 0, 0);
+    assert.equal(scaleText(a.scale, d), '1/√(3·2)');
+    assert.equal(scaleText(1 / Math.sqrt(8), 8), '1/√8');
+    assert.deepEqual(n.masked, [false, false, true, true]);
+    assert.deepEqual(n.softmax.slice(2), [0, 0]);
+    assert.ok(Math.abs(n.softmax[0] + n.softmax[1] - 1) < 1e-12);
+    assert.ok(Math.abs(n.scores[1] - (n.dots[1] * a.scale + 0.1)) < 1e-7);
+  });
+});

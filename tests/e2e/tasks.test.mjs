@@ -1,0 +1,230 @@
+// One model of each task, served as a hub folder and opened by URL:
+// question answering (answer, next-best spans, start/end), token
+// classification (entities, a click on a token, a click on a label),
+// fill-mask (fillers per mask, a click on one) and a bare encoder
+// (attention and rollout only). Every explanation equals `bertlens explain
+// --json` on the same folder to 1e-4. Screenshots go to target/e2e/.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { launch, open, shot, startServer } from './harness.mjs';
+import { FIXTURES, askQuestion, assertClose, cli, explainText, loadUrl, neuronRows, serveFixtures, settle, shown, shownScores } from './common.mjs';
+
+const NAMES = ['bert-qa', 'bert-ner', 'bert-mlm', 'roberta-encoder'];
+const dir = (name) => path.join(FIXTURES, name);
+
+/** The page's attributions and delta equal the CLI's (`want`: an Explanation or its start/end). */
+function assertSame(what, e, want) {
+  assertClose(`${what} attributions`, e.attributions, want.attributions, 1e-4);
+  if (want.delta !== null && want.delta !== undefined) {
+    assert.ok(Math.abs(e.delta - want.delta) <= 1e-4 * Math.max(1, Math.abs(want.score)), `${what} delta ${e.delta} vs ${want.delta}`);
+  }
+}
+
+describe('a model of each task', () => {
+  let server;
+  let browser;
+  let page;
+  let log;
+  const served = serveFixtures(NAMES);
+
+  before(async () => {
+    server = await startServer();
+    browser = await launch();
+    ({ page, log } = await open(browser, `${server.url}/?model=${served.url('bert-qa')}&workers=2`));
+    await settle(page, (s) => s.model && s.explanation && !s.preview, null);
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.stop();
+    served.remove();
+  });
+
+  it('question answering: the answer in its context, the next-best spans, start and end as the CLI explains them', async () => {
+    assert.ok(await page.isVisible('#question'), 'a question box');
+    assert.ok(await page.isVisible('#context'), 'a context box');
+    assert.ok(await page.isHidden('#text'), 'no single text box');
+    const question = 'Who wrote the letter?';
+    const context = 'The letter was written by Sarah, a naïve café owner, in the autumn of 1998.';
+    await askQuestion(page, question, context);
+    const want = cli('--model', dir('bert-qa'), '--question', question, '--context', context);
+    // The answer, highlighted in the context, and the next-best spans.
+    assert.equal(await page.textContent('#answer-text'), `“${want.answer.text}”`);
+    assert.equal(await page.textContent('#answer-span'), want.answer.text);
+    const answers = await page.evaluate(() => globalThis.bertlens.state.analysis.explanation.answers);
+    assert.deepEqual(
+      answers.map((a) => [a.text, a.token_start, a.token_end]),
+      want.answers.map((a) => [a.text, a.token_start, a.token_end]),
+    );
+    assertClose('answer scores', answers.map((a) => a.score), want.answers.map((a) => a.score), 1e-5);
+    const rows = await page.$$eval('#answers li .answer-label', (l) => l.map((x) => x.textContent));
+    assert.deepEqual(rows, want.answers.map((a) => a.text));
+    // The start, then the end (a toggle), each as the CLI computed it.
+    let e = await shown(page);
+    assert.equal(e.target_label, 'start');
+    assert.equal(e.token, want.start.token);
+    assertSame('start', e, want.start);
+    assertClose('start shown', await shownScores(page), want.start.attributions, 1e-4);
+    assert.match(await page.textContent('#method-line'), /the answer's start logit at/);
+    await shot(page, 'task-qa');
+    await page.click('#part-end');
+    await settle(page, (s) => s.explanation?.target_label === 'end' && !s.preview);
+    e = await shown(page);
+    assert.equal(e.token, want.end.token);
+    assertSame('end', e, want.end);
+    assert.equal(await page.getAttribute('#part-end', 'aria-pressed'), 'true');
+    await shot(page, 'task-qa-end');
+    // Back to the start: already computed, shown at once.
+    await page.click('#part-start');
+    await settle(page, (s) => s.explanation?.target_label === 'start' && !s.preview);
+    assertSame('start again', await shown(page), want.start);
+    // The second-best span, explained instead.
+    const second = want.answers[1];
+    await page.click('#answers li[data-index="1"]');
+    await settle(page, (s, t) => s.explanation?.token === t && !s.preview, second.token_start);
+    const w2 = cli('--model', dir('bert-qa'), '--question', question, '--context', context, '--part', 'start', '--token', String(second.token_start));
+    assertSame('second answer start', await shown(page), w2);
+    assert.equal(await page.textContent('#answer-span'), second.text);
+  });
+
+  it('token classification: entities in the text with their labels; a click on a token or a label explains it', async () => {
+    await loadUrl(page, served.url('bert-ner'));
+    assert.ok(await page.isVisible('#text'));
+    assert.ok(await page.isHidden('#question'));
+    const text = 'Sarah works at the Bank of England in London.';
+    await explainText(page, text);
+    await settle(page, (s) => s.explanation && !s.preview);
+    const want = cli('--model', dir('bert-ner'), text);
+    const a = await page.evaluate(() => globalThis.bertlens.state.analysis.explanation);
+    assert.deepEqual(
+      a.entities.map((x) => [x.entity_group, x.word, x.start, x.end, x.tokens]),
+      want.entities.map((x) => [x.entity_group, x.word, x.start, x.end, x.tokens]),
+    );
+    const marks = await page.$$eval('#ner-text mark.ent', (m) => m.map((x) => x.dataset.group));
+    assert.deepEqual(marks, want.entities.map((x) => x.entity_group));
+    const labels = await page.$$eval('#ner-text .ent-label', (m) => m.map((x) => x.textContent));
+    assert.deepEqual(labels, want.entities.map((x) => x.entity_group));
+    let e = await shown(page);
+    assert.equal(e.token, want.token);
+    assert.equal(e.target_label, want.target_label);
+    assertSame('default token', e, want);
+    // A click on another token explains its label.
+    const token = want.tokens.length - 3;
+    await page.click(`#ner-text .ner-tok[data-index="${token}"]`);
+    await settle(page, (s, t) => s.explanation?.token === t && !s.preview, token);
+    const w1 = cli('--model', dir('bert-ner'), '--token', String(token), text);
+    e = await shown(page);
+    assert.equal(e.target_label, w1.target_label);
+    assertSame('clicked token', e, w1);
+    assertClose('its labels', e.probabilities, w1.probabilities, 1e-5);
+    assert.match(await page.textContent('#token-label'), new RegExp(`\\(${token}\\): ${w1.predicted_label}`));
+    assert.equal(await page.$$eval('#ner-text .ner-tok.selected', (x) => x.map((y) => Number(y.dataset.index))).then((x) => x[0]), token);
+    // A click on another of its labels explains that one.
+    const other = w1.predicted === 0 ? 1 : 0;
+    await page.click(`#token-classes li[data-index="${other}"]`);
+    await settle(page, (s, t) => s.explanation?.target === t && !s.preview, other);
+    const w2 = cli('--model', dir('bert-ner'), '--token', String(token), '--target', String(other), text);
+    assert.equal(w2.target, other);
+    assertSame('another label', await shown(page), w2);
+    await shot(page, 'task-ner');
+  });
+
+  it('fill-mask: the fillers of each mask with their probabilities; a click on one explains it', async () => {
+    await loadUrl(page, served.url('bert-mlm'));
+    assert.ok(await page.isVisible('#insert-mask'));
+    const text = 'I [MASK] this movie, the acting was [MASK]!';
+    await explainText(page, text);
+    await settle(page, (s) => s.explanation && !s.preview);
+    const want = cli('--model', dir('bert-mlm'), text);
+    const masks = await page.evaluate(() => globalThis.bertlens.state.analysis.explanation.masks);
+    assert.equal(masks.length, 2);
+    assert.deepEqual(
+      masks.map((m) => [m.token, m.fill.map((f) => f.token_id)]),
+      want.masks.map((m) => [m.token, m.fill.map((f) => f.token_id)]),
+    );
+    assertClose('filler probabilities', masks.flatMap((m) => m.fill.map((f) => f.score)), want.masks.flatMap((m) => m.fill.map((f) => f.score)), 1e-5);
+    const rows = await page.$$eval('#fillers li.filler-row', (l) => l.map((x) => [Number(x.dataset.mask), Number(x.dataset.id)]));
+    assert.deepEqual(rows, want.masks.flatMap((m) => m.fill.map((f) => [m.token, f.token_id])));
+    assert.equal(await page.$$eval('#mask-text mark.slot', (x) => x.length), 2);
+    let e = await shown(page);
+    assert.equal(e.token, want.token);
+    assert.equal(e.target, want.target);
+    assertSame('best filler of the first mask', e, want);
+    // A click on the third filler of the second mask explains it.
+    const mask = want.masks[1].token;
+    const id = want.masks[1].fill[2].token_id;
+    await page.click(`#fillers li.filler-row[data-mask="${mask}"][data-id="${id}"]`);
+    await settle(page, (s, [m, i]) => s.explanation?.token === m && s.explanation.target === i && !s.preview, [mask, id]);
+    const w1 = cli('--model', dir('bert-mlm'), '--token', String(mask), '--target', String(id), text);
+    assert.equal(w1.target, id);
+    e = await shown(page);
+    assertSame('a clicked filler', e, w1);
+    assert.equal(e.target_label, w1.target_label);
+    assert.ok(await page.$(`#fillers li.filler-row.target[data-mask="${mask}"][data-id="${id}"]`), 'the explained filler is marked');
+    await shot(page, 'task-fill-mask');
+    // A text without a mask says how to fix it; the button puts the mask at the caret.
+    await explainText(page, 'no mask in this one', null, { expectError: true });
+    assert.match(await page.textContent('#run-message'), /the text has no \[MASK\] token/);
+    assert.ok(await page.isVisible('#no-mask'));
+    await page.focus('#text');
+    await page.keyboard.press('End');
+    await page.click('#insert-mask');
+    assert.equal(await page.inputValue('#text'), 'no mask in this one [MASK]');
+  });
+
+  it('a bare encoder: attention views and rollout, and why the gradient methods do not apply', async () => {
+    await loadUrl(page, served.url('roberta-encoder'));
+    const text = 'The movie was wonderful, and the acting superb!';
+    await explainText(page, text);
+    const want = cli('--model', dir('roberta-encoder'), text);
+    const e = await shown(page);
+    assert.equal(e.method, 'rollout');
+    assert.equal(want.method, 'rollout');
+    assertSame('rollout', e, want);
+    assertClose('rollout shown', await shownScores(page), want.attributions, 1e-4);
+    assert.match(await page.textContent('#encoder-note'), /bare encoder: it has no task head/);
+    assert.match(await page.textContent('#method-note'), /bare encoder \(no task head\): there is no score to take gradients of/);
+    const disabled = await page.$$eval('#opt-method option', (o) => o.filter((x) => x.disabled).map((x) => x.value));
+    assert.deepEqual(disabled, ['ig', 'saliency', 'input-x-gradient']);
+    // Asked anyway (as a script could), the engine says so.
+    const message = await page.evaluate((t) =>
+      globalThis.bertlens
+        .pool()
+        .call(0, 'attribute', { text: t, pair: null, options: { method: 'ig' } })
+        .then(
+          () => null,
+          (err) => err.message,
+        ),
+    text);
+    assert.match(message, /^this model is a bare encoder \(no task head\)/);
+    // The attention views.
+    const info = await page.evaluate(() => globalThis.bertlens.state.model.info);
+    assert.ok(Number(await page.getAttribute('#head-canvas', 'data-lines')) > 0);
+    await shot(page, 'task-encoder');
+    await page.click('#tab-model');
+    const thumbs = await page.$$eval('#model-grid canvas.thumb', (cs) => cs.map((c) => Number(c.dataset.lines)));
+    assert.equal(thumbs.length, info.layers * info.heads);
+    await page.click('#tab-neuron');
+    for (const r of await neuronRows(page)) assert.ok(Math.abs(r.softmax - r.attention) < 1e-5, `${r.softmax} vs ${r.attention}`);
+    await page.click('#tab-heatmap');
+    await page.selectOption('#heatmap-source', 'rollout');
+    assert.ok(Number(await page.getAttribute('#heatmap-canvas', 'data-max')) > 0);
+    await page.click('#tab-head');
+  });
+
+  it('keeps each task its own boxes: what was typed for one model is there when it comes back', async () => {
+    await loadUrl(page, served.url('bert-qa'));
+    assert.equal(await page.inputValue('#question'), 'Who wrote the letter?');
+    await loadUrl(page, served.url('bert-mlm'));
+    assert.equal(await page.inputValue('#text'), 'The movie was wonderful, and the acting superb!');
+  });
+
+  it('raised no uncaught error', () => {
+    assert.deepEqual(
+      log.errors.filter((e) => !/404/.test(e)),
+      [],
+    );
+  });
+});

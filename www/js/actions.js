@@ -1,0 +1,312 @@
+// What the page does: load a model, explain the input, and explain another
+// target within it (a class, a token, a filler, the answer's start or end).
+// Each action changes `state` and calls `update()`; all model work runs in
+// the pool's workers.
+
+import { AbortError } from './pool.js';
+import { fetchModel, fetchFromUrl, readFiles, dropFiles } from './models.js';
+import { state, update, currentInput, coreOptions, cacheKey, remember } from './state.js';
+import { defaultExamples, exampleFields, typedIn } from './task.js';
+
+/** @type {import('./pool.js').Pool | null} */
+let pool = null;
+/** The job in progress (a download or an explanation) and how to stop it. */
+let job = null;
+
+export function setPool(p) {
+  pool = p;
+}
+
+export function getPool() {
+  return pool;
+}
+
+function startJob() {
+  job?.abort();
+  job = new AbortController();
+  return job.signal;
+}
+
+/** Stops the download or the explanation in progress. */
+export function cancel() {
+  job?.abort();
+}
+
+// ---- models ----------------------------------------------------------------------------
+
+/**
+ * Loads a model into every worker. `getFiles` may be called again later
+ * (to reload a worker whose engine trapped), so the page keeps no copy of
+ * the weights once they are in the engines.
+ */
+export async function loadModel(label, getFiles, extra = {}) {
+  const signal = startJob();
+  // A run in progress was just cancelled: loading replaces it.
+  state.busy = null;
+  if (state.preview) {
+    state.explanation = null;
+    state.preview = false;
+  }
+  state.loading = { label, loaded: 0, total: 0 };
+  state.modelMessage = null;
+  update();
+  try {
+    const files = await getFiles({
+      signal,
+      onProgress: (loaded, total) => {
+        state.loading = { label, loaded, total };
+        update();
+      },
+    });
+    if (signal.aborted) throw new AbortError();
+    state.loading = { label: `${label}: loading into the engine`, loaded: 0, total: 0 };
+    update();
+    const info = await pool.load(files, label, () => getFiles({}));
+    const examples = extra.examples?.length ? extra.examples : defaultExamples(info.task, info.mask_token);
+    state.model = { name: label, info, examples };
+    state.analysis = null;
+    state.explanation = null;
+    state.input = null;
+    state.cache = new Map();
+    state.options.target = '';
+    state.focus = { token: null, filler: null, answer: 0, part: state.focus.part };
+    state.trueLabel = '';
+    state.runMessage = null;
+    state.restore = null;
+    state.view.head.active = Array(info.heads).fill(true);
+    state.view.head.layer = Math.min(state.view.head.layer, info.layers - 1);
+    state.view.neuron = { layer: 0, head: 0, query: 0 };
+    state.view.heatmap = { layer: 0, source: '0' };
+    // An example fills the boxes this task reads only when they are empty.
+    const fields = exampleFields(examples[0], info.task);
+    const input = currentInput();
+    if (!input.text.trim() && !(input.pair ?? '').trim()) Object.assign(state, fields);
+    state.loading = null;
+    update();
+    if (currentInput().text.trim()) await explain();
+  } catch (e) {
+    state.loading = null;
+    if (!(e instanceof AbortError)) {
+      const kept = state.model ? ` The model in use is still ${state.model.name}.` : '';
+      state.modelMessage = { kind: 'error', text: `${label} could not be loaded: ${e.message.replace(/\.$/, '')}.${kept}` };
+    }
+    update();
+  }
+}
+
+export function loadFromCatalog(entry) {
+  const base = new URL(entry.base, document.baseURI).href;
+  const files = entry.files.map((f) => (typeof f === 'string' ? { name: f } : f));
+  return loadModel(entry.name, (opts) => fetchModel(base, files, opts), entry);
+}
+
+export function loadFromUrl(url) {
+  return loadModel(url, (opts) => fetchFromUrl(new URL(url, document.baseURI).href, opts));
+}
+
+const NONE = 'none of these files is part of a model (config.json, a tokenizer, model.safetensors or a checkpoint)';
+
+/** Files from a file picker (File objects: the bytes are read when needed). */
+export function loadFromFiles(fileList, label) {
+  const files = [...fileList];
+  return loadModel(label, async () => {
+    const read = await readFiles(files);
+    if (!read.length) throw new Error(NONE);
+    return read;
+  });
+}
+
+/** Files and folders dropped on the page (walked at once: a drop's items expire). */
+export function loadFromDrop(dataTransfer, label) {
+  const walked = dropFiles(dataTransfer);
+  return loadModel(label, async () => {
+    const read = await readFiles(await walked);
+    if (!read.length) throw new Error(NONE);
+    return read;
+  });
+}
+
+// ---- examples ----------------------------------------------------------------------------
+
+/** Puts an example in the boxes; text the user typed there can be restored. */
+export function useExample(example) {
+  const task = state.model?.info.task;
+  const fields = exampleFields(example, task);
+  if (typedIn(state, fields)) {
+    state.restore = { fields: Object.fromEntries(Object.keys(fields).map((k) => [k, state[k]])) };
+  }
+  Object.assign(state, fields);
+  update();
+  return explain();
+}
+
+/** Puts back the text an example replaced. */
+export function restoreText() {
+  if (!state.restore) return;
+  Object.assign(state, state.restore.fields);
+  state.restore = null;
+  update();
+}
+
+// ---- explanations --------------------------------------------------------------------------
+
+const sameInput = (a, b) => a && b && a.text === b.text && a.pair === b.pair;
+
+/** A forward pass with attentions (the prediction, the attention views), then the attribution. */
+export async function explain() {
+  if (!state.model) return;
+  const input = currentInput();
+  const signal = startJob();
+  if (!sameInput(input, state.input)) {
+    // What was focused in another text means nothing in this one.
+    state.focus = { ...state.focus, token: null, filler: null, answer: 0 };
+    if (state.model.info.task === 'token-classification') state.options.target = '';
+  }
+  state.runMessage = null;
+  state.busy = { label: 'reading the text', done: 0, total: 0 };
+  update();
+  // For Integrated Gradients, the saliency preview starts at once on another
+  // worker, beside the forward pass that reads the attention.
+  const opts = coreOptions(sameInput(input, state.input) ? state : { ...state, analysis: null });
+  const cached = state.cache.has(cacheKey(input, opts));
+  const preview = opts.method === 'ig' && !cached ? saliencyPreview(input, opts) : null;
+  preview?.catch(() => {}); // its error, if any, is the forward pass's too
+  try {
+    const analysis = await pool.call(0, 'attentions', { ...input, options: opts });
+    if (signal.aborted) throw new AbortError();
+    state.analysis = analysis;
+    state.input = input;
+    state.explanation = null;
+    state.view.neuron.query = Math.min(state.view.neuron.query, analysis.tokens - 1);
+    state.view.head.hover = null;
+    update();
+    await attribute(signal, preview);
+  } catch (e) {
+    finishWithError(e, signal);
+  }
+}
+
+/** Saliency with `opts` otherwise (one backward pass), from the last worker. */
+function saliencyPreview(input, opts) {
+  return pool.call(pool.size - 1, 'attribute', { ...input, options: { ...opts, method: 'saliency' } });
+}
+
+/**
+ * The attribution alone, for the input already analysed (a new target,
+ * token, part or method). `preview`: the saliency preview, if already asked for.
+ */
+export async function attribute(signal = startJob(), preview = null) {
+  if (!state.analysis) return explain();
+  const opts = coreOptions();
+  const key = cacheKey(state.input, opts);
+  if (state.cache.has(key)) {
+    state.explanation = state.cache.get(key);
+    state.preview = false;
+    state.busy = null;
+    state.runMessage = null;
+    update();
+    return;
+  }
+  const req = { ...state.input, options: opts };
+  const ig = opts.method === 'ig';
+  const auto = opts.n_steps === 'auto';
+  state.busy = { label: ig ? 'Integrated Gradients' : 'attributing', done: 0, total: ig && !auto ? opts.n_steps : 0 };
+  update();
+  try {
+    if (ig) {
+      // Progressive: one backward pass shows the gradient's saliency at once,
+      // while Integrated Gradients refines.
+      const quick = await (preview ?? saliencyPreview(state.input, opts));
+      if (signal.aborted) throw new AbortError();
+      state.explanation = quick;
+      state.preview = true;
+      update();
+    }
+    const e = ig
+      ? await pool.integratedGradients(req, {
+          signal,
+          onProgress: (done, total, progress) => {
+            if (signal.aborted) return; // a late report from a cancelled run
+            state.busy = auto
+              ? {
+                  label: 'Integrated Gradients (auto)',
+                  done: 0,
+                  total: 0,
+                  note: `${progress.steps} steps, completeness error ${(100 * progress.relativeError).toFixed(2)}% (target ${100 * opts.tolerance}%)`,
+                }
+              : { label: 'Integrated Gradients', done, total };
+            update();
+          },
+        })
+      : await pool.call(0, 'attribute', req);
+    if (signal.aborted) throw new AbortError();
+    remember(key, e);
+    state.explanation = e;
+    state.preview = false;
+    state.busy = null;
+    update();
+  } catch (e) {
+    finishWithError(e, signal);
+  }
+}
+
+/** Ends the run of `signal` with an error, unless a newer run has replaced it. */
+function finishWithError(e, signal) {
+  // A run cancelled because another started must not touch what the new one shows.
+  if (signal !== job?.signal) return;
+  state.busy = null;
+  if (state.preview) {
+    state.explanation = null;
+    state.preview = false;
+  }
+  state.runMessage = e instanceof AbortError ? { kind: 'info', text: 'Cancelled.' } : { kind: 'error', text: e.message };
+  update();
+}
+
+// ---- what to explain within the input -------------------------------------------------------
+
+/** An option of the form changed: explain again with it. */
+export function setOption(key, value) {
+  // A field can report the same value twice (a script's event, then the browser's on blur).
+  if (state.options[key] === value) return;
+  state.options[key] = value;
+  update();
+  if (state.analysis) attribute();
+}
+
+/** A class (sequence classification) or a label (token classification) to explain. */
+export function explainClass(i, predicted) {
+  state.options.target = i === predicted ? '' : String(i);
+  update();
+  attribute();
+}
+
+/** Token classification: explain the label of token `i`. */
+export function explainToken(i) {
+  state.focus = { ...state.focus, token: i };
+  state.options.target = '';
+  update();
+  attribute();
+}
+
+/** Fill-mask: explain filler `id` (null: the best) at the mask at token `mask`. */
+export function explainFiller(mask, id) {
+  state.focus = { ...state.focus, token: mask, filler: id };
+  update();
+  attribute();
+}
+
+/** Question answering: explain answer `k` (0: the best). */
+export function explainAnswer(k) {
+  state.focus = { ...state.focus, answer: k };
+  update();
+  attribute();
+}
+
+/** Question answering: explain the answer's start or its end. */
+export function explainPart(part) {
+  if (state.focus.part === part) return;
+  state.focus = { ...state.focus, part };
+  update();
+  attribute();
+}

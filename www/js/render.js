@@ -1,0 +1,275 @@
+// Draws the page from `state`: the model panel, the input panel (the boxes
+// and options the model's task reads) and the results. Each section is
+// redrawn only when what it shows has changed.
+
+import { state, gradientFree } from './state.js';
+import * as act from './actions.js';
+import { tokenLabels, units } from './tokens.js';
+import { h, fill, memo } from './dom.js';
+import { summary, exampleLabel, PREDICTION_TITLES, ATTRIBUTION_TITLES } from './task.js';
+import { renderPrediction } from './views/prediction.js';
+import { renderAnswer } from './views/answer.js';
+import { renderEntities } from './views/entities.js';
+import { renderFillers } from './views/fillers.js';
+import { renderAttribution } from './views/attribution.js';
+import { renderTabs } from './tabs.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** Renders a section only when what it shows has changed. */
+const changed = memo();
+
+export function render() {
+  renderModelPanel();
+  renderLoading();
+  renderInputPanel();
+  renderBusy();
+  renderResults();
+}
+
+function renderModelPanel() {
+  const m = state.model;
+  const pool = act.getPool();
+  fill(
+    $('model-status'),
+    m
+      ? [
+          h('strong', { id: 'model-name' }, m.name),
+          h('span', { id: 'model-summary' }, ` ${summary(m.info)}`),
+          pool ? h('span', { class: 'muted' }, ` · ${pool.size} worker${pool.size > 1 ? 's' : ''}`) : null,
+        ]
+      : state.loading
+        ? 'loading a model…'
+        : 'no model loaded',
+  );
+  const msg = $('model-message');
+  msg.className = `message ${state.modelMessage?.kind ?? ''}`;
+  msg.textContent = state.modelMessage?.text ?? '';
+  if (changed('warnings', [m])) {
+    const warnings = m?.info.warnings ?? [];
+    $('model-warnings').hidden = !warnings.length;
+    fill($('model-warnings'), warnings.map((w) => h('li', null, `${m.name}: ${w}`)));
+  }
+  if (changed('catalog', [state.catalog, m])) {
+    // The picker names the model in use, built in or not.
+    const at = m ? state.catalog.findIndex((c) => c.name === m.name) : 0;
+    fill(
+      $('model-select'),
+      at < 0 ? h('option', { value: '', disabled: true }, `${m.name} (opened)`) : null,
+      state.catalog.map((c, i) => h('option', { value: i }, c.name)),
+    );
+    $('model-select').value = String(at < 0 ? '' : at);
+  }
+}
+
+function renderLoading() {
+  const l = state.loading;
+  $('model-progress').hidden = !l;
+  if (!l) return;
+  const bar = $('model-progress-bar');
+  if (l.total > 0) {
+    bar.max = l.total;
+    bar.value = l.loaded;
+  } else {
+    bar.removeAttribute('value');
+  }
+  const mb = (b) => `${(b / 1048576).toFixed(1)} MB`;
+  $('model-progress-text').textContent = l.total > 0 ? `${l.label}: ${mb(l.loaded)} of ${mb(l.total)}` : l.label;
+}
+
+/** Sets a box's value only when it differs (so that the caret stays put while typing). */
+function setValue(id, value) {
+  if ($(id).value !== value) $(id).value = value;
+}
+
+const GRADIENT = ['ig', 'saliency', 'input-x-gradient'];
+
+function renderInputPanel() {
+  const m = state.model;
+  const task = m?.info.task ?? 'sequence-classification';
+  const qa = task === 'question-answering';
+  $('input-h').textContent = qa ? 'Question and context' : 'Text';
+  $('text-fields').hidden = qa;
+  $('qa-fields').hidden = !qa;
+  $('pair-row').hidden = !(task === 'sequence-classification' || task === 'encoder');
+  setValue('text', state.text);
+  setValue('pair', state.pair);
+  setValue('question', state.question);
+  setValue('context', state.context);
+  $('pair-on').checked = state.pairOn;
+  $('pair').hidden = !state.pairOn;
+  const mask = m?.info.mask_token;
+  $('insert-mask').hidden = task !== 'fill-mask' || !mask;
+  $('insert-mask').textContent = `Insert ${mask ?? '[MASK]'}`;
+  $('restore').hidden = !state.restore;
+  $('true-label-control').hidden = task !== 'sequence-classification';
+  $('target-control').hidden = !(task === 'sequence-classification' || task === 'token-classification');
+  if (changed('labels', [m])) {
+    const labels = m?.info.labels ?? [];
+    const opts = (first) => [h('option', { value: '' }, first), labels.map((l, i) => h('option', { value: String(i) }, `${l}`))];
+    fill($('opt-target'), opts(task === 'token-classification' ? "the token's predicted label" : 'predicted class'));
+    fill($('true-label'), opts('—'));
+    fill($('examples'), h('option', { value: '' }, '—'), (m?.examples ?? []).map((x, i) => h('option', { value: String(i) }, exampleLabel(x))));
+    // A bare encoder has no score to take gradients of.
+    for (const opt of $('opt-method').options) {
+      const off = gradientFree() && GRADIENT.includes(opt.value);
+      opt.disabled = off;
+      opt.textContent = opt.textContent.replace(/ \(needs a task head\)$/, '') + (off ? ' (needs a task head)' : '');
+    }
+  }
+  $('opt-target').value = state.options.target;
+  $('true-label').value = state.trueLabel;
+  const o = state.options;
+  const method = gradientFree() ? 'rollout' : o.method;
+  $('opt-method').value = method;
+  // Not while the user is typing a number of steps (progress redraws the page).
+  if (document.activeElement !== $('opt-steps')) setValue('opt-steps', String(o.n_steps));
+  $('opt-tolerance').value = String(o.tolerance);
+  $('opt-integration').value = o.integration;
+  $('opt-baseline').value = o.baseline;
+  $('opt-layer').value = o.layer;
+  $('opt-output').value = o.output;
+  $('opt-norm').value = o.norm;
+  $('opt-row').value = o.rollout_row;
+  for (const el of document.querySelectorAll('.options [data-for]')) {
+    const f = el.dataset.for;
+    el.hidden = !(
+      f === method ||
+      (f === 'grad' && method !== 'rollout') ||
+      (f === 'auto' && method === 'ig' && o.n_steps === 'auto')
+    );
+  }
+  const note = $('method-note');
+  note.hidden = !gradientFree();
+  note.textContent = gradientFree()
+    ? 'This is a bare encoder (no task head): there is no score to take gradients of, so Integrated Gradients, saliency and input × gradient do not apply. Its attention and the attention rollout are shown.'
+    : '';
+  $('explain').disabled = !m || Boolean(state.loading);
+  const msg = $('run-message');
+  msg.className = `message ${state.runMessage?.kind ?? ''}`;
+  msg.textContent = state.runMessage?.text ?? '';
+}
+
+function renderBusy() {
+  const b = state.busy;
+  $('run-progress').hidden = !b;
+  $('cancel').hidden = !b && !state.loading;
+  if (!b) return;
+  const bar = $('run-progress-bar');
+  if (b.total > 0) {
+    bar.max = b.total;
+    bar.value = b.done;
+  } else {
+    bar.removeAttribute('value');
+  }
+  $('run-progress-text').textContent =
+    b.total > 0 ? `${b.label}: step ${b.done} of ${b.total}` : b.note ? `${b.label}: ${b.note}` : `${b.label}…`;
+}
+
+/** The tokens as the user typed them, for the analysed input. */
+function labelsOf(analysis, input) {
+  return tokenLabels(analysis.explanation, [input.text, input.pair ?? '']);
+}
+
+function renderResults() {
+  const a = state.analysis;
+  $('results').hidden = !a;
+  if (!a) return;
+  const task = state.model.info.task;
+  const labels = labelsOf(a, state.input);
+  $('pred-h').textContent = PREDICTION_TITLES[task] ?? 'Prediction';
+  $('attr-h').textContent = ATTRIBUTION_TITLES[task] ?? 'Attributions';
+  renderPredictionPanel(a, labels);
+  renderAttributionPanel(labels);
+  renderTabs(a, labels);
+}
+
+/** The task's prediction: classes, the answer, the entities, the fillers. */
+function renderPredictionPanel(a, labels) {
+  const e0 = a.explanation;
+  const info = state.model.info;
+  const e = state.explanation;
+  const f = state.focus;
+  const el = $('prediction');
+  const deps = [a, state.view.showAll, state.options.target, f.token, f.filler, f.answer, e];
+  if (!changed('prediction', deps)) return;
+  switch (info.task) {
+    case 'question-answering':
+      renderAnswer(el, { e: e0, context: state.input.pair ?? '', answer: f.answer, maxTokens: info.max_tokens }, { onAnswer: act.explainAnswer });
+      break;
+    case 'token-classification': {
+      const token = f.token ?? e?.token ?? e0.token ?? null;
+      renderEntities(
+        el,
+        {
+          e: e0,
+          text: state.input.text,
+          token,
+          // The labels' probabilities come with an explanation of that token.
+          labelled: [e, e0].find((x) => x && x.token === token && x.probabilities.length) ?? null,
+          target: state.options.target === '' ? null : Number(state.options.target),
+          maxTokens: info.max_tokens,
+          tokenLabels: labels,
+          showAll: state.view.showAll,
+        },
+        { onToken: act.explainToken, onLabel: act.explainClass, onShowAll: (v) => ((state.view.showAll = v), render()) },
+      );
+      break;
+    }
+    case 'fill-mask':
+      renderFillers(
+        el,
+        {
+          e: e0,
+          text: state.input.text,
+          mask: f.token ?? e?.token ?? null,
+          filler: f.filler ?? (e && e.token === (f.token ?? e.token) ? e.target : null),
+          maskToken: info.mask_token ?? '[MASK]',
+          maxTokens: info.max_tokens,
+        },
+        { onFiller: act.explainFiller },
+      );
+      break;
+    case 'encoder':
+      fill(
+        el,
+        h(
+          'p',
+          { class: 'headline', id: 'encoder-note' },
+          `${info.architecture ?? info.model_type} is a bare encoder: it has no task head, so it predicts nothing to explain. Below: the attention rollout and the attention views of its ${info.layers} layers × ${info.heads} heads.`,
+        ),
+      );
+      break;
+    default: {
+      const target = state.options.target === '' ? null : Number(state.options.target);
+      renderPrediction(
+        el,
+        { ...e0, target, maxTokens: info.max_tokens, output: info.output },
+        {
+          showAll: state.view.showAll,
+          onTarget: (i) => act.explainClass(i, e0.predicted),
+          onShowAll: (v) => ((state.view.showAll = v), render()),
+        },
+      );
+    }
+  }
+}
+
+function renderAttributionPanel(labels) {
+  const e = state.explanation;
+  const qa = state.model.info.task === 'question-answering';
+  $('part-toggle').hidden = !qa;
+  $('part-start').setAttribute('aria-pressed', String(state.focus.part === 'start'));
+  $('part-end').setAttribute('aria-pressed', String(state.focus.part === 'end'));
+  const how = { norm: state.options.norm, row: state.options.rollout_row };
+  const deps = [e, state.view.words, state.trueLabel, state.busy === null, state.preview, labels.join('\u0000')];
+  if (!changed('attribution', deps)) return;
+  $('unit-tokens').setAttribute('aria-pressed', String(!state.view.words));
+  $('unit-words').setAttribute('aria-pressed', String(state.view.words));
+  if (e && e.attributions.length) {
+    const trueLabel = state.trueLabel === '' ? null : e.labels[Number(state.trueLabel)];
+    renderAttribution($('attribution'), { e, units: units(e, labels, state.view.words), trueLabel, preview: state.preview, labels, how });
+  } else {
+    fill($('attribution'), h('p', { class: 'muted' }, state.busy ? 'Computing the attributions…' : 'No attributions yet.'));
+  }
+}

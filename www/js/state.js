@@ -1,0 +1,162 @@
+// The page's one state object, the function that redraws it, and the pure
+// functions that read it: the input and the options the core is given.
+
+/** Everything the page shows follows from this object. */
+export const state = {
+  catalog: [],
+  /** @type {{name: string, info: import('./types.js').ModelInfo, examples: import('./task.js').Example[]} | null} */
+  model: null,
+  modelMessage: null, // {kind: 'error'|'info', text}
+  loading: null, // {label, loaded, total}
+  // What the user typed, box by box. The page never writes over it: an
+  // example fills an empty box, or replaces text that can be restored.
+  text: '',
+  pair: '',
+  pairOn: false,
+  question: '',
+  context: '',
+  /** @type {{fields: Record<string, string>} | null} the user's text an example replaced */
+  restore: null,
+  trueLabel: '',
+  options: {
+    method: 'ig',
+    target: '', // a class index (sequence and token classification); '' the predicted one
+    n_steps: 50, // or 'auto'
+    tolerance: 0.01,
+    integration: 'gausslegendre',
+    baseline: 'pad',
+    layer: '',
+    output: 'logit',
+    norm: 'l2',
+    rollout_row: '', // '' the task's default
+  },
+  /**
+   * What is explained within the input: the token (token classification),
+   * the mask and its filler (fill-mask), the answer and its part (question
+   * answering). null: the core's default (the top entity, the first mask's
+   * best filler, the best answer).
+   */
+  focus: { token: null, filler: null, answer: 0, part: 'start' },
+  /** @type {import('./types.js').Analysis | null} the forward pass of `input` */
+  analysis: null,
+  input: null, // {text, pair} that analysis and explanation are of
+  /** @type {import('./types.js').Explanation | null} */
+  explanation: null,
+  /** Explanations already computed for this model, by request. */
+  cache: new Map(),
+  busy: null, // {label, done, total, note}
+  /** The explanation shown is a quick saliency while Integrated Gradients runs. */
+  preview: false,
+  runMessage: null, // {kind, text}
+  view: {
+    showAll: false,
+    words: false,
+    tab: 'head',
+    head: { layer: 0, active: [], hover: null, filter: 'all' },
+    neuron: { layer: 0, head: 0, query: 0 },
+    heatmap: { layer: 0, source: '0' },
+  },
+};
+
+let renderer = () => {};
+
+/** Sets what `update` draws with (main.js: the page's render). */
+export function onUpdate(fn) {
+  renderer = fn;
+}
+
+/** Redraws the page from `state`. */
+export function update() {
+  renderer();
+}
+
+/** The model's task, or null before one is loaded. */
+export function task() {
+  return state.model?.info.task ?? null;
+}
+
+/**
+ * The input the boxes hold, as the core takes it: for question answering
+ * `text` is the question and `pair` the context.
+ * @returns {{text: string, pair: string|null}}
+ */
+export function currentInput(s = state) {
+  switch (s.model?.info.task) {
+    case 'question-answering':
+      return { text: s.question, pair: s.context };
+    case 'sequence-classification':
+    case 'encoder':
+      return { text: s.text, pair: s.pairOn && s.pair.trim() ? s.pair : null };
+    default:
+      return { text: s.text, pair: null };
+  }
+}
+
+/** `n_steps` as typed: "auto", or a whole number of steps in [1, 2000] (50 if unreadable). */
+export function parseSteps(v) {
+  const t = String(v).trim().toLowerCase();
+  if (t === 'auto') return 'auto';
+  return Math.max(1, Math.min(2000, Math.round(Number(t)) || 50));
+}
+
+/** Whether the model's task has nothing to take gradients of. */
+export function gradientFree(s = state) {
+  return s.model?.info.task === 'encoder';
+}
+
+/**
+ * The options the core takes (`Options` in types.js), from the form and
+ * the focus. A bare encoder is explained by rollout whatever the form says.
+ */
+export function coreOptions(s = state) {
+  const o = s.options;
+  const opts = {
+    method: gradientFree(s) ? 'rollout' : o.method,
+    n_steps: o.n_steps === 'auto' ? 'auto' : Number(o.n_steps) || 50,
+    tolerance: o.tolerance,
+    integration: o.integration,
+    baseline: o.baseline,
+    output: o.output,
+    norm: o.norm,
+    words: true,
+  };
+  if (o.layer) opts.layer = o.layer;
+  if (o.rollout_row) opts.rollout_row = o.rollout_row;
+  const f = s.focus;
+  const classIndex = o.target === '' ? null : Number(o.target);
+  switch (s.model?.info.task) {
+    case 'sequence-classification':
+      opts.target = classIndex;
+      break;
+    case 'token-classification':
+      opts.target = classIndex;
+      if (f.token !== null) opts.token = f.token;
+      break;
+    case 'fill-mask':
+      if (f.token !== null) opts.token = f.token;
+      if (f.filler !== null) opts.target = f.filler;
+      break;
+    case 'question-answering': {
+      opts.part = f.part;
+      const answer = s.analysis?.explanation.answers?.[f.answer];
+      if (f.answer > 0 && answer) opts.token = f.part === 'start' ? answer.token_start : answer.token_end;
+      break;
+    }
+    default:
+  }
+  return opts;
+}
+
+/** The key of an explanation in `state.cache`. */
+export function cacheKey(input, opts) {
+  return JSON.stringify([input.text, input.pair, opts]);
+}
+
+/** Keeps at most this many explanations per model. */
+export const CACHE_SIZE = 48;
+
+export function remember(key, e) {
+  state.cache.delete(key);
+  state.cache.set(key, e);
+  while (state.cache.size > CACHE_SIZE) state.cache.delete(state.cache.keys().next().value);
+}

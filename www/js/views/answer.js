@@ -1,0 +1,85 @@
+// Question answering: the answer highlighted in the context with its score,
+// and the next-best spans; a click on one explains it instead.
+
+import { h, fill } from '../dom.js';
+import { pct, textPieces } from '../tokens.js';
+import { truncation } from './prediction.js';
+
+/**
+ * The context with the tokens of `[first, last]`, and the gaps between
+ * them, in one mark.
+ * @returns {Node[]}
+ */
+function contextWithSpan(e, context, first, last) {
+  const pieces = textPieces(e, context, 1);
+  const inSpan = (p) => p?.token !== undefined && p.token >= first && p.token <= last;
+  const nodes = [];
+  let mark = null;
+  pieces.forEach((p, n) => {
+    const inside = p.token !== undefined ? inSpan(p) : inSpan(pieces[n - 1]) && inSpan(pieces[n + 1]);
+    if (inside) {
+      mark ??= h('mark', { class: 'answer', id: 'answer-span' });
+      mark.append(p.text ?? p.gap);
+      return;
+    }
+    if (mark) nodes.push(mark);
+    mark = null;
+    nodes.push(p.text ?? p.gap);
+  });
+  if (mark) nodes.push(mark);
+  return nodes;
+}
+
+/**
+ * @param {HTMLElement} el
+ * @param {{e: import('../types.js').Explanation, context: string, answer: number, maxTokens: number}} data
+ *   `e`: the analysis (its `answers`); `answer`: the one explained
+ * @param {{onAnswer: (k: number) => void}} actions
+ */
+export function renderAnswer(el, data, actions) {
+  const answers = data.e.answers ?? [];
+  if (!answers.length) {
+    fill(el, h('p', { class: 'headline', id: 'answer-text' }, 'No answer: the context is empty. Type the text the answer is to be found in.'));
+    return;
+  }
+  const k = Math.min(data.answer, answers.length - 1);
+  const a = answers[k];
+  const rows = answers.map((x, i) =>
+    h(
+      'li',
+      {
+        class: `class-row answer-row${i === k ? ' target' : ''}${i === 0 ? ' predicted' : ''}`,
+        dataset: { index: i },
+        role: 'button',
+        tabindex: 0,
+        title: `explain “${x.text}”`,
+        onclick: () => actions.onAnswer(i),
+        onkeydown: (ev) => (ev.key === 'Enter' || ev.key === ' ') && (ev.preventDefault(), actions.onAnswer(i)),
+      },
+      h('span', { class: 'class-label answer-label' }, x.text.trim() ? x.text : '␣'),
+      h('span', { class: 'class-bar' }, h('span', { style: { width: `${(x.score * 100).toFixed(2)}%` } })),
+      h('span', { class: 'class-p' }, pct(x.score)),
+      h(
+        'span',
+        { class: 'class-tags' },
+        i === 0 ? h('span', { class: 'tag tag-predicted' }, 'best') : null,
+        i === k ? h('span', { class: 'tag tag-target' }, 'explained') : null,
+      ),
+    ),
+  );
+  fill(
+    el,
+    h(
+      'p',
+      { class: 'headline', id: 'answer-line' },
+      k === 0 ? 'Answer ' : `Answer ${k + 1} of ${answers.length} `,
+      h('strong', { id: 'answer-text' }, `“${a.text}”`),
+      ` (score ${pct(a.score)})`,
+    ),
+    truncation({ truncated: data.e.truncated, maxTokens: data.maxTokens }),
+    h('blockquote', { class: 'context', id: 'qa-context', 'aria-label': 'the context, the answer marked' }, contextWithSpan(data.e, data.context, a.token_start, a.token_end)),
+    h('h3', { class: 'subhead' }, 'Best spans'),
+    h('ol', { class: 'classes', id: 'answers' }, rows),
+    h('p', { class: 'muted' }, 'Score: p(start) · p(end), softmax over the context’s tokens; spans of up to 15 tokens. Click a span to explain it.'),
+  );
+}
