@@ -1,8 +1,10 @@
 //! `bertlens`: explain a text classifier's prediction in the terminal, over
 //! a file of texts, or serve the page that does it in the browser.
 
+mod analyze;
 mod bench;
 mod explain;
+mod merge;
 mod render;
 mod serve;
 
@@ -28,6 +30,18 @@ struct Cli {
 enum Command {
     /// Predict and attribute a text (or each line of a file) to its tokens.
     Explain(ExplainArgs),
+    /// Run a labelled set (CSV, TSV, JSON Lines) through a classifier: errors, words per
+    /// class, nearest rows, faithfulness; writes report.json and report.html.
+    Analyze(analyze::AnalyzeArgs),
+    /// Merge shard reports (`analyze --shard K/N`) into the report of the whole set.
+    Merge {
+        /// The shard reports (report-K-of-N.json).
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// The folder to write report.json and report.html to.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
     /// Describe a model: architecture, task, sizes, classes.
     Info {
         /// The model folder (config.json, tokenizer.json, weights, optional head.json).
@@ -202,6 +216,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Explain(args) => explain::run(&args),
+        Command::Analyze(args) => analyze::run(&args),
+        Command::Merge { reports, out } => merge::run(&reports, &out),
         Command::Info { model, json } => explain::info(&model, json),
         Command::Serve { dir, port, host } => serve::run(&dir, &host, port),
         Command::Bench {

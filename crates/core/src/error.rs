@@ -179,6 +179,10 @@ pub enum Error {
     /// A tensor operation failed; this is a bug in bertlens, not in the input.
     #[error("internal tensor error: {0}")]
     Candle(#[from] candle_core::Error),
+
+    /// Shard reports that do not make one set.
+    #[error("cannot merge these reports: {0}")]
+    Merge(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

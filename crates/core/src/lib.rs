@@ -21,11 +21,14 @@
 //!    attention rollout, with Captum's names and defaults.
 //! 10. [`explain`]: one call from text to an [`Explanation`].
 //! 11. [`attention`]: attention maps and the vectors behind them.
+//! 12. [`analysis`]: a labelled set through the model — errors, words per
+//!     class, nearest rows, anchors, and the explanations' faithfulness.
 //!
 //! [`types`] holds the plain types every stage shares. With the `reference`
 //! feature, [`reference`] is an independent candle implementation that the
 //! tests differentiate with candle's autograd.
 
+pub mod analysis;
 pub mod attention;
 pub mod attribution;
 pub mod config;
