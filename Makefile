@@ -17,7 +17,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version 
 CHROMEDRIVER ?= /usr/bin/chromedriver
 E2E_DEPS   := tests/e2e/node_modules/.package-lock.json
 
-.PHONY: all build cli wasm tools serve model test fmt-check clippy test-rust test-wasm test-e2e fixtures bench bench-ref clean
+.PHONY: all build cli wasm tools serve model test fmt-check clippy test-rust test-wasm test-e2e fixtures bench bench-ref scale-demo clean
 
 all: build
 
@@ -93,6 +93,17 @@ $(E2E_DEPS): tests/e2e/package.json tests/e2e/package-lock.json
 # goes to target/bench/table.md.
 bench: cli wasm model $(E2E_DEPS)
 	node tests/bench/run.mjs --venv $(VENV_REF)
+
+# ---- scale-out: the README's Ray recipe in local mode on this machine ------------------
+VENV_SCALE ?= $(CACHE)/venv-scale
+scale-demo: cli model $(VENV_SCALE)/.ok
+	$(VENV_SCALE)/bin/python scripts/scale_demo.py --bin target/release/bertlens \
+	    --model $(MODEL_DIR) --data data/intents-example.csv --out target/scale-demo
+
+$(VENV_SCALE)/.ok:
+	$(PYTHON) -m venv $(VENV_SCALE)
+	$(VENV_SCALE)/bin/pip install --quiet "ray[data]==2.60.0"
+	touch $@
 
 # ---- the reference stack (fixtures and benchmarks only; never a runtime dependency) ----
 bench-ref: $(VENV_REF)/.ok
