@@ -111,8 +111,42 @@ try {
     const sizes = await Promise.all(Array.from({ length: pool.size }, (_, i) => pool.call(i, 'memory')));
     return { per_worker: sizes, total: sizes.reduce((a, b) => a + b, 0) };
   });
+  // Wasm memory right after loading the default model (f32 and the f16
+  // download), then after a prediction and a saliency pass: a fresh wasm
+  // instance on the page's own thread, so that nothing else has run in it.
+  const load = {};
+  for (const [variant, weights] of [['f32', 'model.safetensors'], ['f16', 'model.f16.safetensors']]) {
+    const fresh = await first.context.newPage();
+    await fresh.goto(`${server.url}/pkg/bertlens_wasm.js`);
+    load[variant] = await fresh.evaluate(
+      async ({ weights, text }) => {
+        const pkg = await import('/pkg/bertlens_wasm.js');
+        const { memory } = await pkg.default();
+        const base = '/models/minilm-intent/';
+        const names = ['config.json', 'tokenizer.json', 'model.safetensors', 'head.json', 'head.safetensors'];
+        const files = await Promise.all(
+          names.map(async (name) => {
+            const res = await fetch(base + (name === 'model.safetensors' ? weights : name));
+            return { name, bytes: new Uint8Array(await res.arrayBuffer()) };
+          }),
+        );
+        const before = memory.buffer.byteLength;
+        const t = performance.now();
+        const explainer = new pkg.Explainer(files, 'minilm-intent');
+        const loadMs = performance.now() - t;
+        const afterLoad = memory.buffer.byteLength;
+        const p = explainer.predict(text, undefined, {});
+        const afterPredict = memory.buffer.byteLength;
+        explainer.attribute(text, undefined, { method: 'saliency', target: p.predicted });
+        return { before, after_load: afterLoad, after_predict: afterPredict, after_saliency: memory.buffer.byteLength, load_ms: loadMs };
+      },
+      { weights, text: texts[0] },
+    );
+    await fresh.close();
+  }
   console.log(
     JSON.stringify({
+      wasm_memory_after_load_bytes: load,
       engine: `bertlens wasm in Chromium (${values.workers} worker${values.workers === '1' ? '' : 's'})`,
       threads: Number(values.workers),
       runs,

@@ -115,6 +115,16 @@ const lines = [
           : `${e.kind === 'native' ? 'native' : 'Captum'}, ${e.threads} thread(s): ${mb(e.peak_rss_bytes)} peak RSS`,
       )
       .join('; '),
+  ...engines
+    .filter((e) => e.kind === 'browser' && e.wasm_memory_after_load_bytes)
+    .slice(0, 1)
+    .map(
+      (e) =>
+        'Wasm memory of one instance after loading the default model: ' +
+        Object.entries(e.wasm_memory_after_load_bytes)
+          .map(([v, m]) => `${v} weights: ${mb(m.after_load)} (load ${fmtMs(m.load_ms)}), ${mb(m.after_predict)} after a prediction, ${mb(m.after_saliency)} after saliency`)
+          .join('; '),
+    ),
   `wasm: ${mb(wasm.length)} raw, ${mb(gzipSync(wasm, { level: 9 }).length)} gzipped`,
   ...engines
     .filter((e) => e.kind === 'browser')
