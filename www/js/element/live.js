@@ -92,6 +92,8 @@ export class LiveController {
 
   /** The button that starts the download, saying what it downloads. */
   offer(size, run) {
+    // Pressing the button of any element of this model starts this one too.
+    this.model.addEventListener('start', () => run === this.run && this.load(run), { once: true });
     const total = size.model + size.engine;
     const what = `${this.model.name} (${size.model ? mb(size.model) : 'size unknown'}) and the bertlens engine (${mb(size.engine)})`;
     const button = h(
@@ -120,6 +122,8 @@ export class LiveController {
   }
 
   async load(run) {
+    if (this.loadingRun === run) return;
+    this.loadingRun = run;
     const el = this.el;
     el.status(`Loading ${this.model.name}…`, 'info');
     this.showProgress();

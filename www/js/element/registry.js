@@ -121,11 +121,12 @@ export class SharedModel extends EventTarget {
 
   /**
    * Downloads the model and loads it into its pool, once however many
-   * elements ask; 'progress' events while the bytes come.
+   * elements ask; a 'start' event, then 'progress' events while the bytes come.
    * @returns {Promise<import('../types.js').ModelInfo>}
    */
   load() {
-    this.loading ??= (async () => {
+    if (this.loading) return this.loading;
+    this.loading = (async () => {
       const onProgress = (loaded, total) => {
         this.progress = { loaded, total };
         this.dispatchEvent(new Event('progress'));
@@ -146,6 +147,8 @@ export class SharedModel extends EventTarget {
     })();
     // A failed load may be asked for again.
     this.loading.catch(() => (this.loading = null));
+    // The elements that offered the download go on with it.
+    this.dispatchEvent(new Event('start'));
     return this.loading;
   }
 

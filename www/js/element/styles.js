@@ -113,7 +113,8 @@ section + section { margin-top: 12px; }
 .delta.warning { color: var(--_warn); }
 .record-scroll { overflow-x: auto; }
 .record { border-collapse: collapse; width: 100%; font-size: 0.93em; margin: 6px 0; }
-.record th { text-align: left; font-weight: 600; border-bottom: 1px solid var(--_line); padding: 4px 8px; white-space: nowrap; }
+.record th { text-align: left; font-weight: 600; border-bottom: 1px solid var(--_line); padding: 4px 8px; }
+.record td.importance { min-width: 14em; }
 .record td { padding: 6px 8px; vertical-align: top; border-bottom: 1px solid var(--_line); }
 .record td.importance { line-height: 2.1; overflow-wrap: anywhere; }
 .record td.rec-predicted, .record td.rec-target { max-width: 240px; overflow-wrap: anywhere; }
