@@ -153,7 +153,7 @@ export class BertLens extends HTMLElement {
     const view = this.view || 'attribution';
     present(
       this.els.body,
-      { e, view, texts: this.live?.texts() ?? textsFrom(e, this.givenTexts()), words: this.words, showAll: this.showAll, preview: this.preview, maxTokens: this.live?.info?.max_tokens, activation: this.live?.info?.output },
+      { e, view, texts: this.live?.shownTexts() ?? textsFrom(e, this.givenTexts()), words: this.words, showAll: this.showAll, preview: this.preview, maxTokens: this.live?.info?.max_tokens, activation: this.live?.info?.output },
       {
         onTarget: this.live ? (i) => this.setAttribute('target', String(i)) : null,
         onShowAll: (v) => ((this.showAll = v), this.draw()),
@@ -178,7 +178,7 @@ export class BertLens extends HTMLElement {
   }
 
   async startLive() {
-    this.live = { texts: () => null, disconnect() {}, changed() {} }; // until live.js is in
+    this.live = { shownTexts: () => null, disconnect() {}, changed() {} }; // until live.js is in
     try {
       const { LiveController } = await import('./live.js');
       if (!this.isConnected || this.src) return;

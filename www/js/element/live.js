@@ -62,7 +62,12 @@ export class LiveController {
     });
   }
 
-  /** The texts explained: [text, pair] or, for question answering, [question, context]. */
+  /** The texts of the explanation shown (the attributes may have changed since). */
+  shownTexts() {
+    return this.explained ?? null;
+  }
+
+  /** The texts to explain: [text, pair] or, for question answering, [question, context]. */
   texts() {
     const el = this.el;
     return this.info?.task === 'question-answering' ? [el.question ?? '', el.context ?? ''] : [el.text ?? '', el.pair ?? ''];
@@ -173,6 +178,7 @@ export class LiveController {
         });
       });
       if (run !== this.run || !e) return;
+      this.explained = [text, pair];
       el.status('');
       el.show(e);
     } catch (err) {
