@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, launch, open, shot, startServer } from './harness.mjs';
-import { DEFAULT_MODEL, FIXTURES, assertClose, cli } from './common.mjs';
+import { DEFAULT_MODEL, FIXTURES, assertClose, cli, serveFixtures } from './common.mjs';
 
 const EMBED = path.join(ROOT, 'www/embed');
 const written = [];
@@ -146,6 +146,11 @@ describe('the <bert-lens> element', () => {
     assertClose('mlm attributions', await marks(page, 'mlm'), mlm.attributions, 1e-4);
     assert.ok(await page.evaluate(() => document.getElementById('mlm').shadowRoot.querySelector('mark.slot')), 'the mask is marked');
     assert.ok(!log.calls.some((r) => r.url.endsWith('.wasm') || isModelFile(r.url)));
+    // Nothing can be explained again: no buttons, no 'click to' hints.
+    for (const id of ['qa', 'ner', 'mlm']) {
+      assert.equal(await page.evaluate((i) => document.getElementById(i).shadowRoot.querySelectorAll('[role=button], [tabindex]').length, id), 0, id);
+      assert.doesNotMatch(await text(page, id), /Click/, id);
+    }
     assert.deepEqual(log.errors, []);
     await shot(page, 'element-tasks');
   });
@@ -245,5 +250,37 @@ describe('the <bert-lens> element', () => {
     await page.locator('#live').getByRole('button', { name: /Run in your browser/ }).waitFor({ timeout: 30000 });
     assert.deepEqual(log.errors, []);
     await shot(page, 'element-docs');
+  });
+
+  it('a live question-answering figure: question and context, its answers as buttons', async () => {
+    const fixtures = serveFixtures(['bert-qa']);
+    try {
+      const question = 'Where is the hotel?';
+      const context = 'The hotel is near the old bank in Paris.';
+      const url = pageWith(
+        'live-qa',
+        `<bert-lens id="qa" model="../${fixtures.url('bert-qa')}" question="${question}" context="${context}" view="all" n-steps="20"></bert-lens>`,
+      );
+      const { page, log } = await visit(url);
+      await page.locator('#qa').getByRole('button', { name: /Run in your browser/ }).click({ timeout: 30000 });
+      const first = await eventOf(page, 'bert-lens-result', 'qa');
+      const want = cli('--model', path.join(FIXTURES, 'bert-qa'), '--question', question, '--context', context, '--part', 'start', '--n-steps', '20');
+      assert.equal(first.answer.text, want.answer.text);
+      assertClose('start attributions', first.attributions, want.attributions, 1e-4);
+      // The third answer (another start token than the first's), by keyboard.
+      const second = want.answers[2];
+      assert.notEqual(second.token_start, want.answer.token_start);
+      await page.locator('#qa').locator('li.answer-row[data-index="2"]').press('Enter');
+      await page.waitForFunction((t) => window.events.filter((e) => e.type === 'bert-lens-result').at(-1).detail.token === t, second.token_start, { timeout: 120000 });
+      const other = await page.evaluate(() => window.events.filter((e) => e.type === 'bert-lens-result').at(-1).detail);
+      const w2 = cli('--model', path.join(FIXTURES, 'bert-qa'), '--question', question, '--context', context, '--part', 'start', '--token', String(second.token_start), '--n-steps', '20');
+      assertClose('second answer', other.attributions, w2.attributions, 1e-4);
+      assert.equal(await page.evaluate(() => document.getElementById('qa').shadowRoot.querySelector('li.answer-row.target').dataset.index), '2');
+      // A folder read as a model hub: the optional files it lacks answer 404.
+      assert.deepEqual(log.errors.filter((e) => !/status of 404/.test(e)), []);
+      await shot(page, 'element-live-qa');
+    } finally {
+      fixtures.remove();
+    }
   });
 });

@@ -153,10 +153,16 @@ export class BertLens extends HTMLElement {
     const view = this.view || 'attribution';
     present(
       this.els.body,
-      { e, view, texts: this.live?.shownTexts() ?? textsFrom(e, this.givenTexts()), words: this.words, showAll: this.showAll, preview: this.preview, maxTokens: this.live?.info?.max_tokens, activation: this.live?.info?.output },
+      { e, view, texts: this.live?.shownTexts() ?? textsFrom(e, this.givenTexts()), words: this.words, showAll: this.showAll, preview: this.preview, answer: this.live?.focus?.answer, maxTokens: this.live?.info?.max_tokens, activation: this.live?.info?.output },
       {
-        onTarget: this.live ? (i) => this.setAttribute('target', String(i)) : null,
         onShowAll: (v) => ((this.showAll = v), this.draw()),
+        // Live, a click explains another class, token, filler or answer.
+        ...(this.live?.info && {
+          onTarget: (i) => this.setAttribute('target', String(i)),
+          onToken: (i) => this.live.focusOn({ token: i }),
+          onFiller: (mask, id) => this.live.focusOn({ token: mask, target: id }),
+          onAnswer: (k) => this.live.focusOn({ answer: k }),
+        }),
       },
     );
   }

@@ -19,6 +19,16 @@ export class LiveController {
     this.observer = null;
     this.onProgress = () => this.showProgress();
     this.scheduled = false;
+    /** Within the text: the token, filler or answer a click chose; {} the core's default. */
+    this.focus = {};
+  }
+
+  /** Explains another token (token classification), filler (fill-mask) or answer (question answering). */
+  focusOn(focus) {
+    this.focus = focus;
+    // A token's own label, not the target another token had.
+    if ('token' in focus && !('target' in focus) && this.el.target !== null) this.el.removeAttribute('target');
+    else this.schedule(() => this.explain());
   }
 
   /** Waits until the element is in view. */
@@ -44,10 +54,12 @@ export class LiveController {
     if (name === 'model') {
       this.model?.removeEventListener('progress', this.onProgress);
       this.model = null;
+      this.focus = {};
       this.info = null;
       this.run++;
       if (this.visible) this.schedule(() => this.prepare());
     } else if (this.info) {
+      if (['text', 'pair', 'question', 'context'].includes(name)) this.focus = {};
       this.schedule(() => this.explain());
     }
   }
@@ -151,7 +163,14 @@ export class LiveController {
     if (steps) opts.n_steps = steps.trim() === 'auto' ? 'auto' : Math.max(1, Math.round(Number(steps)) || 50);
     const target = el.target;
     if (target !== null && target !== '') opts.target = /^\d+$/.test(target) ? Number(target) : target;
-    if (this.info.task === 'question-answering') opts.part = 'start';
+    const f = this.focus;
+    if (f.token !== undefined) opts.token = f.token;
+    if (f.target !== undefined) opts.target = f.target;
+    if (this.info.task === 'question-answering') {
+      opts.part = 'start';
+      const answer = f.answer ? this.el.result?.answers?.[f.answer] : null;
+      if (answer) opts.token = answer.token_start;
+    }
     return opts;
   }
 

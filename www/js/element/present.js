@@ -84,7 +84,8 @@ const NO_ACTIONS = { onTarget: null, onShowAll: () => {} };
 /**
  * @param {HTMLElement} el
  * @param {{e: object, view: string, texts: [string, string], words?: boolean, showAll?: boolean,
- *          maxTokens?: number, preview?: boolean}} data
+ *          maxTokens?: number, preview?: boolean, answer?: number, activation?: string}} data
+ *   answer: which of the answers is explained (question answering)
  * @param {{onTarget?: ((i: number) => void) | null, onShowAll?: (v: boolean) => void,
  *          onToken?: (i: number) => void, onFiller?: (mask: number, id: number) => void,
  *          onAnswer?: (k: number) => void}} actions  absent: the view only shows (a saved explanation)
@@ -128,23 +129,22 @@ export function present(el, data, actions = NO_ACTIONS) {
 function prediction(el, data, actions) {
   const { e, texts, labels } = data;
   const maxTokens = data.maxTokens ?? e.tokens.length;
-  const noop = () => {};
   switch (e.task) {
     case 'question-answering':
-      renderAnswer(el, { e, context: texts[1], answer: 0, maxTokens }, { onAnswer: actions.onAnswer ?? noop });
+      renderAnswer(el, { e, context: texts[1], answer: data.answer ?? 0, maxTokens }, { onAnswer: actions.onAnswer ?? null });
       break;
     case 'token-classification':
       renderEntities(
         el,
         { e, text: texts[0], token: e.token ?? null, labelled: e.probabilities?.length ? e : null, target: null, maxTokens, tokenLabels: labels, showAll: Boolean(data.showAll) },
-        { onToken: actions.onToken ?? noop, onLabel: actions.onTarget ?? noop, onShowAll: actions.onShowAll ?? noop },
+        { onToken: actions.onToken ?? null, onLabel: actions.onTarget ?? null, onShowAll: actions.onShowAll ?? (() => {}) },
       );
       break;
     case 'fill-mask':
       renderFillers(
         el,
         { e, text: texts[0], mask: e.token ?? null, filler: e.target ?? null, maskToken: e.tokens[e.token] ?? '[MASK]', maxTokens },
-        { onFiller: actions.onFiller ?? noop },
+        { onFiller: actions.onFiller ?? null },
       );
       break;
     case 'encoder':
@@ -154,7 +154,7 @@ function prediction(el, data, actions) {
       renderPrediction(el, { ...e, target: e.target ?? null, maxTokens, output: data.activation ?? 'softmax' }, {
         showAll: Boolean(data.showAll),
         onTarget: actions.onTarget ?? null,
-        onShowAll: actions.onShowAll ?? noop,
+        onShowAll: actions.onShowAll ?? (() => {}),
       });
   }
 }
