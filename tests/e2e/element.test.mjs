@@ -212,6 +212,13 @@ describe('the <bert-lens> element', () => {
     await page.locator('#live').locator(`li.class-row[data-index="${second}"]`).press('Enter');
     await page.waitForFunction((t) => window.events.filter((e) => e.type === 'bert-lens-result').at(-1).detail.target === t, second, { timeout: 120000 });
     assert.equal(await page.getAttribute('#live', 'target'), String(second));
+    // The heatmap, live: the forward pass's attention, asked for when shown.
+    await page.evaluate(() => (document.getElementById('live').view = 'heatmap'));
+    await page.waitForFunction(() => Number(document.getElementById('live').shadowRoot.querySelector('#heatmap-canvas')?.dataset.max) > 0, null, { timeout: 120000 });
+    await page.locator('#live').locator('#heatmap-source').selectOption('rollout');
+    await page.waitForFunction(() => document.getElementById('live').shadowRoot.querySelector('#heatmap-source').value === 'rollout');
+    await shot(page, 'element-live-heatmap');
+    await page.evaluate(() => (document.getElementById('live').view = 'all'));
     const other = await page.evaluate(() => window.events.filter((e) => e.type === 'bert-lens-result').at(-1).detail);
     assertClose('second class', other.attributions, cli('--model', DEFAULT_MODEL, '--target', String(second), sentence).attributions, 1e-4);
     assert.deepEqual(log.errors, []);

@@ -49,6 +49,7 @@ export class BertLens extends HTMLElement {
     /** @type {object | null} the explanation shown */
     this.result = null;
     this.showAll = false;
+    this.heatmap = { layer: 0, source: 'mean' };
     /** Which src the result is of (a newer load replaces an older one). */
     this.loadedSrc = null;
     this.live = null; // live.js's controller, in live mode
@@ -67,7 +68,7 @@ export class BertLens extends HTMLElement {
   attributeChangedCallback(name, old, value) {
     if (old === value) return;
     if (name === 'src') this.loadedSrc = null;
-    if (LIVE.includes(name)) this.live?.changed(name);
+    if (LIVE.includes(name) || name === 'view') this.live?.changed(name);
     this.refresh();
   }
 
@@ -153,9 +154,10 @@ export class BertLens extends HTMLElement {
     const view = this.view || 'attribution';
     present(
       this.els.body,
-      { e, view, texts: this.live?.shownTexts() ?? textsFrom(e, this.givenTexts()), words: this.words, showAll: this.showAll, preview: this.preview, answer: this.live?.focus?.answer, maxTokens: this.live?.info?.max_tokens, activation: this.live?.info?.output },
+      { e, view, texts: this.live?.shownTexts() ?? textsFrom(e, this.givenTexts()), words: this.words, showAll: this.showAll, preview: this.preview, answer: this.live?.focus?.answer, live: Boolean(this.live), analysis: this.live?.analysis, heatmap: this.heatmap, maxTokens: this.live?.info?.max_tokens, activation: this.live?.info?.output },
       {
         onShowAll: (v) => ((this.showAll = v), this.draw()),
+        onHeatmap: (v) => ((this.heatmap = v), this.draw()),
         // Live, a click explains another class, token, filler or answer.
         ...(this.live?.info && {
           onTarget: (i) => this.setAttribute('target', String(i)),

@@ -58,6 +58,8 @@ export class LiveController {
       this.info = null;
       this.run++;
       if (this.visible) this.schedule(() => this.prepare());
+    } else if (name === 'view') {
+      if (this.info && this.el.view === 'heatmap' && !this.analysis) this.schedule(() => this.explain());
     } else if (this.info) {
       if (['text', 'pair', 'question', 'context'].includes(name)) this.focus = {};
       this.schedule(() => this.explain());
@@ -185,6 +187,9 @@ export class LiveController {
     const input = { text, pair: pair.trim() ? pair : null, options: this.options() };
     el.status('Explaining…', 'info');
     try {
+      // The heatmap draws the forward pass's attention: asked for only when shown.
+      const analysis = el.view === 'heatmap' ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'attentions', input) : null)) : null;
+      if (run !== this.run) return;
       const e = await this.model.run((pool) => {
         if (run !== this.run) return null; // asked again meanwhile
         if (input.options.method !== 'ig') return pool.call(0, 'attribute', input);
@@ -198,6 +203,7 @@ export class LiveController {
       });
       if (run !== this.run || !e) return;
       this.explained = [text, pair];
+      this.analysis = analysis;
       el.status('');
       el.show(e);
     } catch (err) {

@@ -11,6 +11,7 @@ import { renderAnswer } from '../views/answer.js';
 import { renderEntities } from '../views/entities.js';
 import { renderFillers } from '../views/fillers.js';
 import { renderAttribution } from '../views/attribution.js';
+import { renderHeatmap } from '../views/heatmap.js';
 
 /** The views an element draws from an explanation alone. */
 export const VIEWS = ['attribution', 'prediction', 'all'];
@@ -85,20 +86,33 @@ const NO_ACTIONS = { onTarget: null, onShowAll: () => {} };
  * @param {HTMLElement} el
  * @param {{e: object, view: string, texts: [string, string], words?: boolean, showAll?: boolean,
  *          maxTokens?: number, preview?: boolean, answer?: number, activation?: string}} data
- *   answer: which of the answers is explained (question answering)
+ *   answer: which of the answers is explained (question answering); analysis, heatmap: live, the
+ *   forward pass with its attention and the heatmap's {layer, source}
  * @param {{onTarget?: ((i: number) => void) | null, onShowAll?: (v: boolean) => void,
  *          onToken?: (i: number) => void, onFiller?: (mask: number, id: number) => void,
  *          onAnswer?: (k: number) => void}} actions  absent: the view only shows (a saved explanation)
  */
 export function present(el, data, actions = NO_ACTIONS) {
   const { e, view } = data;
+  if (view === 'heatmap' && data.analysis) {
+    // Live: the forward pass's attention, as the page's heatmap tab draws it.
+    const box = h('section', { part: 'heatmap', class: 'heatmap-view', 'aria-label': 'Attention heatmap' });
+    renderHeatmap(box, { analysis: data.analysis, labels: tokenLabels(data.analysis.explanation, data.texts) }, data.heatmap, {
+      onLayer: actions.onHeatmap ? (l) => actions.onHeatmap({ ...data.heatmap, layer: l }) : () => {},
+      onSource: actions.onHeatmap ? (s) => actions.onHeatmap({ ...data.heatmap, source: s }) : () => {},
+    });
+    fill(el, box);
+    return;
+  }
   if (ATTENTION_VIEWS.includes(view)) {
     fill(
       el,
       h(
         'p',
         { class: 'message error', role: 'note' },
-        `The ${view} view draws the model's attention, which a saved explanation (bertlens explain --json) does not carry; views of a saved explanation: prediction, attribution, all.`,
+        data.live
+          ? `The ${view} view is not drawn by <bert-lens> yet; its views: prediction, attribution, all, heatmap.`
+          : `The ${view} view draws the model's attention, which a saved explanation (bertlens explain --json) does not carry; views of a saved explanation: prediction, attribution, all.`,
       ),
     );
     return;

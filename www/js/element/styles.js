@@ -135,6 +135,13 @@ svg.bars .axis { stroke: var(--_muted); stroke-width: 1; }
 svg.bars rect.pos { fill: color-mix(in srgb, var(--_pos) 75%, black); }
 svg.bars rect.neg { fill: color-mix(in srgb, var(--_neg) 85%, black); }
 
+/* heatmap (live) */
+.controls { display: flex; flex-wrap: wrap; gap: 8px 16px; margin-bottom: 6px; }
+.control { font-size: 0.87em; color: var(--_muted); display: inline-flex; align-items: center; gap: 6px; }
+select { font: inherit; font-size: 0.93em; color: var(--_ink); background: var(--_bg); border: 1px solid var(--_line); border-radius: 6px; padding: 2px 6px; }
+.canvas-scroll { overflow: auto; }
+canvas.heatmap { display: block; background: #fff; border-radius: 4px; }
+
 /* question answering */
 .context { margin: 6px 0 4px; padding: 8px 12px; border-left: 3px solid var(--_line); font-size: 1em; line-height: 1.7; white-space: pre-wrap; overflow-wrap: anywhere; }
 mark.answer { background: #fff1a8; box-shadow: 0 0 0 1px #e6c200; border-radius: 3px; padding: 1px 0; color: #1d2330; }
