@@ -88,11 +88,19 @@ describe('the <bert-lens> element', () => {
     const url = pageWith(
       'src',
       `<bert-lens id="attr" src="card-declined.json" view="attribution" text="my card was declined at the grocery store"></bert-lens>
-       <bert-lens id="pred" src="card-declined.json" view="prediction"></bert-lens>`,
+       <bert-lens id="pred" src="card-declined.json" view="prediction"></bert-lens>
+       <bert-lens id="early"></bert-lens>
+       <script>
+         // Before bert-lens.js (a module) runs: plain properties, taken up when the element is defined.
+         document.getElementById('early').src = 'card-declined.json';
+         document.getElementById('early').view = 'prediction';
+       </script>`,
     );
     const { page, log } = await visit(url);
     const result = await eventOf(page, 'bert-lens-result', 'attr');
     await eventOf(page, 'bert-lens-ready', 'pred');
+    await eventOf(page, 'bert-lens-result', 'early');
+    assert.equal(await page.getAttribute('#early', 'view'), 'prediction');
     const want = cli('--model', DEFAULT_MODEL, 'my card was declined at the grocery store');
     assertClose('attributions', await marks(page, 'attr'), want.attributions, 1e-4);
     assert.deepEqual(result.tokens, want.tokens);
@@ -163,7 +171,8 @@ describe('the <bert-lens> element', () => {
       `<bert-lens id="missing" src="no-such-file.json"></bert-lens>
        <bert-lens id="text" src="e2e-not-json.json"></bert-lens>
        <bert-lens id="other" src="e2e-not-explanation.json"></bert-lens>
-       <bert-lens id="none"></bert-lens>`,
+       <bert-lens id="none"></bert-lens>
+       <bert-lens id="nomodel" model="no-such-model" text="hello"></bert-lens>`,
     );
     const { page } = await visit(url);
     const cases = {
@@ -171,6 +180,7 @@ describe('the <bert-lens> element', () => {
       text: /is not JSON \(expected the output of bertlens explain --json\)/,
       other: /is not an explanation of bertlens explain --json: it lacks task, tokens/,
       none: /Give the element a src .* or a model/,
+      nomodel: /“no-such-model” is not a model: .*\/embed\/no-such-model\/config\.json answered 404/,
     };
     for (const [id, pattern] of Object.entries(cases)) {
       const detail = await eventOf(page, 'bert-lens-error', id);

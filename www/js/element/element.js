@@ -57,12 +57,23 @@ export class BertLens extends HTMLElement {
   }
 
   connectedCallback() {
+    // A property set before the element was defined shadows its accessor: set it again through it.
+    for (const name of ATTRIBUTES) {
+      const prop = camel(name);
+      if (Object.prototype.hasOwnProperty.call(this, prop)) {
+        const v = this[prop];
+        delete this[prop];
+        this[prop] = v;
+      }
+    }
     if (!this.hasAttribute('role')) this.setAttribute('role', 'figure');
     this.refresh();
   }
 
   disconnectedCallback() {
+    // Put back in a page, it waits to be in view again (the model stays loaded, shared).
     this.live?.disconnect();
+    this.live = null;
   }
 
   attributeChangedCallback(name, old, value) {

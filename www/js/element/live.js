@@ -103,6 +103,10 @@ export class LiveController {
       el.status('Measuring the download…', 'info');
       const size = await model.measure();
       if (run !== this.run) return;
+      const config = new URL('config.json', model.base).href;
+      if (size.missing.includes(config)) {
+        return el.fail(`“${el.model}” is not a model: ${config} answered 404 (give a model folder's URL, or an id of models/index.json).`);
+      }
       // Another element may have started it meanwhile.
       if (!size.cached && !model.loading && !model.info) return this.offer(size, run);
     }

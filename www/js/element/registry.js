@@ -93,13 +93,15 @@ export class SharedModel extends EventTarget {
    * What a first run downloads, before it is asked for: bytes of the
    * model's files and of the engine (HEAD requests), and whether the
    * model is already in the Cache API. Asked once.
-   * @returns {Promise<{model: number, engine: number, cached: boolean}>}
+   * @returns {Promise<{model: number, engine: number, cached: boolean, missing: string[]}>}  missing: files that answered 404
    */
   measure() {
     this.measured ??= (async () => {
+      const missing = [];
       const size = async (url) => {
         try {
           const r = await fetch(url, { method: 'HEAD', credentials: 'same-origin' });
+          if (r.status === 404) missing.push(url);
           return r.ok ? Number(r.headers.get('content-length')) || 0 : 0;
         } catch {
           return 0;
@@ -112,9 +114,9 @@ export class SharedModel extends EventTarget {
       } catch {
         cached = false;
       }
-      if (cached) return { model: 0, engine: await size(WASM), cached };
+      if (cached) return { model: 0, engine: await size(WASM), cached, missing };
       const [engineBytes, ...sizes] = await Promise.all([size(WASM), ...this.urls.map(size)]);
-      return { model: sizes.reduce((a, b) => a + b, 0), engine: engineBytes, cached };
+      return { model: sizes.reduce((a, b) => a + b, 0), engine: engineBytes, cached, missing };
     })();
     return this.measured;
   }
