@@ -198,6 +198,8 @@ export class BertLens extends HTMLElement {
 
   async startLive() {
     this.live = { shownTexts: () => null, disconnect() {}, changed() {} }; // until live.js is in
+    this.result = null; // a saved explanation shown before is not this model's
+    fill(this.els.body);
     try {
       const { LiveController } = await import('./live.js');
       if (!this.isConnected || this.src) return;
