@@ -129,6 +129,14 @@ describe('the <bert-lens> element', () => {
     await page.waitForFunction(() => /does not carry/.test(document.getElementById('pred').shadowRoot.textContent));
     await page.evaluate(() => document.getElementById('pred').setAttribute('words', ''));
     assert.equal(await page.evaluate(() => document.getElementById('pred').words), true);
+    // theme="auto" follows the reader's colour scheme.
+    const bg = () => page.evaluate(() => getComputedStyle(document.getElementById('pred')).backgroundColor);
+    const light = await bg();
+    await page.evaluate(() => (document.getElementById('pred').theme = 'auto'));
+    assert.equal(await bg(), light);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.notEqual(await bg(), light);
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 
   it('draws a saved explanation of every task', async () => {
@@ -241,7 +249,7 @@ describe('the <bert-lens> element', () => {
         .map((t, i) => `<bert-lens id="e${i}" model="${i === 2 ? '../models/minilm-intent/' : 'minilm-intent'}" text="${t}" method="saliency"></bert-lens>`)
         .join('\n'),
     );
-    const { page, log } = await visit(url);
+    const { page, log, context } = await visit(url);
     await page.locator('#e1').getByRole('button', { name: /Run in your browser/ }).click({ timeout: 30000 });
     for (const id of ['e0', 'e1', 'e2']) await eventOf(page, 'bert-lens-result', id);
     assert.equal(gets(log, /\/model\.safetensors$/), 1, 'one download of the weights');
@@ -250,6 +258,14 @@ describe('the <bert-lens> element', () => {
     assertClose('saliency', await marks(page, 'e1'), want.attributions, 1e-4);
     assert.deepEqual(log.errors, []);
     await shot(page, 'element-three');
+    // The next visit finds the model in the Cache API: no button, no download.
+    const again = await context.newPage();
+    const calls = [];
+    again.on('request', (r) => calls.push(r.url()));
+    await again.goto(`${server.url}${url}`);
+    await again.waitForFunction(() => window.events.filter((e) => e.type === 'bert-lens-result').length === 3, null, { timeout: 120000 });
+    assert.equal(calls.filter((u) => u.endsWith('/model.safetensors')).length, 0, 'the weights came from the cache');
+    await again.close();
   });
 
   it('the example page: saved figures drawn, themed by custom properties, live ones waiting below', async () => {
