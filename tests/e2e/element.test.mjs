@@ -283,6 +283,10 @@ describe('the <bert-lens> element', () => {
     await page.locator('#live').getByRole('button', { name: /Run in your browser/ }).waitFor({ timeout: 30000 });
     assert.deepEqual(log.errors, []);
     await shot(page, 'element-docs');
+    // In a narrow column, Captum's record becomes a list of its columns.
+    await page.setViewportSize({ width: 420, height: 900 });
+    await page.waitForFunction(() => getComputedStyle(document.getElementById('saved').shadowRoot.querySelector('#record thead')).display === 'none');
+    await page.locator('#saved').screenshot({ path: path.join(ROOT, 'target/e2e/element-narrow.png') });
   });
 
   it('a live question-answering figure: question and context, its answers as buttons', async () => {

@@ -118,6 +118,15 @@ section + section { margin-top: 12px; }
 .record td { padding: 6px 8px; vertical-align: top; border-bottom: 1px solid var(--_line); }
 .record td.importance { line-height: 2.1; overflow-wrap: anywhere; }
 .record td.rec-predicted, .record td.rec-target { max-width: 240px; overflow-wrap: anywhere; }
+@container (max-width: 560px) {
+  /* Captum's record as a list of its columns */
+  .record thead { display: none; }
+  .record, .record tbody, .record tr { display: block; }
+  .record td { display: block; border-bottom: none; padding: 3px 0; }
+  .record td::before { content: attr(data-label); display: inline-block; width: 11em; font-weight: 600; vertical-align: top; }
+  .record td.rec-predicted, .record td.rec-target { max-width: none; }
+  .record td.importance::before { display: block; width: auto; line-height: 1.45; }
+}
 mark.tok { color: var(--_ink); padding: 2px 3px; border-radius: 3px; white-space: pre-wrap; }
 mark.tok.special { font-size: 0.8em; color: var(--_muted); }
 /* the theme's colours, --w (|score| ÷ L2 norm) of the way from none to full */

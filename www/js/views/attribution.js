@@ -97,7 +97,8 @@ export function renderAttribution(el, data) {
     'table',
     { class: 'record', id: 'record' },
     h('thead', null, h('tr', null, cells.map(([t]) => h('th', null, t)))),
-    h('tbody', null, h('tr', null, cells.map(([, td]) => td))),
+    // data-label: each cell's column, for layouts that stack the cells (bert-lens.js in a narrow column).
+    h('tbody', null, h('tr', null, cells.map(([t, td]) => ((td.dataset.label = t), td)))),
   );
   const legend = h(
     'p',
