@@ -59,6 +59,23 @@ function append(el, children) {
   }
 }
 
+/**
+ * The attributes that make an element a button calling `fn` (click, Enter,
+ * Space), with `title`; none when `fn` is null: the element only shows
+ * (a saved explanation, which cannot be explained again).
+ * @param {(() => void) | null} fn
+ */
+export function pressable(fn, title) {
+  if (!fn) return {};
+  return {
+    role: 'button',
+    tabindex: 0,
+    title,
+    onclick: fn,
+    onkeydown: (ev) => (ev.key === 'Enter' || ev.key === ' ') && (ev.preventDefault(), fn()),
+  };
+}
+
 /** Replaces the children of `el` with `children`. */
 export function fill(el, ...children) {
   el.replaceChildren();

@@ -4,7 +4,9 @@
 
 import { AbortError } from './pool.js';
 
-const CACHE = 'bertlens-models-v1';
+/** The Cache API store that downloaded models are kept in. */
+export const MODEL_CACHE = 'bertlens-models-v1';
+const CACHE = MODEL_CACHE;
 
 /** The tokenizer's files, fast (tokenizer.json) and slow, as the core reads them. */
 export const TOKENIZER_FILES = [

@@ -1,7 +1,7 @@
 // Question answering: the answer highlighted in the context with its score,
 // and the next-best spans; a click on one explains it instead.
 
-import { h, fill } from '../dom.js';
+import { h, fill, pressable } from '../dom.js';
 import { pct, textPieces } from '../tokens.js';
 import { truncation } from './prediction.js';
 
@@ -34,7 +34,7 @@ function contextWithSpan(e, context, first, last) {
  * @param {HTMLElement} el
  * @param {{e: import('../types.js').Explanation, context: string, answer: number, maxTokens: number}} data
  *   `e`: the analysis (its `answers`); `answer`: the one explained
- * @param {{onAnswer: (k: number) => void}} actions
+ * @param {{onAnswer: ((k: number) => void) | null}} actions  null: the spans only show
  */
 export function renderAnswer(el, data, actions) {
   const answers = data.e.answers ?? [];
@@ -48,13 +48,9 @@ export function renderAnswer(el, data, actions) {
     h(
       'li',
       {
-        class: `class-row answer-row${i === k ? ' target' : ''}${i === 0 ? ' predicted' : ''}`,
+        ...pressable(actions.onAnswer && (() => actions.onAnswer(i)), `explain “${x.text}”`),
+        class: `class-row answer-row${i === k ? ' target' : ''}${i === 0 ? ' predicted' : ''}${actions.onAnswer ? '' : ' static'}`,
         dataset: { index: i },
-        role: 'button',
-        tabindex: 0,
-        title: `explain “${x.text}”`,
-        onclick: () => actions.onAnswer(i),
-        onkeydown: (ev) => (ev.key === 'Enter' || ev.key === ' ') && (ev.preventDefault(), actions.onAnswer(i)),
       },
       h('span', { class: 'class-label answer-label' }, x.text.trim() ? x.text : '␣'),
       h('span', { class: 'class-bar' }, h('span', { style: { width: `${(x.score * 100).toFixed(2)}%` } })),
@@ -80,6 +76,6 @@ export function renderAnswer(el, data, actions) {
     h('blockquote', { class: 'context', id: 'qa-context', 'aria-label': 'the context, the answer marked' }, contextWithSpan(data.e, data.context, a.token_start, a.token_end)),
     h('h3', { class: 'subhead' }, 'Best spans'),
     h('ol', { class: 'classes', id: 'answers' }, rows),
-    h('p', { class: 'muted' }, 'Score: p(start) · p(end), softmax over the context’s tokens; spans of up to 15 tokens. Click a span to explain it.'),
+    h('p', { class: 'muted' }, `Score: p(start) · p(end), softmax over the context’s tokens; spans of up to 15 tokens.${actions.onAnswer ? ' Click a span to explain it.' : ''}`),
   );
 }

@@ -64,7 +64,7 @@ function deltaLine(e) {
 /**
  * @param {HTMLElement} el
  * @param {{e: import('../types.js').Explanation, units: ReturnType<import('../tokens.js').units>,
- *          trueLabel: string|null, labels: string[], preview?: boolean, how?: {norm?: string, row?: string}}} data
+ *          trueLabel?: string|null, labels: string[], preview?: boolean, how?: {norm?: string, row?: string}}} data
  */
 export function renderAttribution(el, data) {
   const { e, units, trueLabel, preview = false, labels = e.tokens, how = {} } = data;
@@ -74,8 +74,9 @@ export function renderAttribution(el, data) {
     h(
       'mark',
       {
-        class: `tok${u.special ? ' special' : ''}`,
-        style: { backgroundColor: importanceColor(u.norm) },
+        // --w: the signed weight, for pages that theme the colours (bert-lens.js).
+        class: `tok${u.special ? ' special' : ''}${u.norm < 0 ? ' neg' : ' pos'}`,
+        style: { backgroundColor: importanceColor(u.norm), '--w': Math.abs(u.norm).toFixed(4) },
         title: `${u.label}: ${fmt(u.score)} (normalised ${fmt(u.norm)})`,
         dataset: { index: k, score: u.score },
       },
@@ -84,7 +85,7 @@ export function renderAttribution(el, data) {
   );
   // Captum's columns; a true label only where the task has classes of the text.
   const cells = [
-    e.task === 'sequence-classification' ? ['True Label', h('td', null, trueLabel ?? '–')] : null,
+    e.task === 'sequence-classification' && trueLabel !== undefined ? ['True Label', h('td', null, trueLabel ?? '–')] : null,
     rec && ['Predicted Label', h('td', { class: 'rec-predicted' }, h('b', null, rec.predicted), rec.score === null ? '' : ` (${rec.score})`)],
     rec && ['Attribution Label', h('td', { class: 'rec-target' }, h('b', null, rec.target))],
     rec && ['Attribution Score', h('td', null, fmt(sum, 4))],
@@ -96,17 +97,18 @@ export function renderAttribution(el, data) {
     'table',
     { class: 'record', id: 'record' },
     h('thead', null, h('tr', null, cells.map(([t]) => h('th', null, t)))),
-    h('tbody', null, h('tr', null, cells.map(([, td]) => td))),
+    // data-label: each cell's column, for layouts that stack the cells (bert-lens.js in a narrow column).
+    h('tbody', null, h('tr', null, cells.map(([t, td]) => ((td.dataset.label = t), td)))),
   );
   const legend = h(
     'p',
     { class: 'legend' },
     'Legend: ',
-    h('span', { class: 'swatch', style: { backgroundColor: importanceColor(-1) } }),
+    h('span', { class: 'swatch neg', style: { backgroundColor: importanceColor(-1), '--w': 1 } }),
     ' Negative ',
-    h('span', { class: 'swatch', style: { backgroundColor: importanceColor(0) } }),
+    h('span', { class: 'swatch', style: { backgroundColor: importanceColor(0), '--w': 0 } }),
     ' Neutral ',
-    h('span', { class: 'swatch', style: { backgroundColor: importanceColor(1) } }),
+    h('span', { class: 'swatch pos', style: { backgroundColor: importanceColor(1), '--w': 1 } }),
     ' Positive',
     h('span', { class: 'muted' }, ' — colour: score ÷ the L2 norm of all scores'),
   );
@@ -142,7 +144,7 @@ export function barChart(units) {
       'g',
       { class: 'bar-row', 'data-index': k },
       s('text', { x: LABEL_W - 8, y: y + ROW / 2, class: `bar-label${u.special ? ' special' : ''}`, 'text-anchor': 'end', 'dominant-baseline': 'middle' }, u.label),
-      s('rect', { x, y: y + 3, width: Math.max(w, 0.5), height: ROW - 6, fill: u.score >= 0 ? POSITIVE : NEGATIVE, rx: 2 },
+      s('rect', { x, y: y + 3, width: Math.max(w, 0.5), height: ROW - 6, fill: u.score >= 0 ? POSITIVE : NEGATIVE, class: u.score >= 0 ? 'pos' : 'neg', rx: 2 },
         s('title', null, `${u.label}: ${fmt(u.score)}`)),
       s('text', { x: valueX, y: y + ROW / 2, class: 'bar-value', 'text-anchor': u.score >= 0 ? 'start' : 'end', 'dominant-baseline': 'middle' }, fmt(u.score)),
     );

@@ -2,7 +2,7 @@
 // labelled; every token is a button that explains its label. Below, the
 // chosen token's labels as bars.
 
-import { h, fill } from '../dom.js';
+import { h, fill, pressable } from '../dom.js';
 import { pct, fmt, textPieces } from '../tokens.js';
 import { entityColor } from '../colors.js';
 import { renderPrediction, truncation } from './prediction.js';
@@ -22,13 +22,9 @@ function tokenButton(e, p, selected, onToken) {
   return h(
     'span',
     {
-      class: `ner-tok${i === selected ? ' selected' : ''}${p.text.trim() ? '' : ' empty'}`,
-      role: 'button',
-      tabindex: 0,
+      ...pressable(onToken && (() => onToken(i)), `${e.tokens[i]} (token ${i}): ${tl ? `${tl.label} ${pct(tl.score)}` : ''}; click to explain its label`),
+      class: `ner-tok${i === selected ? ' selected' : ''}${p.text.trim() ? '' : ' empty'}${onToken ? '' : ' static'}`,
       dataset: { index: i },
-      title: `${e.tokens[i]} (token ${i}): ${tl ? `${tl.label} ${pct(tl.score)}` : ''}; click to explain its label`,
-      onclick: () => onToken(i),
-      onkeydown: (ev) => (ev.key === 'Enter' || ev.key === ' ') && (ev.preventDefault(), onToken(i)),
     },
     p.text.trim() ? p.text : e.tokens[i],
   );
@@ -83,7 +79,8 @@ function markedText(e, text, selected, onToken) {
  *          tokenLabels: string[], showAll: boolean}} data
  *   `e`: the analysis; `token`: the token explained; `labelled`: an explanation of that token
  *   (its labels' probabilities), when one has arrived
- * @param {{onToken: (i: number) => void, onLabel: (i: number, predicted: number) => void, onShowAll: (v: boolean) => void}} actions
+ * @param {{onToken: ((i: number) => void) | null, onLabel: ((i: number, predicted: number) => void) | null, onShowAll: (v: boolean) => void}} actions
+ *   onToken, onLabel null: the tokens and labels only show
  */
 export function renderEntities(el, data, actions) {
   const { e } = data;
@@ -95,12 +92,12 @@ export function renderEntities(el, data, actions) {
     groups.length
       ? groups.map((g) => h('span', { class: 'ent-key', style: { '--ent': entityColor(g) } }, g))
       : h('span', null, 'No entity found: every token is labelled O.'),
-    h('span', { class: 'muted' }, ' Click any token to explain its label.'),
+    actions.onToken ? h('span', { class: 'muted' }, ' Click any token to explain its label.') : null,
   );
   const rows = entities.map((x, k) =>
     h(
       'tr',
-      { dataset: { entity: k }, title: 'click to explain its first token', class: 'clickable', onclick: () => actions.onToken(x.tokens[0]) },
+      actions.onToken ? { dataset: { entity: k }, title: 'click to explain its first token', class: 'clickable', onclick: () => actions.onToken(x.tokens[0]) } : { dataset: { entity: k } },
       h('td', null, h('span', { class: 'ent-key', style: { '--ent': entityColor(x.entity_group) } }, x.entity_group)),
       h('td', null, x.word),
       h('td', { class: 'num' }, `${x.start}–${x.end}`),
@@ -140,7 +137,7 @@ export function renderEntities(el, data, actions) {
     renderPrediction(
       bars,
       { labels: l.labels, probabilities: l.probabilities, predicted: l.predicted, target: data.target, output: 'softmax', truncated: false, headline, noun: 'labels' },
-      { showAll: data.showAll, onTarget: (i) => actions.onLabel(i, l.predicted), onShowAll: actions.onShowAll },
+      { showAll: data.showAll, onTarget: actions.onLabel && ((i) => actions.onLabel(i, l.predicted)), onShowAll: actions.onShowAll },
     );
   } else {
     fill(bars, headline);

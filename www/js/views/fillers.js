@@ -2,7 +2,7 @@
 // best one), and for each mask its fillers with their probabilities; a
 // click on a filler explains it.
 
-import { h, fill } from '../dom.js';
+import { h, fill, pressable } from '../dom.js';
 import { pct, textPieces } from '../tokens.js';
 import { truncation } from './prediction.js';
 
@@ -17,7 +17,7 @@ export function fillerText(token) {
  * @param {{e: import('../types.js').Explanation, text: string, mask: number|null, filler: number|null,
  *          maskToken: string, maxTokens: number}} data
  *   `e`: the analysis (its `masks`); `mask`, `filler`: the mask and the filler explained
- * @param {{onFiller: (mask: number, id: number) => void}} actions
+ * @param {{onFiller: ((mask: number, id: number) => void) | null}} actions  null: the fillers only show
  */
 export function renderFillers(el, data, actions) {
   const masks = data.e.masks ?? [];
@@ -53,13 +53,9 @@ export function renderFillers(el, data, actions) {
       return h(
         'li',
         {
-          class: `class-row filler-row${explained ? ' target' : ''}`,
+          ...pressable(actions.onFiller && (() => actions.onFiller(m.token, f.token_id)), `“${f.token}” (vocabulary id ${f.token_id}): click to explain it`),
+          class: `class-row filler-row${explained ? ' target' : ''}${actions.onFiller ? '' : ' static'}`,
           dataset: { mask: m.token, id: f.token_id },
-          role: 'button',
-          tabindex: 0,
-          title: `“${f.token}” (vocabulary id ${f.token_id}): click to explain it`,
-          onclick: () => actions.onFiller(m.token, f.token_id),
-          onkeydown: (ev) => (ev.key === 'Enter' || ev.key === ' ') && (ev.preventDefault(), actions.onFiller(m.token, f.token_id)),
         },
         h('span', { class: 'class-label filler-label' }, fillerText(f.token)),
         h('span', { class: 'class-bar' }, h('span', { style: { width: `${(f.score * 100).toFixed(2)}%` } })),
@@ -79,6 +75,6 @@ export function renderFillers(el, data, actions) {
     truncation({ truncated: data.e.truncated, maxTokens: data.maxTokens }),
     h('p', { class: 'mask-text', id: 'mask-text' }, sentence),
     h('div', { class: 'mask-groups', id: 'fillers' }, groups),
-    h('p', { class: 'muted' }, 'Probabilities: softmax over the vocabulary at each mask. Click a filler to explain it.'),
+    h('p', { class: 'muted' }, `Probabilities: softmax over the vocabulary at each mask.${actions.onFiller ? ' Click a filler to explain it.' : ''}`),
   );
 }

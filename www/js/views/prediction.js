@@ -10,7 +10,7 @@ const TOP = 8;
  * @param {HTMLElement} el
  * @param {{labels: string[], probabilities: number[], predicted: number, target: number|null,
  *          output: string, truncated: boolean, maxTokens: number, headline?: Node, noun?: string}} data
- * @param {{showAll: boolean, onTarget: (i: number) => void, onShowAll: (v: boolean) => void}} view
+ * @param {{showAll: boolean, onTarget: ((i: number) => void) | null, onShowAll: (v: boolean) => void}} view  onTarget null: rows only show
  */
 export function renderPrediction(el, data, view) {
   const order = data.probabilities.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]);
@@ -22,14 +22,17 @@ export function renderPrediction(el, data, view) {
     h(
       'li',
       {
-        class: `class-row${i === data.predicted ? ' predicted' : ''}${i === target ? ' target' : ''}`,
+        class: `class-row${i === data.predicted ? ' predicted' : ''}${i === target ? ' target' : ''}${view.onTarget ? '' : ' static'}`,
         dataset: { index: i },
-        role: 'button',
-        tabindex: 0,
-        title: `explain ${data.labels[i]}`,
-        'aria-label': `${data.labels[i]}: ${pct(p)}; explain it`,
-        onclick: () => view.onTarget(i),
-        onkeydown: (ev) => (ev.key === 'Enter' || ev.key === ' ') && (ev.preventDefault(), view.onTarget(i)),
+        // Without onTarget (a saved explanation) the rows only show.
+        ...(view.onTarget && {
+          role: 'button',
+          tabindex: 0,
+          title: `explain ${data.labels[i]}`,
+          'aria-label': `${data.labels[i]}: ${pct(p)}; explain it`,
+          onclick: () => view.onTarget(i),
+          onkeydown: (ev) => (ev.key === 'Enter' || ev.key === ' ') && (ev.preventDefault(), view.onTarget(i)),
+        }),
       },
       h('span', { class: 'class-label' }, data.labels[i]),
       h('span', { class: 'class-bar' }, h('span', { style: { width: `${(p * 100).toFixed(2)}%` } })),

@@ -1,0 +1,323 @@
+// The <bert-lens> element (www/bert-lens.js) in a page of its own: a saved
+// explanation drawn with no engine and no model fetched, for every task;
+// live elements that fetch nothing until asked, explain as the CLI does, and
+// share one download; errors as events and messages. Screenshots go to
+// target/e2e/element-*.png.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, launch, open, shot, startServer } from './harness.mjs';
+import { DEFAULT_MODEL, FIXTURES, assertClose, cli, serveFixtures } from './common.mjs';
+
+const EMBED = path.join(ROOT, 'www/embed');
+const written = [];
+
+/** Writes www/embed/e2e-NAME (removed after the tests); returns its path under the server. */
+function serve(name, content) {
+  const file = path.join(EMBED, `e2e-${name}`);
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  written.push(file);
+  return `/embed/e2e-${name}`;
+}
+
+/** A page with the element's script and `body`; every bert-lens event is recorded in window.events. */
+function pageWith(name, body) {
+  return serve(
+    `${name}.html`,
+    `<!doctype html><html lang="en"><meta charset="utf-8"><title>${name}</title><link rel="icon" href="data:,">
+<script>
+  window.events = [];
+  for (const type of ['bert-lens-ready', 'bert-lens-result', 'bert-lens-error']) {
+    document.addEventListener(type, (ev) => window.events.push({ type, id: ev.target.id, detail: ev.detail }));
+  }
+</script>
+<script type="module" src="../bert-lens.js"></script>
+<body style="margin: 20px; font-family: sans-serif">${body}</body></html>`,
+  );
+}
+
+/** Waits for an event of `type` from element `id`, and returns its detail. */
+async function eventOf(page, type, id, timeout = 120000) {
+  const handle = await page.waitForFunction(
+    ([t, i]) => window.events.find((e) => e.type === t && e.id === i) ?? (window.events.find((e) => e.type === 'bert-lens-error' && e.id === i) && { error: window.events.find((e) => e.type === 'bert-lens-error' && e.id === i).detail }),
+    [type, id],
+    { timeout },
+  );
+  const out = await handle.jsonValue();
+  if (type !== 'bert-lens-error') assert.equal(out.error, undefined, `${id} says: ${out.error}`);
+  return out.detail;
+}
+
+/** The scores of the element's word importance, as shown. */
+const marks = (page, id) =>
+  page.evaluate((i) => [...document.getElementById(i).shadowRoot.querySelectorAll('#record mark.tok')].map((m) => Number(m.dataset.score)), id);
+
+const text = (page, id) => page.evaluate((i) => document.getElementById(i).shadowRoot.textContent, id);
+
+const isModelFile = (u) => /\/models\/.+\.(safetensors|json)$/.test(u) && !u.endsWith('/models/index.json');
+const gets = (log, pattern) => log.calls.filter((r) => r.method === 'GET' && pattern.test(r.url)).length;
+
+describe('the <bert-lens> element', () => {
+  let server;
+  let browser;
+  const pages = [];
+
+  before(async () => {
+    server = await startServer();
+    browser = await launch();
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.stop();
+    for (const f of written) rmSync(f, { force: true });
+  });
+
+  /** A page in a fresh context (an empty Cache API), recording each request's method too. */
+  async function visit(url, opts) {
+    const got = await open(browser, `${server.url}${url}`, opts);
+    got.log.calls = [];
+    got.page.on('request', (r) => got.log.calls.push({ url: r.url(), method: r.method() }));
+    pages.push(got);
+    return got;
+  }
+
+  it('draws a saved explanation without fetching the engine or a model', async () => {
+    const url = pageWith(
+      'src',
+      `<bert-lens id="attr" src="card-declined.json" view="attribution" text="my card was declined at the grocery store"></bert-lens>
+       <bert-lens id="pred" src="card-declined.json" view="prediction"></bert-lens>
+       <bert-lens id="early"></bert-lens>
+       <script>
+         // Before bert-lens.js (a module) runs: plain properties, taken up when the element is defined.
+         document.getElementById('early').src = 'card-declined.json';
+         document.getElementById('early').view = 'prediction';
+       </script>`,
+    );
+    const { page, log } = await visit(url);
+    const result = await eventOf(page, 'bert-lens-result', 'attr');
+    await eventOf(page, 'bert-lens-ready', 'pred');
+    await eventOf(page, 'bert-lens-result', 'early');
+    assert.equal(await page.getAttribute('#early', 'view'), 'prediction');
+    const want = cli('--model', DEFAULT_MODEL, 'my card was declined at the grocery store');
+    assertClose('attributions', await marks(page, 'attr'), want.attributions, 1e-4);
+    assert.deepEqual(result.tokens, want.tokens);
+    assert.match(await text(page, 'attr'), /Integrated Gradients of card_declined's logit/);
+    assert.match(await text(page, 'pred'), /Predicted card_declined \(94\.6%\)/);
+    // Without the text, the tokens' own spelling is shown.
+    const words = await page.evaluate(() => [...document.getElementById('attr').shadowRoot.querySelectorAll('mark.tok')].map((m) => m.textContent));
+    assert.deepEqual(words, want.tokens);
+    // A saved explanation cannot be explained again: its classes are not buttons.
+    assert.equal(await page.evaluate(() => document.getElementById('pred').shadowRoot.querySelectorAll('[role=button]').length), 0);
+    const fetched = log.calls.map((r) => r.url);
+    assert.ok(!fetched.some((u) => u.endsWith('.wasm')), `the engine was fetched: ${fetched.join(', ')}`);
+    assert.ok(!fetched.some(isModelFile), `a model file was fetched: ${fetched.join(', ')}`);
+    assert.ok(!fetched.some((u) => u.includes('/pkg/') || u.includes('worker.js')), 'nothing of the engine');
+    assert.deepEqual(log.errors, []);
+    await shot(page, 'element-src');
+  });
+
+  it('reflects attributes as properties and draws again when one changes', async () => {
+    const { page } = pages.at(-1);
+    assert.equal(await page.evaluate(() => document.getElementById('pred').view), 'prediction');
+    await page.evaluate(() => (document.getElementById('pred').view = 'all'));
+    assert.equal(await page.getAttribute('#pred', 'view'), 'all');
+    await page.waitForFunction(() => document.getElementById('pred').shadowRoot.querySelector('#record'));
+    await page.evaluate(() => document.getElementById('pred').setAttribute('view', 'heatmap'));
+    await page.waitForFunction(() => /does not carry/.test(document.getElementById('pred').shadowRoot.textContent));
+    await page.evaluate(() => document.getElementById('pred').setAttribute('words', ''));
+    assert.equal(await page.evaluate(() => document.getElementById('pred').words), true);
+    // theme="auto" follows the reader's colour scheme.
+    const bg = () => page.evaluate(() => getComputedStyle(document.getElementById('pred')).backgroundColor);
+    const light = await bg();
+    await page.evaluate(() => (document.getElementById('pred').theme = 'auto'));
+    assert.equal(await bg(), light);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.notEqual(await bg(), light);
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  it('draws a saved explanation of every task', async () => {
+    const qa = cli('--model', path.join(FIXTURES, 'bert-qa'), '--question', 'Where is the hotel?', '--context', 'The hotel is near the old bank in Paris.');
+    const ner = cli('--model', path.join(FIXTURES, 'bert-ner'), 'My name is Wolfgang and I live in Berlin.');
+    const mlm = cli('--model', path.join(FIXTURES, 'bert-mlm'), 'The capital of France is [MASK].');
+    serve('qa.json', qa);
+    serve('ner.json', ner);
+    serve('mlm.json', mlm);
+    const url = pageWith(
+      'tasks',
+      `<bert-lens id="qa" src="e2e-qa.json" view="all"></bert-lens>
+       <bert-lens id="ner" src="e2e-ner.json" view="all" text="My name is Wolfgang and I live in Berlin."></bert-lens>
+       <bert-lens id="mlm" src="e2e-mlm.json" view="all" theme="dark"></bert-lens>`,
+    );
+    const { page, log } = await visit(url, { height: 1400 });
+    for (const id of ['qa', 'ner', 'mlm']) await eventOf(page, 'bert-lens-result', id);
+    assertClose('qa attributions', await marks(page, 'qa'), qa.attributions, 1e-4);
+    assert.equal(await page.evaluate(() => document.getElementById('qa').shadowRoot.querySelector('#answer-span').textContent), qa.answer.text);
+    assertClose('ner attributions', await marks(page, 'ner'), ner.attributions, 1e-4);
+    const entities = await page.evaluate(() => document.getElementById('ner').shadowRoot.querySelectorAll('#ner-text mark.ent').length);
+    assert.equal(entities > 0, ner.entities.length > 0, 'the entities are marked in the text');
+    assertClose('mlm attributions', await marks(page, 'mlm'), mlm.attributions, 1e-4);
+    assert.ok(await page.evaluate(() => document.getElementById('mlm').shadowRoot.querySelector('mark.slot')), 'the mask is marked');
+    assert.ok(!log.calls.some((r) => r.url.endsWith('.wasm') || isModelFile(r.url)));
+    // Nothing can be explained again: no buttons, no 'click to' hints.
+    for (const id of ['qa', 'ner', 'mlm']) {
+      assert.equal(await page.evaluate((i) => document.getElementById(i).shadowRoot.querySelectorAll('[role=button], [tabindex]').length, id), 0, id);
+      assert.doesNotMatch(await text(page, id), /Click/, id);
+    }
+    assert.deepEqual(log.errors, []);
+    await shot(page, 'element-tasks');
+  });
+
+  it('says what is wrong with a src, as an event and a message', async () => {
+    serve('not-json.json', 'this is not json');
+    serve('not-explanation.json', { hello: 'world' });
+    const url = pageWith(
+      'bad',
+      `<bert-lens id="missing" src="no-such-file.json"></bert-lens>
+       <bert-lens id="text" src="e2e-not-json.json"></bert-lens>
+       <bert-lens id="other" src="e2e-not-explanation.json"></bert-lens>
+       <bert-lens id="none"></bert-lens>
+       <bert-lens id="nomodel" model="no-such-model" text="hello"></bert-lens>`,
+    );
+    const { page } = await visit(url);
+    const cases = {
+      missing: /no-such-file\.json: the server answered 404/,
+      text: /is not JSON \(expected the output of bertlens explain --json\)/,
+      other: /is not an explanation of bertlens explain --json: it lacks task, tokens/,
+      none: /Give the element a src .* or a model/,
+      nomodel: /“no-such-model” is not a model: .*\/embed\/no-such-model\/config\.json answered 404/,
+    };
+    for (const [id, pattern] of Object.entries(cases)) {
+      const detail = await eventOf(page, 'bert-lens-error', id);
+      assert.match(detail, pattern);
+      const alert = await page.evaluate((i) => document.getElementById(i).shadowRoot.querySelector('[role=alert]')?.textContent, id);
+      assert.equal(alert, detail);
+    }
+    await shot(page, 'element-errors');
+  });
+
+  it('fetches nothing until in view, asks before downloading, and explains as the CLI does', async () => {
+    const sentence = 'please let me talk to a real person';
+    const url = pageWith(
+      'live',
+      `<div style="height: 1500px">Scroll on.</div>
+       <bert-lens id="live" model="minilm-intent" text="${sentence}" view="all"></bert-lens>`,
+    );
+    const { page, log } = await visit(url);
+    await page.waitForTimeout(500);
+    const early = log.calls.map((r) => r.url);
+    assert.ok(!early.some((u) => u.endsWith('.wasm') || u.includes('/models/')), `fetched before it was in view: ${early.join(', ')}`);
+    await page.evaluate(() => document.getElementById('live').scrollIntoView());
+    const button = page.locator('#live').getByRole('button', { name: /Run in your browser \(\d+ MB\)/ });
+    await button.waitFor({ timeout: 30000 });
+    assert.match(await text(page, 'live'), /Downloads MiniLM-L6 intent classifier \(\d+ MB\) and the bertlens engine \([\d.]+ MB\)/);
+    assert.equal(gets(log, /model\.safetensors$/), 0, 'no download before the button');
+    await shot(page, 'element-live-ask');
+    await button.focus();
+    await page.keyboard.press('Enter');
+    const result = await eventOf(page, 'bert-lens-result', 'live');
+    const want = cli('--model', DEFAULT_MODEL, sentence);
+    assertClose('attributions', result.attributions, want.attributions, 1e-4);
+    assertClose('shown', await marks(page, 'live'), want.attributions, 1e-4);
+    assert.equal(result.predicted_label, want.predicted_label);
+    assert.match(await text(page, 'live'), new RegExp(`Predicted ${want.predicted_label}`));
+    await shot(page, 'element-live');
+    // A class is a button: Enter on another explains it.
+    const second = want.probabilities.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0])[1][1];
+    await page.locator('#live').locator(`li.class-row[data-index="${second}"]`).press('Enter');
+    await page.waitForFunction((t) => window.events.filter((e) => e.type === 'bert-lens-result').at(-1).detail.target === t, second, { timeout: 120000 });
+    assert.equal(await page.getAttribute('#live', 'target'), String(second));
+    // The heatmap, live: the forward pass's attention, asked for when shown.
+    await page.evaluate(() => (document.getElementById('live').view = 'heatmap'));
+    await page.waitForFunction(() => Number(document.getElementById('live').shadowRoot.querySelector('#heatmap-canvas')?.dataset.max) > 0, null, { timeout: 120000 });
+    await page.locator('#live').locator('#heatmap-source').selectOption('rollout');
+    await page.waitForFunction(() => document.getElementById('live').shadowRoot.querySelector('#heatmap-source').value === 'rollout');
+    await shot(page, 'element-live-heatmap');
+    await page.evaluate(() => (document.getElementById('live').view = 'all'));
+    const other = await page.evaluate(() => window.events.filter((e) => e.type === 'bert-lens-result').at(-1).detail);
+    assertClose('second class', other.attributions, cli('--model', DEFAULT_MODEL, '--target', String(second), sentence).attributions, 1e-4);
+    assert.deepEqual(log.errors, []);
+  });
+
+  it('three live elements share one download of the model', async () => {
+    const url = pageWith(
+      'three',
+      ['my card was declined', 'book a table for four', 'what is the weather in Lisbon']
+        .map((t, i) => `<bert-lens id="e${i}" model="${i === 2 ? '../models/minilm-intent/' : 'minilm-intent'}" text="${t}" method="saliency"></bert-lens>`)
+        .join('\n'),
+    );
+    const { page, log, context } = await visit(url);
+    await page.locator('#e1').getByRole('button', { name: /Run in your browser/ }).click({ timeout: 30000 });
+    for (const id of ['e0', 'e1', 'e2']) await eventOf(page, 'bert-lens-result', id);
+    assert.equal(gets(log, /\/model\.safetensors$/), 1, 'one download of the weights');
+    assert.equal(gets(log, /\.wasm$/), 1, 'one download of the engine');
+    const want = cli('--model', DEFAULT_MODEL, '--method', 'saliency', 'book a table for four');
+    assertClose('saliency', await marks(page, 'e1'), want.attributions, 1e-4);
+    assert.deepEqual(log.errors, []);
+    await shot(page, 'element-three');
+    // The next visit finds the model in the Cache API: no button, no download.
+    const again = await context.newPage();
+    const calls = [];
+    again.on('request', (r) => calls.push(r.url()));
+    await again.goto(`${server.url}${url}`);
+    await again.waitForFunction(() => window.events.filter((e) => e.type === 'bert-lens-result').length === 3, null, { timeout: 120000 });
+    assert.equal(calls.filter((u) => u.endsWith('/model.safetensors')).length, 0, 'the weights came from the cache');
+    await again.close();
+  });
+
+  it('the example page: saved figures drawn, themed by custom properties, live ones waiting below', async () => {
+    const { page, log } = await visit('/embed/');
+    await page.waitForFunction(() => ['saved', 'themed', 'dark'].every((id) => document.getElementById(id).shadowRoot.querySelector('#record')));
+    const colour = (id) =>
+      page.evaluate((i) => getComputedStyle(document.getElementById(i).shadowRoot.querySelector('#bar-chart rect.pos')).fill, id);
+    assert.notEqual(await colour('saved'), await colour('themed'), '--bert-lens-positive changes the bars');
+    const bg = (id) => page.evaluate((i) => getComputedStyle(document.getElementById(i)).backgroundColor, id);
+    assert.notEqual(await bg('saved'), await bg('dark'), 'theme="dark"');
+    // The live figures are below the fold: nothing of the engine yet.
+    assert.ok(!log.calls.some((r) => r.url.endsWith('.wasm') || isModelFile(r.url)));
+    // Keyboard: the first live figure's button is reachable with Tab.
+    await page.evaluate(() => document.getElementById('live').scrollIntoView());
+    await page.locator('#live').getByRole('button', { name: /Run in your browser/ }).waitFor({ timeout: 30000 });
+    assert.deepEqual(log.errors, []);
+    await shot(page, 'element-docs');
+    // In a narrow column, Captum's record becomes a list of its columns.
+    await page.setViewportSize({ width: 420, height: 900 });
+    await page.waitForFunction(() => getComputedStyle(document.getElementById('saved').shadowRoot.querySelector('#record thead')).display === 'none');
+    await page.locator('#saved').screenshot({ path: path.join(ROOT, 'target/e2e/element-narrow.png') });
+  });
+
+  it('a live question-answering figure: question and context, its answers as buttons', async () => {
+    const fixtures = serveFixtures(['bert-qa']);
+    try {
+      const question = 'Where is the hotel?';
+      const context = 'The hotel is near the old bank in Paris.';
+      const url = pageWith(
+        'live-qa',
+        `<bert-lens id="qa" model="../${fixtures.url('bert-qa')}" question="${question}" context="${context}" view="all" n-steps="20"></bert-lens>`,
+      );
+      const { page, log } = await visit(url);
+      await page.locator('#qa').getByRole('button', { name: /Run in your browser/ }).click({ timeout: 30000 });
+      const first = await eventOf(page, 'bert-lens-result', 'qa');
+      const want = cli('--model', path.join(FIXTURES, 'bert-qa'), '--question', question, '--context', context, '--part', 'start', '--n-steps', '20');
+      assert.equal(first.answer.text, want.answer.text);
+      assertClose('start attributions', first.attributions, want.attributions, 1e-4);
+      // The third answer (another start token than the first's), by keyboard.
+      const second = want.answers[2];
+      assert.notEqual(second.token_start, want.answer.token_start);
+      await page.locator('#qa').locator('li.answer-row[data-index="2"]').press('Enter');
+      await page.waitForFunction((t) => window.events.filter((e) => e.type === 'bert-lens-result').at(-1).detail.token === t, second.token_start, { timeout: 120000 });
+      const other = await page.evaluate(() => window.events.filter((e) => e.type === 'bert-lens-result').at(-1).detail);
+      const w2 = cli('--model', path.join(FIXTURES, 'bert-qa'), '--question', question, '--context', context, '--part', 'start', '--token', String(second.token_start), '--n-steps', '20');
+      assertClose('second answer', other.attributions, w2.attributions, 1e-4);
+      assert.equal(await page.evaluate(() => document.getElementById('qa').shadowRoot.querySelector('li.answer-row.target').dataset.index), '2');
+      // A folder read as a model hub: the optional files it lacks answer 404.
+      assert.deepEqual(log.errors.filter((e) => !/status of 404/.test(e)), []);
+      await shot(page, 'element-live-qa');
+    } finally {
+      fixtures.remove();
+    }
+  });
+});

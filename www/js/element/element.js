@@ -1,0 +1,230 @@
+// <bert-lens>: an explanation embedded in any page, in a shadow root.
+//
+//   src mode   <bert-lens src="explanation.json" view="attribution">
+//              draws a saved `bertlens explain --json`; no engine, no model.
+//   live mode  <bert-lens model="minilm-intent" text="my card was declined">
+//              computes it in the browser (live.js, imported only then).
+//
+// Attributes are reflected as properties; changing one draws again. Events:
+// bert-lens-ready, bert-lens-result (detail: the explanation), bert-lens-error
+// (detail: the message). Every string shown is a text node (dom.js).
+
+import { h, fill } from '../dom.js';
+import { styleSheet } from './styles.js';
+import { present, asExplanation, textsOf as textsFrom } from './present.js';
+
+/** Attributes, as properties by their camel-cased names. */
+export const ATTRIBUTES = [
+  'src',
+  'view',
+  'theme',
+  'words',
+  'model',
+  'text',
+  'pair',
+  'question',
+  'context',
+  'method',
+  'n-steps',
+  'target',
+];
+
+/** Attributes that change what the engine computes (live mode). */
+const LIVE = ['model', 'text', 'pair', 'question', 'context', 'method', 'n-steps', 'target'];
+
+const camel = (name) => name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+
+export class BertLens extends HTMLElement {
+  static observedAttributes = ATTRIBUTES;
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    root.adoptedStyleSheets = [styleSheet()];
+    this.els = {
+      status: h('div', { part: 'status', class: 'status', role: 'status', 'aria-live': 'polite' }),
+      body: h('div', { part: 'body', class: 'body' }),
+    };
+    root.append(this.els.status, this.els.body);
+    /** @type {object | null} the explanation shown */
+    this.result = null;
+    this.showAll = false;
+    this.heatmap = { layer: 0, source: 'mean' };
+    /** Which src the result is of (a newer load replaces an older one). */
+    this.loadedSrc = null;
+    this.live = null; // live.js's controller, in live mode
+    this.scheduled = false;
+  }
+
+  connectedCallback() {
+    // A property set before the element was defined shadows its accessor: set it again through it.
+    for (const name of ATTRIBUTES) {
+      const prop = camel(name);
+      if (Object.prototype.hasOwnProperty.call(this, prop)) {
+        const v = this[prop];
+        delete this[prop];
+        this[prop] = v;
+      }
+    }
+    if (!this.hasAttribute('role')) this.setAttribute('role', 'figure');
+    this.refresh();
+  }
+
+  disconnectedCallback() {
+    // Put back in a page, it waits to be in view again (the model stays loaded, shared).
+    this.live?.disconnect();
+    this.live = null;
+  }
+
+  attributeChangedCallback(name, old, value) {
+    if (old === value) return;
+    if (name === 'src') this.loadedSrc = null;
+    if (LIVE.includes(name) || name === 'view') this.live?.changed(name);
+    this.refresh();
+  }
+
+  /** Draws again once, after the attributes set in this task. */
+  refresh() {
+    if (this.scheduled || !this.isConnected) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.update();
+    });
+  }
+
+  update() {
+    // A name for assistive technology, unless the page gave one.
+    if (!this.hasAttribute('aria-label') || this.namedByUs) {
+      this.namedByUs = true;
+      this.setAttribute('aria-label', this.src ? 'bertlens: a saved explanation' : `bertlens: ${this.model || 'no model'} explains a text`);
+    }
+    if (this.src) {
+      this.live?.disconnect();
+      this.live = null;
+      if (this.loadedSrc !== this.src) this.loadSrc(this.src);
+      else this.draw();
+    } else if (this.model) {
+      if (!this.live) this.startLive();
+      else this.draw();
+    } else {
+      this.fail('Give the element a src (a saved explanation, bertlens explain --json) or a model to run.');
+    }
+  }
+
+  async loadSrc(src) {
+    this.loadedSrc = src;
+    this.result = null;
+    this.status('Loading the explanation…');
+    fill(this.els.body);
+    let url;
+    try {
+      url = new URL(src, document.baseURI);
+    } catch {
+      return this.fail(`src “${src}” is not a URL.`);
+    }
+    let json;
+    try {
+      const res = await fetch(url, { credentials: 'same-origin' });
+      if (!res.ok) throw new Error(`${src}: the server answered ${res.status} ${res.statusText}`.trim());
+      const text = await res.text();
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new Error(`${src} is not JSON (expected the output of bertlens explain --json)`);
+      }
+      json = asExplanation(json, src);
+    } catch (e) {
+      if (this.loadedSrc !== src) return; // replaced by a newer src
+      const msg = e instanceof TypeError ? `${src} could not be fetched (${e.message})` : e.message;
+      return this.fail(msg);
+    }
+    if (this.loadedSrc !== src) return;
+    this.show(json);
+    this.emit('bert-lens-ready', null);
+  }
+
+  /** Shows an explanation (src or live) and says so. */
+  show(e, { preview = false } = {}) {
+    this.result = e;
+    this.preview = preview;
+    this.draw();
+    if (!preview) this.emit('bert-lens-result', e);
+  }
+
+  /** The texts the explanation is of, as the attributes give them. */
+  givenTexts() {
+    const qa = this.result?.task === 'question-answering';
+    return qa ? { text: this.question ?? undefined, pair: this.context ?? undefined } : { text: this.text ?? undefined, pair: this.pair ?? undefined };
+  }
+
+  draw() {
+    const e = this.result;
+    if (!e) return;
+    if (!this.live) this.status('');
+    const view = this.view || 'attribution';
+    present(
+      this.els.body,
+      { e, view, texts: this.live?.shownTexts() ?? textsFrom(e, this.givenTexts()), words: this.words, showAll: this.showAll, preview: this.preview, answer: this.live?.focus?.answer, live: Boolean(this.live), analysis: this.live?.analysis, heatmap: this.heatmap, maxTokens: this.live?.info?.max_tokens, activation: this.live?.info?.output },
+      {
+        onShowAll: (v) => ((this.showAll = v), this.draw()),
+        onHeatmap: (v) => ((this.heatmap = v), this.draw()),
+        // Live, a click explains another class, token, filler or answer.
+        ...(this.live?.info && {
+          onTarget: (i) => this.setAttribute('target', String(i)),
+          onToken: (i) => this.live.focusOn({ token: i }),
+          onFiller: (mask, id) => this.live.focusOn({ token: mask, target: id }),
+          onAnswer: (k) => this.live.focusOn({ answer: k }),
+        }),
+      },
+    );
+  }
+
+  /** A line above the view (what is happening), or nothing. */
+  status(text, kind = 'info', ...extra) {
+    fill(this.els.status, text ? h('p', { class: `message ${kind}` }, text) : null, ...extra);
+  }
+
+  fail(message) {
+    this.result = null;
+    fill(this.els.body);
+    fill(this.els.status, h('p', { class: 'message error', part: 'error', role: 'alert' }, message));
+    this.emit('bert-lens-error', message);
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  }
+
+  async startLive() {
+    this.live = { shownTexts: () => null, disconnect() {}, changed() {} }; // until live.js is in
+    this.result = null; // a saved explanation shown before is not this model's
+    fill(this.els.body);
+    try {
+      const { LiveController } = await import('./live.js');
+      if (!this.isConnected || this.src) return;
+      this.live = new LiveController(this);
+      this.live.start();
+    } catch (e) {
+      this.fail(`The engine could not be loaded: ${e.message}`);
+    }
+  }
+}
+
+
+// Attributes as properties: strings, `words` a boolean, `nSteps` "auto" or a number.
+for (const name of ATTRIBUTES) {
+  const prop = camel(name);
+  const boolean = name === 'words';
+  Object.defineProperty(BertLens.prototype, prop, {
+    get() {
+      return boolean ? this.hasAttribute(name) : this.getAttribute(name);
+    },
+    set(v) {
+      if (boolean ? !v : v === null || v === undefined) this.removeAttribute(name);
+      else this.setAttribute(name, boolean ? '' : String(v));
+    },
+    enumerable: true,
+    configurable: true,
+  });
+}
