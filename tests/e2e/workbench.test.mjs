@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, binary, idle, launch, open, shot, startServer } from './harness.mjs';
@@ -16,6 +16,21 @@ import { DEFAULT_MODEL, FIXTURES } from './common.mjs';
 
 const DATA = path.join(ROOT, 'data/intents-example.csv');
 const GOLDEN = JSON.parse(readFileSync(path.join(FIXTURES, 'analysis/intents-example.json'), 'utf8'));
+
+let report = null;
+/** `bertlens analyze` of the example set (saliency words, 8 nearest rows), run once. */
+function cliReport() {
+  if (report) return report;
+  const out = mkdtempSync(path.join(tmpdir(), 'bertlens-wb-'));
+  try {
+    const args = ['analyze', '--model', DEFAULT_MODEL, '--data', DATA, '--neighbours', '8', '--words-top', '12', '--out', out];
+    execFileSync(binary(), args, { cwd: ROOT, stdio: 'ignore' });
+    report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+  return report;
+}
 
 /** The workbench's state, as plain data. */
 const dataset = (page) =>
@@ -150,18 +165,42 @@ describe('the dataset workbench', () => {
     // Its nearest rows, as `bertlens analyze --neighbours` finds them.
     await page.waitForSelector('#neighbours-table tbody tr');
     const near = await page.$$eval('#neighbours-table tbody tr', (trs) => trs.map((tr) => ({ row: Number(tr.dataset.row), similarity: Number(tr.dataset.similarity) })));
-    const out = mkdtempSync(path.join(tmpdir(), 'bertlens-wb-'));
-    try {
-      execFileSync(binary(), ['analyze', '--model', DEFAULT_MODEL, '--data', DATA, '--method', 'none', '--neighbours', String(near.length), '--out', out], { cwd: ROOT, stdio: 'ignore' });
-      const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
-      const want = report.rows[rows[0]].neighbours;
-      assert.deepEqual(near.map((n) => n.row), want.map((n) => n.row));
-      near.forEach((n, k) => assert.ok(Math.abs(n.similarity - want[k].similarity) < 1e-5, `similarity ${n.similarity} vs ${want[k].similarity}`));
-    } finally {
-      rmSync(out, { recursive: true, force: true });
-    }
+    const want = cliReport().rows[rows[0]].neighbours;
+    assert.deepEqual(near.map((n) => n.row), want.map((n) => n.row));
+    near.forEach((n, k) => assert.ok(Math.abs(n.similarity - want[k].similarity) < 1e-5, `similarity ${n.similarity} vs ${want[k].similarity}`));
     assert.ok(!near.some((n) => n.row === rows[0]), 'the row itself is left out');
     await shot(page, 'workbench-explained');
+  });
+
+  it('shows words per class as bars, as bertlens analyze reports them', async () => {
+    await page.click('#mode-dataset');
+    await page.click('#words-run');
+    await page.waitForFunction(() => {
+      const w = globalThis.bertlens.state.dataset.words;
+      return w && !w.running;
+    }, null, { timeout: 180000 });
+    const got = await page.evaluate(() => globalThis.bertlens.state.dataset.words.byClass);
+    const want = cliReport().words;
+    assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort());
+    for (const [name, c] of Object.entries(want)) {
+      assert.equal(got[name].rows, c.rows, name);
+      assert.equal(got[name].misclassified_rows, c.misclassified_rows, name);
+      for (const key of ['toward', 'misclassified']) {
+        assert.deepEqual(got[name][key].map((w) => [w.word, w.count]), c[key].map((w) => [w.word, w.count]), `${name} ${key}`);
+        got[name][key].forEach((w, k) => assert.ok(Math.abs(w.total - c[key][k].total) <= 1e-4 * Math.max(1, Math.abs(c[key][k].total)), `${name} ${w.word}`));
+      }
+    }
+    // The class shown first has the most misclassified rows; its bars are its words.
+    const shown = await page.inputValue('#words-class');
+    const most = Math.max(...Object.values(want).map((c) => c.misclassified_rows));
+    assert.equal(want[shown].misclassified_rows, most);
+    const bars = await page.$$eval('#words-toward li', (lis) => lis.map((li) => li.dataset.word));
+    assert.deepEqual(bars, want[shown].toward.map((w) => w.word));
+    await page.selectOption('#words-class', 'card_declined');
+    const bars2 = await page.$$eval('#words-toward li', (lis) => lis.map((li) => li.dataset.word));
+    assert.deepEqual(bars2, want.card_declined.toward.map((w) => w.word));
+    await page.$eval('#dataset-words', (el) => el.scrollIntoView());
+    await shot(page, 'workbench-words');
   });
 
   it('answers bad input with a message and stays usable', async () => {
@@ -191,5 +230,39 @@ describe('the dataset workbench', () => {
     d = await dataset(page);
     assert.equal(d.metrics.support, 1);
     assert.deepEqual(log.errors, []);
+  });
+
+  it("reads a big file off the page's thread", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bertlens-wb-'));
+    const file = path.join(dir, 'big.tsv');
+    const lines = ['utterance\tintent'];
+    for (let i = 0; i < 200000; i++) lines.push(`row ${i}: is there a lot of "sugar" in orange juice, or not\tnutrition_info`);
+    writeFileSync(file, lines.join('\n'));
+    try {
+      // The longest gap between two frames while the file is read.
+      await page.evaluate(() => {
+        globalThis.frameGap = 0;
+        let last = performance.now();
+        const tick = (t) => {
+          globalThis.frameGap = Math.max(globalThis.frameGap, t - last);
+          last = t;
+          if (!globalThis.stopFrames) requestAnimationFrame(tick);
+        };
+        globalThis.stopFrames = false;
+        requestAnimationFrame(tick);
+      });
+      await page.click('#mode-dataset');
+      const t0 = Date.now();
+      await page.setInputFiles('#dataset-file', file);
+      await page.waitForFunction(() => globalThis.bertlens.state.dataset.table?.rows.length === 200000, null, { timeout: 60000 });
+      const ms = Date.now() - t0;
+      const gap = await page.evaluate(() => ((globalThis.stopFrames = true), globalThis.frameGap));
+      console.log(`200000 rows (${(lines.join('\n').length / 1e6).toFixed(1)} MB TSV) read in ${ms} ms; longest frame gap ${gap.toFixed(0)} ms`);
+      assert.ok(gap < 1500, `the page froze for ${gap} ms`);
+      assert.deepEqual((await dataset(page)).columns, { text: 0, pair: -1, label: 1 });
+      assert.match(await page.textContent('#dataset-source'), /big\.tsv: 200000 rows, 2 columns \(TSV\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,126 +1,21 @@
 // The dataset workbench: a labelled set read off the page's thread
 // (parse-worker.js), run through the model in the pool's workers in blocks
 // of rows, and what it says (crates/core's metrics, labels matched to
-// classes, nearest rows by the pooled vector, through the binding). The
-// pure functions at the top read `state.dataset`; the actions below change
-// it and call `update()`.
+// classes, words per class, nearest rows by the pooled vector, through the
+// binding). Each action changes `state.dataset` and calls `update()`;
+// table.js reads it.
 
 import { state, update, task, emptyDataset } from './state.js';
 import * as act from './actions.js';
 import { AbortError } from './pool.js';
+import { guessColumns, picked, problem } from './table.js';
 
 /** Rows per request: the core's `dataset::BLOCK`, so that every float is the CLI's. */
 export const BLOCK = 64;
 /** Nearest rows listed for the explained text. */
 export const NEIGHBOURS = 8;
-/** Column names taken for the text and the label, as `bertlens analyze` takes them. */
-const TEXT_NAMES = ['text', 'sentence', 'utterance', 'query', 'question', 'review', 'content'];
-const LABEL_NAMES = ['label', 'labels', 'intent', 'class', 'category', 'target', 'y'];
-const PAIR_NAMES = ['pair', 'text_pair', 'sentence2', 'text_b', 'hypothesis'];
-
-// ---- pure: columns, rows, mistakes, confusions -------------------------------------------------
-
-/** The columns a table's header names: text and label by their usual names. */
-export function guessColumns(columns) {
-  const find = (names) => columns.findIndex((c) => names.includes(c.trim().toLowerCase()));
-  const text = columns.length === 1 ? 0 : find(TEXT_NAMES);
-  return { text, pair: find(PAIR_NAMES), label: find(LABEL_NAMES) };
-}
-
-/** The picked columns as arrays of strings (`pairs`/`labels` null when not picked). */
-export function picked(ds) {
-  const { table, columns } = ds;
-  if (!table || columns.text < 0) return { texts: [], pairs: null, labels: null };
-  const col = (c) => (c < 0 ? null : table.rows.map((r) => (r[c] ?? '').trim()));
-  return { texts: col(columns.text), pairs: col(columns.pair), labels: col(columns.label) };
-}
-
-/** What is wrong with the set as picked, for the user; null when it can run. */
-export function problem(ds) {
-  if (!ds.table) return null;
-  if (!ds.table.rows.length) return `${ds.source} has no rows${ds.table.columns.length ? ' below its header' : ' (an empty file?)'}.`;
-  if (ds.columns.text < 0) {
-    return `No column of ${ds.source} is named ${TEXT_NAMES.slice(0, 4).join(', ')}…: pick the column that holds the text.`;
-  }
-  const { texts } = picked(ds);
-  if (texts.every((t) => !t)) return `The column “${ds.table.columns[ds.columns.text]}” is empty in every row: pick the column that holds the text.`;
-  return null;
-}
-
-/** Words in a text (for the length filter). */
-const wordCount = (t) => (t.match(/\S+/g) ?? []).length;
-
-/** A filter's text as a case-insensitive regular expression, or a plain substring when it is not one. */
-export function matcher(query) {
-  const q = query.trim();
-  if (!q) return () => true;
-  try {
-    const re = new RegExp(q, 'i');
-    return (t) => re.test(t);
-  } catch {
-    const low = q.toLowerCase();
-    return (t) => t.toLowerCase().includes(low);
-  }
-}
-
-/**
- * The misclassified rows that pass the view's filters, sorted: by
- * confidence (p of the predicted class, "confident and wrong" first) or by
- * loss (−ln p of the true class, largest first); ties by row.
- * @returns {number[]} row indices
- */
-export function mistakes(ds) {
-  const run = ds.run;
-  if (!run || !ds.labels) return [];
-  const { texts } = picked(ds);
-  const v = ds.view;
-  const truth = ds.labels.indices;
-  const match = matcher(v.query);
-  const min = v.minWords === '' ? 0 : Number(v.minWords);
-  const max = v.maxWords === '' ? Infinity : Number(v.maxWords);
-  const out = [];
-  for (let i = 0; i < run.n; i++) {
-    const t = truth[i];
-    const p = run.predicted[i];
-    if (t < 0 || p < 0 || t === p) continue;
-    if (v.cell && (v.cell[0] !== t || v.cell[1] !== p)) continue;
-    if (v.truth !== '' && Number(v.truth) !== t) continue;
-    if (v.predicted !== '' && Number(v.predicted) !== p) continue;
-    const words = wordCount(texts[i]);
-    if (words < min || words > max || !match(texts[i])) continue;
-    out.push(i);
-  }
-  const key = v.sort === 'loss' ? (i) => run.loss[i] : (i) => run.probability[i];
-  return out.sort((a, b) => key(b) - key(a) || a - b);
-}
-
-/**
- * The confusion matrix cut to the classes that have an error (as a true or
- * a predicted class), and the off-diagonal cells, most frequent first.
- * @param {{labels: string[], indices: number[], matrix: number[][]}} confusion  the core's
- */
-export function confusions(confusion) {
-  const k = confusion.indices.length;
-  const involved = new Set();
-  const cells = [];
-  for (let i = 0; i < k; i++) {
-    for (let j = 0; j < k; j++) {
-      const c = confusion.matrix[i][j];
-      if (i !== j && c > 0) {
-        involved.add(i).add(j);
-        cells.push({ truth: confusion.indices[i], predicted: confusion.indices[j], count: c });
-      }
-    }
-  }
-  cells.sort((a, b) => b.count - a.count || a.truth - b.truth || a.predicted - b.predicted);
-  const slots = [...involved].sort((a, b) => a - b);
-  return {
-    slots,
-    classes: slots.map((s) => confusion.indices[s]),
-    matrix: slots.map((i) => slots.map((j) => confusion.matrix[i][j])),
-    cells,
-  };
-}
+/** Words listed per class, as `bertlens analyze --words-top`. */
+export const WORDS_TOP = 12;
 
 // ---- actions ---------------------------------------------------------------------------------
 
@@ -159,6 +54,7 @@ export async function loadDataset({ file, text }) {
     ds.table = table;
     ds.columns = guessColumns(table.columns);
     ds.parsing = null;
+    update();
     await matchLabels();
   } catch (e) {
     ds.parsing = null;
@@ -184,6 +80,7 @@ export async function setColumn(role, index) {
   cancelRun();
   ds.columns = { ...ds.columns, [role]: index };
   ds.run = null;
+  ds.words = null;
   ds.message = null;
   update();
   try {
@@ -235,6 +132,7 @@ export async function runDataset() {
   const classes = state.model.info.labels.length;
   const run = newRun(n, classes);
   ds.run = run;
+  ds.words = null;
   ds.message = null;
   ds.view.cell = null;
   ds.neighbours = null;
@@ -297,6 +195,61 @@ export async function runDataset() {
   update();
 }
 
+/**
+ * Words per class: every row's attributions toward its predicted class
+ * (the core's `analyze_rows`, in blocks over the workers), merged into
+ * words and summed per class by the core's `class_words`.
+ */
+export async function computeWords() {
+  const ds = state.dataset;
+  const run = ds.run;
+  if (!run || run.running) return;
+  cancelRun();
+  const pool = act.getPool();
+  const { texts, pairs } = picked(ds);
+  const n = run.n;
+  const method = ds.view.wordsMethod;
+  const words = { method, running: true, done: 0, n, byClass: null, model: run.model };
+  ds.words = words;
+  const job = new AbortController();
+  runJob = job;
+  update();
+  const blocks = [];
+  for (let s = 0; s < n; s += BLOCK) {
+    blocks.push({ first: s, texts: texts.slice(s, s + BLOCK), pairs: pairs?.slice(s, s + BLOCK), method });
+  }
+  const parts = new Array(blocks.length);
+  try {
+    await pool.each('rowWords', blocks, {
+      signal: job.signal,
+      onResult: (k, w) => {
+        parts[k] = w;
+        words.done += w.counts.length;
+        update();
+      },
+    });
+    const truth = ds.labels?.indices;
+    const wrong = Uint8Array.from(run.predicted, (p, i) => (truth && truth[i] >= 0 && p >= 0 && truth[i] !== p ? 1 : 0));
+    const counts = new Uint32Array(n);
+    parts.forEach((w, k) => counts.set(w.counts, k * BLOCK));
+    const all = parts.flatMap((w) => w.words);
+    const scores = new Float32Array(all.length);
+    let at = 0;
+    for (const w of parts) {
+      scores.set(w.scores, at);
+      at += w.scores.length;
+    }
+    words.byClass = await pool.call(0, 'classWords', { predicted: Int32Array.from(run.predicted), wrong, counts, words: all, scores, top: WORDS_TOP });
+  } catch (e) {
+    if (runJob !== job) return;
+    if (!(e instanceof AbortError)) ds.message = { kind: 'error', text: `words per class: ${e.message}` };
+  }
+  if (runJob !== job) return;
+  runJob = null;
+  words.running = false;
+  update();
+}
+
 /** The core's metrics of the rows done (all of them, unless cancelled). */
 async function finishMetrics(run) {
   const ds = state.dataset;
@@ -323,6 +276,7 @@ export async function modelChanged() {
   cancelRun();
   const ds = state.dataset;
   ds.run = null;
+  ds.words = null;
   ds.neighbours = null;
   ds.view.cell = null;
   try {

@@ -185,6 +185,16 @@ function bindDataset() {
   filter('filter-query', 'query', 'input');
   filter('filter-min', 'minWords', 'input');
   filter('filter-max', 'maxWords', 'input');
+  $('words-method').addEventListener('change', (ev) => {
+    state.dataset.view.wordsMethod = ev.target.value;
+    update();
+  });
+  $('words-run').addEventListener('click', () => data.computeWords());
+  $('words-cancel').addEventListener('click', () => data.cancelRun());
+  $('words-class').addEventListener('change', (ev) => {
+    state.dataset.view.wordsClass = ev.target.value;
+    update();
+  });
   $('filter-clear').addEventListener('click', () => {
     Object.assign(state.dataset.view, { truth: '', predicted: '', query: '', minWords: '', maxWords: '', cell: null });
     update();

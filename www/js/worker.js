@@ -86,6 +86,16 @@ const handlers = {
     return withTransfer(b, [b.predicted.buffer, b.probabilities.buffer, b.vectors.buffer, b.truncated.buffer]);
   },
 
+  /** A block's words and their attributions (`RowWords`). */
+  rowWords({ first, texts, pairs, method }) {
+    const w = model().rowWords(first, texts, pairs ?? undefined, method ?? undefined);
+    return withTransfer(w, [w.scores.buffer, w.counts.buffer]);
+  },
+
+  classWords({ predicted, wrong, counts, words, scores, top }) {
+    return model().classWords(predicted, wrong, counts, words, scores, top);
+  },
+
   matchLabels({ labels }) {
     return model().matchLabels(labels);
   },

@@ -11,11 +11,13 @@
 use bertlens_core::analysis::batch::{forward_all, Encoded};
 use bertlens_core::analysis::dataset::unmatched_labels;
 use bertlens_core::analysis::metrics::metrics;
-use bertlens_core::analysis::{match_label, nearest};
+use bertlens_core::analysis::words::{class_words, RowWords};
+use bertlens_core::analysis::{analyze_rows, match_label, nearest, AnalysisOptions, Row};
 use bertlens_core::attention::Attentions;
 use bertlens_core::attribution::adaptive::{self, AutoIg, Interval, Progress};
 use bertlens_core::attribution::ig::{IgPlan, Steps};
 use bertlens_core::attribution::ForwardFunc;
+use bertlens_core::explain::Word;
 use bertlens_core::explain::{
     analyze, assemble, explain_tokens, objectives, Analysis, Explained, Scores,
 };
@@ -638,6 +640,112 @@ impl Explainer {
         set(&out, "indices", Int32Array::from(&indices[..]))?;
         set(&out, "unmatched", to_js(&unmatched)?)?;
         Ok(out)
+    }
+
+    /// Each row's words and their attributions toward its predicted class
+    /// (`RowWords`), by `method` (saliency by default, as `bertlens analyze`):
+    /// row `i` has `counts[i]` words, at `words`/`scores` from the sum of
+    /// the counts before it. `first` is the block's first row in the set,
+    /// so that its batch is the CLI's. A row that cannot run has no words.
+    #[wasm_bindgen(js_name = rowWords)]
+    pub fn row_words(
+        &self,
+        first: usize,
+        texts: Vec<String>,
+        pairs: Option<Vec<String>>,
+        method: Option<String>,
+    ) -> Result<Object, JsError> {
+        let method = match method.as_deref() {
+            None => Method::Saliency,
+            Some(m) => serde_json::from_value(serde_json::Value::String(m.into()))
+                .map_err(|e| JsError::new(&format!("method {m:?}: {e}")))?,
+        };
+        let rows: Vec<Row> = texts
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| Row {
+                index: first + i,
+                text,
+                pair: pairs
+                    .as_ref()
+                    .and_then(|p| p.get(i))
+                    .filter(|p| !p.is_empty())
+                    .cloned(),
+                label: None,
+            })
+            .collect();
+        let opts = AnalysisOptions {
+            method: Some(method),
+            ..AnalysisOptions::default()
+        };
+        let results = analyze_rows(&self.model, &rows, &opts).map_err(into_error)?;
+        let (mut words, mut scores, mut counts) = (Vec::new(), Vec::new(), Vec::new());
+        for r in &results {
+            let w = r.words.as_deref().unwrap_or_default();
+            counts.push(w.len() as u32);
+            words.extend(w.iter().map(|w| w.text.clone()));
+            scores.extend(w.iter().map(|w| w.attribution));
+        }
+        let out = Object::new();
+        set(&out, "words", to_js(&words)?)?;
+        set(&out, "scores", Float32Array::from(&scores[..]))?;
+        set(&out, "counts", Uint32Array::from(&counts[..]))?;
+        Ok(out)
+    }
+
+    /// The `top` words of every predicted class over the rows given as
+    /// `rowWords` gave them (`ClassWords` by class name), as
+    /// `bertlens analyze` reports them: `predicted[i]` is row `i`'s class
+    /// (-1: left out), `wrong[i]` 1 when its true label is another.
+    #[wasm_bindgen(js_name = classWords)]
+    pub fn class_words(
+        &self,
+        predicted: &[i32],
+        wrong: &[u8],
+        counts: &[u32],
+        words: Vec<String>,
+        scores: &[f32],
+        top: usize,
+    ) -> Result<JsValue, JsError> {
+        let total: usize = counts.iter().map(|&c| c as usize).sum();
+        if predicted.len() != counts.len() || wrong.len() != counts.len() {
+            return Err(JsError::new(
+                "predicted, wrong and counts must have one value per row",
+            ));
+        }
+        if words.len() != total || scores.len() != total {
+            return Err(JsError::new(&format!(
+                "the counts add up to {total} words, but {} words and {} scores were given",
+                words.len(),
+                scores.len()
+            )));
+        }
+        let all: Vec<Word> = words
+            .into_iter()
+            .zip(scores)
+            .map(|(text, &attribution)| Word {
+                text,
+                sequence: 0,
+                offsets: [0, 0],
+                tokens: [0, 0],
+                attribution,
+                attribution_normalized: 0.0,
+            })
+            .collect();
+        let mut start = 0;
+        let mut rows = Vec::new();
+        for i in 0..counts.len() {
+            let end = start + counts[i] as usize;
+            if let Ok(p) = usize::try_from(predicted[i]) {
+                rows.push(RowWords {
+                    predicted: p,
+                    wrong: wrong[i] != 0,
+                    words: &all[start..end],
+                });
+            }
+            start = end;
+        }
+        to_js(&class_words(rows, self.model.labels(), top))
     }
 
     /// Accuracy, confusion matrix and per-class precision, recall, F1 and

@@ -6,7 +6,7 @@
 
 import { state, task, update } from '../state.js';
 import { h, fill, memo } from '../dom.js';
-import { picked, problem, mistakes, confusions } from '../dataset.js';
+import { picked, problem, mistakes, confusions, defaultWordsClass } from '../table.js';
 import * as ds from '../dataset.js';
 
 const $ = (id) => document.getElementById(id);
@@ -57,6 +57,70 @@ export function renderWorkbench() {
     renderMistakes($('dataset-mistakes'), { rows: mistakes(d), run, d, labels }, { onRow: (i) => ds.explainRow(i) });
   }
   if (changed('classes', [run.metrics, run.running])) renderClasses($('dataset-classes'), run);
+  renderWordsControls(d);
+  const w = d.words;
+  const shownClass = w?.byClass ? d.view.wordsClass || defaultWordsClass(w.byClass) : '';
+  if (changed('words', [w, w?.byClass, shownClass])) renderWords($('dataset-words'), w, shownClass);
+}
+
+function renderWordsControls(d) {
+  const w = d.words;
+  $('words-method').value = d.view.wordsMethod;
+  $('words-run').disabled = Boolean(d.run?.running || w?.running);
+  $('words-progress').hidden = !w?.running;
+  if (w?.running) {
+    $('words-progress-bar').max = w.n || 1;
+    $('words-progress-bar').value = w.done;
+    $('words-progress-text').textContent = `${w.done} of ${w.n} rows`;
+  }
+  $('words-class-control').hidden = !w?.byClass;
+  if (w?.byClass && changed('words-classes', [w.byClass])) {
+    const names = Object.keys(w.byClass).sort();
+    fill($('words-class'), names.map((n) => h('option', { value: n }, `${n} (${w.byClass[n].rows} rows${w.byClass[n].misclassified_rows ? `, ${w.byClass[n].misclassified_rows} wrong` : ''})`)));
+  }
+  if (w?.byClass) $('words-class').value = d.view.wordsClass || defaultWordsClass(w.byClass);
+}
+
+/** One list of words as bars: total attribution, with mean and count. */
+function wordBars(id, title, stats) {
+  if (!stats.length) return h('div', { class: 'word-list' }, h('p', { class: 'muted' }, title), h('p', { class: 'muted' }, 'none'));
+  const max = Math.max(...stats.map((s) => Math.abs(s.total)), 1e-12);
+  return h(
+    'div',
+    { class: 'word-list', id },
+    h('p', { class: 'muted' }, title),
+    h(
+      'ul',
+      { class: 'classes' },
+      stats.map((s) =>
+        h(
+          'li',
+          { class: 'word-row', title: `total ${s.total.toFixed(4)}, mean ${s.mean.toFixed(4)} over ${s.count}`, dataset: { word: s.word, total: s.total } },
+          h('span', { class: 'class-label' }, s.word),
+          h('span', { class: `class-bar${s.total < 0 ? ' negative' : ''}` }, h('span', { style: { width: `${(100 * Math.abs(s.total)) / max}%` } })),
+          h('span', { class: 'class-p' }, s.total.toFixed(2)),
+          h('span', { class: 'muted' }, `×${s.count}`),
+        ),
+      ),
+    ),
+  );
+}
+
+/** The words of one class: toward it over its rows, and over its misclassified rows. */
+export function renderWords(el, w, name) {
+  if (!w) return fill(el, h('p', { class: 'muted' }, 'Not computed yet: one backward pass a row (saliency, input × gradient) or 50 (Integrated Gradients).'));
+  if (!w.byClass) return fill(el, h('p', { class: 'muted' }, w.running ? 'Attributing every row…' : 'Cancelled.'));
+  const c = w.byClass[name];
+  if (!c) return fill(el);
+  fill(
+    el,
+    h(
+      'div',
+      { class: 'words-grid' },
+      wordBars('words-toward', `Toward ${name}, over the ${c.rows} row${c.rows === 1 ? '' : 's'} predicted as it (${w.method})`, c.toward),
+      wordBars('words-wrong', `…over the ${c.misclassified_rows} of them whose true label is another`, c.misclassified),
+    ),
+  );
 }
 
 function renderSource(d) {
