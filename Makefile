@@ -17,7 +17,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version 
 CHROMEDRIVER ?= /usr/bin/chromedriver
 E2E_DEPS   := tests/e2e/node_modules/.package-lock.json
 
-.PHONY: all build cli wasm tools serve model test fmt-check clippy test-rust test-wasm test-e2e fixtures bench bench-ref scale-demo clean
+.PHONY: all build cli wasm vendor tools serve model test fmt-check clippy test-rust test-wasm test-e2e fixtures bench bench-ref scale-demo clean
 
 all: build
 
@@ -28,9 +28,21 @@ cli:
 
 # The page's engine: the core compiled to wasm (SIMD128, see .cargo/config.toml) and
 # wrapped by wasm-bindgen into www/pkg/ (an ES module and the .wasm it loads).
-wasm: tools
+wasm: tools vendor
 	$(CARGO) build --release --target $(WASM_TARGET) -p bertlens-wasm
 	wasm-bindgen --target web --no-typescript --out-dir www/pkg $(WASM_OUT)
+
+# What the page takes from npm, pinned by package-lock.json and copied into www/vendor/ (gitignored):
+# papaparse, which reads the workbench's CSV/TSV files. Never from a CDN.
+VENDOR := www/vendor/papaparse.min.js
+
+vendor: $(VENDOR)
+
+$(VENDOR): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	mkdir -p www/vendor
+	cp node_modules/papaparse/papaparse.min.js node_modules/papaparse/LICENSE www/vendor/
+	touch $@
 
 # What the wasm build needs beyond Rust: the wasm32 target, and the wasm-bindgen CLI at
 # exactly Cargo.lock's version (installed once; it compiles for about 10 minutes; not
@@ -123,4 +135,4 @@ fixtures: $(VENV_REF)/.ok
 
 clean:
 	$(CARGO) clean
-	rm -rf www/pkg
+	rm -rf www/pkg www/vendor

@@ -7,6 +7,8 @@ import { textPieces, tokenLabels } from '../../www/js/tokens.js';
 import { coreOptions, currentInput } from '../../www/js/state.js';
 import { exampleFields, typedIn, defaultExamples } from '../../www/js/task.js';
 import { neuronData, scaleText } from '../../www/js/views/neuronview.js';
+import { guessColumns, matcher, mistakes, confusions, problem } from '../../www/js/table.js';
+import { emptyDataset } from '../../www/js/state.js';
 
 /** An explanation's token fields for `text`, cut at `spans` ([a, b) in characters). */
 function tokenized(text, spans) {
@@ -90,5 +92,54 @@ describe('the pure functions of the page', () => {
     assert.deepEqual(n.softmax.slice(2), [0, 0]);
     assert.ok(Math.abs(n.softmax[0] + n.softmax[1] - 1) < 1e-12);
     assert.ok(Math.abs(n.scores[1] - (n.dots[1] * a.scale + 0.1)) < 1e-7);
+  });
+});
+
+describe('the dataset workbench, read by pure functions', () => {
+  /** A set of 4 rows run: truth, predicted, p(predicted), loss. */
+  function ran() {
+    const ds = emptyDataset();
+    ds.source = 'set.csv';
+    ds.table = { format: 'csv', columns: ['utterance', 'intent'], rows: [['a b c', 'x'], ['card declined', 'y'], ['my card', 'y'], ['hello there you', 'x']] };
+    ds.columns = guessColumns(ds.table.columns);
+    ds.labels = { indices: Int32Array.from([0, 1, 1, 0]), unmatched: [] };
+    ds.run = { n: 4, predicted: Int32Array.from([0, 0, 2, 1]), probability: Float32Array.from([0.9, 0.4, 0.8, 0.6]), loss: Float32Array.from([0.1, 2, 1, 3]) };
+    return ds;
+  }
+
+  it('guesses columns by name, as bertlens analyze does', () => {
+    assert.deepEqual(guessColumns(['id', 'utterance', 'intent']), { text: 1, pair: -1, label: 2 });
+    assert.deepEqual(guessColumns(['only']), { text: 0, pair: -1, label: -1 });
+    assert.deepEqual(guessColumns(['id', 'intent']), { text: -1, pair: -1, label: 1 });
+  });
+
+  it('says what stops a set from running', () => {
+    const ds = ran();
+    assert.equal(problem(ds), null);
+    ds.columns = { ...ds.columns, text: -1 };
+    assert.match(problem(ds), /pick the column that holds the text/);
+    ds.table = { ...ds.table, rows: [] };
+    assert.match(problem(ds), /has no rows/);
+  });
+
+  it('sorts mistakes by confidence or loss, and filters them', () => {
+    const ds = ran();
+    assert.deepEqual(mistakes(ds), [2, 3, 1]);
+    ds.view.sort = 'loss';
+    assert.deepEqual(mistakes(ds), [3, 1, 2]);
+    ds.view.query = 'card';
+    assert.deepEqual(mistakes(ds), [1, 2]);
+    ds.view.query = '^my';
+    assert.deepEqual(mistakes(ds), [2]);
+    ds.view = { ...ds.view, query: '', maxWords: '2', cell: [1, 0] };
+    assert.deepEqual(mistakes(ds), [1]);
+    assert.ok(matcher('(unclosed')('an (unclosed paren'), 'a bad regular expression is a substring');
+  });
+
+  it('cuts the confusion matrix to the classes with an error', () => {
+    const c = confusions({ labels: ['a', 'b', 'c', 'd'], indices: [0, 1, 5, 7], matrix: [[3, 0, 0, 0], [0, 2, 1, 0], [0, 2, 4, 0], [0, 0, 0, 1]] });
+    assert.deepEqual(c.classes, [1, 5]);
+    assert.deepEqual(c.matrix, [[2, 1], [2, 4]]);
+    assert.deepEqual(c.cells, [{ truth: 5, predicted: 1, count: 2 }, { truth: 1, predicted: 5, count: 1 }]);
   });
 });

@@ -7,6 +7,7 @@ import { AbortError } from './pool.js';
 import { fetchModel, fetchFromUrl, readFiles, dropFiles } from './models.js';
 import { state, update, currentInput, coreOptions, cacheKey, remember } from './state.js';
 import { defaultExamples, exampleFields, typedIn } from './task.js';
+import { findNeighbours, modelChanged } from './dataset.js';
 
 /** @type {import('./pool.js').Pool | null} */
 let pool = null;
@@ -83,6 +84,7 @@ export async function loadModel(label, getFiles, extra = {}) {
     if (!input.text.trim() && !(input.pair ?? '').trim()) Object.assign(state, fields);
     state.loading = null;
     update();
+    modelChanged();
     if (currentInput().text.trim()) await explain();
   } catch (e) {
     state.loading = null;
@@ -180,6 +182,7 @@ export async function explain() {
     state.view.neuron.query = Math.min(state.view.neuron.query, analysis.tokens - 1);
     state.view.head.hover = null;
     update();
+    findNeighbours(input);
     await attribute(signal, preview);
   } catch (e) {
     finishWithError(e, signal);

@@ -7,6 +7,7 @@ import { clearCache } from './models.js';
 import { state, update, onUpdate, parseSteps } from './state.js';
 import * as act from './actions.js';
 import { render } from './render.js';
+import * as data from './dataset.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -134,12 +135,68 @@ function bindModels() {
     if (!ev.dataTransfer?.files?.length) return;
     ev.preventDefault();
     zone.classList.remove('active');
+    // In the workbench, one data file dropped is a labelled set, not a model.
+    const files = ev.dataTransfer.files;
+    if (state.view.mode === 'dataset' && files.length === 1 && DATA_FILE.test(files[0].name)) {
+      data.loadDataset({ file: files[0] });
+      return;
+    }
     const first = ev.dataTransfer.items?.[0]?.webkitGetAsEntry?.();
     act.loadFromDrop(ev.dataTransfer, first?.isDirectory ? first.name : 'the dropped files');
   });
   $('clear-cache').addEventListener('click', async () => {
     await clearCache();
     state.modelMessage = { kind: 'info', text: 'Downloaded models were forgotten; they will be fetched again when needed.' };
+    update();
+  });
+}
+
+/** A file the workbench reads (rather than a model's). */
+const DATA_FILE = /\.(csv|tsv|tab|jsonl|ndjson|txt)$/i;
+
+function bindDataset() {
+  for (const b of document.querySelectorAll('.modes [data-mode]')) {
+    b.addEventListener('click', () => {
+      state.view.mode = b.dataset.mode;
+      update();
+    });
+  }
+  $('dataset-file').addEventListener('change', (ev) => {
+    const file = ev.target.files[0];
+    ev.target.value = '';
+    if (file) data.loadDataset({ file });
+  });
+  $('dataset-paste-read').addEventListener('click', () => data.loadDataset({ text: $('dataset-paste').value }));
+  for (const role of ['text', 'pair', 'label']) {
+    $(`col-${role}`).addEventListener('change', (ev) => data.setColumn(role, Number(ev.target.value)));
+  }
+  $('dataset-run').addEventListener('click', () => data.runDataset());
+  $('dataset-cancel').addEventListener('click', () => data.cancelRun());
+  const filter = (id, key, event = 'change') =>
+    $(id).addEventListener(event, (ev) => {
+      const view = state.dataset.view;
+      view[key] = ev.target.value;
+      if (key === 'truth' || key === 'predicted') view.cell = null;
+      update();
+    });
+  filter('filter-sort', 'sort');
+  filter('filter-truth', 'truth');
+  filter('filter-predicted', 'predicted');
+  filter('filter-query', 'query', 'input');
+  filter('filter-min', 'minWords', 'input');
+  filter('filter-max', 'maxWords', 'input');
+  $('words-method').addEventListener('change', (ev) => {
+    state.dataset.view.wordsMethod = ev.target.value;
+    update();
+  });
+  $('words-run').addEventListener('click', () => data.computeWords());
+  $('words-cancel').addEventListener('click', () => data.cancelRun());
+  $('words-class').addEventListener('change', (ev) => {
+    state.dataset.view.wordsClass = ev.target.value;
+    update();
+  });
+  $('filter-clear').addEventListener('click', () => {
+    Object.assign(state.dataset.view, { truth: '', predicted: '', query: '', minWords: '', maxWords: '', cell: null });
     update();
   });
 }
@@ -157,6 +214,7 @@ async function start() {
   bindInput();
   bindOptions();
   bindModels();
+  bindDataset();
   update();
   let module;
   try {

@@ -226,6 +226,30 @@ export class Pool {
     return this.call(0, 'igFinish', { total: new Float32Array(0) });
   }
 
+  /**
+   * Runs `payloads` (requests of `type`) over every worker, each taking the
+   * next when it is done; `onResult(k, result)` as each arrives, in any
+   * order. A cancel stops handing out work; what was under way is dropped.
+   */
+  async each(type, payloads, { onResult, signal } = {}) {
+    let next = 0;
+    const work = async (i) => {
+      while (next < payloads.length && !signal?.aborted) {
+        const k = next++;
+        const result = await this.call(i, type, payloads[k]);
+        if (signal?.aborted) return;
+        onResult?.(k, result);
+      }
+    };
+    const aborted = new Promise((_, reject) => {
+      if (signal?.aborted) reject(new AbortError());
+      signal?.addEventListener('abort', () => reject(new AbortError()), { once: true });
+    });
+    aborted.catch(() => {});
+    await Promise.race([Promise.all(this.engines.map((_, i) => work(i))), aborted]);
+    if (signal?.aborted) throw new AbortError();
+  }
+
   terminate() {
     for (const e of this.engines) e.terminate();
   }

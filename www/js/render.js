@@ -13,6 +13,7 @@ import { renderEntities } from './views/entities.js';
 import { renderFillers } from './views/fillers.js';
 import { renderAttribution } from './views/attribution.js';
 import { renderTabs } from './tabs.js';
+import { renderWorkbench } from './views/workbench.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -25,6 +26,7 @@ export function render() {
   renderInputPanel();
   renderBusy();
   renderResults();
+  renderWorkbench();
 }
 
 function renderModelPanel() {
@@ -173,7 +175,7 @@ function labelsOf(analysis, input) {
 
 function renderResults() {
   const a = state.analysis;
-  $('results').hidden = !a;
+  $('results').hidden = !a || state.view.mode !== 'text';
   if (!a) return;
   const task = state.model.info.task;
   const labels = labelsOf(a, state.input);

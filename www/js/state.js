@@ -48,7 +48,11 @@ export const state = {
   /** The explanation shown is a quick saliency while Integrated Gradients runs. */
   preview: false,
   runMessage: null, // {kind, text}
+  /** The dataset workbench (dataset.js). */
+  dataset: emptyDataset(),
   view: {
+    /** 'text': explain a text; 'dataset': the workbench. */
+    mode: 'text',
     showAll: false,
     words: false,
     tab: 'head',
@@ -57,6 +61,28 @@ export const state = {
     heatmap: { layer: 0, source: '0' },
   },
 };
+
+/** The workbench with nothing loaded. */
+export function emptyDataset() {
+  return {
+    source: null, // the file's name, or 'pasted rows'
+    /** @type {{format: string, columns: string[], rows: string[][]} | null} */
+    table: null,
+    columns: { text: -1, pair: -1, label: -1 },
+    parsing: null, // {loaded, total}
+    message: null, // {kind, text}
+    /** @type {{indices: Int32Array, unmatched: {label: string, count: number, rows: number[]}[]} | null} */
+    labels: null,
+    /** @type {object | null} the run: see newRun in dataset.js */
+    run: null,
+    view: { sort: 'confidence', truth: '', predicted: '', query: '', minWords: '', maxWords: '', cell: null, wordsClass: '', wordsMethod: 'saliency' },
+    /** Words per class: {method, running, done, n, byClass: {name: ClassWords} | null} */
+    words: null,
+    /** The row put into the text box by a click (left out of its own neighbours). */
+    explaining: null,
+    neighbours: null, // {text, pair, rows: Uint32Array, similarity: Float32Array}
+  };
+}
 
 let renderer = () => {};
 

@@ -209,6 +209,50 @@ export {};
  * @property {boolean} done
  */
 
+// ---- the dataset workbench ----------------------------------------------------------------
+
+/**
+ * `predictBatch(texts, pairs, pooled)`: many rows at once (a block of 64
+ * consecutive rows gives the floats of `bertlens analyze`).
+ * @typedef {object} BatchPrediction
+ * @property {number} rows
+ * @property {number} classes
+ * @property {number} dim                 length of a pooled vector (0 unless asked for)
+ * @property {Int32Array} predicted       per row: the predicted class, -1 when the row could not be run
+ * @property {Float32Array} probabilities [row][class]
+ * @property {Float32Array} vectors       [row][dim]: the vector the head reads (zeros for a failed row)
+ * @property {Uint8Array} truncated       per row: 1 when the text was cut to the model's length
+ * @property {(string|null)[]} errors     per row: why it could not be run
+ */
+
+/**
+ * `matchLabels(labels)`: labels matched to the model's classes by name,
+ * name up to case, or index (the core's `match_label`).
+ * @typedef {object} LabelMatch
+ * @property {Int32Array} indices   per label: its class, or -1
+ * @property {{label: string, count: number, rows: number[]}[]} unmatched  most frequent first;
+ *           `rows`: the first few 0-based rows that carry it
+ */
+
+/**
+ * `metrics(truth, predicted)`: scikit-learn's accuracy, confusion matrix
+ * and classification report over the classes that occur.
+ * @typedef {{label: string, index: number|null, precision: number, recall: number, f1: number, support: number}} ClassMetrics
+ * @typedef {object} Metrics
+ * @property {number} accuracy
+ * @property {number} support       pairs counted
+ * @property {{labels: string[], indices: number[], matrix: number[][]}} confusion  matrix[true][predicted]
+ * @property {ClassMetrics[]} per_class
+ * @property {ClassMetrics} macro_avg
+ * @property {ClassMetrics} weighted_avg
+ */
+
+/**
+ * `nearestRows(query, vectors, rows, k, skip)`: the nearest rows by cosine
+ * similarity, most similar first.
+ * @typedef {{rows: Uint32Array, similarity: Float32Array}} Nearest
+ */
+
 /**
  * Messages to the worker: `{id, type, payload}`; answers: `{id, result}`
  * or `{id, error, fatal?}` (fatal: the wasm instance trapped and the

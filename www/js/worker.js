@@ -2,7 +2,7 @@
 // model work happens here, so the page never freezes. Messages follow
 // types.js: `{id, type, payload}` in, `{id, result}` or `{id, error}` out.
 
-import init, { Explainer } from '../pkg/bertlens_wasm.js';
+import init, { Explainer, nearestRows } from '../pkg/bertlens_wasm.js';
 
 /** @type {Promise<{memory: WebAssembly.Memory}> | null} */
 let ready = null;
@@ -76,6 +76,39 @@ const handlers = {
 
   igFinish({ total }) {
     return model().igFinish(total);
+  },
+
+  // ---- the dataset workbench ----
+
+  /** A block of rows: typed arrays (`BatchPrediction`). */
+  predictBatch({ texts, pairs, pooled }) {
+    const b = model().predictBatch(texts, pairs ?? undefined, Boolean(pooled));
+    return withTransfer(b, [b.predicted.buffer, b.probabilities.buffer, b.vectors.buffer, b.truncated.buffer]);
+  },
+
+  /** A block's words and their attributions (`RowWords`). */
+  rowWords({ first, texts, pairs, method }) {
+    const w = model().rowWords(first, texts, pairs ?? undefined, method ?? undefined);
+    return withTransfer(w, [w.scores.buffer, w.counts.buffer]);
+  },
+
+  classWords({ predicted, wrong, counts, words, scores, top }) {
+    return model().classWords(predicted, wrong, counts, words, scores, top);
+  },
+
+  matchLabels({ labels }) {
+    return model().matchLabels(labels);
+  },
+
+  metrics({ truth, predicted }) {
+    return model().metrics(truth, predicted);
+  },
+
+  /** The `k` rows of a set nearest to a text, by the model's pooled vector (`Nearest`). */
+  nearest({ text, pair, vectors, rows, k, skip }) {
+    const q = model().predictBatch([text], pair ? [pair] : undefined, true);
+    if (q.predicted[0] < 0) throw new Error(q.errors[0]);
+    return nearestRows(q.vectors, vectors, rows, k, skip ?? undefined);
   },
 };
 

@@ -6,7 +6,9 @@
 #![cfg(target_arch = "wasm32")]
 
 use bertlens_wasm::Explainer;
-use js_sys::{Array, Float32Array, Float64Array, Object, Reflect, Uint8Array};
+use js_sys::{
+    Array, Float32Array, Float64Array, Int32Array, Object, Reflect, Uint32Array, Uint8Array,
+};
 use serde::Serialize;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
@@ -471,4 +473,76 @@ fn errors_reach_javascript_as_messages() {
             .unwrap_err()
     )
     .starts_with("the text has no [MASK] token"));
+}
+
+/// The workbench's binding: a batch gives each row as `predict` does and
+/// marks a row that cannot run; labels match, metrics and nearest rows are
+/// the core's; a class the model lacks is an error.
+#[wasm_bindgen_test]
+fn predicts_a_batch_and_measures_it() {
+    let ex = load("bert");
+    let texts: Vec<String> = ["a great film", "", "it was terrible"]
+        .map(String::from)
+        .to_vec();
+    let b = ex.predict_batch(texts.clone(), None, true).unwrap();
+    let get = |k: &str| Reflect::get(&b, &k.into()).unwrap();
+    let predicted = Int32Array::new(&get("predicted")).to_vec();
+    assert_eq!(predicted[1], -1);
+    let errors = json(get("errors"));
+    assert!(errors[0].is_null() && errors[1].is_string(), "{errors}");
+    let classes = get("classes").as_f64().unwrap() as usize;
+    assert_eq!(classes, 3);
+    let probabilities = typed(&b, "probabilities");
+    for i in [0, 2] {
+        let one = json(ex.predict(&texts[i], None, JsValue::UNDEFINED).unwrap());
+        assert_eq!(predicted[i] as u64, one["predicted"].as_u64().unwrap());
+        close(
+            "probabilities",
+            &probabilities[i * classes..(i + 1) * classes],
+            &floats(&one["probabilities"]),
+            1e-5,
+        );
+    }
+    let dim = get("dim").as_f64().unwrap() as usize;
+    let vectors = Float32Array::new(&get("vectors")).to_vec();
+    assert_eq!(vectors.len(), 3 * dim);
+
+    // The query's own vector is its nearest; `skip` leaves it out.
+    let rows = [0u32, 2];
+    let set: Vec<f32> = [&vectors[..dim], &vectors[2 * dim..]].concat();
+    let near = bertlens_wasm::nearest_rows(&vectors[..dim], &set, &rows, 2, None).unwrap();
+    let near_rows = Uint32Array::new(&Reflect::get(&near, &"rows".into()).unwrap()).to_vec();
+    assert_eq!(near_rows, vec![0, 2]);
+    assert!((typed(&near, "similarity")[0] - 1.0).abs() < 1e-6);
+    let near = bertlens_wasm::nearest_rows(&vectors[..dim], &set, &rows, 2, Some(0)).unwrap();
+    let near_rows = Uint32Array::new(&Reflect::get(&near, &"rows".into()).unwrap()).to_vec();
+    assert_eq!(near_rows, vec![2]);
+
+    let m = ex
+        .match_labels(
+            ["positive", "2", "Negative", "nope", ""]
+                .map(String::from)
+                .to_vec(),
+        )
+        .unwrap();
+    let indices = Int32Array::new(&Reflect::get(&m, &"indices".into()).unwrap()).to_vec();
+    assert_eq!(indices, vec![2, 2, 0, -1, -1]);
+    assert_eq!(
+        json(Reflect::get(&m, &"unmatched".into()).unwrap()),
+        json!([{"label": "nope", "count": 1, "rows": [3]}])
+    );
+
+    // y_true = [0, 0, 1, 2, 2, 2], y_pred = [0, 1, 1, 2, 0, 2] (the core's hand-checked case).
+    let got = json(
+        ex.metrics(&[0, 0, 1, 2, 2, 2], &[0, 1, 1, 2, 0, 2])
+            .unwrap(),
+    );
+    assert!((got["accuracy"].as_f64().unwrap() - 4.0 / 6.0).abs() < 1e-12);
+    assert_eq!(
+        got["confusion"]["matrix"],
+        json!([[1, 1, 0], [0, 1, 0], [1, 0, 2]])
+    );
+    assert_eq!(got["per_class"][2]["label"], "positive");
+    let err = message(ex.metrics(&[5], &[0]).unwrap_err());
+    assert_eq!(err, "class 5 is not one of the model's 3 classes");
 }

@@ -1,0 +1,268 @@
+// The dataset workbench on the default model: data/intents-example.csv
+// read (papaparse, in a worker), run through the workers, and its accuracy
+// and confusion matrix held to scikit-learn's goldens
+// (tests/fixtures/analysis/intents-example.json); a confusion cell and a
+// misclassified row explained; the nearest rows held to `bertlens analyze
+// --neighbours`; bad input answered with a message. Screenshots go to target/e2e/.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ROOT, binary, idle, launch, open, shot, startServer } from './harness.mjs';
+import { DEFAULT_MODEL, FIXTURES } from './common.mjs';
+
+const DATA = path.join(ROOT, 'data/intents-example.csv');
+const GOLDEN = JSON.parse(readFileSync(path.join(FIXTURES, 'analysis/intents-example.json'), 'utf8'));
+
+let report = null;
+/** `bertlens analyze` of the example set (saliency words, 8 nearest rows), run once. */
+function cliReport() {
+  if (report) return report;
+  const out = mkdtempSync(path.join(tmpdir(), 'bertlens-wb-'));
+  try {
+    const args = ['analyze', '--model', DEFAULT_MODEL, '--data', DATA, '--neighbours', '8', '--words-top', '12', '--out', out];
+    execFileSync(binary(), args, { cwd: ROOT, stdio: 'ignore' });
+    report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+  return report;
+}
+
+/** The workbench's state, as plain data. */
+const dataset = (page) =>
+  page.evaluate(() => {
+    const d = globalThis.bertlens.state.dataset;
+    return {
+      source: d.source,
+      columns: d.columns,
+      rows: d.table?.rows.length ?? null,
+      message: d.message,
+      unmatched: d.labels?.unmatched ?? null,
+      done: d.run?.done ?? null,
+      predicted: d.run ? [...d.run.predicted] : null,
+      metrics: d.run?.metrics ?? null,
+    };
+  });
+
+/** Reads pasted rows into the workbench and waits until they are read. */
+async function paste(page, text) {
+  await page.evaluate(() => (document.getElementById('dataset-paste-box').open = true));
+  await page.fill('#dataset-paste', text);
+  await page.click('#dataset-paste-read');
+  await page.waitForFunction(() => {
+    const d = globalThis.bertlens.state.dataset;
+    return d.source === 'the pasted rows' && !d.parsing;
+  });
+}
+
+/** Runs the set loaded and waits for the core's metrics. */
+async function run(page) {
+  await page.click('#dataset-run');
+  await page.waitForFunction(
+    () => {
+      const d = globalThis.bertlens.state.dataset;
+      return d.message?.kind === 'error' || (d.run && !d.run.running);
+    },
+    null,
+    { timeout: 180000 },
+  );
+}
+
+describe('the dataset workbench', () => {
+  let server;
+  let browser;
+  let page;
+  let log;
+
+  before(async () => {
+    server = await startServer();
+    browser = await launch();
+    ({ page, log } = await open(browser, `${server.url}/`, { width: 1280, height: 1000 }));
+    await idle(page, 120000);
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.stop();
+  });
+
+  it('reads the example set, runs it, and gives scikit-learn accuracy and confusion matrix', async () => {
+    await page.click('#mode-dataset');
+    await page.setInputFiles('#dataset-file', DATA);
+    await page.waitForFunction(() => globalThis.bertlens.state.dataset.table);
+    let d = await dataset(page);
+    assert.equal(d.rows, GOLDEN.rows);
+    assert.deepEqual(d.columns, { text: 0, pair: -1, label: 1 });
+    assert.deepEqual(d.unmatched, []);
+    await run(page);
+    d = await dataset(page);
+    assert.equal(d.message, null, `the page says: ${d.message?.text}`);
+    assert.equal(d.done, GOLDEN.rows);
+    assert.deepEqual(d.predicted, GOLDEN.predicted);
+    const m = d.metrics;
+    const sk = GOLDEN.sklearn;
+    assert.ok(Math.abs(m.accuracy - sk.accuracy) < 1e-12, `accuracy ${m.accuracy} vs ${sk.accuracy}`);
+    assert.deepEqual(m.confusion.indices, sk.labels);
+    assert.deepEqual(m.confusion.matrix, sk.matrix);
+    m.per_class.forEach((c, i) => {
+      assert.ok(Math.abs(c.precision - sk.precision[i]) < 1e-12 && Math.abs(c.recall - sk.recall[i]) < 1e-12 && Math.abs(c.f1 - sk.f1[i]) < 1e-12, c.label);
+      assert.equal(c.support, sk.support[i]);
+    });
+    assert.ok(Math.abs(m.macro_avg.f1 - sk.macro.f1) < 1e-12);
+    assert.ok(Math.abs(m.weighted_avg.f1 - sk.weighted.f1) < 1e-12);
+    // As shown.
+    assert.equal(Number(await page.getAttribute('#stat-accuracy', 'data-value')), m.accuracy);
+    assert.equal(await page.textContent('#stat-accuracy'), `${(100 * sk.accuracy).toFixed(1)}%`);
+    const wrong = sk.matrix.flat().reduce((a, x) => a + x, 0) - sk.matrix.reduce((a, row, i) => a + row[i], 0);
+    assert.equal(Number(await page.getAttribute('#stat-wrong', 'data-value')), wrong);
+    // Every off-diagonal count of the golden matrix is a cell of the page's table.
+    const cells = await page.$$eval('#confusion-table td.off', (tds) => tds.map((td) => [Number(td.dataset.truth), Number(td.dataset.predicted), Number(td.dataset.count)]));
+    const want = [];
+    sk.matrix.forEach((row, i) => row.forEach((n, j) => i !== j && n > 0 && want.push([sk.labels[i], sk.labels[j], n])));
+    assert.deepEqual(cells.sort(), want.sort());
+    assert.equal(await page.$$eval('#mistakes-table tbody tr', (trs) => trs.length), wrong);
+    await shot(page, 'workbench');
+  });
+
+  it('lists misclassified rows confident first, and filters them', async () => {
+    const probs = await page.$$eval('#mistakes-table tbody tr', (trs) => trs.map((tr) => Number(tr.dataset.row)));
+    const p = probs.map((r) => GOLDEN.probability[r]);
+    for (let k = 1; k < p.length; k++) assert.ok(p[k - 1] >= p[k] - 1e-6, `sorted by confidence at ${k}`);
+    await page.fill('#filter-query', 'card');
+    const texts = await page.$$eval('#mistakes-table td.text', (tds) => tds.map((td) => td.textContent));
+    assert.ok(texts.length > 0 && texts.length < probs.length);
+    assert.ok(texts.every((t) => /card/i.test(t)));
+    await page.click('#filter-clear');
+    await page.selectOption('#filter-sort', 'loss');
+    assert.equal(await page.$$eval('#mistakes-table tbody tr', (trs) => trs.length), probs.length);
+  });
+
+  it('a confusion cell lists its rows, and a row is explained in the usual views', async () => {
+    const cell = await page.$eval('#top-confusions button', (b) => [Number(b.dataset.truth), Number(b.dataset.predicted)]);
+    await page.click('#top-confusions button');
+    const rows = await page.$$eval('#mistakes-table tbody tr', (trs) => trs.map((tr) => Number(tr.dataset.row)));
+    const csv = readFileSync(DATA, 'utf8').trim().split('\n').slice(1);
+    const labels = await page.evaluate(() => globalThis.bertlens.state.model.info.labels);
+    assert.ok(rows.length > 0);
+    for (const r of rows) {
+      assert.equal(GOLDEN.predicted[r], cell[1]);
+      assert.equal(csv[r].slice(csv[r].lastIndexOf(',') + 1), labels[cell[0]]);
+    }
+    await shot(page, 'workbench-cell');
+    const text = await page.textContent(`#mistakes-table tr[data-row="${rows[0]}"] td.text`);
+    await page.click(`#mistakes-table tr[data-row="${rows[0]}"]`);
+    await page.waitForFunction((t) => {
+      const s = globalThis.bertlens.state;
+      return s.input?.text === t && s.explanation && !s.busy && !s.preview;
+    }, text, { timeout: 120000 });
+    assert.equal(await page.inputValue('#text'), text);
+    assert.equal(await page.textContent('#predicted-label strong'), labels[cell[1]]);
+    assert.equal(await page.inputValue('#true-label'), String(cell[0]));
+    // Its nearest rows, as `bertlens analyze --neighbours` finds them.
+    await page.waitForSelector('#neighbours-table tbody tr');
+    const near = await page.$$eval('#neighbours-table tbody tr', (trs) => trs.map((tr) => ({ row: Number(tr.dataset.row), similarity: Number(tr.dataset.similarity) })));
+    const want = cliReport().rows[rows[0]].neighbours;
+    assert.deepEqual(near.map((n) => n.row), want.map((n) => n.row));
+    near.forEach((n, k) => assert.ok(Math.abs(n.similarity - want[k].similarity) < 1e-5, `similarity ${n.similarity} vs ${want[k].similarity}`));
+    assert.ok(!near.some((n) => n.row === rows[0]), 'the row itself is left out');
+    await shot(page, 'workbench-explained');
+  });
+
+  it('shows words per class as bars, as bertlens analyze reports them', async () => {
+    await page.click('#mode-dataset');
+    await page.click('#words-run');
+    await page.waitForFunction(() => {
+      const w = globalThis.bertlens.state.dataset.words;
+      return w && !w.running;
+    }, null, { timeout: 180000 });
+    const got = await page.evaluate(() => globalThis.bertlens.state.dataset.words.byClass);
+    const want = cliReport().words;
+    assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort());
+    for (const [name, c] of Object.entries(want)) {
+      assert.equal(got[name].rows, c.rows, name);
+      assert.equal(got[name].misclassified_rows, c.misclassified_rows, name);
+      for (const key of ['toward', 'misclassified']) {
+        assert.deepEqual(got[name][key].map((w) => [w.word, w.count]), c[key].map((w) => [w.word, w.count]), `${name} ${key}`);
+        got[name][key].forEach((w, k) => assert.ok(Math.abs(w.total - c[key][k].total) <= 1e-4 * Math.max(1, Math.abs(c[key][k].total)), `${name} ${w.word}`));
+      }
+    }
+    // The class shown first has the most misclassified rows; its bars are its words.
+    const shown = await page.inputValue('#words-class');
+    const most = Math.max(...Object.values(want).map((c) => c.misclassified_rows));
+    assert.equal(want[shown].misclassified_rows, most);
+    const bars = await page.$$eval('#words-toward li', (lis) => lis.map((li) => li.dataset.word));
+    assert.deepEqual(bars, want[shown].toward.map((w) => w.word));
+    await page.selectOption('#words-class', 'card_declined');
+    const bars2 = await page.$$eval('#words-toward li', (lis) => lis.map((li) => li.dataset.word));
+    assert.deepEqual(bars2, want.card_declined.toward.map((w) => w.word));
+    await page.$eval('#dataset-words', (el) => el.scrollIntoView());
+    await shot(page, 'workbench-words');
+  });
+
+  it('answers bad input with a message and stays usable', async () => {
+    await page.click('#mode-dataset');
+    await paste(page, '');
+    let d = await dataset(page);
+    assert.match(await page.textContent('#dataset-message'), /has no rows/);
+    assert.equal(d.rows, 0);
+    await paste(page, 'id,intent\n1,balance\n2,greeting\n');
+    assert.match(await page.textContent('#dataset-message'), /pick the column that holds the text/);
+    assert.ok(await page.isDisabled('#dataset-run'));
+    await paste(page, 'text,label\nwhat is my balance,balance_inquiry_nope\nhello there,not_a_class\nwhat is the weather,not_a_class\n');
+    d = await dataset(page);
+    assert.deepEqual(
+      d.unmatched.map((u) => [u.label, u.count]),
+      [['not_a_class', 2], ['balance_inquiry_nope', 1]],
+    );
+    assert.match(await page.textContent('#dataset-unmatched'), /3 rows carry a label that is none of the model's/);
+    await run(page);
+    d = await dataset(page);
+    assert.equal(d.done, 3);
+    assert.equal(d.metrics, null);
+    await shot(page, 'workbench-bad-labels');
+    // And a good set after it runs as before.
+    await paste(page, 'sentence\tintent\nmy card was declined at the grocery store\tcard_declined\n');
+    await run(page);
+    d = await dataset(page);
+    assert.equal(d.metrics.support, 1);
+    assert.deepEqual(log.errors, []);
+  });
+
+  it("reads a big file off the page's thread", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bertlens-wb-'));
+    const file = path.join(dir, 'big.tsv');
+    const lines = ['utterance\tintent'];
+    for (let i = 0; i < 200000; i++) lines.push(`row ${i}: is there a lot of "sugar" in orange juice, or not\tnutrition_info`);
+    writeFileSync(file, lines.join('\n'));
+    try {
+      // The longest gap between two frames while the file is read.
+      await page.evaluate(() => {
+        globalThis.frameGap = 0;
+        let last = performance.now();
+        const tick = (t) => {
+          globalThis.frameGap = Math.max(globalThis.frameGap, t - last);
+          last = t;
+          if (!globalThis.stopFrames) requestAnimationFrame(tick);
+        };
+        globalThis.stopFrames = false;
+        requestAnimationFrame(tick);
+      });
+      await page.click('#mode-dataset');
+      const t0 = Date.now();
+      await page.setInputFiles('#dataset-file', file);
+      await page.waitForFunction(() => globalThis.bertlens.state.dataset.table?.rows.length === 200000, null, { timeout: 60000 });
+      const ms = Date.now() - t0;
+      const gap = await page.evaluate(() => ((globalThis.stopFrames = true), globalThis.frameGap));
+      console.log(`200000 rows (${(lines.join('\n').length / 1e6).toFixed(1)} MB TSV) read in ${ms} ms; longest frame gap ${gap.toFixed(0)} ms`);
+      assert.ok(gap < 1500, `the page froze for ${gap} ms`);
+      assert.deepEqual((await dataset(page)).columns, { text: 0, pair: -1, label: 1 });
+      assert.match(await page.textContent('#dataset-source'), /big\.tsv: 200000 rows, 2 columns \(TSV\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

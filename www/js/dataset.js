@@ -1,0 +1,343 @@
+// The dataset workbench: a labelled set read off the page's thread
+// (parse-worker.js), run through the model in the pool's workers in blocks
+// of rows, and what it says (crates/core's metrics, labels matched to
+// classes, words per class, nearest rows by the pooled vector, through the
+// binding). Each action changes `state.dataset` and calls `update()`;
+// table.js reads it.
+
+import { state, update, task, emptyDataset } from './state.js';
+import * as act from './actions.js';
+import { AbortError } from './pool.js';
+import { guessColumns, picked, problem } from './table.js';
+
+/** Rows per request: the core's `dataset::BLOCK`, so that every float is the CLI's. */
+export const BLOCK = 64;
+/** Nearest rows listed for the explained text. */
+export const NEIGHBOURS = 8;
+/** Words listed per class, as `bertlens analyze --words-top`. */
+export const WORDS_TOP = 12;
+
+// ---- actions ---------------------------------------------------------------------------------
+
+let parser = null;
+let parseId = 0;
+/** The run in progress, and how to stop it (apart from the page's explanation job). */
+let runJob = null;
+
+function parseInWorker(payload, onProgress) {
+  parser ??= new Worker(new URL('./parse-worker.js', import.meta.url), { name: 'bertlens-parse' });
+  const id = ++parseId;
+  return new Promise((resolve, reject) => {
+    const listen = ({ data }) => {
+      if (data.id !== id) return;
+      if (data.progress) return onProgress(data.progress);
+      parser.removeEventListener('message', listen);
+      if ('error' in data) reject(new Error(data.error));
+      else resolve(data.result);
+    };
+    parser.addEventListener('message', listen);
+    parser.postMessage({ id, type: 'parse', payload });
+  });
+}
+
+/** Reads a labelled set (a File, or pasted text) into `state.dataset`. */
+export async function loadDataset({ file, text }) {
+  cancelRun();
+  const source = file ? file.name : 'the pasted rows';
+  const ds = Object.assign(state.dataset, { ...emptyDataset(), source, parsing: { loaded: 0, total: file?.size ?? text.length } });
+  update();
+  try {
+    const table = await parseInWorker({ file, text, name: file?.name ?? '' }, (p) => {
+      ds.parsing = p;
+      update();
+    });
+    ds.table = table;
+    ds.columns = guessColumns(table.columns);
+    ds.parsing = null;
+    update();
+    await matchLabels();
+  } catch (e) {
+    ds.parsing = null;
+    ds.table = null;
+    ds.message = { kind: 'error', text: `${source} could not be read: ${e.message}` };
+  }
+  update();
+}
+
+/** Matches the label column to the model's classes (the core's `match_label`). */
+async function matchLabels() {
+  const ds = state.dataset;
+  const { labels } = picked(ds);
+  const pool = act.getPool();
+  ds.labels = null;
+  if (!labels || !state.model || task() !== 'sequence-classification') return;
+  ds.labels = await pool.call(0, 'matchLabels', { labels });
+}
+
+/** The user picked column `index` (-1: none) for `role` ('text', 'pair', 'label'). */
+export async function setColumn(role, index) {
+  const ds = state.dataset;
+  cancelRun();
+  ds.columns = { ...ds.columns, [role]: index };
+  ds.run = null;
+  ds.words = null;
+  ds.message = null;
+  update();
+  try {
+    await matchLabels();
+  } catch (e) {
+    ds.message = { kind: 'error', text: e.message };
+  }
+  update();
+}
+
+function newRun(n, classes) {
+  return {
+    model: state.model.name,
+    n,
+    classes,
+    dim: 0,
+    done: 0,
+    running: true,
+    started: performance.now(),
+    seconds: 0,
+    predicted: new Int32Array(n).fill(-2), // -2: not yet; -1: the row could not be run
+    probability: new Float32Array(n), // p(predicted)
+    labelProbability: new Float32Array(n), // p(true label), NaN without one
+    loss: new Float32Array(n), // −ln p(true label)
+    /** @type {Float32Array | null} n × dim, the vectors the head reads */
+    vectors: null,
+    errors: new Map(),
+    correct: 0,
+    labelled: 0,
+    /** The core's metrics of the rows done, when the run ends. */
+    metrics: null,
+    cancelled: false,
+  };
+}
+
+/** Every row through the model, in blocks over the workers; results show as they arrive. */
+export async function runDataset() {
+  const ds = state.dataset;
+  const why = problem(ds) ?? (task() !== 'sequence-classification' ? 'The workbench needs a text classifier; this model is not one.' : null);
+  if (why) {
+    ds.message = { kind: 'error', text: why };
+    update();
+    return;
+  }
+  cancelRun();
+  const pool = act.getPool();
+  const { texts, pairs } = picked(ds);
+  const n = texts.length;
+  const classes = state.model.info.labels.length;
+  const run = newRun(n, classes);
+  ds.run = run;
+  ds.words = null;
+  ds.message = null;
+  ds.view.cell = null;
+  ds.neighbours = null;
+  const job = new AbortController();
+  runJob = job;
+  update();
+  try {
+    await matchLabels();
+    const truth = ds.labels?.indices;
+    const blocks = [];
+    for (let s = 0; s < n; s += BLOCK) {
+      blocks.push({ texts: texts.slice(s, s + BLOCK), pairs: pairs?.slice(s, s + BLOCK), pooled: true });
+    }
+    await pool.each('predictBatch', blocks, {
+      signal: job.signal,
+      onResult: (k, b) => {
+        const start = k * BLOCK;
+        if (!run.vectors && b.dim) {
+          run.dim = b.dim;
+          run.vectors = new Float32Array(n * b.dim);
+        }
+        for (let j = 0; j < b.rows; j++) {
+          const i = start + j;
+          const p = b.predicted[j];
+          run.predicted[i] = p;
+          if (p < 0) {
+            run.errors.set(i, b.errors[j]);
+            continue;
+          }
+          run.probability[i] = b.probabilities[j * classes + p];
+          const t = truth ? truth[i] : -1;
+          run.labelProbability[i] = t >= 0 ? b.probabilities[j * classes + t] : NaN;
+          run.loss[i] = t >= 0 ? -Math.log(Math.max(run.labelProbability[i], 1.1754944e-38)) : NaN;
+          if (t >= 0) {
+            run.labelled++;
+            if (t === p) run.correct++;
+          }
+        }
+        if (run.vectors) run.vectors.set(b.vectors, start * run.dim);
+        run.done += b.rows;
+        update();
+      },
+    });
+  } catch (e) {
+    if (runJob !== job) return; // replaced by another run, or the set changed
+    if (e instanceof AbortError) {
+      run.cancelled = true;
+    } else {
+      run.running = false;
+      ds.message = { kind: 'error', text: e.message };
+      update();
+      return;
+    }
+  }
+  if (runJob !== job) return;
+  runJob = null;
+  run.seconds = (performance.now() - run.started) / 1000;
+  await finishMetrics(run);
+  run.running = false;
+  update();
+}
+
+/**
+ * Words per class: every row's attributions toward its predicted class
+ * (the core's `analyze_rows`, in blocks over the workers), merged into
+ * words and summed per class by the core's `class_words`.
+ */
+export async function computeWords() {
+  const ds = state.dataset;
+  const run = ds.run;
+  if (!run || run.running) return;
+  cancelRun();
+  const pool = act.getPool();
+  const { texts, pairs } = picked(ds);
+  const n = run.n;
+  const method = ds.view.wordsMethod;
+  const words = { method, running: true, done: 0, n, byClass: null, model: run.model };
+  ds.words = words;
+  const job = new AbortController();
+  runJob = job;
+  update();
+  const blocks = [];
+  for (let s = 0; s < n; s += BLOCK) {
+    blocks.push({ first: s, texts: texts.slice(s, s + BLOCK), pairs: pairs?.slice(s, s + BLOCK), method });
+  }
+  const parts = new Array(blocks.length);
+  try {
+    await pool.each('rowWords', blocks, {
+      signal: job.signal,
+      onResult: (k, w) => {
+        parts[k] = w;
+        words.done += w.counts.length;
+        update();
+      },
+    });
+    const truth = ds.labels?.indices;
+    const wrong = Uint8Array.from(run.predicted, (p, i) => (truth && truth[i] >= 0 && p >= 0 && truth[i] !== p ? 1 : 0));
+    const counts = new Uint32Array(n);
+    parts.forEach((w, k) => counts.set(w.counts, k * BLOCK));
+    const all = parts.flatMap((w) => w.words);
+    const scores = new Float32Array(all.length);
+    let at = 0;
+    for (const w of parts) {
+      scores.set(w.scores, at);
+      at += w.scores.length;
+    }
+    words.byClass = await pool.call(0, 'classWords', { predicted: Int32Array.from(run.predicted), wrong, counts, words: all, scores, top: WORDS_TOP });
+  } catch (e) {
+    if (runJob !== job) return;
+    if (!(e instanceof AbortError)) ds.message = { kind: 'error', text: `words per class: ${e.message}` };
+  }
+  if (runJob !== job) return;
+  runJob = null;
+  words.running = false;
+  update();
+}
+
+/** The core's metrics of the rows done (all of them, unless cancelled). */
+async function finishMetrics(run) {
+  const ds = state.dataset;
+  const truth = ds.labels?.indices;
+  if (!truth) return;
+  const t = [];
+  const p = [];
+  for (let i = 0; i < run.n; i++) {
+    if (truth[i] >= 0 && run.predicted[i] >= 0) {
+      t.push(truth[i]);
+      p.push(run.predicted[i]);
+    }
+  }
+  if (!t.length) return; // no row's label is a class: nothing to measure
+  try {
+    run.metrics = await act.getPool().call(0, 'metrics', { truth: Uint32Array.from(t), predicted: Uint32Array.from(p) });
+  } catch (e) {
+    ds.message = { kind: 'error', text: `metrics: ${e.message}` };
+  }
+}
+
+/** Another model is in use: its classes are others, the run's results are gone. */
+export async function modelChanged() {
+  cancelRun();
+  const ds = state.dataset;
+  ds.run = null;
+  ds.words = null;
+  ds.neighbours = null;
+  ds.view.cell = null;
+  try {
+    await matchLabels();
+  } catch (e) {
+    ds.message = { kind: 'error', text: e.message };
+  }
+  update();
+}
+
+/** Stops the run in progress; what has arrived stays. */
+export function cancelRun() {
+  runJob?.abort();
+}
+
+/** Puts row `i` into the text box and explains it in the usual views. */
+export function explainRow(i) {
+  const ds = state.dataset;
+  const { texts, pairs } = picked(ds);
+  state.text = texts[i];
+  state.pairOn = Boolean(pairs?.[i]);
+  state.pair = pairs?.[i] ?? '';
+  const t = ds.labels?.indices[i] ?? -1;
+  state.trueLabel = t >= 0 ? String(t) : '';
+  state.options.target = '';
+  ds.explaining = i;
+  state.view.mode = 'text';
+  update();
+  return act.explain();
+}
+
+/**
+ * The rows of the set nearest to the explained input, when a run has
+ * their vectors (called by the explanation as soon as its forward pass is in).
+ */
+export async function findNeighbours(input) {
+  const ds = state.dataset;
+  const run = ds.run;
+  if (!run?.vectors || run.model !== state.model?.name || task() !== 'sequence-classification') {
+    ds.neighbours = null;
+    return;
+  }
+  const rows = [];
+  for (let i = 0; i < run.n; i++) if (run.predicted[i] >= 0) rows.push(i);
+  const vectors = new Float32Array(rows.length * run.dim);
+  rows.forEach((r, k) => vectors.set(run.vectors.subarray(r * run.dim, (r + 1) * run.dim), k * run.dim));
+  const { texts, pairs } = picked(ds);
+  const own = ds.explaining;
+  const skip = own !== null && texts[own] === input.text && (pairs?.[own] || null) === (input.pair || null) ? own : null;
+  try {
+    const near = await act.getPool().call(0, 'nearest', {
+      text: input.text,
+      pair: input.pair,
+      vectors,
+      rows: Uint32Array.from(rows),
+      k: NEIGHBOURS,
+      skip,
+    });
+    ds.neighbours = { text: input.text, pair: input.pair, ...near };
+  } catch (e) {
+    ds.neighbours = { text: input.text, pair: input.pair, error: e.message };
+  }
+  update();
+}
