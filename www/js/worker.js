@@ -96,6 +96,10 @@ const handlers = {
     return model().classWords(predicted, wrong, counts, words, scores, top);
   },
 
+  faithfulness({ text, pair, row, options }) {
+    return model().faithfulness(text, pair ?? undefined, row, options);
+  },
+
   matchLabels({ labels }) {
     return model().matchLabels(labels);
   },

@@ -10,6 +10,7 @@
 
 use bertlens_core::analysis::batch::{forward_all, Encoded};
 use bertlens_core::analysis::dataset::unmatched_labels;
+use bertlens_core::analysis::faithfulness::FaithfulnessOptions;
 use bertlens_core::analysis::metrics::metrics;
 use bertlens_core::analysis::words::{class_words, RowWords};
 use bertlens_core::analysis::{analyze_rows, match_label, nearest, AnalysisOptions, Row};
@@ -746,6 +747,49 @@ impl Explainer {
             start = end;
         }
         to_js(&class_words(rows, self.model.labels(), top))
+    }
+
+    /// How faithful each method's explanation of the predicted class is
+    /// (`RowFaithfulness`: ERASER's comprehensiveness and sufficiency per
+    /// fraction and their AOPC, the deletion curve, Captum's infidelity and
+    /// sensitivity-max unless their samples are 0, the methods' agreement),
+    /// as `bertlens analyze --faithfulness` evaluates row `row` of a set
+    /// (the row seeds the random baseline). `options`: `FaithfulnessOptions`.
+    pub fn faithfulness(
+        &self,
+        text: &str,
+        pair: Option<String>,
+        row: usize,
+        options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let f: FaithfulnessOptions = if options.is_undefined() || options.is_null() {
+            FaithfulnessOptions::default()
+        } else {
+            let invalid = |e: &dyn std::fmt::Display| {
+                JsError::new(&format!("invalid faithfulness options: {e}"))
+            };
+            let json: serde_json::Value =
+                serde_wasm_bindgen::from_value(options).map_err(|e| invalid(&e))?;
+            serde_json::from_value(json).map_err(|e| invalid(&e))?
+        };
+        let rows = [Row {
+            index: row,
+            text: text.to_string(),
+            pair: pair.filter(|p| !p.is_empty()),
+            label: None,
+        }];
+        let opts = AnalysisOptions {
+            faithfulness: Some(f),
+            ..AnalysisOptions::default()
+        };
+        let r = analyze_rows(&self.model, &rows, &opts)
+            .map_err(into_error)?
+            .remove(0);
+        match (r.faithfulness, r.error) {
+            (Some(f), _) => to_js(&f),
+            (None, Some(e)) => Err(JsError::new(&e)),
+            (None, None) => Err(JsError::new("nothing was evaluated")),
+        }
     }
 
     /// Accuracy, confusion matrix and per-class precision, recall, F1 and
