@@ -187,6 +187,15 @@ describe('the dataset workbench', () => {
       assert.ok(Math.abs(g.c - want[g.method].aopc_comprehensiveness) < 1e-4, `${g.method} comprehensiveness ${g.c} vs ${want[g.method].aopc_comprehensiveness}`);
       assert.ok(Math.abs(g.s - want[g.method].aopc_sufficiency) < 1e-4, `${g.method} sufficiency ${g.s} vs ${want[g.method].aopc_sufficiency}`);
     }
+    // The anchor of its prediction: words of the text, with alibi's precision threshold.
+    await page.click('#anchor-run');
+    await page.waitForSelector('#anchor-result', { timeout: 180000 });
+    const a = await page.evaluate(() => globalThis.bertlens.state.anchor.result);
+    const text = await page.evaluate(() => globalThis.bertlens.state.input.text);
+    assert.equal(a.predicted_label, await page.textContent('#predicted-label strong'));
+    assert.ok(a.words.every((w) => text.includes(w.word)), JSON.stringify(a.words));
+    if (a.success) assert.ok(a.precision >= 0.95 - 1e-9);
+    assert.equal(await page.$$eval('#anchor-result mark.anchor-word', (ms) => ms.length), a.words.length);
     await page.$eval('#faithfulness-panel', (el) => el.scrollIntoView());
     await shot(page, 'workbench-faithfulness', { fullPage: false });
   });

@@ -369,3 +369,19 @@ export async function evaluateFaithfulness(perturb) {
   f.running = false;
   update();
 }
+
+/** The anchor of the explained input's prediction (the core's `anchor`, alibi's defaults). */
+export async function findAnchor() {
+  const input = state.input;
+  if (!input) return;
+  const a = { input, running: true, result: null, error: null };
+  state.anchor = a;
+  update();
+  try {
+    a.result = await act.getPool().call(0, 'anchor', { ...input, options: {} });
+  } catch (e) {
+    a.error = e.message;
+  }
+  a.running = false;
+  update();
+}

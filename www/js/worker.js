@@ -100,6 +100,10 @@ const handlers = {
     return model().faithfulness(text, pair ?? undefined, row, options);
   },
 
+  anchor({ text, pair, options }) {
+    return model().anchor(text, pair ?? undefined, options);
+  },
+
   matchLabels({ labels }) {
     return model().matchLabels(labels);
   },

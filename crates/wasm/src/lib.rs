@@ -13,7 +13,9 @@ use bertlens_core::analysis::dataset::unmatched_labels;
 use bertlens_core::analysis::faithfulness::FaithfulnessOptions;
 use bertlens_core::analysis::metrics::metrics;
 use bertlens_core::analysis::words::{class_words, RowWords};
-use bertlens_core::analysis::{analyze_rows, match_label, nearest, AnalysisOptions, Row};
+use bertlens_core::analysis::{
+    analyze_rows, anchor, match_label, nearest, AnalysisOptions, AnchorOptions, Row,
+};
 use bertlens_core::attention::Attentions;
 use bertlens_core::attribution::adaptive::{self, AutoIg, Interval, Progress};
 use bertlens_core::attribution::ig::{IgPlan, Steps};
@@ -790,6 +792,29 @@ impl Explainer {
             (None, Some(e)) => Err(JsError::new(&e)),
             (None, None) => Err(JsError::new("nothing was evaluated")),
         }
+    }
+
+    /// The anchor of the prediction (`Anchor`): the words that, kept while
+    /// others are hidden, keep it with `threshold` precision, found as
+    /// alibi's `AnchorText` finds them (KL-LUCB). `options`: `AnchorOptions`.
+    #[wasm_bindgen(js_name = anchor)]
+    pub fn anchor_of(
+        &self,
+        text: &str,
+        pair: Option<String>,
+        options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let opts: AnchorOptions = if options.is_undefined() || options.is_null() {
+            AnchorOptions::default()
+        } else {
+            let invalid =
+                |e: &dyn std::fmt::Display| JsError::new(&format!("invalid anchor options: {e}"));
+            let json: serde_json::Value =
+                serde_wasm_bindgen::from_value(options).map_err(|e| invalid(&e))?;
+            serde_json::from_value(json).map_err(|e| invalid(&e))?
+        };
+        let pair = pair.filter(|p| !p.is_empty());
+        to_js(&anchor(&self.model, text, pair.as_deref(), &opts).map_err(into_error)?)
     }
 
     /// Accuracy, confusion matrix and per-class precision, recall, F1 and

@@ -411,6 +411,10 @@ function renderFaithfulnessPanel() {
   const current = f && f.input === state.input ? f : null;
   $('faith-run').disabled = Boolean(current?.running) || Boolean(state.busy);
   $('faith-progress').hidden = !current?.running;
+  const a = state.anchor?.input === state.input ? state.anchor : null;
+  $('anchor-run').disabled = Boolean(a?.running) || Boolean(state.busy);
+  $('anchor-progress').hidden = !a?.running;
+  if (changed('anchor', [a, a?.result, a?.error])) renderAnchor($('anchor'), a, state.input);
   if (changed('faithfulness', [current, current?.result, current?.error])) {
     if (current?.result || current?.error) renderFaithfulness($('faithfulness'), current);
     else if (!current) fill($('faithfulness'), h('p', { class: 'muted' }, "ERASER's comprehensiveness and sufficiency (AOPC over 1, 5, 10, 20 and 50% of the tokens, removed by deletion) of each method's explanation of the predicted class, as bertlens analyze --faithfulness computes them."));
@@ -445,6 +449,38 @@ export function renderFaithfulness(el, f) {
           ),
         ),
       ),
+    ),
+  );
+}
+
+/** The anchor as a rule over the text: its words marked, precision and coverage, a few samples. */
+export function renderAnchor(el, a, input) {
+  if (!a || a.running) return fill(el);
+  if (a.error) return fill(el, h('p', { class: 'message error' }, a.error));
+  const r = a.result;
+  // A word's offsets are in its own text: marked only when there is one text.
+  const words = input.pair ? [] : [...r.words].sort((x, y) => x.offsets[0] - y.offsets[0]);
+  const text = input.text;
+  const parts = [];
+  let at = 0;
+  // Offsets are in characters (code points) of the first text.
+  const chars = Array.from(text);
+  for (const w of words) {
+    parts.push(chars.slice(at, w.offsets[0]).join(''));
+    parts.push(h('mark', { class: 'anchor-word' }, chars.slice(w.offsets[0], w.offsets[1]).join('')));
+    at = w.offsets[1];
+  }
+  parts.push(chars.slice(at).join(''));
+  const rule = r.words.length ? r.words.map((w) => w.word).join(' AND ') : '(any text: the prediction holds with every word hidden)';
+  fill(
+    el,
+    h(
+      'div',
+      { id: 'anchor-result', class: 'anchor', dataset: { precision: r.precision, coverage: r.coverage, success: r.success } },
+      h('p', null, h('strong', null, 'IF '), h('code', { id: 'anchor-rule' }, rule), h('strong', null, ' THEN '), r.predicted_label),
+      h('p', { class: 'anchor-text' }, parts),
+      h('p', { class: 'muted' }, `precision ${pct(r.precision)}, coverage ${pct(r.coverage)}, ${r.samples} sentences run${r.success ? '' : ' (the threshold was not reached: the best anchor found)'}`),
+      r.covered_false.length ? h('p', { class: 'muted' }, 'Kept the anchor but not the prediction, e.g.: ', h('q', null, r.covered_false[0])) : null,
     ),
   );
 }
