@@ -23,7 +23,8 @@ function cliReport() {
   if (report) return report;
   const out = mkdtempSync(path.join(tmpdir(), 'bertlens-wb-'));
   try {
-    const args = ['analyze', '--model', DEFAULT_MODEL, '--data', DATA, '--neighbours', '8', '--words-top', '12', '--out', out];
+    const args = ['analyze', '--model', DEFAULT_MODEL, '--data', DATA, '--neighbours', '8', '--words-top', '12'];
+    args.push('--faithfulness', '--faithfulness-rows', '8', '--perturb-samples', '0', '--out', out);
     execFileSync(binary(), args, { cwd: ROOT, stdio: 'ignore' });
     report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
   } finally {
@@ -170,6 +171,33 @@ describe('the dataset workbench', () => {
     near.forEach((n, k) => assert.ok(Math.abs(n.similarity - want[k].similarity) < 1e-5, `similarity ${n.similarity} vs ${want[k].similarity}`));
     assert.ok(!near.some((n) => n.row === rows[0]), 'the row itself is left out');
     await shot(page, 'workbench-explained');
+  });
+
+  it('tabulates the faithfulness of every method on the explained row, as bertlens analyze does', async () => {
+    const row = await page.evaluate(() => globalThis.bertlens.state.dataset.explaining);
+    assert.ok(row < 8, `row ${row} is among those the CLI evaluates`);
+    await page.click('#faith-run');
+    await page.waitForSelector('#faithfulness-table tbody tr', { timeout: 120000 });
+    const got = await page.$$eval('#faithfulness-table tbody tr', (trs) =>
+      trs.map((tr) => ({ method: tr.dataset.method, c: Number(tr.dataset.comprehensiveness), s: Number(tr.dataset.sufficiency) })),
+    );
+    const want = cliReport().rows[row].faithfulness.methods;
+    assert.deepEqual(got.map((g) => g.method).sort(), Object.keys(want).sort());
+    for (const g of got) {
+      assert.ok(Math.abs(g.c - want[g.method].aopc_comprehensiveness) < 1e-4, `${g.method} comprehensiveness ${g.c} vs ${want[g.method].aopc_comprehensiveness}`);
+      assert.ok(Math.abs(g.s - want[g.method].aopc_sufficiency) < 1e-4, `${g.method} sufficiency ${g.s} vs ${want[g.method].aopc_sufficiency}`);
+    }
+    // The anchor of its prediction: words of the text, with alibi's precision threshold.
+    await page.click('#anchor-run');
+    await page.waitForSelector('#anchor-result', { timeout: 180000 });
+    const a = await page.evaluate(() => globalThis.bertlens.state.anchor.result);
+    const text = await page.evaluate(() => globalThis.bertlens.state.input.text);
+    assert.equal(a.predicted_label, await page.textContent('#predicted-label strong'));
+    assert.ok(a.words.every((w) => text.includes(w.word)), JSON.stringify(a.words));
+    if (a.success) assert.ok(a.precision >= 0.95 - 1e-9);
+    assert.equal(await page.$$eval('#anchor-result mark.anchor-word', (ms) => ms.length), a.words.length);
+    await page.$eval('#faithfulness-panel', (el) => el.scrollIntoView());
+    await shot(page, 'workbench-faithfulness', { fullPage: false });
   });
 
   it('shows words per class as bars, as bertlens analyze reports them', async () => {

@@ -341,3 +341,47 @@ export async function findNeighbours(input) {
   }
   update();
 }
+
+/**
+ * Every method's faithfulness on the explained input (the core's
+ * `evaluate_row`, as `bertlens analyze --faithfulness`); a row of the
+ * loaded set is evaluated as that row (its index seeds the random baseline).
+ */
+export async function evaluateFaithfulness(perturb) {
+  const input = state.input;
+  if (!input) return;
+  const { texts, pairs } = picked(state.dataset);
+  let row = texts.findIndex((t, i) => t === input.text && (pairs?.[i] || null) === (input.pair || null));
+  if (row < 0) row = 0;
+  const samples = perturb ? 10 : 0;
+  const f = { input, running: true, result: null, error: null, perturb, row };
+  state.faithfulness = f;
+  update();
+  try {
+    f.result = await act.getPool().call(0, 'faithfulness', {
+      ...input,
+      row,
+      options: { infidelity: { n_perturb_samples: samples }, sensitivity: { n_perturb_samples: samples } },
+    });
+  } catch (e) {
+    f.error = e.message;
+  }
+  f.running = false;
+  update();
+}
+
+/** The anchor of the explained input's prediction (the core's `anchor`, alibi's defaults). */
+export async function findAnchor() {
+  const input = state.input;
+  if (!input) return;
+  const a = { input, running: true, result: null, error: null };
+  state.anchor = a;
+  update();
+  try {
+    a.result = await act.getPool().call(0, 'anchor', { ...input, options: {} });
+  } catch (e) {
+    a.error = e.message;
+  }
+  a.running = false;
+  update();
+}

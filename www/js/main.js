@@ -185,6 +185,8 @@ function bindDataset() {
   filter('filter-query', 'query', 'input');
   filter('filter-min', 'minWords', 'input');
   filter('filter-max', 'maxWords', 'input');
+  $('anchor-run').addEventListener('click', () => data.findAnchor());
+  $('faith-run').addEventListener('click', () => data.evaluateFaithfulness($('faith-perturb').checked));
   $('words-method').addEventListener('change', (ev) => {
     state.dataset.view.wordsMethod = ev.target.value;
     update();

@@ -48,6 +48,10 @@ export const state = {
   /** The explanation shown is a quick saliency while Integrated Gradients runs. */
   preview: false,
   runMessage: null, // {kind, text}
+  /** Faithfulness of the methods on the explained input: {input, running, result, error, perturb} */
+  faithfulness: null,
+  /** The anchor of the explained input's prediction: {input, running, result, error} */
+  anchor: null,
   /** The dataset workbench (dataset.js). */
   dataset: emptyDataset(),
   view: {

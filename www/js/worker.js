@@ -96,6 +96,14 @@ const handlers = {
     return model().classWords(predicted, wrong, counts, words, scores, top);
   },
 
+  faithfulness({ text, pair, row, options }) {
+    return model().faithfulness(text, pair ?? undefined, row, options);
+  },
+
+  anchor({ text, pair, options }) {
+    return model().anchor(text, pair ?? undefined, options);
+  },
+
   matchLabels({ labels }) {
     return model().matchLabels(labels);
   },

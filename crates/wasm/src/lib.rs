@@ -10,9 +10,12 @@
 
 use bertlens_core::analysis::batch::{forward_all, Encoded};
 use bertlens_core::analysis::dataset::unmatched_labels;
+use bertlens_core::analysis::faithfulness::FaithfulnessOptions;
 use bertlens_core::analysis::metrics::metrics;
 use bertlens_core::analysis::words::{class_words, RowWords};
-use bertlens_core::analysis::{analyze_rows, match_label, nearest, AnalysisOptions, Row};
+use bertlens_core::analysis::{
+    analyze_rows, anchor, match_label, nearest, AnalysisOptions, AnchorOptions, Row,
+};
 use bertlens_core::attention::Attentions;
 use bertlens_core::attribution::adaptive::{self, AutoIg, Interval, Progress};
 use bertlens_core::attribution::ig::{IgPlan, Steps};
@@ -746,6 +749,72 @@ impl Explainer {
             start = end;
         }
         to_js(&class_words(rows, self.model.labels(), top))
+    }
+
+    /// How faithful each method's explanation of the predicted class is
+    /// (`RowFaithfulness`: ERASER's comprehensiveness and sufficiency per
+    /// fraction and their AOPC, the deletion curve, Captum's infidelity and
+    /// sensitivity-max unless their samples are 0, the methods' agreement),
+    /// as `bertlens analyze --faithfulness` evaluates row `row` of a set
+    /// (the row seeds the random baseline). `options`: `FaithfulnessOptions`.
+    pub fn faithfulness(
+        &self,
+        text: &str,
+        pair: Option<String>,
+        row: usize,
+        options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let f: FaithfulnessOptions = if options.is_undefined() || options.is_null() {
+            FaithfulnessOptions::default()
+        } else {
+            let invalid = |e: &dyn std::fmt::Display| {
+                JsError::new(&format!("invalid faithfulness options: {e}"))
+            };
+            let json: serde_json::Value =
+                serde_wasm_bindgen::from_value(options).map_err(|e| invalid(&e))?;
+            serde_json::from_value(json).map_err(|e| invalid(&e))?
+        };
+        let rows = [Row {
+            index: row,
+            text: text.to_string(),
+            pair: pair.filter(|p| !p.is_empty()),
+            label: None,
+        }];
+        let opts = AnalysisOptions {
+            faithfulness: Some(f),
+            ..AnalysisOptions::default()
+        };
+        let r = analyze_rows(&self.model, &rows, &opts)
+            .map_err(into_error)?
+            .remove(0);
+        match (r.faithfulness, r.error) {
+            (Some(f), _) => to_js(&f),
+            (None, Some(e)) => Err(JsError::new(&e)),
+            (None, None) => Err(JsError::new("nothing was evaluated")),
+        }
+    }
+
+    /// The anchor of the prediction (`Anchor`): the words that, kept while
+    /// others are hidden, keep it with `threshold` precision, found as
+    /// alibi's `AnchorText` finds them (KL-LUCB). `options`: `AnchorOptions`.
+    #[wasm_bindgen(js_name = anchor)]
+    pub fn anchor_of(
+        &self,
+        text: &str,
+        pair: Option<String>,
+        options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let opts: AnchorOptions = if options.is_undefined() || options.is_null() {
+            AnchorOptions::default()
+        } else {
+            let invalid =
+                |e: &dyn std::fmt::Display| JsError::new(&format!("invalid anchor options: {e}"));
+            let json: serde_json::Value =
+                serde_wasm_bindgen::from_value(options).map_err(|e| invalid(&e))?;
+            serde_json::from_value(json).map_err(|e| invalid(&e))?
+        };
+        let pair = pair.filter(|p| !p.is_empty());
+        to_js(&anchor(&self.model, text, pair.as_deref(), &opts).map_err(into_error)?)
     }
 
     /// Accuracy, confusion matrix and per-class precision, recall, F1 and
