@@ -231,6 +231,26 @@ describe('the dataset workbench', () => {
     await shot(page, 'workbench-words');
   });
 
+  it('shows rows as they arrive, and a cancelled run keeps what arrived', async () => {
+    await page.click('#mode-dataset');
+    const body = readFileSync(DATA, 'utf8').trim().split('\n').slice(1);
+    await paste(page, ['text,label', ...body, ...body, ...body, ...body].join('\n'));
+    await page.click('#dataset-run');
+    await page.waitForFunction(() => globalThis.bertlens.state.dataset.run?.done > 0);
+    await page.click('#dataset-cancel');
+    await page.waitForFunction(() => !globalThis.bertlens.state.dataset.run.running);
+    const run = await page.evaluate(() => {
+      const r = globalThis.bertlens.state.dataset.run;
+      return { done: r.done, n: r.n, cancelled: r.cancelled, metrics: r.metrics };
+    });
+    assert.equal(run.n, 4 * body.length);
+    assert.ok(run.cancelled && run.done > 0 && run.done < run.n, JSON.stringify({ ...run, metrics: undefined }));
+    // The metrics of the rows that arrived.
+    assert.equal(run.metrics.support, run.done);
+    assert.match(await page.textContent('#dataset-progress-text'), /\(cancelled\)/);
+    assert.ok((await page.$$eval('#mistakes-table tbody tr', (trs) => trs.length)) > 0);
+  });
+
   it('answers bad input with a message and stays usable', async () => {
     await page.click('#mode-dataset');
     await paste(page, '');
