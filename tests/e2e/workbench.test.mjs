@@ -272,8 +272,14 @@ describe('the dataset workbench', () => {
     assert.equal(d.done, 3);
     assert.equal(d.metrics, null);
     await shot(page, 'workbench-bad-labels');
-    // And a good set after it runs as before.
-    await paste(page, 'sentence\tintent\nmy card was declined at the grocery store\tcard_declined\n');
+    // And a good set after it (dropped onto the page) runs as before.
+    await page.evaluate((tsv) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([tsv], 'dropped.tsv', { type: 'text/tab-separated-values' }));
+      document.getElementById('dataset-drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, 'sentence\tintent\nmy card was declined at the grocery store\tcard_declined\n');
+    await page.waitForFunction(() => globalThis.bertlens.state.dataset.source === 'dropped.tsv' && globalThis.bertlens.state.dataset.table);
+    assert.equal(await page.evaluate(() => globalThis.bertlens.state.model.name), 'MiniLM-L6 intent classifier', 'the model stays');
     await run(page);
     d = await dataset(page);
     assert.equal(d.metrics.support, 1);
