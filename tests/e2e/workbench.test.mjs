@@ -231,6 +231,26 @@ describe('the dataset workbench', () => {
     await shot(page, 'workbench-words');
   });
 
+  it('shows rows as they arrive, and a cancelled run keeps what arrived', async () => {
+    await page.click('#mode-dataset');
+    const body = readFileSync(DATA, 'utf8').trim().split('\n').slice(1);
+    await paste(page, ['text,label', ...body, ...body, ...body, ...body].join('\n'));
+    await page.click('#dataset-run');
+    await page.waitForFunction(() => globalThis.bertlens.state.dataset.run?.done > 0);
+    await page.click('#dataset-cancel');
+    await page.waitForFunction(() => !globalThis.bertlens.state.dataset.run.running);
+    const run = await page.evaluate(() => {
+      const r = globalThis.bertlens.state.dataset.run;
+      return { done: r.done, n: r.n, cancelled: r.cancelled, metrics: r.metrics };
+    });
+    assert.equal(run.n, 4 * body.length);
+    assert.ok(run.cancelled && run.done > 0 && run.done < run.n, JSON.stringify({ ...run, metrics: undefined }));
+    // The metrics of the rows that arrived.
+    assert.equal(run.metrics.support, run.done);
+    assert.match(await page.textContent('#dataset-progress-text'), /\(cancelled\)/);
+    assert.ok((await page.$$eval('#mistakes-table tbody tr', (trs) => trs.length)) > 0);
+  });
+
   it('answers bad input with a message and stays usable', async () => {
     await page.click('#mode-dataset');
     await paste(page, '');
@@ -252,8 +272,14 @@ describe('the dataset workbench', () => {
     assert.equal(d.done, 3);
     assert.equal(d.metrics, null);
     await shot(page, 'workbench-bad-labels');
-    // And a good set after it runs as before.
-    await paste(page, 'sentence\tintent\nmy card was declined at the grocery store\tcard_declined\n');
+    // And a good set after it (dropped onto the page) runs as before.
+    await page.evaluate((tsv) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([tsv], 'dropped.tsv', { type: 'text/tab-separated-values' }));
+      document.getElementById('dataset-drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, 'sentence\tintent\nmy card was declined at the grocery store\tcard_declined\n');
+    await page.waitForFunction(() => globalThis.bertlens.state.dataset.source === 'dropped.tsv' && globalThis.bertlens.state.dataset.table);
+    assert.equal(await page.evaluate(() => globalThis.bertlens.state.model.name), 'MiniLM-L6 intent classifier', 'the model stays');
     await run(page);
     d = await dataset(page);
     assert.equal(d.metrics.support, 1);

@@ -111,3 +111,8 @@ export function memo() {
     return true;
   };
 }
+
+/** A table's header row; the columns whose index is in `numeric` are right-aligned, as their numbers. */
+export function tableHead(names, numeric = []) {
+  return h('thead', null, h('tr', null, names.map((x, i) => h('th', { class: numeric.includes(i) ? 'num' : null }, x))));
+}

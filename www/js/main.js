@@ -125,16 +125,17 @@ function bindModels() {
   document.addEventListener('dragover', (ev) => {
     if ([...(ev.dataTransfer?.types ?? [])].includes('Files')) {
       ev.preventDefault();
-      zone.classList.add('active');
+      // In the workbench a drop is most likely a labelled set: its zone lights up.
+      (state.view.mode === 'dataset' ? $('dataset-drop') : zone).classList.add('active');
     }
   });
   document.addEventListener('dragleave', (ev) => {
-    if (ev.relatedTarget === null) zone.classList.remove('active');
+    if (ev.relatedTarget === null) for (const z of [zone, $('dataset-drop')]) z.classList.remove('active');
   });
   document.addEventListener('drop', (ev) => {
     if (!ev.dataTransfer?.files?.length) return;
     ev.preventDefault();
-    zone.classList.remove('active');
+    for (const z of [zone, $('dataset-drop')]) z.classList.remove('active');
     // In the workbench, one data file dropped is a labelled set, not a model.
     const files = ev.dataTransfer.files;
     if (state.view.mode === 'dataset' && files.length === 1 && DATA_FILE.test(files[0].name)) {

@@ -248,6 +248,45 @@ export {};
  */
 
 /**
+ * `rowWords(first, texts, pairs, method)`: each row's words and their
+ * attributions toward its predicted class; row `i`'s `counts[i]` words follow
+ * the words of the rows before it. `classWords(predicted, wrong, counts,
+ * words, scores, top)` sums them per class: `{[class]: ClassWords}`.
+ * @typedef {{words: string[], scores: Float32Array, counts: Uint32Array}} RowWords
+ * @typedef {{word: string, total: number, mean: number, count: number}} WordStat
+ * @typedef {{rows: number, toward: WordStat[], misclassified_rows: number, misclassified: WordStat[]}} ClassWords
+ */
+
+/**
+ * `faithfulness(text, pair, row, options)`: every method's explanation of
+ * the predicted class, evaluated as `bertlens analyze --faithfulness` does.
+ * `methods` by name (`ig`, `saliency`, `input-x-gradient`, `rollout`, `random`).
+ * @typedef {object} RowFaithfulness
+ * @property {number} target        the predicted class
+ * @property {number} probability   p(target)
+ * @property {Record<string, {attributions: number[], comprehensiveness: (number|null)[], sufficiency: (number|null)[],
+ *           aopc_comprehensiveness: number, aopc_sufficiency: number, deletion_curve: number[],
+ *           infidelity: number|null, sensitivity_max: number|null}>} methods
+ * @property {object[]} agreement    rank agreement of each pair of methods
+ */
+
+/**
+ * `anchor(text, pair, options)`: alibi's AnchorText (options: `threshold`,
+ * `delta`, `tau`, `batch_size`, `coverage_samples`, `beam_size`, `seed`, …).
+ * @typedef {object} Anchor
+ * @property {number} predicted
+ * @property {string} predicted_label
+ * @property {{word: string, position: number, offsets: [number, number], precision: number, coverage: number}[]} words
+ *           in the order the search added them; offsets in characters of the word's text
+ * @property {number} precision
+ * @property {number} coverage
+ * @property {boolean} success       the precision reached the threshold
+ * @property {number} samples        sentences the model ran on
+ * @property {string[]} covered_true
+ * @property {string[]} covered_false
+ */
+
+/**
  * `nearestRows(query, vectors, rows, k, skip)`: the nearest rows by cosine
  * similarity, most similar first.
  * @typedef {{rows: Uint32Array, similarity: Float32Array}} Nearest

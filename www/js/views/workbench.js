@@ -4,8 +4,9 @@
 // rows nearest to the explained text. The numbers are the core's (through
 // the binding); each render function below is pure over its arguments.
 
-import { state, task, update } from '../state.js';
-import { h, fill, memo } from '../dom.js';
+import { state, update } from '../state.js';
+import { h, fill, memo, tableHead as head } from '../dom.js';
+import { renderNeighboursPanel, renderFaithfulnessPanel } from './explained.js';
 import { picked, problem, mistakes, confusions, defaultWordsClass } from '../table.js';
 import * as ds from '../dataset.js';
 
@@ -16,8 +17,6 @@ const SHOWN_ROWS = 200;
 /** Cells listed under "most frequent confusions". */
 const TOP_CONFUSIONS = 12;
 
-/** A table's header; the columns `numeric` are right-aligned as their numbers. */
-const head = (names, numeric) => h('thead', null, h('tr', null, names.map((x, i) => h('th', { class: numeric.includes(i) ? 'num' : null }, x))));
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
 const num = (x, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 
@@ -353,134 +352,6 @@ export function renderClasses(el, run) {
         h('tbody', null, rows.map((c) => tr(c, c.f1 < 1 ? 'imperfect' : null))),
         h('tfoot', null, tr(metrics.macro_avg, 'avg'), tr(metrics.weighted_avg, 'avg')),
       ),
-    ),
-  );
-}
-
-/** The text view's panel of the nearest rows of the loaded set. */
-function renderNeighboursPanel() {
-  const d = state.dataset;
-  const n = d.neighbours;
-  const show = Boolean(d.run?.vectors) && task() === 'sequence-classification' && state.view.mode === 'text';
-  $('neighbours-panel').hidden = !show;
-  if (!show || !changed('neighbours', [n, d.run])) return;
-  renderNeighbours($('neighbours'), { n, d, labels: state.model.info.labels, input: state.input }, { onRow: (i) => ds.explainRow(i) });
-}
-
-export function renderNeighbours(el, { n, d, labels, input }, { onRow }) {
-  if (!n || !input || n.text !== input.text) return fill(el, h('p', { class: 'muted' }, 'Finding the nearest rows…'));
-  if (n.error) return fill(el, h('p', { class: 'message error' }, n.error));
-  const { texts } = picked(d);
-  const truth = d.labels?.indices;
-  const name = (i) => (i >= 0 ? (labels[i] ?? String(i)) : '—');
-  fill(
-    el,
-    h('p', { class: 'muted' }, `The ${n.rows.length} rows of ${d.source} whose pooled representation (the vector the head reads) is nearest this text's, by cosine similarity.`),
-    h(
-      'table',
-      { class: 'mistakes', id: 'neighbours-table' },
-      head(['row', 'similarity', 'text', 'true', 'predicted'], [0, 1]),
-      h(
-        'tbody',
-        null,
-        [...n.rows].map((r, k) => {
-          const t = truth ? truth[r] : -1;
-          const p = d.run.predicted[r];
-          return h(
-            'tr',
-            { class: 'clickable', dataset: { row: r, similarity: n.similarity[k] }, onclick: () => onRow(r) },
-            h('td', { class: 'num' }, String(r + 1)),
-            h('td', { class: 'num' }, n.similarity[k].toFixed(3)),
-            h('td', { class: 'text' }, texts[r]),
-            h('td', { class: 'label' }, name(t)),
-            h('td', { class: `label${t >= 0 && t !== p ? ' wrong' : ''}` }, name(p)),
-          );
-        }),
-      ),
-    ),
-  );
-}
-
-const METHOD_NAMES = { ig: 'Integrated Gradients', saliency: 'saliency', 'input-x-gradient': 'input × gradient', rollout: 'attention rollout', random: 'random (baseline)' };
-
-function renderFaithfulnessPanel() {
-  const show = task() === 'sequence-classification' && Boolean(state.analysis);
-  $('faithfulness-panel').hidden = !show;
-  if (!show) return;
-  const f = state.faithfulness;
-  const current = f && f.input === state.input ? f : null;
-  $('faith-run').disabled = Boolean(current?.running) || Boolean(state.busy);
-  $('faith-progress').hidden = !current?.running;
-  const a = state.anchor?.input === state.input ? state.anchor : null;
-  $('anchor-run').disabled = Boolean(a?.running) || Boolean(state.busy);
-  $('anchor-progress').hidden = !a?.running;
-  if (changed('anchor', [a, a?.result, a?.error])) renderAnchor($('anchor'), a, state.input);
-  if (changed('faithfulness', [current, current?.result, current?.error])) {
-    if (current?.result || current?.error) renderFaithfulness($('faithfulness'), current);
-    else if (!current) fill($('faithfulness'), h('p', { class: 'muted' }, "ERASER's comprehensiveness and sufficiency (AOPC over 1, 5, 10, 20 and 50% of the tokens, removed by deletion) of each method's explanation of the predicted class, as bertlens analyze --faithfulness computes them."));
-  }
-}
-
-/** One row per method: AOPC comprehensiveness (higher: more faithful), sufficiency (lower), and the perturbation metrics. */
-export function renderFaithfulness(el, f) {
-  if (f.error) return fill(el, h('p', { class: 'message error' }, f.error));
-  const r = f.result;
-  const perturb = Object.values(r.methods).some((m) => m.infidelity !== null);
-  const rows = Object.entries(r.methods).sort((a, b) => b[1].aopc_comprehensiveness - a[1].aopc_comprehensiveness);
-  fill(
-    el,
-    h('p', { class: 'muted' }, `Explaining p(${state.model.info.labels[r.target]}) = ${(100 * r.probability).toFixed(1)}%. Comprehensiveness: how much the probability drops when a method's top tokens are removed (higher is more faithful); sufficiency: how much it drops when only they are kept (lower is more faithful). Most comprehensive first.`),
-    h(
-      'table',
-      { class: 'mistakes', id: 'faithfulness-table' },
-      head(['method', 'AOPC comprehensiveness ↑', 'AOPC sufficiency ↓', perturb ? 'infidelity ↓' : null, perturb ? 'sensitivity-max ↓' : null].filter(Boolean), perturb ? [1, 2, 3, 4] : [1, 2]),
-      h(
-        'tbody',
-        null,
-        rows.map(([m, s]) =>
-          h(
-            'tr',
-            { dataset: { method: m, comprehensiveness: s.aopc_comprehensiveness, sufficiency: s.aopc_sufficiency } },
-            h('td', null, METHOD_NAMES[m] ?? m),
-            h('td', { class: 'num' }, num(s.aopc_comprehensiveness)),
-            h('td', { class: 'num' }, num(s.aopc_sufficiency)),
-            perturb ? h('td', { class: 'num' }, s.infidelity === null ? '—' : s.infidelity.toExponential(2)) : null,
-            perturb ? h('td', { class: 'num' }, s.sensitivity_max === null ? '—' : num(s.sensitivity_max)) : null,
-          ),
-        ),
-      ),
-    ),
-  );
-}
-
-/** The anchor as a rule over the text: its words marked, precision and coverage, a few samples. */
-export function renderAnchor(el, a, input) {
-  if (!a || a.running) return fill(el);
-  if (a.error) return fill(el, h('p', { class: 'message error' }, a.error));
-  const r = a.result;
-  // A word's offsets are in its own text: marked only when there is one text.
-  const words = input.pair ? [] : [...r.words].sort((x, y) => x.offsets[0] - y.offsets[0]);
-  const text = input.text;
-  const parts = [];
-  let at = 0;
-  // Offsets are in characters (code points) of the first text.
-  const chars = Array.from(text);
-  for (const w of words) {
-    parts.push(chars.slice(at, w.offsets[0]).join(''));
-    parts.push(h('mark', { class: 'anchor-word' }, chars.slice(w.offsets[0], w.offsets[1]).join('')));
-    at = w.offsets[1];
-  }
-  parts.push(chars.slice(at).join(''));
-  const rule = r.words.length ? r.words.map((w) => w.word).join(' AND ') : '(any text: the prediction holds with every word hidden)';
-  fill(
-    el,
-    h(
-      'div',
-      { id: 'anchor-result', class: 'anchor', dataset: { precision: r.precision, coverage: r.coverage, success: r.success } },
-      h('p', null, h('strong', null, 'IF '), h('code', { id: 'anchor-rule' }, rule), h('strong', null, ' THEN '), r.predicted_label),
-      h('p', { class: 'anchor-text' }, parts),
-      h('p', { class: 'muted' }, `precision ${pct(r.precision)}, coverage ${pct(r.coverage)}, ${r.samples} sentences run${r.success ? '' : ' (the threshold was not reached: the best anchor found)'}`),
-      r.covered_false.length ? h('p', { class: 'muted' }, 'Kept the anchor but not the prediction, e.g.: ', h('q', null, r.covered_false[0])) : null,
     ),
   );
 }
