@@ -7,8 +7,9 @@ import { textPieces, tokenLabels } from '../../www/js/tokens.js';
 import { coreOptions, currentInput } from '../../www/js/state.js';
 import { exampleFields, typedIn, defaultExamples } from '../../www/js/task.js';
 import { neuronData, scaleText } from '../../www/js/views/neuronview.js';
-import { guessColumns, matcher, mistakes, confusions, problem } from '../../www/js/table.js';
+import { guessColumns, matcher, mistakes, confusions, problem, faithRows } from '../../www/js/table.js';
 import { emptyDataset } from '../../www/js/state.js';
+import { curveArea } from '../../www/js/views/faithfulness.js';
 
 /** An explanation's token fields for `text`, cut at `spans` ([a, b) in characters). */
 function tokenized(text, spans) {
@@ -134,6 +135,24 @@ describe('the dataset workbench, read by pure functions', () => {
     ds.view = { ...ds.view, query: '', maxWords: '2', cell: [1, 0] };
     assert.deepEqual(mistakes(ds), [1]);
     assert.ok(matcher('(unclosed')('an (unclosed paren'), 'a bad regular expression is a substring');
+  });
+
+  it('picks the rows whose faithfulness is evaluated', () => {
+    const ds = ran();
+    assert.deepEqual(faithRows(ds, 'mistakes', 2), [2, 3], 'the first misclassified rows, most confident first');
+    assert.deepEqual(faithRows(ds, 'mistakes', 50), [2, 3, 1]);
+    assert.deepEqual(faithRows(ds, 'all', 50), [0, 1, 2, 3]);
+    assert.deepEqual(faithRows(ds, 'all', 2), [0, 2], 'spread evenly: rows ⌊k·n/limit⌋');
+    assert.deepEqual(faithRows(ds, 'first', 3), [0, 1, 2], 'as bertlens analyze --faithfulness-rows 3');
+    ds.run.predicted[1] = -1; // a row that could not be run is left out
+    assert.deepEqual(faithRows(ds, 'first', 3), [0, 2]);
+    assert.deepEqual(faithRows({ ...ds, run: null }, 'all', 3), []);
+  });
+
+  it('measures the area under a deletion curve as the core does', () => {
+    assert.equal(curveArea([1]), null);
+    assert.ok(Math.abs(curveArea([1, 0.5, 0]) - 0.5) < 1e-12);
+    assert.ok(Math.abs(curveArea([0.9, 0.3, 0.2, 0.1]) - (0.6 + 0.25 + 0.15) / 3) < 1e-12);
   });
 
   it('cuts the confusion matrix to the classes with an error', () => {

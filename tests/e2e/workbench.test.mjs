@@ -24,7 +24,7 @@ function cliReport() {
   const out = mkdtempSync(path.join(tmpdir(), 'bertlens-wb-'));
   try {
     const args = ['analyze', '--model', DEFAULT_MODEL, '--data', DATA, '--neighbours', '8', '--words-top', '12'];
-    args.push('--faithfulness', '--faithfulness-rows', '8', '--perturb-samples', '0', '--out', out);
+    args.push('--faithfulness', '--faithfulness-rows', '8', '--perturb-samples', '0', '--anchors', '8', '--out', out);
     execFileSync(binary(), args, { cwd: ROOT, stdio: 'ignore' });
     report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
   } finally {
@@ -188,6 +188,19 @@ describe('the dataset workbench', () => {
       assert.ok(Math.abs(g.s - want[g.method].aopc_sufficiency) < 1e-4, `${g.method} sufficiency ${g.s} vs ${want[g.method].aopc_sufficiency}`);
     }
     // The anchor of its prediction: words of the text, with alibi's precision threshold.
+    // Its deletion curves (every point: n tokens removed one by one) and the methods' agreement.
+    const rowWant = cliReport().rows[row].faithfulness;
+    const pts = await page.$$eval('#faith-curves polyline', (ls) => Object.fromEntries(ls.map((l) => [l.dataset.method, JSON.parse(l.dataset.points)])));
+    for (const [m, w] of Object.entries(rowWant.methods)) {
+      assert.equal(pts[m].length, w.deletion_curve.length, m);
+      pts[m].forEach((p, k) => assert.ok(Math.abs(p - w.deletion_curve[k]) < 1e-4, `${m} curve point ${k}`));
+    }
+    const agree = await page.$$eval('#faith-agreement tbody tr', (trs) => trs.map((tr) => [tr.dataset.a, tr.dataset.b, tr.dataset.spearman]));
+    assert.equal(agree.length, rowWant.agreement.length);
+    agree.forEach(([a, b, rho], k) => {
+      assert.deepEqual([a, b], [rowWant.agreement[k].a, rowWant.agreement[k].b]);
+      if (rowWant.agreement[k].spearman !== null) assert.ok(Math.abs(Number(rho) - rowWant.agreement[k].spearman) < 1e-4, `${a}·${b}`);
+    });
     await page.click('#anchor-run');
     await page.waitForSelector('#anchor-result', { timeout: 180000 });
     const a = await page.evaluate(() => globalThis.bertlens.state.anchor.result);
@@ -195,6 +208,10 @@ describe('the dataset workbench', () => {
     assert.equal(a.predicted_label, await page.textContent('#predicted-label strong'));
     assert.ok(a.words.every((w) => text.includes(w.word)), JSON.stringify(a.words));
     if (a.success) assert.ok(a.precision >= 0.95 - 1e-9);
+    // The anchor bertlens analyze --anchors finds for that row.
+    const cliAnchor = cliReport().rows[row].anchor;
+    assert.deepEqual(a.words.map((w) => w.word), cliAnchor.words.map((w) => w.word));
+    assert.ok(Math.abs(a.precision - cliAnchor.precision) < 1e-9 && Math.abs(a.coverage - cliAnchor.coverage) < 1e-9, `${a.precision} ${a.coverage} vs ${cliAnchor.precision} ${cliAnchor.coverage}`);
     assert.equal(await page.$$eval('#anchor-result mark.anchor-word', (ms) => ms.length), a.words.length);
     await page.$eval('#faithfulness-panel', (el) => el.scrollIntoView());
     await shot(page, 'workbench-faithfulness', { fullPage: false });
@@ -231,6 +248,54 @@ describe('the dataset workbench', () => {
     await shot(page, 'workbench-words');
   });
 
+  it('tabulates and plots the faithfulness of every method over rows of the set, as bertlens analyze does', async () => {
+    await page.click('#mode-dataset');
+    await page.selectOption('#setfaith-scope', 'first');
+    await page.fill('#setfaith-limit', '8');
+    assert.equal(await page.textContent('#setfaith-run'), 'Evaluate every method on 8 rows');
+    await page.click('#setfaith-run');
+    await page.waitForFunction(() => {
+      const f = globalThis.bertlens.state.dataset.faith;
+      return f && !f.running;
+    }, null, { timeout: 300000 });
+    const f = await page.evaluate(() => {
+      const x = globalThis.bertlens.state.dataset.faith;
+      return { rows: x.rows, summary: x.summary, error: x.error, errors: x.errors.size };
+    });
+    assert.equal(f.error, null);
+    assert.equal(f.errors, 0);
+    assert.deepEqual(f.rows, [0, 1, 2, 3, 4, 5, 6, 7]);
+    const want = cliReport();
+    const close = (a, b, what) => assert.ok((a === null && b === null) || Math.abs(a - b) < 1e-4, `${what}: ${a} vs ${b}`);
+    assert.equal(f.summary.rows, 8);
+    assert.deepEqual(Object.keys(f.summary.methods).sort(), Object.keys(want.faithfulness).sort());
+    for (const [m, w] of Object.entries(want.faithfulness)) {
+      const g = f.summary.methods[m];
+      for (const key of ['aopc_comprehensiveness', 'aopc_sufficiency', 'deletion_auc']) close(g[key], w[key], `${m} ${key}`);
+      assert.equal(g.deletion_curve.length, 11);
+      g.deletion_curve.forEach((p, k) => close(p, w.deletion_curve[k], `${m} deletion curve at ${10 * k}%`));
+      g.by_fraction.forEach((x, k) => close(x.comprehensiveness, w.by_fraction[k].comprehensiveness, `${m} comprehensiveness at ${x.fraction}`));
+    }
+    assert.equal(f.summary.agreement.length, want.agreement.length);
+    f.summary.agreement.forEach((a, k) => {
+      const w = want.agreement[k];
+      assert.deepEqual([a.a, a.b, a.rows], [w.a, w.b, w.rows]);
+      close(a.spearman, w.spearman, `${a.a}·${a.b} Spearman`);
+      close(a.kendall, w.kendall, `${a.a}·${a.b} Kendall`);
+    });
+    // What the user sees: the table (most comprehensive first), one curve a method, every pair's agreement.
+    const table = await page.$$eval('#setfaith-table tbody tr', (trs) => trs.map((tr) => [tr.dataset.method, Number(tr.dataset.comprehensiveness)]));
+    assert.equal(table.length, 5);
+    table.slice(1).forEach(([, c], k) => assert.ok(c <= table[k][1], 'sorted by comprehensiveness'));
+    const curves = await page.$$eval('#setfaith-curves polyline', (ls) => ls.map((l) => [l.dataset.method, l.getAttribute('points').split(' ').length]));
+    assert.deepEqual(curves.map(([m]) => m).sort(), Object.keys(want.faithfulness).sort());
+    assert.ok(curves.every(([, n]) => n === 11));
+    assert.equal(await page.$$eval('#setfaith-agreement tbody tr', (trs) => trs.length), 10);
+    assert.match(await page.textContent('#setfaith-verdict'), /most comprehensive/);
+    await page.$eval('#dataset-faithfulness', (el) => el.scrollIntoView());
+    await shot(page, 'workbench-set-faithfulness', { fullPage: false });
+  });
+
   it('shows rows as they arrive, and a cancelled run keeps what arrived', async () => {
     await page.click('#mode-dataset');
     const body = readFileSync(DATA, 'utf8').trim().split('\n').slice(1);
@@ -261,6 +326,8 @@ describe('the dataset workbench', () => {
     assert.match(await page.textContent('#dataset-message'), /pick the column that holds the text/);
     assert.ok(await page.isDisabled('#dataset-run'));
     await paste(page, 'text,label\nwhat is my balance,balance_inquiry_nope\nhello there,not_a_class\nwhat is the weather,not_a_class\n');
+    // The labels are matched to the classes (in a worker) once the rows are read.
+    await page.waitForFunction(() => globalThis.bertlens.state.dataset.labels);
     d = await dataset(page);
     assert.deepEqual(
       d.unmatched.map((u) => [u.label, u.count]),

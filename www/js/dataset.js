@@ -8,7 +8,7 @@
 import { state, update, task, emptyDataset } from './state.js';
 import * as act from './actions.js';
 import { AbortError } from './pool.js';
-import { guessColumns, picked, problem } from './table.js';
+import { guessColumns, picked, problem, faithRows } from './table.js';
 
 /** Rows per request: the core's `dataset::BLOCK`, so that every float is the CLI's. */
 export const BLOCK = 64;
@@ -16,6 +16,15 @@ export const BLOCK = 64;
 export const NEIGHBOURS = 8;
 /** Words listed per class, as `bertlens analyze --words-top`. */
 export const WORDS_TOP = 12;
+/** The fractions of the tokens in a rationale (ERASER's AOPC), as `bertlens analyze --faithfulness`. */
+export const FRACTIONS = [0.01, 0.05, 0.1, 0.2, 0.5];
+/** Captum's perturbation samples per row for infidelity and sensitivity-max, when asked for. */
+const PERTURB_SAMPLES = 10;
+
+const faithOptions = (perturb) => {
+  const samples = perturb ? PERTURB_SAMPLES : 0;
+  return { fractions: FRACTIONS, infidelity: { n_perturb_samples: samples }, sensitivity: { n_perturb_samples: samples } };
+};
 
 // ---- actions ---------------------------------------------------------------------------------
 
@@ -81,6 +90,7 @@ export async function setColumn(role, index) {
   ds.columns = { ...ds.columns, [role]: index };
   ds.run = null;
   ds.words = null;
+  ds.faith = null;
   ds.message = null;
   update();
   try {
@@ -133,6 +143,7 @@ export async function runDataset() {
   const run = newRun(n, classes);
   ds.run = run;
   ds.words = null;
+  ds.faith = null;
   ds.message = null;
   ds.view.cell = null;
   ds.neighbours = null;
@@ -277,6 +288,7 @@ export async function modelChanged() {
   const ds = state.dataset;
   ds.run = null;
   ds.words = null;
+  ds.faith = null;
   ds.neighbours = null;
   ds.view.cell = null;
   try {
@@ -353,7 +365,6 @@ export async function evaluateFaithfulness(perturb) {
   const { texts, pairs } = picked(state.dataset);
   let row = texts.findIndex((t, i) => t === input.text && (pairs?.[i] || null) === (input.pair || null));
   if (row < 0) row = 0;
-  const samples = perturb ? 10 : 0;
   const f = { input, running: true, result: null, error: null, perturb, row };
   state.faithfulness = f;
   update();
@@ -361,10 +372,72 @@ export async function evaluateFaithfulness(perturb) {
     f.result = await act.getPool().call(0, 'faithfulness', {
       ...input,
       row,
-      options: { infidelity: { n_perturb_samples: samples }, sensitivity: { n_perturb_samples: samples } },
+      options: faithOptions(perturb),
     });
   } catch (e) {
     f.error = e.message;
+  }
+  f.running = false;
+  update();
+}
+
+/**
+ * Every method's faithfulness over rows of the set (`faithRows`), each row
+ * evaluated in a worker as `bertlens analyze --faithfulness` evaluates it
+ * (its index seeds the random baseline), then averaged by the core
+ * (`SetFaithfulness`): the same numbers as the CLI's report over those rows.
+ * Rows show as they arrive; a cancel keeps them and summarises them.
+ */
+export async function evaluateSetFaithfulness() {
+  const ds = state.dataset;
+  const run = ds.run;
+  if (!run || run.running) return;
+  cancelRun();
+  const v = ds.view;
+  const rows = faithRows(ds, v.faithScope, v.faithLimit);
+  const f = { model: run.model, scope: v.faithScope, perturb: v.faithPerturb, rows, results: new Array(rows.length).fill(null), errors: new Map(), done: 0, running: true, cancelled: false, summary: null, error: null, started: performance.now(), seconds: 0 };
+  ds.faith = f;
+  if (!rows.length) {
+    f.running = false;
+    f.error = v.faithScope === 'mistakes' ? 'No misclassified row passes the filters.' : 'No row ran.';
+    update();
+    return;
+  }
+  const job = new AbortController();
+  runJob = job;
+  update();
+  const { texts, pairs } = picked(ds);
+  const options = faithOptions(f.perturb);
+  const pool = act.getPool();
+  try {
+    await pool.each(
+      'faithfulnessOrError',
+      rows.map((i) => ({ text: texts[i], pair: pairs?.[i] || null, row: i, options })),
+      {
+        signal: job.signal,
+        onResult: (k, r) => {
+          if (r.error) f.errors.set(rows[k], r.error);
+          else f.results[k] = r.result;
+          f.done++;
+          update();
+        },
+      },
+    );
+  } catch (e) {
+    if (runJob !== job) return;
+    if (e instanceof AbortError) f.cancelled = true;
+    else f.error = e.message;
+  }
+  if (runJob !== job) return;
+  runJob = null;
+  f.seconds = (performance.now() - f.started) / 1000;
+  const evaluated = f.results.filter(Boolean);
+  if (evaluated.length) {
+    try {
+      f.summary = await pool.call(0, 'faithfulnessSummary', { rows: evaluated, fractions: FRACTIONS });
+    } catch (e) {
+      f.error = `faithfulness over the set: ${e.message}`;
+    }
   }
   f.running = false;
   update();

@@ -116,3 +116,28 @@ export function memo() {
 export function tableHead(names, numeric = []) {
   return h('thead', null, h('tr', null, names.map((x, i) => h('th', { class: numeric.includes(i) ? 'num' : null }, x))));
 }
+
+/** Saves `content` as a file named `name` (a download; nothing leaves the machine). */
+export function download(name, content, type) {
+  const url = URL.createObjectURL(content instanceof Blob ? content : new Blob([content], { type }));
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/**
+ * Rows as CSV (RFC 4180): fields with a comma, quote or line break quoted;
+ * a text field a spreadsheet would run as a formula (=, +, -, @) is
+ * prefixed with ' (OWASP's advice against CSV injection).
+ */
+export function toCsv(rows) {
+  const field = (v) => {
+    if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
+    let s = String(v ?? '');
+    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return rows.map((r) => r.map(field).join(',')).join('\r\n') + '\r\n';
+}

@@ -193,6 +193,20 @@ function bindDataset() {
     update();
   });
   $('words-run').addEventListener('click', () => data.computeWords());
+  $('setfaith-scope').addEventListener('change', (ev) => {
+    state.dataset.view.faithScope = ev.target.value;
+    update();
+  });
+  $('setfaith-limit').addEventListener('input', (ev) => {
+    state.dataset.view.faithLimit = ev.target.value;
+    update();
+  });
+  $('setfaith-perturb').addEventListener('change', (ev) => {
+    state.dataset.view.faithPerturb = ev.target.checked;
+    update();
+  });
+  $('setfaith-run').addEventListener('click', () => data.evaluateSetFaithfulness());
+  $('setfaith-cancel').addEventListener('click', () => data.cancelRun());
   $('words-cancel').addEventListener('click', () => data.cancelRun());
   $('words-class').addEventListener('change', (ev) => {
     state.dataset.view.wordsClass = ev.target.value;

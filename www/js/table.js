@@ -124,3 +124,41 @@ export function defaultWordsClass(byClass) {
   return best?.[0] ?? '';
 }
 
+
+/**
+ * The rows whose faithfulness is evaluated: the misclassified rows the
+ * filters show, in their order (`scope` 'mistakes'); every row that ran
+ * ('all'), at most `limit`, spread evenly over the rows when there are more
+ * (row ⌊k·n/limit⌋ for k < limit, so that a set sorted by class is sampled
+ * across its classes); or the rows before row `limit` ('first', as
+ * `bertlens analyze --faithfulness-rows` picks them).
+ * @returns {number[]} row indices
+ */
+export function faithRows(ds, scope, limit) {
+  const run = ds.run;
+  if (!run) return [];
+  let rows = [];
+  if (scope === 'mistakes') rows = mistakes(ds);
+  else for (let i = 0; i < run.n; i++) if (run.predicted[i] >= 0) rows.push(i);
+  const n = rows.length;
+  const k = Math.max(1, Math.floor(Number(limit) || 0));
+  if (scope === 'first') return rows.filter((i) => i < k);
+  if (n <= k) return rows;
+  if (scope === 'mistakes') return rows.slice(0, k);
+  return Array.from({ length: k }, (_, j) => rows[Math.floor((j * n) / k)]);
+}
+
+/**
+ * Words per class as the rows of a CSV: class, which list (`toward`: over the
+ * rows predicted as the class; `misclassified`: over those whose true label
+ * is another), word, total and mean attribution, count.
+ */
+export function wordsTable(byClass, method) {
+  const out = [['class', 'list', 'word', 'total', 'mean', 'count', 'method']];
+  for (const name of Object.keys(byClass).sort()) {
+    for (const list of ['toward', 'misclassified']) {
+      for (const w of byClass[name][list]) out.push([name, list, w.word, w.total, w.mean, w.count, method]);
+    }
+  }
+  return out;
+}

@@ -2,7 +2,7 @@
 // model work happens here, so the page never freezes. Messages follow
 // types.js: `{id, type, payload}` in, `{id, result}` or `{id, error}` out.
 
-import init, { Explainer, nearestRows } from '../pkg/bertlens_wasm.js';
+import init, { Explainer, nearestRows, summarizeFaithfulness } from '../pkg/bertlens_wasm.js';
 
 /** @type {Promise<{memory: WebAssembly.Memory}> | null} */
 let ready = null;
@@ -98,6 +98,21 @@ const handlers = {
 
   faithfulness({ text, pair, row, options }) {
     return model().faithfulness(text, pair ?? undefined, row, options);
+  },
+
+  /** One row of a set: its `RowFaithfulness`, or the reason it has none (the set goes on). */
+  faithfulnessOrError(payload) {
+    try {
+      return { result: handlers.faithfulness(payload) };
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) throw e;
+      return { error: e?.message ?? String(e) };
+    }
+  },
+
+  /** The rows' faithfulness averaged (`SetFaithfulness`). */
+  faithfulnessSummary({ rows, fractions }) {
+    return summarizeFaithfulness(rows, Float64Array.from(fractions));
   },
 
   anchor({ text, pair, options }) {

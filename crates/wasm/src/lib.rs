@@ -10,11 +10,15 @@
 
 use bertlens_core::analysis::batch::{forward_all, Encoded};
 use bertlens_core::analysis::dataset::unmatched_labels;
+use bertlens_core::analysis::evaluate::RowFaithfulness;
 use bertlens_core::analysis::faithfulness::FaithfulnessOptions;
 use bertlens_core::analysis::metrics::metrics;
+use bertlens_core::analysis::summary::{
+    agreement_summary, summarize, AgreementSummary, MethodSummary,
+};
 use bertlens_core::analysis::words::{class_words, RowWords};
 use bertlens_core::analysis::{
-    analyze_rows, anchor, match_label, nearest, AnalysisOptions, AnchorOptions, Row,
+    analyze_rows, anchor, match_label, nearest, AnalysisOptions, AnchorOptions, EvalMethod, Row,
 };
 use bertlens_core::attention::Attentions;
 use bertlens_core::attribution::adaptive::{self, AutoIg, Interval, Progress};
@@ -845,6 +849,29 @@ impl Explainer {
             .collect();
         to_js(&metrics(&pairs, self.model.labels()))
     }
+}
+
+/// The faithfulness of a set (`SetFaithfulness`): each method's metrics
+/// averaged over `rows` (the `RowFaithfulness` of each evaluated row), its
+/// mean deletion curve on the grid 0, 10, …, 100% removed, and the methods'
+/// mean agreement: the `faithfulness` and `agreement` of `bertlens analyze
+/// --faithfulness`. `fractions`: the ones the rows were evaluated at.
+#[wasm_bindgen(js_name = summarizeFaithfulness)]
+pub fn summarize_faithfulness(rows: JsValue, fractions: Vec<f64>) -> Result<JsValue, JsError> {
+    let invalid = |e: &dyn std::fmt::Display| JsError::new(&format!("invalid rows: {e}"));
+    let json: serde_json::Value = serde_wasm_bindgen::from_value(rows).map_err(|e| invalid(&e))?;
+    let rows: Vec<RowFaithfulness> = serde_json::from_value(json).map_err(|e| invalid(&e))?;
+    #[derive(Serialize)]
+    struct SetFaithfulness {
+        rows: usize,
+        methods: std::collections::BTreeMap<EvalMethod, MethodSummary>,
+        agreement: Vec<AgreementSummary>,
+    }
+    to_js(&SetFaithfulness {
+        rows: rows.len(),
+        methods: summarize(rows.iter(), &fractions),
+        agreement: agreement_summary(rows.iter()),
+    })
 }
 
 /// The `k` rows nearest to `query` by cosine similarity (`Nearest`):

@@ -7,11 +7,11 @@ import { state, task } from '../state.js';
 import { h, fill, memo, tableHead as head } from '../dom.js';
 import { picked } from '../table.js';
 import * as ds from '../dataset.js';
+import { faithTable, deletionPlot, agreementTable, rowCurves, curveArea, verdict } from './faithfulness.js';
 
 const $ = (id) => document.getElementById(id);
 const changed = memo();
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
-const num = (x, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 
 /** The text view's panel of the nearest rows of the loaded set. */
 export function renderNeighboursPanel() {
@@ -57,8 +57,6 @@ export function renderNeighbours(el, { n, d, labels, input }, { onRow }) {
   );
 }
 
-const METHOD_NAMES = { ig: 'Integrated Gradients', saliency: 'saliency', 'input-x-gradient': 'input × gradient', rollout: 'attention rollout', random: 'random (baseline)' };
-
 export function renderFaithfulnessPanel() {
   const show = task() === 'sequence-classification' && Boolean(state.analysis);
   $('faithfulness-panel').hidden = !show;
@@ -77,37 +75,30 @@ export function renderFaithfulnessPanel() {
   }
 }
 
-/** One row per method: AOPC comprehensiveness (higher: more faithful), sufficiency (lower), and the perturbation metrics. */
+/** One input's faithfulness: the table per method, the deletion curves, the methods' agreement. */
 export function renderFaithfulness(el, f) {
   if (f.error) return fill(el, h('p', { class: 'message error' }, f.error));
   const r = f.result;
-  const perturb = Object.values(r.methods).some((m) => m.infidelity !== null);
-  const rows = Object.entries(r.methods).sort((a, b) => b[1].aopc_comprehensiveness - a[1].aopc_comprehensiveness);
+  const methods = Object.fromEntries(Object.entries(r.methods).map(([m, x]) => [m, { ...x, deletion_auc: curveArea(x.deletion_curve) }]));
+  const why = verdict(methods);
   fill(
     el,
-    h('p', { class: 'muted' }, `Explaining p(${state.model.info.labels[r.target]}) = ${(100 * r.probability).toFixed(1)}%. Comprehensiveness: how much the probability drops when a method's top tokens are removed (higher is more faithful); sufficiency: how much it drops when only they are kept (lower is more faithful). Most comprehensive first.`),
+    h('p', { class: 'muted' }, `Explaining p(${state.model.info.labels[r.target]}) = ${(100 * r.probability).toFixed(1)}%. Comprehensiveness: how much the probability drops when a method's top tokens are removed (higher is more faithful); sufficiency: how much it drops when only they are kept (lower is more faithful); the deletion curve's area (lower: the probability falls sooner). Most comprehensive first.`),
+    why ? h('p', { id: 'faith-verdict' }, why) : null,
+    faithTable(methods, { id: 'faithfulness-table' }),
     h(
-      'table',
-      { class: 'mistakes', id: 'faithfulness-table' },
-      head(['method', 'AOPC comprehensiveness ↑', 'AOPC sufficiency ↓', perturb ? 'infidelity ↓' : null, perturb ? 'sensitivity-max ↓' : null].filter(Boolean), perturb ? [1, 2, 3, 4] : [1, 2]),
-      h(
-        'tbody',
-        null,
-        rows.map(([m, s]) =>
-          h(
-            'tr',
-            { dataset: { method: m, comprehensiveness: s.aopc_comprehensiveness, sufficiency: s.aopc_sufficiency } },
-            h('td', null, METHOD_NAMES[m] ?? m),
-            h('td', { class: 'num' }, num(s.aopc_comprehensiveness)),
-            h('td', { class: 'num' }, num(s.aopc_sufficiency)),
-            perturb ? h('td', { class: 'num' }, s.infidelity === null ? '—' : s.infidelity.toExponential(2)) : null,
-            perturb ? h('td', { class: 'num' }, s.sensitivity_max === null ? '—' : num(s.sensitivity_max)) : null,
-          ),
-        ),
-      ),
+      'div',
+      { class: 'faith-grid' },
+      deletionPlot(rowCurves(r.methods), { id: 'faith-curves', title: 'Deletion curves of this input' }),
+      h('div', null, h('p', { class: 'muted' }, 'Do the methods rank the tokens alike?'), agreementTable(r.agreement, { id: 'faith-agreement' })),
     ),
   );
 }
+
+/** A few of the anchor's sampled sentences (the others' words masked or replaced). */
+const ANCHOR_SAMPLES = 4;
+const samples = (id, title, list) =>
+  list.length ? h('div', { class: 'anchor-samples', id }, h('p', { class: 'muted' }, title), h('ul', null, list.slice(0, ANCHOR_SAMPLES).map((t) => h('li', null, h('q', null, t))))) : null;
 
 /** The anchor as a rule over the text: its words marked, precision and coverage, a few samples. */
 export function renderAnchor(el, a, input) {
@@ -136,7 +127,8 @@ export function renderAnchor(el, a, input) {
       h('p', null, h('strong', null, 'IF '), h('code', { id: 'anchor-rule' }, rule), h('strong', null, ' THEN '), r.predicted_label),
       h('p', { class: 'anchor-text' }, parts),
       h('p', { class: 'muted' }, `precision ${pct(r.precision)}, coverage ${pct(r.coverage)}, ${r.samples} sentences run${r.success ? '' : ' (the threshold was not reached: the best anchor found)'}`),
-      r.covered_false.length ? h('p', { class: 'muted' }, 'Kept the anchor but not the prediction, e.g.: ', h('q', null, r.covered_false[0])) : null,
+      samples('anchor-keep', `Sentences that keep the anchor and the prediction (${r.predicted_label})`, r.covered_true),
+      samples('anchor-flip', 'Sentences that keep the anchor but not the prediction', r.covered_false),
     ),
   );
 }

@@ -1,24 +1,19 @@
 // The dataset workbench drawn from `state.dataset`: what was read, the
 // run's progress, accuracy and the confusions, the misclassified rows with
-// their filters, per-class precision/recall/F1, and (in the text view) the
-// rows nearest to the explained text. The numbers are the core's (through
-// the binding); each render function below is pure over its arguments.
+// their filters, per-class precision/recall/F1, words per class, the set's
+// faithfulness, and (in the text view) the rows nearest to the explained
+// text. The numbers are the core's (through the binding); the views
+// themselves are report.js's, pure over their arguments.
 
 import { state, update } from '../state.js';
-import { h, fill, memo, tableHead as head } from '../dom.js';
+import { h, fill, memo } from '../dom.js';
 import { renderNeighboursPanel, renderFaithfulnessPanel } from './explained.js';
-import { picked, problem, mistakes, confusions, defaultWordsClass } from '../table.js';
+import { problem, mistakes, defaultWordsClass, faithRows } from '../table.js';
+import { renderSetFaithfulness, renderWords, renderUnmatched, renderSummary, renderConfusion, renderMistakes, renderClasses } from './report.js';
 import * as ds from '../dataset.js';
 
 const $ = (id) => document.getElementById(id);
 const changed = memo();
-/** Misclassified rows listed at once (the filters narrow the rest). */
-const SHOWN_ROWS = 200;
-/** Cells listed under "most frequent confusions". */
-const TOP_CONFUSIONS = 12;
-
-const pct = (x) => `${(100 * x).toFixed(1)}%`;
-const num = (x, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 
 export function renderWorkbench() {
   const mode = state.view.mode;
@@ -61,6 +56,28 @@ export function renderWorkbench() {
   const w = d.words;
   const shownClass = w?.byClass ? d.view.wordsClass || defaultWordsClass(w.byClass) : '';
   if (changed('words', [w, w?.byClass, shownClass])) renderWords($('dataset-words'), w, shownClass);
+  renderSetFaithControls(d);
+  const f = d.faith;
+  if (changed('set-faith', [f, f?.summary, f?.error, f?.running])) renderSetFaithfulness($('dataset-faithfulness'), f);
+}
+
+function renderSetFaithControls(d) {
+  const v = d.view;
+  const f = d.faith;
+  $('setfaith-scope').value = v.faithScope;
+  if (document.activeElement !== $('setfaith-limit')) $('setfaith-limit').value = v.faithLimit;
+  $('setfaith-perturb').checked = v.faithPerturb;
+  const busy = Boolean(d.run?.running || d.words?.running || f?.running);
+  const n = busy ? 0 : faithRows(d, v.faithScope, v.faithLimit).length;
+  $('setfaith-run').disabled = busy || !n;
+  $('setfaith-run').textContent = n ? `Evaluate every method on ${n} row${n === 1 ? '' : 's'}` : 'Evaluate every method';
+  $('setfaith-progress').hidden = !f?.running;
+  if (f?.running) {
+    $('setfaith-progress-bar').max = f.rows.length || 1;
+    $('setfaith-progress-bar').value = f.done;
+    const s = (performance.now() - f.started) / 1000;
+    $('setfaith-progress-text').textContent = `${f.done} of ${f.rows.length} rows${f.done && s > 0 ? ` · ${(s / f.done).toFixed(1)} s a row` : ''}`;
+  }
 }
 
 function renderWordsControls(d) {
@@ -79,48 +96,6 @@ function renderWordsControls(d) {
     fill($('words-class'), names.map((n) => h('option', { value: n }, `${n} (${w.byClass[n].rows} rows${w.byClass[n].misclassified_rows ? `, ${w.byClass[n].misclassified_rows} wrong` : ''})`)));
   }
   if (w?.byClass) $('words-class').value = d.view.wordsClass || defaultWordsClass(w.byClass);
-}
-
-/** One list of words as bars: total attribution, with mean and count. */
-function wordBars(id, title, stats) {
-  if (!stats.length) return h('div', { class: 'word-list' }, h('p', { class: 'muted' }, title), h('p', { class: 'muted' }, 'none'));
-  const max = Math.max(...stats.map((s) => Math.abs(s.total)), 1e-12);
-  return h(
-    'div',
-    { class: 'word-list', id },
-    h('p', { class: 'muted' }, title),
-    h(
-      'ul',
-      { class: 'classes' },
-      stats.map((s) =>
-        h(
-          'li',
-          { class: 'word-row', title: `total ${s.total.toFixed(4)}, mean ${s.mean.toFixed(4)} over ${s.count}`, dataset: { word: s.word, total: s.total } },
-          h('span', { class: 'class-label' }, s.word),
-          h('span', { class: `class-bar${s.total < 0 ? ' negative' : ''}` }, h('span', { style: { width: `${(100 * Math.abs(s.total)) / max}%` } })),
-          h('span', { class: 'class-p' }, s.total.toFixed(2)),
-          h('span', { class: 'muted' }, `×${s.count}`),
-        ),
-      ),
-    ),
-  );
-}
-
-/** The words of one class: toward it over its rows, and over its misclassified rows. */
-export function renderWords(el, w, name) {
-  if (!w) return fill(el, h('p', { class: 'muted' }, 'Not computed yet: one backward pass a row (saliency, input × gradient) or 50 (Integrated Gradients).'));
-  if (!w.byClass) return fill(el, h('p', { class: 'muted' }, w.running ? 'Attributing every row…' : 'Cancelled.'));
-  const c = w.byClass[name];
-  if (!c) return fill(el);
-  fill(
-    el,
-    h(
-      'div',
-      { class: 'words-grid' },
-      wordBars('words-toward', `Toward ${name}, over the ${c.rows} row${c.rows === 1 ? '' : 's'} predicted as it (${w.method})`, c.toward),
-      wordBars('words-wrong', `…over the ${c.misclassified_rows} of them whose true label is another`, c.misclassified),
-    ),
-  );
 }
 
 function renderSource(d) {
@@ -172,110 +147,6 @@ function renderProgress(d) {
     : `${run.done} of ${run.n} rows in ${s.toFixed(1)} s${rate}${run.cancelled ? ' (cancelled)' : ''}`;
 }
 
-/** Labels that match no class of the model, and how many rows carry them. */
-export function renderUnmatched(el, d, labels) {
-  const u = d.labels?.unmatched ?? [];
-  el.hidden = !u.length;
-  if (!u.length) return fill(el);
-  const rows = u.reduce((a, x) => a + x.count, 0);
-  const shown = u.slice(0, 12);
-  fill(
-    el,
-    h('p', { id: 'unmatched-summary' }, `${rows} row${rows === 1 ? '' : 's'} carry a label that is none of the model's ${labels.length} classes (by name, name up to case, or index); they are run but left out of the metrics:`),
-    h(
-      'ul',
-      { id: 'unmatched-list' },
-      shown.map((x) => h('li', null, h('code', null, x.label), ` × ${x.count} (rows ${x.rows.map((r) => r + 1).join(', ')}${x.count > x.rows.length ? ', …' : ''})`)),
-      u.length > shown.length ? h('li', null, `and ${u.length - shown.length} more labels`) : null,
-    ),
-  );
-}
-
-/** Accuracy (live while the run goes, the core's when it is done) and counts. */
-export function renderSummary(el, run, d) {
-  const m = run.metrics;
-  const failed = run.errors.size;
-  const acc = m ? m.accuracy : run.labelled ? run.correct / run.labelled : NaN;
-  const wrong = m ? m.support - Math.round(m.accuracy * m.support) : run.labelled - run.correct;
-  const labelled = m ? m.support : run.labelled;
-  const items = [
-    ['Accuracy', Number.isFinite(acc) ? pct(acc) : '—', 'accuracy', Number.isFinite(acc) ? String(acc) : ''],
-    ['Misclassified', `${wrong} of ${labelled}`, 'wrong', String(wrong)],
-    ['Macro F1', m ? num(m.macro_avg.f1) : '—', 'macro-f1', m ? String(m.macro_avg.f1) : ''],
-    ['Weighted F1', m ? num(m.weighted_avg.f1) : '—', 'weighted-f1', m ? String(m.weighted_avg.f1) : ''],
-  ];
-  fill(
-    el,
-    h(
-      'div',
-      { class: 'stats' },
-      items.map(([k, v, id, value]) => h('div', { class: 'stat' }, h('span', { class: 'stat-k' }, k), h('strong', { id: `stat-${id}`, dataset: { value } }, v))),
-    ),
-    !d.labels ? h('p', { class: 'muted' }, 'No label column: predictions only (pick one for accuracy and errors).') : null,
-    failed ? h('p', { class: 'warning', id: 'failed-rows' }, `${failed} row${failed === 1 ? '' : 's'} could not be run: ${[...run.errors.entries()].slice(0, 3).map(([i, e]) => `row ${i + 1}: ${e}`).join('; ')}`) : null,
-    run.running ? h('p', { class: 'muted' }, 'Accuracy so far; the per-class metrics come when every row is in.') : null,
-  );
-}
-
-/**
- * The confusion matrix over the classes with an error (rows: true class,
- * columns: predicted), scrollable, and the most frequent confusions as a list.
- */
-export function renderConfusion(el, run, labels, cell, { onCell }) {
-  const metrics = run.metrics;
-  if (!metrics) return fill(el, pending(run));
-  const c = confusions(metrics.confusion);
-  if (!c.cells.length) return fill(el, h('p', { id: 'no-confusions' }, 'No errors: every labelled row is predicted as its label.'));
-  const name = (i) => labels[i] ?? String(i);
-  const isCell = (t, p) => cell && cell[0] === t && cell[1] === p;
-  const top = h(
-    'ol',
-    { class: 'top-confusions', id: 'top-confusions' },
-    c.cells.slice(0, TOP_CONFUSIONS).map((x) =>
-      h(
-        'li',
-        { class: isCell(x.truth, x.predicted) ? 'selected' : null },
-        h('button', { type: 'button', class: 'link', onclick: () => onCell(x.truth, x.predicted), dataset: { truth: x.truth, predicted: x.predicted } }, `${name(x.truth)} → ${name(x.predicted)}`),
-        ` × ${x.count}`,
-      ),
-    ),
-  );
-  const max = Math.max(...c.matrix.flat());
-  const table = h(
-    'table',
-    { class: 'confusion', id: 'confusion-table' },
-    h('thead', null, h('tr', null, h('th', { class: 'corner' }, 'true ↓ predicted →'), c.classes.map((k) => h('th', { class: 'col', title: name(k) }, h('span', null, name(k)))))),
-    h(
-      'tbody',
-      null,
-      c.classes.map((t, i) =>
-        h(
-          'tr',
-          null,
-          h('th', { class: 'row-label', title: name(t) }, name(t)),
-          c.classes.map((p, j) => {
-            const n = c.matrix[i][j];
-            const off = t !== p && n > 0;
-            const alpha = n ? 0.15 + 0.85 * (n / max) : 0;
-            return h(
-              'td',
-              {
-                class: `${t === p ? 'diag' : off ? 'off' : ''}${isCell(t, p) ? ' selected' : ''}`,
-                style: n ? { background: t === p ? `rgba(29,122,58,${alpha * 0.5})` : `rgba(180,35,24,${alpha})` } : null,
-                title: `${name(t)} → ${name(p)}: ${n}`,
-                dataset: { truth: t, predicted: p, count: n },
-                onclick: off ? () => onCell(t, p) : null,
-              },
-              n ? String(n) : '',
-            );
-          }),
-        ),
-      ),
-    ),
-  );
-  fill(el, h('div', { class: 'confusion-wrap' }, h('div', null, h('p', { class: 'muted' }, 'Most frequent'), top), h('div', { class: 'confusion-scroll' }, table)));
-}
-
 function renderFilters(d, labels) {
   const v = d.view;
   if (changed('filter-classes', [labels])) {
@@ -291,67 +162,3 @@ function renderFilters(d, labels) {
   }
 }
 
-/** The misclassified rows that pass the filters; a click explains one. */
-export function renderMistakes(el, { rows, run, d, labels }, { onRow }) {
-  const { texts } = picked(d);
-  const truth = d.labels?.indices;
-  if (!truth) return fill(el, h('p', { class: 'muted' }, 'No labels: nothing is known to be wrong.'));
-  const name = (i) => labels[i] ?? String(i);
-  fill(
-    el,
-    h('p', { class: 'muted', id: 'mistakes-count' }, `${rows.length} row${rows.length === 1 ? '' : 's'}${rows.length > SHOWN_ROWS ? `, the first ${SHOWN_ROWS} shown` : ''}`),
-    rows.length
-      ? h(
-          'div',
-          { class: 'table-scroll mistakes-scroll' },
-          h(
-            'table',
-            { class: 'mistakes', id: 'mistakes-table' },
-            head(['row', 'text', 'true', 'predicted', 'p(predicted)', 'loss'], [0, 4, 5]),
-            h(
-              'tbody',
-              null,
-              rows.slice(0, SHOWN_ROWS).map((i) =>
-                h(
-                  'tr',
-                  { class: 'clickable', tabindex: '0', dataset: { row: i }, onclick: () => onRow(i), onkeydown: (ev) => ev.key === 'Enter' && onRow(i) },
-                  h('td', { class: 'num' }, String(i + 1)),
-                  h('td', { class: 'text' }, texts[i]),
-                  h('td', { class: 'label' }, name(truth[i])),
-                  h('td', { class: 'label wrong' }, name(run.predicted[i])),
-                  h('td', { class: 'num' }, pct(run.probability[i])),
-                  h('td', { class: 'num' }, num(run.loss[i], 2)),
-                ),
-              ),
-            ),
-          ),
-        )
-      : null,
-  );
-}
-
-/** Why there are no metrics yet, or none at all. */
-const pending = (run) => h('p', { class: 'muted' }, run.running ? 'When every row is in.' : 'No row has a label that is one of the classes: nothing to measure.');
-
-/** Per-class precision, recall, F1 and support (the core's), worst F1 first. */
-export function renderClasses(el, run) {
-  const metrics = run.metrics;
-  if (!metrics) return fill(el, pending(run));
-  const rows = [...metrics.per_class].sort((a, b) => a.f1 - b.f1 || a.label.localeCompare(b.label));
-  const tr = (c, cls) =>
-    h('tr', { class: cls, dataset: { label: c.label } }, h('td', null, c.label), h('td', { class: 'num' }, num(c.precision)), h('td', { class: 'num' }, num(c.recall)), h('td', { class: 'num' }, num(c.f1)), h('td', { class: 'num' }, String(c.support)));
-  fill(
-    el,
-    h(
-      'div',
-      { class: 'table-scroll classes-scroll' },
-      h(
-        'table',
-        { class: 'mistakes', id: 'classes-table' },
-        head(['class', 'precision', 'recall', 'F1', 'support'], [1, 2, 3, 4]),
-        h('tbody', null, rows.map((c) => tr(c, c.f1 < 1 ? 'imperfect' : null))),
-        h('tfoot', null, tr(metrics.macro_avg, 'avg'), tr(metrics.weighted_avg, 'avg')),
-      ),
-    ),
-  );
-}
