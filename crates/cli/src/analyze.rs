@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use bertlens_core::analysis::dataset::{Shard, BLOCK};
 use bertlens_core::analysis::faithfulness::{EvalMethod, FaithfulnessOptions, Removal};
-use bertlens_core::analysis::{analyze_rows, AnalysisOptions, Report, Row};
+use bertlens_core::analysis::{analyze_rows, AnalysisOptions, AnchorOptions, Report, Row};
 use bertlens_core::explain::Method;
 use bertlens_core::Steps;
 use clap::{Args, ValueEnum};
@@ -60,6 +60,10 @@ pub struct AnalyzeArgs {
     /// The K nearest rows of every row, by the model's pooled vector.
     #[arg(long, value_name = "K", default_value_t = 0)]
     pub neighbours: usize,
+    /// The anchor of the prediction of each of the first N rows (alibi's AnchorText, its defaults:
+    /// 95% precision, words hidden by the mask token; hundreds of forward passes a row).
+    #[arg(long, value_name = "N")]
+    pub anchors: Option<usize>,
     /// Words listed per class.
     #[arg(long, default_value_t = 10)]
     pub words_top: usize,
@@ -278,6 +282,11 @@ pub fn options(args: &AnalyzeArgs) -> AnalysisOptions {
         words_top: args.words_top,
         keep_vectors: args.keep_vectors,
         faithfulness_rows: args.faithfulness_rows,
+        anchors: args.anchors.map(|_| AnchorOptions {
+            seed: args.seed,
+            ..AnchorOptions::default()
+        }),
+        anchor_rows: args.anchors,
         ..AnalysisOptions::default()
     };
     opts.explain.n_steps = args.n_steps;

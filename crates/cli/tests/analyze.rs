@@ -122,15 +122,19 @@ fn the_report_is_the_contract() {
             .all(|n| n["row"].as_u64().unwrap() as usize != i && n["similarity"].is_number()));
     }
     assert!(r["words"]["neutral"]["toward"][0]["word"].is_string());
-    // The page: self-contained, no request anywhere, the report inlined.
+    // The page: self-contained, no request anywhere (SVG's namespace is a
+    // name, not a request), the report and the workbench's views inlined.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("default-src 'none'"));
+    let html = html.replace("http://www.w3.org/2000/svg", "");
     for bad in ["http://", "https://", "src=\"", "href=\""] {
         assert!(!html.contains(bad), "report.html holds {bad:?}");
     }
-    // The inlined report closes no script early: two scripts, two ends.
-    assert_eq!(html.matches("</script>").count(), 2);
+    // The inlined report and modules close no script early: three scripts, three ends.
+    assert_eq!(html.matches("</script>").count(), 3);
     assert!(html.contains("\"accuracy\":"));
+    assert!(html.contains("<bert-lens id=\"result\" view=\"dataset\">"));
+    assert!(html.contains("js/views/report.js"));
 }
 
 #[test]
@@ -358,4 +362,59 @@ fn bad_input_says_what_to_do() {
     );
     assert_eq!(code, 1);
     assert!(err.contains("needs a sequence classifier"), "{err}");
+}
+
+#[test]
+fn anchors_of_the_first_rows() {
+    let out = scratch("analyze-anchors");
+    let data = repo("tests/fixtures/analysis/bert-set.csv");
+    let model = repo("tests/fixtures/bert");
+    let (code, _, err) = run(
+        &[
+            "analyze",
+            "--model",
+            s(&model),
+            "--data",
+            s(&data),
+            "--method",
+            "none",
+            "--anchors",
+            "2",
+            "--out",
+            s(&out),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let r = read(&out.join("report.json"));
+    let rows = r["rows"].as_array().unwrap();
+    assert!(rows.len() > 2);
+    for row in &rows[..2] {
+        let a = &row["anchor"];
+        let text: Vec<char> = row["text"].as_str().unwrap().chars().collect();
+        assert_eq!(
+            a["predicted_label"], row["predicted"],
+            "the anchor explains the prediction"
+        );
+        let precision = a["precision"].as_f64().unwrap();
+        if a["success"].as_bool().unwrap() {
+            assert!(precision >= 0.95 - 1e-9, "{precision}");
+        }
+        assert!((0.0..=1.0).contains(&a["coverage"].as_f64().unwrap()));
+        assert!(a["samples"].as_u64().unwrap() > 0);
+        for w in a["words"].as_array().unwrap() {
+            let (start, end) = (
+                w["offsets"][0].as_u64().unwrap() as usize,
+                w["offsets"][1].as_u64().unwrap() as usize,
+            );
+            let cut: String = text[start..end].iter().collect();
+            assert_eq!(
+                cut,
+                w["word"].as_str().unwrap(),
+                "a word of the text, at its offsets"
+            );
+        }
+    }
+    assert!(rows[2].get("anchor").is_none(), "only the first 2 rows");
+    assert_eq!(r["settings"]["anchor_rows"], 2);
 }

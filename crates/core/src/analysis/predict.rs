@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::anchors::{anchor, AnchorOptions};
 use super::batch::{forward_all, require_classifier, Encoded, Forward};
 use super::dataset::{block_of, match_label, Row};
 use super::evaluate::{attributions_of, evaluate_row, Perturbations};
@@ -37,6 +38,10 @@ pub struct AnalysisOptions {
     pub faithfulness: Option<FaithfulnessOptions>,
     /// Evaluate faithfulness on the rows whose index is below this (all: `null`).
     pub faithfulness_rows: Option<usize>,
+    /// The anchor of each row's prediction (`null`: none).
+    pub anchors: Option<AnchorOptions>,
+    /// Find anchors for the rows whose index is below this (all: `null`).
+    pub anchor_rows: Option<usize>,
 }
 
 impl Default for AnalysisOptions {
@@ -50,6 +55,8 @@ impl Default for AnalysisOptions {
             keep_vectors: false,
             faithfulness: None,
             faithfulness_rows: None,
+            anchors: None,
+            anchor_rows: None,
         }
     }
 }
@@ -59,6 +66,12 @@ impl AnalysisOptions {
         self.faithfulness
             .as_ref()
             .filter(|_| self.faithfulness_rows.is_none_or(|n| row < n))
+    }
+
+    fn anchors(&self, row: usize) -> Option<&AnchorOptions> {
+        self.anchors
+            .as_ref()
+            .filter(|_| self.anchor_rows.is_none_or(|n| row < n))
     }
 }
 
@@ -197,6 +210,10 @@ fn one_row(
         )?),
         None => None,
     };
+    let anchor = match opts.anchors(row.index) {
+        Some(a) => Some(anchor(model, &row.text, row.pair.as_deref(), a)?),
+        None => None,
+    };
     Ok(RowResult {
         index: row.index,
         text: row.text.clone(),
@@ -217,6 +234,7 @@ fn one_row(
         neighbours: None,
         pooled: fwd.pooled.clone(),
         faithfulness,
+        anchor,
         error: None,
     })
 }

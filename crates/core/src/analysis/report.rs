@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::anchors::Anchor;
 use super::dataset::{unmatched_labels, Row, Shard, UnmatchedLabel};
 use super::evaluate::RowFaithfulness;
 use super::faithfulness::EvalMethod;
@@ -62,6 +63,9 @@ pub struct RowResult {
     pub pooled: Option<Vec<f32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faithfulness: Option<RowFaithfulness>,
+    /// The anchor of the prediction (`--anchors`): alibi's `AnchorText`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<Anchor>,
     /// Why the row has no prediction (e.g. an empty text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -90,6 +94,7 @@ impl RowResult {
             neighbours: None,
             pooled: None,
             faithfulness: None,
+            anchor: None,
             error: Some(error),
         }
     }
