@@ -6,9 +6,11 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ROOT, launch, open, shot, startServer } from './harness.mjs';
+import { ROOT, binary, launch, open, shot, startServer } from './harness.mjs';
 import { DEFAULT_MODEL, FIXTURES, assertClose, cli, serveFixtures } from './common.mjs';
 
 const EMBED = path.join(ROOT, 'www/embed');
@@ -137,6 +139,112 @@ describe('the <bert-lens> element', () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     assert.notEqual(await bg(), light);
     await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  it('draws a report of bertlens analyze (view="dataset") with no engine and no model', async () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'bertlens-el-'));
+    let report;
+    try {
+      const args = ['analyze', '--model', DEFAULT_MODEL, '--data', path.join(ROOT, 'data/intents-example.csv'), '--words-top', '8'];
+      args.push('--faithfulness', '--faithfulness-rows', '4', '--perturb-samples', '0', '--out', out);
+      execFileSync(binary(), args, { cwd: ROOT, stdio: 'ignore' });
+      report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+    serve('report.json', report);
+    const url = pageWith(
+      'dataset',
+      `<bert-lens id="set" view="dataset" src="e2e-report.json"></bert-lens>
+       <bert-lens id="nolive" view="dataset" model="minilm-intent"></bert-lens>
+       <bert-lens id="notreport" view="dataset" src="card-declined.json"></bert-lens>`,
+    );
+    const { page, log } = await visit(url);
+    const got = await eventOf(page, 'bert-lens-result', 'set');
+    assert.equal(got.accuracy, report.accuracy);
+    const inside = (sel) => page.evaluate(([q]) => [...document.getElementById('set').shadowRoot.querySelectorAll(q)].map((e) => ({ text: e.textContent, data: { ...e.dataset } })), [sel]);
+    const [acc] = await inside('#stat-accuracy');
+    assert.equal(Number(acc.data.value), report.accuracy);
+    // The confusions: every off-diagonal count of the report, and a click lists that cell's rows.
+    const cells = await inside('#confusion-table td.off');
+    const off = report.confusion.matrix.flatMap((r, i) => r.filter((c, j) => i !== j && c > 0));
+    assert.deepEqual(cells.map((c) => Number(c.data.count)).sort((a, b) => a - b), off.sort((a, b) => a - b));
+    assert.equal((await inside('#mistakes-table tbody tr')).length, Math.min(200, report.mistakes.length));
+    // The report's mistakes, most confident first: the same order.
+    assert.deepEqual((await inside('#mistakes-table tbody tr')).map((r) => Number(r.data.row)), report.mistakes.slice(0, 200));
+    const big = cells.reduce((a, b) => (Number(b.data.count) > Number(a.data.count) ? b : a));
+    await page.evaluate(([t, p]) => document.getElementById('set').shadowRoot.querySelector(`#confusion-table td[data-truth="${t}"][data-predicted="${p}"]`).click(), [big.data.truth, big.data.predicted]);
+    await page.waitForFunction((n) => document.getElementById('set').shadowRoot.querySelectorAll('#mistakes-table tbody tr').length === n, Number(big.data.count));
+    // A word filters the rows (a regular expression, as in the page), and keeps its focus as one types.
+    await page.evaluate(() => [...document.getElementById('set').shadowRoot.querySelectorAll('button.link')].find((b) => b.textContent === 'every confusion').click());
+    await page.locator('#set input[type=search]').pressSequentially('card');
+    assert.equal(await page.evaluate(() => document.getElementById('set').shadowRoot.activeElement?.type), 'search');
+    const carded = report.mistakes.filter((i) => /card/i.test(report.rows[i].text)).slice(0, 200);
+    await page.waitForFunction((n) => document.getElementById('set').shadowRoot.querySelectorAll('#mistakes-table tbody tr').length === n, carded.length);
+    assert.deepEqual((await inside('#mistakes-table tbody tr')).map((r) => Number(r.data.row)), carded);
+    // Per class as the report says, words per class, and which method to trust (the report's means).
+    assert.equal((await inside('#classes-table tbody tr')).length, report.per_class.length);
+    const toward = (await inside('#words-toward li')).map((li) => li.data.word);
+    const shownClass = await page.evaluate(() => document.getElementById('set').shadowRoot.querySelector('#report-words').previousElementSibling.querySelector('select').value);
+    assert.deepEqual(toward, report.words[shownClass].toward.map((w) => w.word));
+    const faith = await inside('#setfaith-table tbody tr');
+    assert.equal(faith.length, Object.keys(report.faithfulness).length);
+    for (const r of faith) assert.ok(Math.abs(Number(r.data.comprehensiveness) - report.faithfulness[r.data.method].aopc_comprehensiveness) < 1e-9, r.data.method);
+    assert.equal((await inside('#setfaith-curves polyline')).length, Object.keys(report.faithfulness).length);
+    // No model, no engine; the wrong uses of the view say what it takes.
+    const fetched = log.calls.map((r) => r.url);
+    assert.ok(!fetched.some((u) => u.endsWith('.wasm') || u.includes('/pkg/') || isModelFile(u)), `fetched: ${fetched.join(', ')}`);
+    assert.match(await eventOf(page, 'bert-lens-error', 'nolive'), /report\.json that bertlens analyze writes/);
+    await page.waitForFunction(() => /this src is one explanation/.test(document.getElementById('notreport').shadowRoot.textContent));
+    assert.deepEqual(log.errors, []);
+    await page.evaluate(() => document.getElementById('set').scrollIntoView());
+    await shot(page, 'element-dataset');
+  });
+
+  it("the CLI's self-contained HTML files (explain --html, analyze's report.html) draw with the element, offline", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bertlens-html-'));
+    try {
+      const text = 'my card was declined at the grocery store';
+      const want = JSON.parse(execFileSync(binary(), ['explain', '--model', DEFAULT_MODEL, '--json', '--html', path.join(dir, 'explained.html'), text], { cwd: ROOT, encoding: 'utf8' }));
+      const rows = readFileSync(path.join(ROOT, 'data/intents-example.csv'), 'utf8').split('\n').slice(0, 61).join('\n');
+      writeFileSync(path.join(dir, 'set.csv'), rows);
+      execFileSync(binary(), ['analyze', '--model', DEFAULT_MODEL, '--data', path.join(dir, 'set.csv'), '--out', dir], { cwd: ROOT, stdio: 'ignore' });
+      const report = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
+      const context = await browser.newContext({ offline: true, viewport: { width: 1100, height: 900 } });
+      try {
+        for (const [file, name] of [['explained.html', 'html-explain'], ['report.html', 'html-report']]) {
+          const page = await context.newPage();
+          const requests = [];
+          const errors = [];
+          page.on('request', (r) => requests.push(r.url()));
+          page.on('pageerror', (e) => errors.push(String(e)));
+          page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+          await page.goto(`file://${path.join(dir, file)}`);
+          const root = () => page.evaluate(() => document.getElementById('result').shadowRoot?.textContent ?? '');
+          if (file === 'explained.html') {
+            await page.waitForFunction(() => document.getElementById('result').shadowRoot?.querySelector('#record mark.tok'), null, { timeout: 20000 });
+            const got = await page.evaluate(() => [...document.getElementById('result').shadowRoot.querySelectorAll('#record mark.tok')].map((m) => Number(m.dataset.score)));
+            assertClose('attributions', got, want.attributions, 1e-6);
+            assert.match(await root(), /Predicted card_declined/);
+            // The text as typed: the words of the sentence, not the vocabulary's pieces.
+            assert.match(await root(), /grocery/);
+          } else {
+            await page.waitForFunction(() => document.getElementById('result').shadowRoot?.querySelector('#stat-accuracy'), null, { timeout: 20000 });
+            const acc = await page.evaluate(() => Number(document.getElementById('result').shadowRoot.querySelector('#stat-accuracy').dataset.value));
+            assert.equal(acc, report.accuracy);
+            assert.equal(await page.evaluate(() => document.getElementById('result').shadowRoot.querySelectorAll('#mistakes-table tbody tr').length), report.mistakes.length);
+          }
+          assert.deepEqual(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('blob:')), [], 'nothing but the file itself');
+          assert.deepEqual(errors, []);
+          await shot(page, `element-${name}`);
+          await page.close();
+        }
+      } finally {
+        await context.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('draws a saved explanation of every task', async () => {

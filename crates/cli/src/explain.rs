@@ -11,7 +11,7 @@ use bertlens_core::{
 };
 use serde_json::json;
 
-use crate::render;
+use crate::{html, render};
 use crate::{
     BaselineArg, ColorArg, ExplainArgs, LayerArg, MethodArg, NormArg, OutputArg, PartArg, RowArg,
 };
@@ -103,6 +103,28 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
         ),
     };
     let e = explain(&model, text, pair, &opts).map_err(|e| e.to_string())?;
+    if let Some(path) = &args.html {
+        let json = serde_json::to_string(&e).map_err(|e| e.to_string())?;
+        let mut attrs = vec![("view", "all")];
+        if qa {
+            attrs.extend([("question", text), ("context", pair.unwrap_or_default())]);
+        } else {
+            attrs.push(("text", text));
+            if let Some(p) = pair {
+                attrs.push(("pair", p));
+            }
+        }
+        if args.words {
+            attrs.push(("words", ""));
+        }
+        let name = args.model.file_name().unwrap_or(args.model.as_os_str());
+        let short: String = text.chars().take(80).collect();
+        let more = if short.len() < text.len() { "…" } else { "" };
+        let heading = format!("bertlens: {} on “{short}{more}”", name.to_string_lossy());
+        std::fs::write(path, html::page(&heading, &attrs, &json))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("bertlens: wrote {}", path.display());
+    }
     if args.json {
         println!("{}", serde_json::to_string(&e).map_err(|e| e.to_string())?);
     } else {

@@ -4,6 +4,7 @@
 mod analyze;
 mod bench;
 mod explain;
+mod html;
 mod merge;
 mod render;
 mod serve;
@@ -141,6 +142,10 @@ pub struct ExplainArgs {
     /// Print one JSON object (JSON Lines with --batch).
     #[arg(long)]
     pub json: bool,
+    /// Also write the explanation as one self-contained HTML file (the page's own figure, inlined;
+    /// opens offline).
+    #[arg(long, value_name = "FILE", conflicts_with = "batch")]
+    pub html: Option<PathBuf>,
     /// The second text of a sentence pair.
     #[arg(long)]
     pub pair: Option<String>,

@@ -4,6 +4,9 @@
 //              draws a saved `bertlens explain --json`; no engine, no model.
 //   live mode  <bert-lens model="minilm-intent" text="my card was declined">
 //              computes it in the browser (live.js, imported only then).
+//   a set      <bert-lens view="dataset" src="report.json">
+//              draws a report of `bertlens analyze` (report.js): accuracy,
+//              confusions, mistakes, words per class, faithfulness.
 //
 // Attributes are reflected as properties; changing one draws again. Events:
 // bert-lens-ready, bert-lens-result (detail: the explanation), bert-lens-error
@@ -48,6 +51,8 @@ export class BertLens extends HTMLElement {
     root.append(this.els.status, this.els.body);
     /** @type {object | null} the explanation shown */
     this.result = null;
+    /** @type {{report: object, view: object, present: Function} | null} a report of bertlens analyze shown */
+    this.report = null;
     this.showAll = false;
     this.heatmap = { layer: 0, source: 'mean' };
     /** Which src the result is of (a newer load replaces an older one). */
@@ -97,13 +102,17 @@ export class BertLens extends HTMLElement {
     // A name for assistive technology, unless the page gave one.
     if (!this.hasAttribute('aria-label') || this.namedByUs) {
       this.namedByUs = true;
-      this.setAttribute('aria-label', this.src ? 'bertlens: a saved explanation' : `bertlens: ${this.model || 'no model'} explains a text`);
+      this.setAttribute('aria-label', this.view === 'dataset' ? 'bertlens: a report of a labelled set' : this.src ? 'bertlens: a saved explanation' : `bertlens: ${this.model || 'no model'} explains a text`);
     }
     if (this.src) {
       this.live?.disconnect();
       this.live = null;
       if (this.loadedSrc !== this.src) this.loadSrc(this.src);
       else this.draw();
+    } else if (this.view === 'dataset') {
+      this.live?.disconnect();
+      this.live = null;
+      this.fail('view="dataset" draws a report of a labelled set: give src the report.json that bertlens analyze writes (to run a set in the browser, open bertlens\'s page and its workbench).');
     } else if (this.model) {
       if (!this.live) this.startLive();
       else this.draw();
@@ -115,6 +124,7 @@ export class BertLens extends HTMLElement {
   async loadSrc(src) {
     this.loadedSrc = src;
     this.result = null;
+    this.report = null;
     this.status('Loading the explanation…');
     fill(this.els.body);
     let url;
@@ -132,6 +142,16 @@ export class BertLens extends HTMLElement {
         json = JSON.parse(text);
       } catch {
         throw new Error(`${src} is not JSON (expected the output of bertlens explain --json)`);
+      }
+      if ('confusion' in json && 'per_class' in json) {
+        const { isReport, presentReport, emptyReportView } = await import('./report.js');
+        if (!isReport(json)) throw new Error(`${src} is not a complete report of bertlens analyze`);
+        if (this.loadedSrc !== src) return;
+        this.report = { report: json, view: emptyReportView(), present: presentReport };
+        this.draw();
+        this.emit('bert-lens-ready', null);
+        this.emit('bert-lens-result', json);
+        return;
       }
       json = asExplanation(json, src);
     } catch (e) {
@@ -159,10 +179,23 @@ export class BertLens extends HTMLElement {
   }
 
   draw() {
+    if (this.report) {
+      this.status('');
+      const { report, view, present: draw } = this.report;
+      draw(this.els.body, report, view);
+      return;
+    }
     const e = this.result;
     if (!e) return;
     if (!this.live) this.status('');
     const view = this.view || 'attribution';
+    if (view === 'dataset') {
+      fill(
+        this.els.body,
+        h('p', { class: 'message error', role: 'note' }, 'view="dataset" draws a report of a labelled set: give src the report.json that bertlens analyze writes (this src is one explanation).'),
+      );
+      return;
+    }
     present(
       this.els.body,
       { e, view, texts: this.live?.shownTexts() ?? textsFrom(e, this.givenTexts()), words: this.words, showAll: this.showAll, preview: this.preview, answer: this.live?.focus?.answer, live: Boolean(this.live), analysis: this.live?.analysis, heatmap: this.heatmap, maxTokens: this.live?.info?.max_tokens, activation: this.live?.info?.output },
@@ -187,6 +220,7 @@ export class BertLens extends HTMLElement {
 
   fail(message) {
     this.result = null;
+    this.report = null;
     fill(this.els.body);
     fill(this.els.status, h('p', { class: 'message error', part: 'error', role: 'alert' }, message));
     this.emit('bert-lens-error', message);
@@ -199,6 +233,7 @@ export class BertLens extends HTMLElement {
   async startLive() {
     this.live = { shownTexts: () => null, disconnect() {}, changed() {} }; // until live.js is in
     this.result = null; // a saved explanation shown before is not this model's
+    this.report = null;
     fill(this.els.body);
     try {
       const { LiveController } = await import('./live.js');

@@ -182,6 +182,54 @@ mark.slot sup { font-size: 0.67em; color: var(--_muted); margin-right: 2px; }
 .mask-groups { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 4px 24px; }
 .mask-group .class-row { grid-template-columns: minmax(80px, 160px) minmax(80px, 1fr) 60px 80px; }
 .filler-label { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0.87em; white-space: pre; }
+/* view="dataset": a report of bertlens analyze */
+.report h3 { font-size: 0.95em; font-weight: 600; margin: 14px 0 4px; }
+.report .row { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; margin: 4px 0; }
+.report select, .report input { padding: 2px 6px; }
+.report select { font: inherit; font-size: 0.87em; color: var(--_ink); background: var(--_bg); border: 1px solid var(--_line); border-radius: 4px; }
+button.link { border: none; background: none; color: var(--_accent); padding: 0 4px; text-decoration: underline; font: inherit; font-size: 0.87em; cursor: pointer; }
+.warning { color: var(--_warn); }
+.stats { display: flex; flex-wrap: wrap; gap: 10px 28px; margin: 8px 0; }
+.stat { display: flex; flex-direction: column; }
+.stat-k { font-size: 0.8em; color: var(--_muted); text-transform: uppercase; letter-spacing: 0.4px; }
+.stat strong { font-size: 1.45em; font-variant-numeric: tabular-nums; }
+.confusion-wrap { display: flex; flex-wrap: wrap; gap: 12px 24px; align-items: flex-start; }
+.top-confusions { margin: 0; padding-left: 22px; font-size: 0.87em; }
+.top-confusions li.selected { font-weight: 700; }
+.confusion-scroll { overflow: auto; max-height: 520px; max-width: 100%; flex: 1 1 420px; border: 1px solid var(--_line); border-radius: 6px; }
+table.confusion { border-collapse: collapse; font-size: 0.8em; }
+table.confusion th, table.confusion td { border: 1px solid var(--_track); padding: 0; }
+table.confusion thead th { position: sticky; top: 0; background: var(--_bg); z-index: 1; vertical-align: bottom; }
+table.confusion th.col { height: 120px; width: 24px; }
+table.confusion th.col span { display: inline-block; writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; max-height: 116px; overflow: hidden; text-overflow: ellipsis; font-weight: 500; padding: 2px 0; }
+table.confusion th.corner { font-size: 0.9em; color: var(--_muted); font-weight: 500; text-align: left; padding: 4px; }
+table.confusion th.row-label { position: sticky; left: 0; background: var(--_bg); text-align: right; font-weight: 500; padding: 1px 6px; white-space: nowrap; max-width: 200px; overflow: hidden; text-overflow: ellipsis; }
+table.confusion td { width: 24px; height: 22px; text-align: center; font-variant-numeric: tabular-nums; }
+table.confusion td.off { cursor: pointer; color: #fff; font-weight: 600; }
+table.confusion td.selected { outline: 2px solid var(--_accent); outline-offset: -2px; }
+.table-scroll { overflow: auto; max-height: 420px; }
+table.mistakes { border-collapse: collapse; font-size: 0.87em; width: 100%; }
+table.mistakes th, table.mistakes td { padding: 3px 8px; border-bottom: 1px solid var(--_track); text-align: left; vertical-align: top; }
+table.mistakes thead th { position: sticky; top: 0; background: var(--_bg); font-weight: 600; color: var(--_muted); }
+table.mistakes th.num { text-align: right; }
+table.mistakes td.num { font-variant-numeric: tabular-nums; text-align: right; white-space: nowrap; }
+table.mistakes td.label { white-space: nowrap; }
+table.mistakes td.wrong { color: var(--_error); }
+table.mistakes td.text { overflow-wrap: anywhere; }
+table.mistakes tfoot td { font-weight: 600; border-top: 1px solid var(--_line); }
+.words-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 4px 28px; }
+.word-list > p { margin: 6px 0 4px; }
+.word-row { display: grid; grid-template-columns: minmax(80px, 160px) minmax(80px, 1fr) 56px 36px; gap: 8px; align-items: center; padding: 2px 6px; }
+.class-bar.negative > span { background: var(--_error); }
+.faith-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 8px 28px; align-items: start; margin-top: 10px; }
+.faith-table td.best { font-weight: 700; }
+.method-swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; }
+.deletion-plot { margin: 0; }
+.deletion-plot svg { max-width: 100%; height: auto; display: block; }
+.deletion-plot .grid { stroke: var(--_line); stroke-width: 1; }
+.deletion-plot .axis { stroke: var(--_muted); stroke-width: 1; }
+.deletion-plot .tick, .deletion-plot .axis-label { fill: var(--_muted); font-size: 11px; }
+.deletion-plot .legend { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 0.85em; color: var(--_muted); }
 `;
 
 let sheet = null;
