@@ -3,8 +3,12 @@
 as `bertlens bench`, run by transformers + Captum on PyTorch's CPU backend.
 
     captum_bench.py --model www/models/minilm-intent --threads 2 --texts texts.json
+    captum_bench.py --model www/models/minilm-intent --threads 2 --rows rows-1000.csv
 
-Prints one JSON object like `bertlens bench`. The network is the default
+Prints one JSON object like `bertlens bench`; with --rows, the reference of
+`bertlens analyze` over a labelled set instead: every row predicted (batches
+of 64, padded, masked mean pooling), then Captum's Saliency of each row's
+predicted class, row by row, as a notebook would. The network is the default
 model's: BERT (no key prefix) → mean pooling → L2 normalisation → linear
 (head.safetensors), exactly as bertlens and the package's pipeline run it.
 Integrated Gradients is Captum's LayerIntegratedGradients at the embeddings
@@ -12,6 +16,7 @@ block, [CLS] [PAD]… [SEP] baseline, gausslegendre, all steps in one batch.
 """
 
 import argparse
+import csv
 import json
 import resource
 import statistics
@@ -41,7 +46,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True, type=Path)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--texts", required=True, type=Path, help="JSON list of texts")
+    ap.add_argument("--texts", type=Path, help="JSON list of texts")
+    ap.add_argument("--rows", type=Path, help="a CSV with a text column: time a whole set")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--n-steps", type=int, default=50)
     args = ap.parse_args()
@@ -62,6 +68,8 @@ def main():
         pooled = torch.nn.functional.normalize(out.last_hidden_state.mean(1), p=2, dim=1)
         return pooled @ w.T + b
 
+    if args.rows:
+        return dataset(args, bert, w, b, tok, logits)
     results = []
     for text in json.loads(args.texts.read_text()):
         enc = tok(text, return_special_tokens_mask=True)
@@ -103,6 +111,39 @@ def main():
         runs=args.runs,
         peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         results=results,
+    )))
+
+
+def dataset(args, bert, w, b, tok, logits):
+    with args.rows.open(newline="") as f:
+        texts = [r["text"] for r in csv.DictReader(f)]
+    tok.pad_token = "[PAD]"
+    t = time.perf_counter()
+    predicted = []
+    for s in range(0, len(texts), 64):
+        enc = tok(texts[s:s + 64], padding=True, return_tensors="pt")
+        with torch.no_grad():
+            out = bert(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+            mask = enc["attention_mask"].unsqueeze(-1).float()
+            pooled = (out.last_hidden_state * mask).sum(1) / mask.sum(1)
+            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+            predicted += (pooled @ w.T + b).argmax(-1).tolist()
+    predict_s = time.perf_counter() - t
+    t = time.perf_counter()
+    saliency = Saliency(lambda e: logits(None, e))
+    for text, target in zip(texts, predicted):
+        ids = torch.tensor([tok(text)["input_ids"]])
+        words = bert.embeddings.word_embeddings(ids).detach()
+        saliency.attribute(words, target=target, abs=True)
+    saliency_s = time.perf_counter() - t
+    print(json.dumps(dict(
+        engine=f"captum {__import__('captum').__version__} + torch {torch.__version__.split('+')[0]}",
+        threads=args.threads,
+        rows=len(texts),
+        predict_s=predict_s,
+        saliency_s=saliency_s,
+        rows_per_s=len(texts) / (predict_s + saliency_s),
+        peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     )))
 
 

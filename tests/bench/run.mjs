@@ -44,16 +44,20 @@ for (const w of threadCounts) {
   console.error(`bench: Chromium, ${w} worker(s)`);
   engines.push({ kind: 'browser', ...run('node', ['tests/bench/browser.mjs', '--workers', String(w), '--texts', textsFile, ...common]) });
 }
+console.error(`bench: the workbench, 1,000 and 10,000 rows (page, ${cores} worker(s); CLI analyze)`);
+const dataset = run('node', ['tests/bench/dataset.mjs', '--workers', String(cores), '--model', values.model, '--out', values.out]);
 const python = path.join(values.venv, 'bin/python');
 if (existsSync(python)) {
   for (const t of threadCounts) {
     console.error(`bench: Captum, ${t} thread(s)`);
     engines.push({ kind: 'captum', ...run(python, ['tests/bench/captum_bench.py', '--model', values.model, '--threads', String(t), '--texts', textsFile, ...common]) });
   }
+  console.error(`bench: transformers + Captum over ${dataset.rows} rows, ${cores} thread(s)`);
+  dataset.reference = run(python, ['tests/bench/captum_bench.py', '--model', values.model, '--threads', String(cores), '--rows', path.join(out, `rows-${dataset.rows}.csv`)]);
 } else {
   console.error(`bench: no reference venv at ${values.venv} (make bench-ref): Captum is left out`);
 }
-writeFileSync(path.join(out, 'results.json'), JSON.stringify(engines, null, 1));
+writeFileSync(path.join(out, 'results.json'), JSON.stringify({ engines, dataset }, null, 1));
 
 // FLOPs of the model at t tokens: linear layers 2·(4h² + 2h·I) per token and
 // layer, attention 2·2·t·h; the input-only backward pass repeats the linear
@@ -132,6 +136,16 @@ const lines = [
       (e) =>
         `Page, ${e.threads} worker(s): cold start with the model cached: prediction ${fmtMs(e.cold_start_ms.prediction)}, first attribution ${fmtMs(e.cold_start_ms.first_attribution)}, final ${fmtMs(e.cold_start_ms.final)}; click on Explain to saliency on screen: ${fmtMs(e.click_to_saliency_ms)} (median)`,
     ),
+  '',
+  `Workbench, ${dataset.rows} rows of ${dataset.tokens_mean.toFixed(1)} tokens on average: ` +
+    dataset.page
+      .map((p) => `page, ${p.workers} worker(s): predictions ${p.predict.seconds.toFixed(1)} s (${(p.predict.rows / p.predict.seconds).toFixed(0)} rows/s), words per class by saliency ${p.words_saliency.seconds.toFixed(1)} s`)
+      .join('; ') +
+    `; CLI \`bertlens analyze\` (prediction + saliency), ${dataset.cli.threads} threads: ${dataset.cli.rows_per_s.toFixed(1)} rows/s` +
+    (dataset.reference
+      ? `; transformers + Captum Saliency, ${dataset.reference.threads} threads: ${dataset.reference.rows_per_s.toFixed(1)} rows/s (bertlens ${(dataset.cli.rows_per_s / dataset.reference.rows_per_s).toFixed(2)}× its rate)`
+      : ''),
+  `Workbench, ${dataset.memory.predict.rows} rows in the page (${dataset.memory.workers} workers): predicted in ${dataset.memory.predict.seconds.toFixed(1)} s; the tab's memory (Chromium's renderer process with the page's workers) peaked at ${mb(dataset.memory.tab_peak.rss)} resident, ${mb(dataset.memory.tab_peak.pss)} proportional (${mb(dataset.memory.tab_before.rss)} and ${mb(dataset.memory.tab_before.pss)} with the model loaded, before the set); wasm memory ${mb(dataset.memory.wasm_memory_bytes)}, the page's JS heap ${dataset.memory.page_js_heap_bytes ? mb(dataset.memory.page_js_heap_bytes) : '—'}`,
 ];
 writeFileSync(path.join(out, 'table.md'), lines.join('\n') + '\n');
 console.log(lines.join('\n'));
