@@ -294,6 +294,29 @@ describe('the dataset workbench', () => {
     assert.match(await page.textContent('#setfaith-verdict'), /most comprehensive/);
     await page.$eval('#dataset-faithfulness', (el) => el.scrollIntoView());
     await shot(page, 'workbench-set-faithfulness', { fullPage: false });
+    // Removed tokens replaced by the mask token, as bertlens analyze --removal mask.
+    await page.selectOption('#setfaith-removal', 'mask');
+    await page.fill('#setfaith-limit', '3');
+    await page.click('#setfaith-run');
+    await page.waitForFunction(() => {
+      const x = globalThis.bertlens.state.dataset.faith;
+      return x && !x.running && x.removal === 'mask';
+    }, null, { timeout: 300000 });
+    const masked = await page.evaluate(() => globalThis.bertlens.state.dataset.faith.summary);
+    const out = mkdtempSync(path.join(tmpdir(), 'bertlens-mask-'));
+    try {
+      const first = readFileSync(DATA, 'utf8').split('\n').slice(0, 4).join('\n');
+      writeFileSync(path.join(out, 'set.csv'), first);
+      execFileSync(binary(), ['analyze', '--model', DEFAULT_MODEL, '--data', path.join(out, 'set.csv'), '--faithfulness', '--removal', 'mask', '--perturb-samples', '0', '--out', out], { cwd: ROOT, stdio: 'ignore' });
+      const wantMask = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')).faithfulness;
+      for (const [m, w] of Object.entries(wantMask)) {
+        close(masked.methods[m].aopc_comprehensiveness, w.aopc_comprehensiveness, `${m} masked comprehensiveness`);
+        close(masked.methods[m].aopc_sufficiency, w.aopc_sufficiency, `${m} masked sufficiency`);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+    assert.match(await page.textContent('#setfaith-summary'), /replaced by the mask token/);
   });
 
   it('shows rows as they arrive, and a cancelled run keeps what arrived', async () => {

@@ -21,9 +21,10 @@ export const FRACTIONS = [0.01, 0.05, 0.1, 0.2, 0.5];
 /** Captum's perturbation samples per row for infidelity and sensitivity-max, when asked for. */
 const PERTURB_SAMPLES = 10;
 
-const faithOptions = (perturb) => {
+/** The core's `FaithfulnessOptions`; `removal`: delete, mask or pad (as `bertlens analyze --removal`). */
+const faithOptions = (perturb, removal = 'delete') => {
   const samples = perturb ? PERTURB_SAMPLES : 0;
-  return { fractions: FRACTIONS, infidelity: { n_perturb_samples: samples }, sensitivity: { n_perturb_samples: samples } };
+  return { fractions: FRACTIONS, removal, infidelity: { n_perturb_samples: samples }, sensitivity: { n_perturb_samples: samples } };
 };
 
 // ---- actions ---------------------------------------------------------------------------------
@@ -372,7 +373,7 @@ export async function evaluateFaithfulness(perturb) {
     f.result = await act.getPool().call(0, 'faithfulness', {
       ...input,
       row,
-      options: faithOptions(perturb),
+      options: faithOptions(perturb, state.dataset.view.faithRemoval),
     });
   } catch (e) {
     f.error = e.message;
@@ -395,7 +396,7 @@ export async function evaluateSetFaithfulness() {
   cancelRun();
   const v = ds.view;
   const rows = faithRows(ds, v.faithScope, v.faithLimit);
-  const f = { model: run.model, scope: v.faithScope, perturb: v.faithPerturb, rows, results: new Array(rows.length).fill(null), errors: new Map(), done: 0, running: true, cancelled: false, summary: null, error: null, started: performance.now(), seconds: 0 };
+  const f = { model: run.model, scope: v.faithScope, perturb: v.faithPerturb, removal: v.faithRemoval, rows, results: new Array(rows.length).fill(null), errors: new Map(), done: 0, running: true, cancelled: false, summary: null, error: null, started: performance.now(), seconds: 0 };
   ds.faith = f;
   if (!rows.length) {
     f.running = false;
@@ -407,7 +408,7 @@ export async function evaluateSetFaithfulness() {
   runJob = job;
   update();
   const { texts, pairs } = picked(ds);
-  const options = faithOptions(f.perturb);
+  const options = faithOptions(f.perturb, f.removal);
   const pool = act.getPool();
   try {
     await pool.each(

@@ -201,6 +201,10 @@ function bindDataset() {
     state.dataset.view.faithLimit = ev.target.value;
     update();
   });
+  $('setfaith-removal').addEventListener('change', (ev) => {
+    state.dataset.view.faithRemoval = ev.target.value;
+    update();
+  });
   $('setfaith-perturb').addEventListener('change', (ev) => {
     state.dataset.view.faithPerturb = ev.target.checked;
     update();

@@ -79,7 +79,7 @@ export function emptyDataset() {
     labels: null,
     /** @type {object | null} the run: see newRun in dataset.js */
     run: null,
-    view: { sort: 'confidence', truth: '', predicted: '', query: '', minWords: '', maxWords: '', cell: null, wordsClass: '', wordsMethod: 'saliency', faithScope: 'mistakes', faithLimit: '50', faithPerturb: false },
+    view: { sort: 'confidence', truth: '', predicted: '', query: '', minWords: '', maxWords: '', cell: null, wordsClass: '', wordsMethod: 'saliency', faithScope: 'mistakes', faithLimit: '50', faithPerturb: false, faithRemoval: 'delete' },
     /** Words per class: {method, running, done, n, byClass: {name: ClassWords} | null} */
     words: null,
     /** Faithfulness over rows of the set: {rows, results, errors, done, running, summary: SetFaithfulness | null, …} (dataset.js) */

@@ -49,7 +49,7 @@ export function fromReport(r, view) {
   const words = r.words && Object.keys(r.words).length ? { method: r.settings?.method ?? 'saliency', running: false, byClass: r.words } : null;
   const evaluated = r.rows.filter((x) => x.faithfulness).map((x) => x.index);
   const faith = r.faithfulness
-    ? { scope: 'first', rows: evaluated, cancelled: false, errors: new Map(), summary: { rows: evaluated.length, methods: r.faithfulness, agreement: r.agreement ?? [] } }
+    ? { scope: 'first', rows: evaluated, removal: r.settings?.faithfulness?.removal, cancelled: false, errors: new Map(), summary: { rows: evaluated.length, methods: r.faithfulness, agreement: r.agreement ?? [] } }
     : null;
   return { d, run, words, faith };
 }

@@ -71,7 +71,7 @@ export function renderFaithfulnessPanel() {
   if (changed('anchor', [a, a?.result, a?.error])) renderAnchor($('anchor'), a, state.input);
   if (changed('faithfulness', [current, current?.result, current?.error])) {
     if (current?.result || current?.error) renderFaithfulness($('faithfulness'), current);
-    else if (!current) fill($('faithfulness'), h('p', { class: 'muted' }, "ERASER's comprehensiveness and sufficiency (AOPC over 1, 5, 10, 20 and 50% of the tokens, removed by deletion) of each method's explanation of the predicted class, as bertlens analyze --faithfulness computes them."));
+    else if (!current) fill($('faithfulness'), h('p', { class: 'muted' }, "ERASER's comprehensiveness and sufficiency (AOPC over 1, 5, 10, 20 and 50% of the tokens, removed as the workbench's “removed tokens are” says: deleted by default), the deletion curves and the methods' agreement, of each method's explanation of the predicted class, as bertlens analyze --faithfulness computes them."));
   }
 }
 

@@ -39,7 +39,7 @@ export function renderSetFaithfulness(el, f) {
     h(
       'p',
       { class: 'muted', id: 'setfaith-summary', dataset: { rows: sm.rows } },
-      `Means over ${sm.rows} ${what} (${f.rows.map((i) => i + 1).slice(0, 12).join(', ')}${f.rows.length > 12 ? ', …' : ''})${f.cancelled ? ', cancelled: the rows done' : ''}${f.seconds ? `, in ${f.seconds.toFixed(1)} s` : ''}. Higher comprehensiveness and lower sufficiency and deletion area are more faithful; the random baseline is the yardstick.`,
+      `Means over ${sm.rows} ${what} (${f.rows.map((i) => i + 1).slice(0, 12).join(', ')}${f.rows.length > 12 ? ', …' : ''})${f.removal && f.removal !== 'delete' ? `, removed tokens replaced by the ${f.removal} token` : ''}${f.cancelled ? ', cancelled: the rows done' : ''}${f.seconds ? `, in ${f.seconds.toFixed(1)} s` : ''}. Higher comprehensiveness and lower sufficiency and deletion area are more faithful; the random baseline is the yardstick.`,
     ),
     why ? h('p', { id: 'setfaith-verdict' }, h('strong', null, why)) : null,
     failed,

@@ -67,6 +67,7 @@ function renderSetFaithControls(d) {
   $('setfaith-scope').value = v.faithScope;
   if (document.activeElement !== $('setfaith-limit')) $('setfaith-limit').value = v.faithLimit;
   $('setfaith-perturb').checked = v.faithPerturb;
+  $('setfaith-removal').value = v.faithRemoval;
   const busy = Boolean(d.run?.running || d.words?.running || f?.running);
   const n = busy ? 0 : faithRows(d, v.faithScope, v.faithLimit).length;
   $('setfaith-run').disabled = busy || !n;
