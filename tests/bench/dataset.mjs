@@ -83,6 +83,29 @@ async function workbench(browser, server, workers) {
   return { page, context };
 }
 
+/**
+ * Clicks button `id` and waits until `state.dataset[key]` (the run, or the
+ * words per class) is done: the seconds, the rows done, and the accuracy or
+ * the classes.
+ */
+function timedClick(page, id, key) {
+  return page.evaluate(
+    ([id, key]) =>
+      new Promise((resolve) => {
+        const t = performance.now();
+        document.getElementById(id).click();
+        const poll = () => {
+          const x = globalThis.bertlens.state.dataset[key];
+          if (x && !x.running) {
+            resolve({ seconds: (performance.now() - t) / 1000, rows: x.done, accuracy: x.metrics?.accuracy ?? null, classes: x.byClass ? Object.keys(x.byClass).length : null });
+          } else setTimeout(poll, 20);
+        };
+        poll();
+      }),
+    [id, key],
+  );
+}
+
 /** Reads `file` into the workbench and runs it; seconds from the click on Run to the last row. */
 async function runSet(page, file) {
   await page.setInputFiles('#dataset-file', file);
@@ -90,19 +113,7 @@ async function runSet(page, file) {
     const d = globalThis.bertlens.state.dataset;
     return d.table && !d.parsing && !document.getElementById('dataset-run').disabled;
   }, null, { timeout: 120000 });
-  return page.evaluate(
-    () =>
-      new Promise((resolve) => {
-        const t = performance.now();
-        document.getElementById('dataset-run').click();
-        const poll = () => {
-          const run = globalThis.bertlens.state.dataset.run;
-          if (run && !run.running) resolve({ seconds: (performance.now() - t) / 1000, rows: run.done, accuracy: run.metrics?.accuracy ?? null });
-          else setTimeout(poll, 20);
-        };
-        poll();
-      }),
-  );
+  return timedClick(page, 'dataset-run', 'run');
 }
 
 const small = makeSet(Number(values.rows));
@@ -129,19 +140,7 @@ try {
   for (const workers of workerCounts) {
     const { page, context } = await workbench(browser, server, workers);
     const run = await runSet(page, small);
-    const words = await page.evaluate(
-      () =>
-        new Promise((resolve) => {
-          const t = performance.now();
-          document.getElementById('words-run').click();
-          const poll = () => {
-            const w = globalThis.bertlens.state.dataset.words;
-            if (w && !w.running) resolve({ seconds: (performance.now() - t) / 1000, classes: Object.keys(w.byClass ?? {}).length });
-            else setTimeout(poll, 20);
-          };
-          poll();
-        }),
-    );
+    const words = await timedClick(page, 'words-run', 'words');
     result.page.push({ workers, predict: run, words_saliency: words });
     await context.close();
   }

@@ -95,10 +95,12 @@ export function renderFaithfulness(el, f) {
   );
 }
 
-/** A few of the anchor's sampled sentences (the others' words masked or replaced). */
+/** A few of the anchor's sampled sentences (the others' words masked or replaced), each once. */
 const ANCHOR_SAMPLES = 4;
-const samples = (id, title, list) =>
-  list.length ? h('div', { class: 'anchor-samples', id }, h('p', { class: 'muted' }, title), h('ul', null, list.slice(0, ANCHOR_SAMPLES).map((t) => h('li', null, h('q', null, t))))) : null;
+const samples = (id, title, list) => {
+  const distinct = [...new Set(list)].slice(0, ANCHOR_SAMPLES);
+  return distinct.length ? h('div', { class: 'anchor-samples', id }, h('p', { class: 'muted' }, title), h('ul', null, distinct.map((t) => h('li', null, h('q', null, t))))) : null;
+};
 
 /** The anchor as a rule over the text: its words marked, precision and coverage, a few samples. */
 export function renderAnchor(el, a, input) {
