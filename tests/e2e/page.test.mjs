@@ -5,6 +5,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { idle, launch, open, shot, startServer } from './harness.mjs';
 import { DEFAULT_MODEL, assertClose, cli, explainText, settle, shownScores } from './common.mjs';
 
@@ -43,6 +44,56 @@ describe('the page on the default model', () => {
     assert.ok(Number(deltaText) === Number(deltaText), `delta shown: ${deltaText}`);
     assert.match(await page.textContent('#method-line'), /Integrated Gradients of .+'s logit .* 50 gausslegendre steps/);
     await shot(page, 'default-model');
+  });
+
+  it('a link holds the model, text and options, and opens the same result', async () => {
+    const text = 'my card was declined at the grocery store';
+    const want = cli('--model', DEFAULT_MODEL, '--method', 'saliency', '--target', 'damaged_card', text);
+    // A link opened: its text and options before the model, the class after it.
+    const frag = new URLSearchParams({ model: 'minilm-intent', t: text, method: 'saliency', target: String(want.target) }).toString();
+    const other = await open(browser, `${server.url}/#${frag}`);
+    try {
+      await idle(other.page, 120000);
+      await other.page.waitForFunction(() => globalThis.bertlens.state.explanation && !globalThis.bertlens.state.busy, null, { timeout: 120000 });
+      const e = await other.page.evaluate(() => globalThis.bertlens.state.explanation);
+      assert.equal(await other.page.inputValue('#text'), text);
+      assert.equal(e.method, 'saliency');
+      assert.equal(e.target, want.target);
+      assertClose('attributions', await shownScores(other.page), want.attributions, 1e-4);
+      // Copy link gives the same link back.
+      await other.page.click('#share');
+      await other.page.waitForSelector('#share-url');
+      const copied = new URL(await other.page.inputValue('#share-url'));
+      assert.deepEqual(Object.fromEntries(new URLSearchParams(copied.hash.slice(1))), { model: 'minilm-intent', t: text, method: 'saliency', target: String(want.target) });
+      assert.equal(copied.origin, server.url);
+      await shot(other.page, 'shared-link');
+      // Save JSON: the CLI's schema, with the text; a <bert-lens src> draws it as the page does.
+      const [download] = await Promise.all([other.page.waitForEvent('download'), other.page.click('#save-json')]);
+      const saved = JSON.parse(readFileSync(await download.path(), 'utf8'));
+      assert.equal(saved.text, text);
+      assert.deepEqual(saved.tokens, want.tokens);
+      assertClose('saved attributions', saved.attributions, want.attributions, 1e-4);
+      for (const key of Object.keys(want)) assert.ok(key in saved, `the saved JSON has ${key}`);
+      const el = await other.page.evaluate(async (json) => {
+        await import('/bert-lens.js');
+        const b = document.createElement('bert-lens');
+        b.src = URL.createObjectURL(new Blob([json], { type: 'application/json' }));
+        document.body.append(b);
+        await new Promise((resolve) => b.addEventListener('bert-lens-result', resolve, { once: true }));
+        return [...b.shadowRoot.querySelectorAll('#record mark.tok')].map((m) => m.textContent);
+      }, JSON.stringify(saved));
+      assert.ok(el.includes('grocery'), `the element shows the text as typed: ${el.join(' ')}`);
+    } finally {
+      await other.context.close();
+    }
+    // A link to a model this page lacks is a message; the page stays usable.
+    const bad = await open(browser, `${server.url}/#model=no-such-model&t=hello`);
+    try {
+      await bad.page.waitForFunction(() => /no-such-model/.test(globalThis.bertlens?.state.modelMessage?.text ?? ''), null, { timeout: 60000 });
+      assert.equal(await bad.page.inputValue('#text'), 'hello');
+    } finally {
+      await bad.context.close();
+    }
   });
 
   it('draws highlights, head-view lines, the model grid and the neuron view', async () => {

@@ -10,6 +10,8 @@ import { neuronData, scaleText } from '../../www/js/views/neuronview.js';
 import { guessColumns, matcher, mistakes, confusions, problem, faithRows } from '../../www/js/table.js';
 import { emptyDataset } from '../../www/js/state.js';
 import { curveArea } from '../../www/js/views/faithfulness.js';
+import { toFragment, fromFragment } from '../../www/js/share.js';
+import { state as pageState } from '../../www/js/state.js';
 
 /** An explanation's token fields for `text`, cut at `spans` ([a, b) in characters). */
 function tokenized(text, spans) {
@@ -93,6 +95,31 @@ describe('the pure functions of the page', () => {
     assert.deepEqual(n.softmax.slice(2), [0, 0]);
     assert.ok(Math.abs(n.softmax[0] + n.softmax[1] - 1) < 1e-12);
     assert.ok(Math.abs(n.scores[1] - (n.dots[1] * a.scale + 0.1)) < 1e-7);
+  });
+});
+
+describe('a shared link', () => {
+  it('holds the model, the boxes and the options that are not the defaults, and reads back', () => {
+    const s = structuredClone({ ...pageState, cache: null, dataset: null });
+    s.model = { source: { id: 'minilm-intent' }, info: { task: 'sequence-classification' } };
+    Object.assign(s, { text: 'a & b = c?', pair: 'second #text', pairOn: true });
+    Object.assign(s.options, { method: 'saliency', target: '3', n_steps: 'auto', norm: 'l1' });
+    s.view.words = true;
+    const frag = toFragment(s);
+    assert.deepEqual(Object.fromEntries(new URLSearchParams(frag)), { model: 'minilm-intent', t: 'a & b = c?', p: 'second #text', method: 'saliency', n_steps: 'auto', norm: 'l1', target: '3', words: '1' });
+    const back = fromFragment(`#${frag}`);
+    assert.deepEqual(back.model, { id: 'minilm-intent' });
+    assert.deepEqual(back.fields, { text: 'a & b = c?', pair: 'second #text', pairOn: true });
+    assert.deepEqual(back.options, { method: 'saliency', n_steps: 'auto', norm: 'l1', target: '3' });
+    assert.equal(back.words, true);
+    // Question answering: the question and the context; a model by URL; files from disk: no link.
+    s.model = { source: { url: 'https://example.org/m/' }, info: { task: 'question-answering' } };
+    Object.assign(s, { question: 'who?', context: 'me.' });
+    const qa = fromFragment(toFragment(s));
+    assert.deepEqual([qa.model, qa.fields], [{ url: 'https://example.org/m/' }, { question: 'who?', context: 'me.' }]);
+    s.model.source = null;
+    assert.equal(toFragment(s), null);
+    assert.equal(fromFragment('#n_steps=20').options.n_steps, 20);
   });
 });
 

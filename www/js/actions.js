@@ -64,12 +64,13 @@ export async function loadModel(label, getFiles, extra = {}) {
     update();
     const info = await pool.load(files, label, () => getFiles({}));
     const examples = extra.examples?.length ? extra.examples : defaultExamples(info.task, info.mask_token);
-    state.model = { name: label, info, examples };
+    // Where it came from, to name it in a link (share.js): a built-in entry, or a URL.
+    state.model = { name: label, info, examples, source: extra.source ?? null };
     state.analysis = null;
     state.explanation = null;
     state.input = null;
     state.cache = new Map();
-    state.options.target = '';
+    state.options.target = extra.target ?? '';
     state.focus = { token: null, filler: null, answer: 0, part: state.focus.part };
     state.trueLabel = '';
     state.runMessage = null;
@@ -96,14 +97,15 @@ export async function loadModel(label, getFiles, extra = {}) {
   }
 }
 
-export function loadFromCatalog(entry) {
+/** A built-in model; `keep.target`: the class to explain (a link's), else the predicted one. */
+export function loadFromCatalog(entry, keep = {}) {
   const base = new URL(entry.base, document.baseURI).href;
   const files = entry.files.map((f) => (typeof f === 'string' ? { name: f } : f));
-  return loadModel(entry.name, (opts) => fetchModel(base, files, opts), entry);
+  return loadModel(entry.name, (opts) => fetchModel(base, files, opts), { ...entry, ...keep, source: { id: entry.id } });
 }
 
-export function loadFromUrl(url) {
-  return loadModel(url, (opts) => fetchFromUrl(new URL(url, document.baseURI).href, opts));
+export function loadFromUrl(url, keep = {}) {
+  return loadModel(url, (opts) => fetchFromUrl(new URL(url, document.baseURI).href, opts), { ...keep, source: { url } });
 }
 
 const NONE = 'none of these files is part of a model (config.json, a tokenizer, model.safetensors or a checkpoint)';

@@ -8,6 +8,8 @@ import { state, update, onUpdate, parseSteps } from './state.js';
 import * as act from './actions.js';
 import { render } from './render.js';
 import * as data from './dataset.js';
+import { h, fill, download } from './dom.js';
+import { toFragment, fromFragment } from './share.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -210,6 +212,8 @@ function bindDataset() {
     update();
   });
   $('setfaith-run').addEventListener('click', () => data.evaluateSetFaithfulness());
+  $('share').addEventListener('click', copyLink);
+  $('save-json').addEventListener('click', saveJson);
   $('setfaith-cancel').addEventListener('click', () => data.cancelRun());
   $('words-cancel').addEventListener('click', () => data.cancelRun());
   $('words-class').addEventListener('change', (ev) => {
@@ -230,8 +234,60 @@ function workerCount() {
   return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 }
 
+/** The text, options and view of a shared link, into the state before any model loads. */
+function restoreLink() {
+  if (location.hash.length <= 1) return;
+  const shared = fromFragment(location.hash);
+  Object.assign(state, shared.fields);
+  const { target, ...options } = shared.options;
+  Object.assign(state.options, options);
+  state.view.words = shared.words;
+  if (shared.tab) state.view.tab = shared.tab;
+}
+
+/**
+ * A link to the model, text and options shown, copied on request only: the
+ * address bar is left alone, so that no text typed goes into the browser's
+ * history (which a browser may sync) unless the user asks for a link.
+ */
+/**
+ * The explanation shown as JSON: the schema of `bertlens explain --json`
+ * (with the text it is of), which `<bert-lens src>` draws.
+ */
+function saveJson() {
+  const e = state.explanation;
+  if (!e || !state.input || state.preview) {
+    fill($('share-status'), 'Nothing explained yet.');
+    return;
+  }
+  const { text, pair } = state.input;
+  const name = text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'explanation';
+  download(`bertlens-${name}.json`, JSON.stringify({ ...e, text, ...(pair ? { pair } : {}) }), 'application/json');
+}
+
+async function copyLink() {
+  const frag = toFragment(state);
+  const status = $('share-status');
+  if (frag === null) {
+    fill(status, state.model ? 'This model was opened from files on this machine: a link cannot name it.' : 'Load a model first.');
+    return;
+  }
+  const url = `${location.origin}${location.pathname}${location.search}#${frag}`;
+  const copied = await navigator.clipboard?.writeText(url).then(
+    () => true,
+    () => false,
+  );
+  fill(
+    status,
+    copied ? 'Copied: ' : 'Copy this link: ',
+    h('input', { type: 'text', readonly: true, value: url, id: 'share-url', size: 40, 'aria-label': 'link to this explanation', onfocus: (ev) => ev.target.select() }),
+    ' (the text travels in the link, after #, which is never sent to a server)',
+  );
+}
+
 async function start() {
   onUpdate(render);
+  restoreLink();
   bindInput();
   bindOptions();
   bindModels();
@@ -259,8 +315,19 @@ async function start() {
     state.catalog = [];
   }
   update();
+  // A shared link (share.js) names the model and holds the text and options.
+  const shared = location.hash.length > 1 ? fromFragment(location.hash) : null;
+  const keep = shared?.options.target ? { target: shared.options.target } : {};
+  const entry = shared?.model?.id ? state.catalog.find((e) => e.id === shared.model.id) : null;
   const model = new URLSearchParams(location.search).get('model');
-  if (model) {
+  if (shared?.model?.id && !entry) {
+    state.modelMessage = { kind: 'error', text: `The link names the model “${shared.model.id}”, which this page does not have: open it, or another, below.` };
+    update();
+  } else if (entry) {
+    await act.loadFromCatalog(entry, keep);
+  } else if (shared?.model?.url) {
+    await act.loadFromUrl(shared.model.url, keep);
+  } else if (model) {
     await act.loadFromUrl(model);
   } else if (state.catalog.length) {
     await act.loadFromCatalog(state.catalog[0]);
