@@ -234,15 +234,16 @@ function workerCount() {
   return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 }
 
-/** The text, options and view of a shared link, into the state before any model loads. */
+/** The text, options and view of a shared link, into the state before any model loads; the link (or null). */
 function restoreLink() {
-  if (location.hash.length <= 1) return;
+  if (location.hash.length <= 1) return null;
   const shared = fromFragment(location.hash);
   Object.assign(state, shared.fields);
   const { target, ...options } = shared.options;
   Object.assign(state.options, options);
   state.view.words = shared.words;
   if (shared.tab) state.view.tab = shared.tab;
+  return shared;
 }
 
 /**
@@ -287,7 +288,7 @@ async function copyLink() {
 
 async function start() {
   onUpdate(render);
-  restoreLink();
+  const shared = restoreLink();
   bindInput();
   bindOptions();
   bindModels();
@@ -316,7 +317,6 @@ async function start() {
   }
   update();
   // A shared link (share.js) names the model and holds the text and options.
-  const shared = location.hash.length > 1 ? fromFragment(location.hash) : null;
   const keep = shared?.options.target ? { target: shared.options.target } : {};
   const entry = shared?.model?.id ? state.catalog.find((e) => e.id === shared.model.id) : null;
   const model = new URLSearchParams(location.search).get('model');
