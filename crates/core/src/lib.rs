@@ -41,6 +41,7 @@ pub mod head;
 pub mod model;
 #[cfg(feature = "reference")]
 pub mod reference;
+pub mod steps;
 pub mod task;
 pub mod tokenizer;
 pub mod types;

@@ -90,6 +90,45 @@ pub struct Trace {
     /// `[layer][head][query][key]`: the relative-position terms of the
     /// scores (DeBERTa), already scaled; empty for the other kinds.
     pub position_scores: Vec<f32>,
+    /// One layer's every intermediate vector for one token (the classroom's
+    /// step-through), when asked for.
+    pub probe: Option<Probe>,
+}
+
+/// Which layer and token a forward pass records every step of, and what it
+/// recorded: the vectors of the first sequence of the batch, in the order a
+/// post-norm layer computes them (a pre-norm layer fills the same fields in
+/// its own order, see [`Norms`]).
+#[derive(Debug, Default, Clone)]
+pub struct Probe {
+    pub layer: usize,
+    pub token: usize,
+    /// The layer's input `(h)`.
+    pub input: Vec<f32>,
+    /// `x W_qkvᵀ + b` of every token, `(t, 3h)`: q, k, v side by side (q and
+    /// k after the rotation, for rotary attention).
+    pub qkv: Vec<f32>,
+    /// The heads' `Σ_j a_j v_j`, concatenated `(h)`.
+    pub context: Vec<f32>,
+    /// `context W_oᵀ + b_o` `(h)`.
+    pub attention_output: Vec<f32>,
+    /// Post-norm: `x + attention_output`; pre-norm: `LN1(x)`.
+    pub attention_residual: Vec<f32>,
+    /// Post-norm: `LN1(x + attention_output)`; pre-norm: `x + attention_output`.
+    pub attention_norm: Vec<f32>,
+    /// `act(x₁ W₁ᵀ + b₁)` (gated: `act(a)·g`), `(inner)`.
+    pub intermediate: Vec<f32>,
+    /// `intermediate W₂ᵀ + b₂` `(h)`.
+    pub ffn_output: Vec<f32>,
+    /// Post-norm: `x₁ + ffn_output`; pre-norm: `LN2(x₁)`.
+    pub ffn_residual: Vec<f32>,
+    /// The layer's output `(h)`: the next layer's input.
+    pub output: Vec<f32>,
+}
+
+/// Row `i` of a `(rows, width)` matrix.
+fn row(m: &[f32], i: usize, width: usize) -> Vec<f32> {
+    m[i * width..(i + 1) * width].to_vec()
 }
 
 impl Trace {
@@ -371,6 +410,16 @@ impl Encoder {
         }
         for (i, (layer, lt)) in self.layers.iter().zip(layers.iter_mut()).enumerate() {
             let post = layer.norms == Norms::Post;
+            // The token whose every step this layer records, if any.
+            let probing = trace
+                .as_deref()
+                .and_then(|tr| tr.probe.as_ref())
+                .filter(|p| p.layer == i && p.token < t)
+                .map(|p| p.token);
+            let mut probe = Probe::default();
+            if let Some(k) = probing {
+                probe.input = row(&x, k, h);
+            }
             // Pre-norm: h = LN1(x) into tmp (the identity for ModernBERT's first layer).
             let att_in: &[f32] = match (&layer.attention_norm, post) {
                 (Some(n1), false) => {
@@ -387,6 +436,9 @@ impl Encoder {
                 }
                 _ => &x,
             };
+            if let (Some(k), false) = (probing, post) {
+                probe.attention_residual = row(att_in, k, h);
+            }
             // q, k, v = x W_qkvᵀ + b_qkv
             kernels::linear(
                 &mut lt.qkv,
@@ -409,7 +461,20 @@ impl Encoder {
             }
             let wo = &layer.attention_output;
             kernels::linear(tmp, ctx, &wo.weight, &wo.bias, rows, threads);
+            if let Some(k) = probing {
+                probe.qkv = lt.qkv[..t * 3 * h].to_vec();
+                probe.context = row(ctx, k, h);
+                probe.attention_output = row(tmp, k, h);
+            }
             tmp.iter_mut().zip(x.iter()).for_each(|(a, b)| *a += b);
+            if let Some(k) = probing {
+                let sum = row(tmp, k, h);
+                if post {
+                    probe.attention_residual = sum;
+                } else {
+                    probe.attention_norm = sum;
+                }
+            }
             if post {
                 // x1 = LN1(ctx Woᵀ + bo + x), in tmp
                 let n1 = layer
@@ -425,8 +490,19 @@ impl Encoder {
                     n1.eps,
                 );
                 // x2 = LN2(FFN(x1) + x1)
+                if let Some(k) = probing {
+                    probe.attention_norm = row(tmp, k, h);
+                }
                 ffn(layer, tmp, &mut x, inner, lt, rows, threads);
+                if let Some(k) = probing {
+                    let width = layer.inner();
+                    probe.intermediate = row(inner, k, width);
+                    probe.ffn_output = row(&x, k, h);
+                }
                 x.iter_mut().zip(tmp.iter()).for_each(|(a, b)| *a += b);
+                if let Some(k) = probing {
+                    probe.ffn_residual = row(&x, k, h);
+                }
                 let n2 = &layer.ffn_norm;
                 kernels::layer_norm(
                     &mut x,
@@ -448,8 +524,23 @@ impl Encoder {
                     &n2.beta,
                     n2.eps,
                 );
+                if let Some(k) = probing {
+                    probe.ffn_residual = row(tmp, k, h);
+                }
                 ffn(layer, tmp, ctx, inner, lt, rows, threads);
+                if let Some(k) = probing {
+                    probe.intermediate = row(inner, k, layer.inner());
+                    probe.ffn_output = row(ctx, k, h);
+                }
                 x.iter_mut().zip(ctx.iter()).for_each(|(a, b)| *a += b);
+            }
+            if let Some(k) = probing {
+                probe.output = row(&x, k, h);
+                if let Some(p) = trace.as_deref_mut().and_then(|tr| tr.probe.as_mut()) {
+                    probe.layer = p.layer;
+                    probe.token = p.token;
+                    *p = probe;
+                }
             }
             if let (0, Some(c)) = (i, &self.conv) {
                 c.forward(&mut x, n, t, conv, threads);
