@@ -19,7 +19,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::attention::Attentions;
-use crate::engine::{Norms, Probe, Trace};
+use crate::engine::{LayerVectors, Norms, Probe, Trace};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::tokenizer::Tokenized;
@@ -47,8 +47,6 @@ pub struct Steps {
     pub embedding_sum: Vec<f32>,
     /// The block's output: layer 0's input.
     pub embeddings: Vec<f32>,
-    /// The layer's input for the query token `(h)`.
-    pub input: Vec<f32>,
     /// The query token's q `(h)`, every token's k and v `(t, h)`; head `j` is
     /// columns `j·d .. (j+1)·d`.
     pub query: Vec<f32>,
@@ -61,22 +59,12 @@ pub struct Steps {
     pub position_scores: Vec<f32>,
     /// A sliding window: keys farther than this from the query are masked.
     pub window: Option<usize>,
-    /// `Σᵢ aᵢ vᵢ` of every head, concatenated `(h)`.
-    pub context: Vec<f32>,
-    /// `c W_oᵀ + b_o`.
-    pub attention_output: Vec<f32>,
-    /// `x + c W_oᵀ + b_o`.
-    pub attention_residual: Vec<f32>,
-    /// `x₁ = LN₁(…)`.
-    pub attention_norm: Vec<f32>,
-    /// `act(x₁ W₁ᵀ + b₁)`, `(inner)`.
-    pub intermediate: Vec<f32>,
-    /// `… W₂ᵀ + b₂`.
-    pub ffn_output: Vec<f32>,
-    /// `x₁ + ffn_output`.
-    pub ffn_residual: Vec<f32>,
-    /// `LN₂(…)`: the layer's output, the next layer's input.
-    pub output: Vec<f32>,
+    /// The layer's vectors for the token: its input, `c = Σᵢ aᵢ vᵢ` of every
+    /// head concatenated, `o = c W_oᵀ + b_o`, `x + o`, `x₁ = LN₁(x + o)`,
+    /// `act(x₁ W₁ᵀ + b₁)`, its `W₂ᵀ + b₂`, `x₁ + …`, and `y = LN₂(…)`, the
+    /// next layer's input.
+    #[serde(flatten)]
+    pub vectors: LayerVectors,
     /// The activation of the feed-forward block (`gelu`, …).
     pub activation: String,
 }
@@ -115,7 +103,7 @@ pub fn steps(model: &Model, input: &Tokenized, layer: usize, token: usize) -> Re
     };
     model.hidden_states(input, Some(&mut trace))?;
     let probe = trace.probe.take().expect("the probe is put back");
-    if probe.output.is_empty() {
+    if probe.vectors.output.is_empty() {
         return Err(Error::option(
             "layer",
             format!("layer {layer} recorded nothing"),
@@ -186,21 +174,13 @@ pub fn steps(model: &Model, input: &Tokenized, layer: usize, token: usize) -> Re
         token_type,
         embedding_sum,
         embeddings,
-        input: probe.input,
         query,
         keys: column(h),
         values: column(2 * h),
         probabilities,
         position_scores,
         window: att.windows[layer],
-        context: probe.context,
-        attention_output: probe.attention_output,
-        attention_residual: probe.attention_residual,
-        attention_norm: probe.attention_norm,
-        intermediate: probe.intermediate,
-        ffn_output: probe.ffn_output,
-        ffn_residual: probe.ffn_residual,
-        output: probe.output,
+        vectors: probe.vectors,
         activation: serde_json::to_value(l.act)
             .ok()
             .and_then(|v| v.as_str().map(String::from))

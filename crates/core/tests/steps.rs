@@ -47,19 +47,19 @@ fn every_step_equals_transformers_hooks() {
             }
             for (step, got) in [
                 ("embeddings", &s.embeddings),
-                ("input", &s.input),
+                ("input", &s.vectors.input),
                 ("query", &s.query),
                 ("keys", &s.keys),
                 ("values", &s.values),
                 ("probabilities", &s.probabilities),
-                ("context", &s.context),
-                ("attention_output", &s.attention_output),
-                ("attention_residual", &s.attention_residual),
-                ("attention_norm", &s.attention_norm),
-                ("intermediate", &s.intermediate),
-                ("ffn_output", &s.ffn_output),
-                ("ffn_residual", &s.ffn_residual),
-                ("output", &s.output),
+                ("context", &s.vectors.context),
+                ("attention_output", &s.vectors.attention_output),
+                ("attention_residual", &s.vectors.attention_residual),
+                ("attention_norm", &s.vectors.attention_norm),
+                ("intermediate", &s.vectors.intermediate),
+                ("ffn_output", &s.vectors.ffn_output),
+                ("ffn_residual", &s.vectors.ffn_residual),
+                ("output", &s.vectors.output),
             ] {
                 assert_close_abs(&what(step), got, &floats(&case[step]), 1e-5);
             }
@@ -101,7 +101,7 @@ fn the_steps_add_up_to_the_models_attention() {
             .collect();
         assert_close_abs(
             &format!("head {head}: Σ a v"),
-            &s.context[head * d..(head + 1) * d],
+            &s.vectors.context[head * d..(head + 1) * d],
             &context,
             1e-5,
         );

@@ -96,18 +96,24 @@ pub struct Trace {
 }
 
 /// Which layer and token a forward pass records every step of, and what it
-/// recorded: the vectors of the first sequence of the batch, in the order a
-/// post-norm layer computes them (a pre-norm layer fills the same fields in
-/// its own order, see [`Norms`]).
+/// recorded, of the first sequence of the batch.
 #[derive(Debug, Default, Clone)]
 pub struct Probe {
     pub layer: usize,
     pub token: usize,
-    /// The layer's input `(h)`.
-    pub input: Vec<f32>,
     /// `x W_qkvᵀ + b` of every token, `(t, 3h)`: q, k, v side by side (q and
     /// k after the rotation, for rotary attention).
     pub qkv: Vec<f32>,
+    pub vectors: LayerVectors,
+}
+
+/// One layer's vectors for one token, in the order a post-norm layer
+/// computes them (a pre-norm layer fills the same fields in its own order,
+/// see [`Norms`]).
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LayerVectors {
+    /// The layer's input `(h)`.
+    pub input: Vec<f32>,
     /// The heads' `Σ_j a_j v_j`, concatenated `(h)`.
     pub context: Vec<f32>,
     /// `context W_oᵀ + b_o` `(h)`.
@@ -418,7 +424,7 @@ impl Encoder {
                 .map(|p| p.token);
             let mut probe = Probe::default();
             if let Some(k) = probing {
-                probe.input = row(&x, k, h);
+                probe.vectors.input = row(&x, k, h);
             }
             // Pre-norm: h = LN1(x) into tmp (the identity for ModernBERT's first layer).
             let att_in: &[f32] = match (&layer.attention_norm, post) {
@@ -437,7 +443,7 @@ impl Encoder {
                 _ => &x,
             };
             if let (Some(k), false) = (probing, post) {
-                probe.attention_residual = row(att_in, k, h);
+                probe.vectors.attention_residual = row(att_in, k, h);
             }
             // q, k, v = x W_qkvᵀ + b_qkv
             kernels::linear(
@@ -463,16 +469,16 @@ impl Encoder {
             kernels::linear(tmp, ctx, &wo.weight, &wo.bias, rows, threads);
             if let Some(k) = probing {
                 probe.qkv = lt.qkv[..t * 3 * h].to_vec();
-                probe.context = row(ctx, k, h);
-                probe.attention_output = row(tmp, k, h);
+                probe.vectors.context = row(ctx, k, h);
+                probe.vectors.attention_output = row(tmp, k, h);
             }
             tmp.iter_mut().zip(x.iter()).for_each(|(a, b)| *a += b);
             if let Some(k) = probing {
                 let sum = row(tmp, k, h);
                 if post {
-                    probe.attention_residual = sum;
+                    probe.vectors.attention_residual = sum;
                 } else {
-                    probe.attention_norm = sum;
+                    probe.vectors.attention_norm = sum;
                 }
             }
             if post {
@@ -491,17 +497,17 @@ impl Encoder {
                 );
                 // x2 = LN2(FFN(x1) + x1)
                 if let Some(k) = probing {
-                    probe.attention_norm = row(tmp, k, h);
+                    probe.vectors.attention_norm = row(tmp, k, h);
                 }
                 ffn(layer, tmp, &mut x, inner, lt, rows, threads);
                 if let Some(k) = probing {
                     let width = layer.inner();
-                    probe.intermediate = row(inner, k, width);
-                    probe.ffn_output = row(&x, k, h);
+                    probe.vectors.intermediate = row(inner, k, width);
+                    probe.vectors.ffn_output = row(&x, k, h);
                 }
                 x.iter_mut().zip(tmp.iter()).for_each(|(a, b)| *a += b);
                 if let Some(k) = probing {
-                    probe.ffn_residual = row(&x, k, h);
+                    probe.vectors.ffn_residual = row(&x, k, h);
                 }
                 let n2 = &layer.ffn_norm;
                 kernels::layer_norm(
@@ -525,17 +531,17 @@ impl Encoder {
                     n2.eps,
                 );
                 if let Some(k) = probing {
-                    probe.ffn_residual = row(tmp, k, h);
+                    probe.vectors.ffn_residual = row(tmp, k, h);
                 }
                 ffn(layer, tmp, ctx, inner, lt, rows, threads);
                 if let Some(k) = probing {
-                    probe.intermediate = row(inner, k, layer.inner());
-                    probe.ffn_output = row(ctx, k, h);
+                    probe.vectors.intermediate = row(inner, k, layer.inner());
+                    probe.vectors.ffn_output = row(ctx, k, h);
                 }
                 x.iter_mut().zip(ctx.iter()).for_each(|(a, b)| *a += b);
             }
             if let Some(k) = probing {
-                probe.output = row(&x, k, h);
+                probe.vectors.output = row(&x, k, h);
                 if let Some(p) = trace.as_deref_mut().and_then(|tr| tr.probe.as_mut()) {
                     probe.layer = p.layer;
                     probe.token = p.token;

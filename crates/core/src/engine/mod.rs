@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 pub use attention::Attention;
 pub use embeddings::{Embeddings, PositionIds};
-pub use encoder::{Encoder, Layer, Norms, Probe, Tape, Trace};
+pub use encoder::{Encoder, Layer, LayerVectors, Norms, Probe, Tape, Trace};
 pub use head::{Head, Rows};
 pub use kernels::Threads;
 
