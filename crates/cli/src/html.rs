@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 const MODULES: &[(&str, &str)] = &[
     ("bert-lens.js", include_str!("../../../www/bert-lens.js")),
     ("js/dom.js", include_str!("../../../www/js/dom.js")),
+    ("js/export.js", include_str!("../../../www/js/export.js")),
     ("js/tokens.js", include_str!("../../../www/js/tokens.js")),
     ("js/task.js", include_str!("../../../www/js/task.js")),
     ("js/colors.js", include_str!("../../../www/js/colors.js")),
@@ -59,6 +60,34 @@ const MODULES: &[(&str, &str)] = &[
     (
         "js/views/heatmap.js",
         include_str!("../../../www/js/views/heatmap.js"),
+    ),
+    (
+        "js/views/css.js",
+        include_str!("../../../www/js/views/css.js"),
+    ),
+    (
+        "js/element/attention.js",
+        include_str!("../../../www/js/element/attention.js"),
+    ),
+    (
+        "js/views/modelview.js",
+        include_str!("../../../www/js/views/modelview.js"),
+    ),
+    (
+        "js/views/neuronview.js",
+        include_str!("../../../www/js/views/neuronview.js"),
+    ),
+    (
+        "js/views/steps.js",
+        include_str!("../../../www/js/views/steps.js"),
+    ),
+    (
+        "js/views/igpath.js",
+        include_str!("../../../www/js/views/igpath.js"),
+    ),
+    (
+        "js/views/pathplot.js",
+        include_str!("../../../www/js/views/pathplot.js"),
     ),
     (
         "js/views/faithfulness.js",

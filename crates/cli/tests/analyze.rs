@@ -122,11 +122,14 @@ fn the_report_is_the_contract() {
             .all(|n| n["row"].as_u64().unwrap() as usize != i && n["similarity"].is_number()));
     }
     assert!(r["words"]["neutral"]["toward"][0]["word"].is_string());
-    // The page: self-contained, no request anywhere (SVG's namespace is a
-    // name, not a request), the report and the workbench's views inlined.
+    // The page: self-contained, no request anywhere (SVG's and XHTML's
+    // namespaces are names, not requests), the report and the workbench's
+    // views inlined.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("default-src 'none'"));
-    let html = html.replace("http://www.w3.org/2000/svg", "");
+    let html = html
+        .replace("http://www.w3.org/2000/svg", "")
+        .replace("http://www.w3.org/1999/xhtml", "");
     for bad in ["http://", "https://", "src=\"", "href=\""] {
         assert!(!html.contains(bad), "report.html holds {bad:?}");
     }

@@ -23,6 +23,7 @@ use bertlens_core::analysis::{
 use bertlens_core::attention::Attentions;
 use bertlens_core::attribution::adaptive::{self, AutoIg, Interval, Progress};
 use bertlens_core::attribution::ig::{IgPlan, Steps};
+use bertlens_core::attribution::path::IgPath;
 use bertlens_core::attribution::ForwardFunc;
 use bertlens_core::explain::Word;
 use bertlens_core::explain::{
@@ -30,7 +31,7 @@ use bertlens_core::explain::{
 };
 use bertlens_core::tokenizer::Tokenized;
 use bertlens_core::weights::Source;
-use bertlens_core::{ExplainOptions, Method, Model, ModelFiles, Task};
+use bertlens_core::{ExplainOptions, Integration, Method, Model, ModelFiles, Task};
 use js_sys::{
     Array, Float32Array, Float64Array, Int32Array, Object, Reflect, Uint32Array, Uint8Array,
 };
@@ -180,9 +181,53 @@ struct IgStarted {
     size: usize,
 }
 
+/// `igPath`'s answer: the core's path and what it explains.
+#[derive(Serialize)]
+struct IgPathOut {
+    #[serde(flatten)]
+    path: IgPath,
+    integration: Integration,
+    target: usize,
+    target_label: String,
+    token: Option<usize>,
+}
+
 impl Explainer {
     fn tokenize(&self, text: &str, pair: Option<&str>) -> Result<Tokenized, JsError> {
         self.model.tokenize(text, pair).map_err(into_error)
+    }
+
+    /// An Integrated Gradients run of `text` with `options` (the method
+    /// forced to IG): the input, what is explained and the plan of its path,
+    /// as `igStart` keeps it and `igPath` walks it.
+    fn ig_run(&self, text: &str, pair: Option<String>, options: JsValue) -> Result<IgRun, JsError> {
+        let mut opts = self::options(options)?;
+        opts.method = Some(Method::Ig);
+        let input = self.tokenize(text, pair.as_deref())?;
+        let texts = [text, pair.as_deref().unwrap_or("")];
+        let analysis =
+            analyze(&self.model, &input, texts, opts.top_k, false).map_err(into_error)?;
+        let explained = objectives(&self.model, &input, &opts, &analysis)
+            .map_err(into_error)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| JsError::new("nothing to explain"))?;
+        let layer = opts.layer_for(self.model.task()).expect("ig has a layer");
+        let plan = {
+            let f = ForwardFunc::new(&self.model, &input, layer, explained.scalar)
+                .map_err(into_error)?;
+            let baseline = opts.baseline.ids(&self.model, &input).map_err(into_error)?;
+            IgPlan::new(&f, &input.ids, baseline.as_deref(), &opts.ig()).map_err(into_error)?
+        };
+        Ok(IgRun {
+            input,
+            texts: [text.to_string(), pair.unwrap_or_default()],
+            opts,
+            analysis,
+            explained,
+            plan,
+            auto: None,
+        })
     }
 
     fn run(&self) -> Result<&IgRun, JsError> {
@@ -330,6 +375,24 @@ impl Explainer {
         Ok(out)
     }
 
+    /// Every step of `layer` for the query `token` (the classroom's
+    /// step-through, `bertlens_core::steps::Steps` in camelCase-free JSON):
+    /// the embeddings' terms, q, k, v, the model's attention row, Σ a v, the
+    /// output projection, residuals, norms and feed-forward, from one
+    /// forward pass.
+    pub fn steps(
+        &self,
+        text: &str,
+        pair: Option<String>,
+        layer: usize,
+        token: usize,
+    ) -> Result<JsValue, JsError> {
+        let input = self.tokenize(text, pair.as_deref())?;
+        let s =
+            bertlens_core::steps::steps(&self.model, &input, layer, token).map_err(into_error)?;
+        to_js(&s)
+    }
+
     /// Tokens, prediction and attributions in one call (`Explanation`).
     /// `options` use Captum's names: `n_steps`, `internal_batch_size`,
     /// `target`, `baseline` (or `baselines`); `integration` is what Captum
@@ -366,44 +429,51 @@ impl Explainer {
         options: JsValue,
     ) -> Result<JsValue, JsError> {
         self.run = None;
-        let mut opts = self::options(options)?;
-        opts.method = Some(Method::Ig);
-        let input = self.tokenize(text, pair.as_deref())?;
-        let texts = [text, pair.as_deref().unwrap_or("")];
-        let analysis =
-            analyze(&self.model, &input, texts, opts.top_k, false).map_err(into_error)?;
-        let explained = objectives(&self.model, &input, &opts, &analysis)
-            .map_err(into_error)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| JsError::new("nothing to explain"))?;
-        let layer = opts.layer_for(self.model.task()).expect("ig has a layer");
-        let f =
-            ForwardFunc::new(&self.model, &input, layer, explained.scalar).map_err(into_error)?;
-        let baseline = opts.baseline.ids(&self.model, &input).map_err(into_error)?;
-        let plan =
-            IgPlan::new(&f, &input.ids, baseline.as_deref(), &opts.ig()).map_err(into_error)?;
-        let auto = opts.n_steps == Steps::Auto;
+        let mut run = self.ig_run(text, pair, options)?;
+        let auto = run.opts.n_steps == Steps::Auto;
         let started = IgStarted {
-            steps: plan.steps(),
+            steps: run.plan.steps(),
             auto,
             nodes: adaptive::NODES,
-            batch: plan.batch(),
-            target: explained.target,
-            target_label: explained.target_label.clone(),
-            token: explained.token,
-            size: plan.size(),
+            batch: run.plan.batch(),
+            target: run.explained.target,
+            target_label: run.explained.target_label.clone(),
+            token: run.explained.token,
+            size: run.plan.size(),
         };
-        self.run = Some(IgRun {
-            auto: auto.then(|| AutoIg::new(opts.tolerance, adaptive::MAX_STEPS)),
-            input,
-            texts: [text.to_string(), pair.unwrap_or_default()],
-            opts,
-            analysis,
-            explained,
-            plan,
-        });
+        run.auto = auto.then(|| AutoIg::new(run.opts.tolerance, adaptive::MAX_STEPS));
+        self.run = Some(run);
         to_js(&started)
+    }
+
+    /// The Integrated Gradients path point by point (`IgPath`), for the
+    /// same scalar, layer and baseline as `igStart` with these options: the
+    /// quadrature's alphas and weights, F at each point, each token's
+    /// contribution `[k][token]`, a fine curve of F, and where the running
+    /// sum ends (the attributions and the delta). `n_steps` must be a
+    /// number. Leaves a run in progress as it is.
+    #[wasm_bindgen(js_name = igPath)]
+    pub fn ig_path(
+        &self,
+        text: &str,
+        pair: Option<String>,
+        options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let run = self.ig_run(text, pair, options)?;
+        let path = run
+            .plan
+            .path(&run.forward(&self.model)?)
+            .map_err(into_error)?;
+        let IgRun {
+            opts, explained, ..
+        } = run;
+        to_js(&IgPathOut {
+            path,
+            integration: opts.integration,
+            target: explained.target,
+            target_label: explained.target_label,
+            token: explained.token,
+        })
     }
 
     /// The weighted gradient sum of steps `[start, end)` of the current

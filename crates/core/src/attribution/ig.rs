@@ -257,6 +257,17 @@ impl IgPlan {
         &self.diff
     }
 
+    /// The quadrature's points α_k and weights w_k (empty for `"auto"`,
+    /// whose points come in rounds).
+    pub fn rule(&self) -> (&[f64], &[f64]) {
+        (&self.alphas, &self.weights)
+    }
+
+    /// `n_steps` as asked for: a fixed number, or `"auto"`.
+    pub fn n_steps(&self) -> Steps {
+        self.opts.n_steps
+    }
+
     /// The points x′ + α (x − x′) of the path, one after the other (Captum's
     /// `scaled_features = baseline + alpha * (input - baseline)`).
     pub fn path_points(&self, alphas: &[f64]) -> Vec<f32> {

@@ -11,6 +11,7 @@
 pub mod adaptive;
 pub mod gradient;
 pub mod ig;
+pub mod path;
 pub mod quadrature;
 pub mod rollout;
 
