@@ -12,6 +12,8 @@ import { emptyDataset } from '../../www/js/state.js';
 import { curveArea } from '../../www/js/views/faithfulness.js';
 import { toFragment, fromFragment } from '../../www/js/share.js';
 import { state as pageState } from '../../www/js/state.js';
+import * as colors from '../../www/js/colors.js';
+import { strongest, describeHover, moveHover } from '../../www/js/views/headview.js';
 
 /** An explanation's token fields for `text`, cut at `spans` ([a, b) in characters). */
 function tokenized(text, spans) {
@@ -187,5 +189,71 @@ describe('the dataset workbench, read by pure functions', () => {
     assert.deepEqual(c.classes, [1, 5]);
     assert.deepEqual(c.matrix, [[2, 1], [2, 4]]);
     assert.deepEqual(c.cells, [{ truth: 5, predicted: 1, count: 2 }, { truth: 1, predicted: 5, count: 1 }]);
+  });
+});
+
+describe('palettes and the head view by keyboard', () => {
+  it("keeps Captum's colours by default, and switches to blue/orange", () => {
+    assert.equal(colors.getPalette(), 'captum');
+    assert.equal(colors.importanceColor(1), 'hsl(120, 75%, 50%)');
+    assert.equal(colors.importanceColor(-0.5), 'hsl(0, 75%, 80%)');
+    assert.equal(colors.importanceColor(0.333), 'hsl(120, 75%, 84%)', 'lightness truncated as int()');
+    assert.equal(colors.POSITIVE, 'hsl(120, 60%, 38%)');
+    assert.equal(colors.setPalette('colorblind'), 'colorblind');
+    assert.equal(colors.importanceColor(1), 'hsl(210, 75%, 55%)');
+    assert.equal(colors.importanceColor(-1), 'hsl(30, 90%, 60%)');
+    assert.equal(colors.importanceColor(0), 'hsl(30, 90%, 100%)', 'white at zero, as Captum');
+    assert.equal(colors.POSITIVE, 'hsl(210, 70%, 42%)', 'a live binding');
+    assert.equal(colors.NEGATIVE, 'hsl(30, 90%, 48%)');
+    assert.equal(colors.setPalette('anything'), 'captum');
+    assert.equal(colors.importanceColor(1), 'hsl(120, 75%, 50%)');
+    assert.equal(colors.NEGATIVE, 'hsl(0, 70%, 50%)');
+  });
+
+  it('writes a head number in black or white, whichever reads on its colour', () => {
+    assert.equal(colors.inkOn('#ffffff'), '#000');
+    assert.equal(colors.inkOn('#1f77b4'), '#fff');
+    assert.equal(colors.inkOn('#bcbd22'), '#000');
+    assert.equal(colors.inkOn('hsl(10, 55%, 45%)'), '#fff');
+  });
+
+  // Three tokens, one layer, two heads: head 0 looks at the next token, head 1 at the first.
+  const T = 3;
+  const att = new Float32Array(2 * T * T);
+  for (let i = 0; i < T; i++) {
+    att[i * T + ((i + 1) % T)] = 0.8;
+    att[i * T + i] = 0.2;
+    att[T * T + i * T] = 1;
+  }
+  const data = { labels: ['[CLS]', 'card', '[SEP]'], att, layers: 1, heads: 2, tokens: T, segments: [0, 0, 0] };
+  const view = { layer: 0, active: [true, true], hover: null, filter: 'all' };
+
+  it("finds where a token attends most, over the heads shown", () => {
+    assert.deepEqual(strongest(data, view, { side: 'left', index: 1 }), { index: 0, weight: 0.5 });
+    const one = { ...view, active: [true, false] };
+    assert.equal(strongest(data, one, { side: 'left', index: 1 }).index, 2);
+    assert.ok(Math.abs(strongest(data, one, { side: 'left', index: 1 }).weight - 0.8) < 1e-6);
+    assert.equal(strongest(data, view, { side: 'right', index: 0 }).index, 2, 'a key: the query attending to it most');
+    assert.equal(strongest(data, { ...view, active: [false, false] }, { side: 'left', index: 1 }), null);
+    assert.equal(describeHover(data, one, { side: 'left', index: 1 }), "token 'card': strongest attention to '[SEP]' (0.80)");
+    assert.match(describeHover(data, view, { side: 'right', index: 1 }), /^token 'card' \(key\): most attention from '\[CLS\]' \(0\.40\)$/);
+    assert.equal(describeHover(data, { ...view, active: [false, false] }, { side: 'left', index: 0 }), "token '[CLS]': no head is shown");
+    assert.equal(describeHover(data, view, null), '');
+  });
+
+  it('moves between tokens and columns with the arrow keys', () => {
+    const at = (hover, key) => moveHover(data, view, hover, key);
+    assert.deepEqual(at(null, 'ArrowDown'), { side: 'left', index: 0 });
+    assert.deepEqual(at({ side: 'left', index: 0 }, 'ArrowDown'), { side: 'left', index: 1 });
+    assert.deepEqual(at({ side: 'left', index: 2 }, 'ArrowDown'), { side: 'left', index: 2 }, 'stays at the end');
+    assert.deepEqual(at({ side: 'left', index: 0 }, 'ArrowUp'), { side: 'left', index: 0 });
+    assert.deepEqual(at({ side: 'left', index: 1 }, 'ArrowRight'), { side: 'right', index: 1 });
+    assert.deepEqual(at({ side: 'right', index: 1 }, 'ArrowLeft'), { side: 'left', index: 1 });
+    assert.deepEqual(at({ side: 'right', index: 0 }, 'End'), { side: 'right', index: 2 });
+    assert.equal(at({ side: 'left', index: 1 }, 'Escape'), null);
+    assert.equal(at({ side: 'left', index: 1 }, 'a'), undefined, 'not the view’s key');
+    // A sentence pair, A → B: the columns hold different tokens.
+    const pair = { ...data, segments: [0, 0, 1] };
+    assert.deepEqual(moveHover(pair, { ...view, filter: 'ab' }, { side: 'left', index: 1 }, 'ArrowRight'), { side: 'right', index: 2 });
   });
 });

@@ -1,20 +1,53 @@
 // Colour scales shared by the views.
 
 /**
- * Captum's `visualize_text` colour for a normalised importance in [-1, 1]:
- * green for positive, red for negative (its `_get_color`, lightness
- * truncated to whole percent as Python's int() does).
+ * The palettes of attributions: Captum's green/red (the default, as
+ * `visualize_text` draws), or blue/orange, which readers with any common
+ * colour-vision deficiency tell apart (red and green look alike to about one
+ * man in twelve).
+ */
+export const PALETTES = ['captum', 'colorblind'];
+let palette = 'captum';
+
+/** The solid colours of positive and negative bars (live bindings: they follow setPalette). */
+export let POSITIVE = 'hsl(120, 60%, 38%)';
+export let NEGATIVE = 'hsl(0, 70%, 50%)';
+
+/**
+ * Chooses the palette of `importanceColor`, `POSITIVE` and `NEGATIVE`
+ * (anything but 'colorblind' is Captum's); returns the one in use.
+ * What was drawn before keeps its colours until it is drawn again.
+ * @param {string} name
+ */
+export function setPalette(name) {
+  palette = name === 'colorblind' ? 'colorblind' : 'captum';
+  POSITIVE = palette === 'colorblind' ? 'hsl(210, 70%, 42%)' : 'hsl(120, 60%, 38%)';
+  NEGATIVE = palette === 'colorblind' ? 'hsl(30, 90%, 48%)' : 'hsl(0, 70%, 50%)';
+  return palette;
+}
+
+/** The palette in use: 'captum' or 'colorblind'. */
+export function getPalette() {
+  return palette;
+}
+
+/**
+ * The colour of a normalised importance in [-1, 1]. Captum's palette is its
+ * `visualize_text` colour: green for positive, red for negative (its
+ * `_get_color`, lightness truncated to whole percent as Python's int()
+ * does). The colour-blind one is blue for positive, orange for negative, as
+ * light at full strength as black text stays readable on.
  * @param {number} w
  */
 export function importanceColor(w) {
   const a = Math.max(-1, Math.min(1, Number.isFinite(w) ? w : 0));
+  if (palette === 'colorblind') {
+    if (a > 0) return `hsl(210, 75%, ${100 - Math.trunc(45 * a)}%)`;
+    return `hsl(30, 90%, ${100 - Math.trunc(-40 * a)}%)`;
+  }
   if (a > 0) return `hsl(120, 75%, ${100 - Math.trunc(50 * a)}%)`;
   return `hsl(0, 75%, ${100 - Math.trunc(-40 * a)}%)`;
 }
-
-/** The solid colours of positive and negative bars. */
-export const POSITIVE = 'hsl(120, 60%, 38%)';
-export const NEGATIVE = 'hsl(0, 70%, 50%)';
 
 // bertviz colours its heads with d3's schemeCategory10; twelve and more
 // heads continue with Tableau's other colours.
@@ -28,6 +61,20 @@ const HEAD_COLORS = [
 export function headColor(i) {
   if (i < HEAD_COLORS.length) return HEAD_COLORS[i];
   return `hsl(${(i * 137.508) % 360}, 55%, 45%)`;
+}
+
+/**
+ * Black or white, whichever reads better on `color` (`#rrggbb`; other
+ * forms get white): WCAG's relative luminance against its midpoint.
+ */
+export function inkOn(color) {
+  if (!/^#[0-9a-f]{6}$/i.test(color)) return '#fff';
+  const lin = rgb(color).map((c) => {
+    const v = c / 255;
+    return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  });
+  const y = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+  return y > 0.179 ? '#000' : '#fff';
 }
 
 /** `#rrggbb` → `[r, g, b]`. */

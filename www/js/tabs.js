@@ -1,5 +1,7 @@
 // The attention panel: four views of one forward pass (head view, model
-// view, neuron view, heatmap), the open one drawn from `state.view`.
+// view, neuron view, heatmap), the open one drawn from `state.view`. The tabs
+// follow WAI-ARIA's tabs pattern (one Tab stop, arrows move); a view redrawn
+// while a control in it has focus gives the focus to the same control anew.
 
 import { state, update } from './state.js';
 import { memo } from './dom.js';
@@ -8,10 +10,48 @@ import { renderHeadView, drawHeadView } from './views/headview.js';
 import { renderModelView } from './views/modelview.js';
 import { renderNeuronView } from './views/neuronview.js';
 import { renderHeatmap } from './views/heatmap.js';
+import { THEME_EVENT } from './prefs.js';
 
 const $ = (id) => document.getElementById(id);
 const changed = memo();
 export const TABS = ['head', 'model', 'neuron', 'heatmap'];
+
+/** A selector for the same control after a redraw: its id, else its tag and data-*. */
+export function focusKey(el) {
+  if (el.id) return `#${CSS.escape(el.id)}`;
+  const data = Object.entries(el.dataset).map(([k, v]) => `[data-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}="${CSS.escape(v)}"]`);
+  return data.length ? `${el.tagName.toLowerCase()}${data.join('')}` : null;
+}
+
+/** Runs `draw` (which refills `el`); where the focus was in `el`, puts it back on the same control. */
+function keepFocus(el, draw) {
+  const a = document.activeElement;
+  const key = a && a !== el && el.contains(a) ? focusKey(a) : null;
+  draw();
+  const b = key && el.querySelector(key);
+  if (b && b !== document.activeElement) b.focus({ preventScroll: true });
+}
+
+let tabKeys = false;
+let redrawHead = null; // the head view's canvas drawn anew (in the theme's ink), once one is shown
+
+/** ←/→, Home and End move between the tabs (and open them), as the tabs pattern has it. */
+function bindTabKeys() {
+  if (tabKeys) return;
+  tabKeys = true;
+  // A canvas keeps the colours it was drawn with: the head view's tokens are drawn anew in a new theme's.
+  document.addEventListener(THEME_EVENT, () => redrawHead?.());
+  document.querySelector('.tabs[role="tablist"]')?.addEventListener('keydown', (ev) => {
+    const i = TABS.indexOf(ev.target.dataset?.tab);
+    if (i < 0) return;
+    const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: TABS.length - 1 }[ev.key];
+    if (to === undefined) return;
+    ev.preventDefault();
+    const next = $(`tab-${TABS[(to + TABS.length) % TABS.length]}`);
+    next.click();
+    next.focus();
+  });
+}
 
 /**
  * @param {import('./types.js').Analysis} a
@@ -19,15 +59,21 @@ export const TABS = ['head', 'model', 'neuron', 'heatmap'];
  */
 export function renderTabs(a, labels) {
   const tab = state.view.tab;
+  bindTabKeys();
   for (const t of TABS) {
-    $(`view-${t}`).hidden = t !== tab;
-    $(`tab-${t}`).setAttribute('aria-selected', String(t === tab));
+    const [panel, button] = [$(`view-${t}`), $(`tab-${t}`)];
+    panel.hidden = t !== tab;
+    panel.setAttribute('aria-labelledby', `tab-${t}`);
+    button.setAttribute('aria-controls', `view-${t}`);
+    button.setAttribute('aria-selected', String(t === tab));
+    button.tabIndex = t === tab ? 0 : -1;
   }
   const names = state.model.info.task === 'question-answering' ? ['Question', 'Context'] : undefined;
   const data = { labels, att: a.probabilities, layers: a.layers, heads: a.heads, tokens: a.tokens, segments: segments(a.explanation), pair: isPair(a.explanation), names };
   const v = state.view;
+  redrawHead = () => $('head-canvas') && drawHeadView($('head-canvas'), data, v.head);
   if (tab === 'head' && changed('head', [a, v.head.layer, v.head.active.join(), v.head.filter, tab])) {
-    renderHeadView($('view-head'), data, v.head, {
+    keepFocus($('view-head'), () => renderHeadView($('view-head'), data, v.head, {
       onLayer: (l) => ((v.head.layer = l), update()),
       onFilter: (f) => ((v.head.filter = f), (v.head.hover = null), update()),
       onToggle: (k) => ((v.head.active[k] = !v.head.active[k]), update()),
@@ -40,30 +86,32 @@ export function renderTabs(a, labels) {
         v.head.hover = hit;
         drawHeadView($('head-canvas'), data, v.head);
       },
-    });
+    }));
   }
   if (tab === 'model' && changed('model', [a, tab])) {
-    renderModelView($('view-model'), data, {
-      onOpen: (l, k) => {
+    keepFocus($('view-model'), () => renderModelView($('view-model'), data, {
+      onOpen: (l, k, keyboard = false) => {
         v.tab = 'head';
         v.head.layer = l;
         v.head.active = v.head.active.map((_, i) => i === k);
         v.head.hover = null;
         update();
+        // The thumbnail is hidden now: the focus goes on to the head it opened.
+        if (keyboard) $('head-canvas')?.focus();
       },
-    });
+    }));
   }
   if (tab === 'neuron' && changed('neuron', [a, v.neuron.layer, v.neuron.head, v.neuron.query, tab])) {
-    renderNeuronView($('view-neuron'), { analysis: a, labels, family: state.model.info.model_type }, v.neuron, {
+    keepFocus($('view-neuron'), () => renderNeuronView($('view-neuron'), { analysis: a, labels, family: state.model.info.model_type }, v.neuron, {
       onLayer: (l) => ((v.neuron.layer = l), update()),
       onHead: (k) => ((v.neuron.head = k), update()),
       onQuery: (q) => ((v.neuron.query = q), update()),
-    });
+    }));
   }
   if (tab === 'heatmap' && changed('heatmap', [a, v.heatmap.layer, v.heatmap.source, tab])) {
-    renderHeatmap($('view-heatmap'), { analysis: a, labels }, v.heatmap, {
+    keepFocus($('view-heatmap'), () => renderHeatmap($('view-heatmap'), { analysis: a, labels }, v.heatmap, {
       onLayer: (l) => ((v.heatmap.layer = l), update()),
       onSource: (s) => ((v.heatmap.source = s), update()),
-    });
+    }));
   }
 }

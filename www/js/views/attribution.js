@@ -118,7 +118,14 @@ export function renderAttribution(el, data) {
     preview ? h('span', { class: 'preview', id: 'preview-note' }, 'Preview while Integrated Gradients runs — ') : null,
     describe(e, labels, how),
   );
-  fill(el, method, deltaLine(e), h('div', { class: 'record-scroll' }, record), legend, h('div', { class: 'bars-scroll' }, barChart(units)));
+  const bars = h('div', { class: 'bars-scroll', role: 'region', 'aria-label': 'attribution bars' }, barChart(units));
+  const wide = h('div', { class: 'record-scroll', role: 'region', 'aria-label': 'attribution record' }, record);
+  fill(el, method, deltaLine(e), wide, legend, bars);
+  // A long text's record or bars scroll: then the box takes focus, so that a keyboard scrolls it too.
+  requestAnimationFrame(() => {
+    if (bars.scrollHeight > bars.clientHeight + 1) bars.tabIndex = 0;
+    if (wide.scrollWidth > wide.clientWidth + 1) wide.tabIndex = 0;
+  });
 }
 
 const ROW = 20;

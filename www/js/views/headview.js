@@ -3,10 +3,13 @@
 // weight ÷ the number of active heads, one colour per head. Click a head's
 // swatch to toggle it, double-click to isolate it; hover a token to see only
 // its lines and, beside the other column, each head's weight. Drawn on a
-// canvas, so that 512 tokens stay fast.
+// canvas, so that 512 tokens stay fast. By keyboard: the canvas takes focus,
+// ↑/↓ move between the tokens of a column and ←/→ between the columns (as a
+// hover does), a live region says where the token attends most; in the row
+// of heads, arrows move, Enter or Space toggles, Shift+Enter isolates.
 
 import { h, fill, hiDpiCanvas } from '../dom.js';
-import { headColor, rgb } from '../colors.js';
+import { headColor, inkOn, rgb } from '../colors.js';
 
 export const BOXWIDTH = 130; // a token column
 export const BOXHEIGHT = 22; // a row
@@ -50,6 +53,10 @@ export function drawHeadView(canvas, data, view) {
   const hw = headsWidth(heads);
   const width = hw + BOXWIDTH + MATRIX_WIDTH + BOXWIDTH + hw;
   const height = TEXT_TOP + Math.max(left.length, right.length) * BOXHEIGHT + 8;
+  // The page's ink and accent (light or dark theme) where the canvas is in one.
+  const style = canvas.isConnected && globalThis.getComputedStyle ? getComputedStyle(canvas) : null;
+  const ink = style?.color || '#222';
+  const accent = style && style.accentColor !== 'auto' ? style.accentColor : '#1a3d8f';
   const ctx = hiDpiCanvas(canvas, width, height);
   ctx.clearRect(0, 0, width, height);
   const xL = hw + BOXWIDTH; // where lines start
@@ -93,10 +100,12 @@ export function drawHeadView(canvas, data, view) {
       const isHover = hover && hover.side === side && hover.index === i;
       const x0 = side === 'left' ? hw : xR;
       if (isHover) {
-        ctx.fillStyle = '#e8eefc';
+        ctx.fillStyle = accent;
+        ctx.globalAlpha = 0.16;
         ctx.fillRect(x0, y(row) - BOXHEIGHT / 2 + 1, BOXWIDTH, BOXHEIGHT - 2);
+        ctx.globalAlpha = 1;
       }
-      ctx.fillStyle = isHover ? '#1a3d8f' : '#222';
+      ctx.fillStyle = isHover ? accent : ink;
       ctx.textAlign = side === 'left' ? 'right' : 'left';
       ctx.fillText(label, side === 'left' ? xL - 6 : xR + 6, y(row));
     });
@@ -143,28 +152,117 @@ export function hitTest(data, view, x, y) {
   return null;
 }
 
-/** The head swatches: click toggles a head, double-click isolates it. */
+/**
+ * The strongest attention of the token `hover` names, over the active heads
+ * (their mean) and the other column: from a query (left), the key it
+ * attends to most; to a key (right), the query that attends to it most.
+ * `{index, weight}`, or null with no head active or no token.
+ */
+export function strongest(data, view, hover) {
+  if (!hover) return null;
+  const { att, heads, tokens: T } = data;
+  const [left, right] = columns(data.segments, view.filter);
+  const active = [];
+  for (let k = 0; k < heads; k++) if (view.active[k]) active.push(k);
+  if (!active.length) return null;
+  const base = view.layer * heads * T * T;
+  let best = null;
+  for (const j of hover.side === 'left' ? right : left) {
+    const [q, key] = hover.side === 'left' ? [hover.index, j] : [j, hover.index];
+    let w = 0;
+    for (const k of active) w += att[base + k * T * T + q * T + key];
+    w /= active.length;
+    if (!best || w > best.weight) best = { index: j, weight: w };
+  }
+  return best;
+}
+
+/** What the live region says of the token `hover` names (see strongest). */
+export function describeHover(data, view, hover) {
+  if (!hover) return '';
+  const label = `token '${data.labels[hover.index]}'${hover.side === 'right' ? ' (key)' : ''}`;
+  const best = strongest(data, view, hover);
+  if (!best) return `${label}: no head is shown`;
+  const other = `'${data.labels[best.index]}' (${best.weight.toFixed(2)})`;
+  return hover.side === 'left' ? `${label}: strongest attention to ${other}` : `${label}: most attention from ${other}`;
+}
+
+/**
+ * Where a key moves the keyboard's token: ↑/↓ within a column, ←/→ to the
+ * left (query) or right (key) column at the same row, Home/End; Escape
+ * leaves none. `undefined`: the key is not the head view's.
+ */
+export function moveHover(data, view, hover, key) {
+  const cols = columns(data.segments, view.filter);
+  const side = hover?.side ?? 'left';
+  const col = cols[side === 'left' ? 0 : 1];
+  const row = hover ? Math.max(0, col.indexOf(hover.index)) : -1;
+  const at = (s, r) => {
+    const c = cols[s === 'left' ? 0 : 1];
+    return c.length ? { side: s, index: c[Math.max(0, Math.min(c.length - 1, r))] } : null;
+  };
+  switch (key) {
+    case 'ArrowDown': return at(side, row + 1);
+    case 'ArrowUp': return at(side, Math.max(0, row - 1));
+    case 'ArrowLeft': return at('left', Math.max(0, row));
+    case 'ArrowRight': return at('right', Math.max(0, row));
+    case 'Home': return at(side, 0);
+    case 'End': return at(side, col.length - 1);
+    case 'Escape': return null;
+    default: return undefined;
+  }
+}
+
+let focusedHead = 0; // the head the picker's Tab stop is on (a roving tabindex)
+
+/**
+ * The head swatches: click toggles a head, double-click isolates it. One Tab
+ * stop: arrows move between the heads, Enter or Space toggles, Shift+Enter
+ * isolates.
+ */
 export function headPicker(heads, active, { onToggle, onIsolate }) {
-  return h(
+  focusedHead = Math.min(focusedHead, heads - 1);
+  const group = h(
     'div',
-    { class: 'heads', role: 'group', 'aria-label': 'attention heads' },
+    { class: 'heads', role: 'group', 'aria-label': 'attention heads: arrows move, Enter toggles, Shift+Enter shows only this head' },
     Array.from({ length: heads }, (_, k) =>
       h(
         'button',
         {
           type: 'button',
           class: `head${active[k] ? ' on' : ''}`,
-          style: { '--head': headColor(k) },
+          style: { '--head': headColor(k), '--head-ink': inkOn(headColor(k)) },
           title: `head ${k}: click to toggle, double-click to show only this head`,
+          'aria-label': `head ${k}`,
           'aria-pressed': active[k] ? 'true' : 'false',
+          tabindex: k === focusedHead ? 0 : -1,
           dataset: { head: k },
           onclick: () => onToggle(k),
           ondblclick: () => onIsolate(k),
+          onfocus: () => (focusedHead = k),
         },
         String(k),
       ),
     ),
   );
+  group.addEventListener('keydown', (ev) => {
+    const k = Number(ev.target.dataset?.head);
+    if (!Number.isInteger(k)) return;
+    if (ev.key === 'Enter' && ev.shiftKey) {
+      ev.preventDefault();
+      onIsolate(k);
+      return;
+    }
+    const to = { ArrowRight: k + 1, ArrowDown: k + 1, ArrowLeft: k - 1, ArrowUp: k - 1, Home: 0, End: heads - 1 }[ev.key];
+    if (to === undefined) return;
+    ev.preventDefault();
+    const next = (to + heads) % heads;
+    const buttons = group.querySelectorAll('button');
+    buttons[k].tabIndex = -1;
+    buttons[next].tabIndex = 0;
+    buttons[next].focus();
+  });
+  return group;
 }
 
 /** A `<select>` of `count` numbered options. */
@@ -190,7 +288,17 @@ export function numberSelect(label, count, value, onChange, id) {
  * @param {{onLayer: Function, onFilter: Function, onToggle: Function, onIsolate: Function, onHover: Function}} actions
  */
 export function renderHeadView(el, data, view, actions) {
-  const canvas = h('canvas', { class: 'head-canvas', id: 'head-canvas', 'aria-label': 'attention lines between tokens' });
+  const canvas = h('canvas', {
+    class: 'head-canvas',
+    id: 'head-canvas',
+    tabindex: 0,
+    // An application: its arrow keys are its own (a screen reader passes them on).
+    role: 'application',
+    'aria-roledescription': 'attention lines',
+    'aria-label': `attention lines between tokens, layer ${view.layer}: up and down arrows move between tokens, left and right between the query and key columns`,
+    'aria-describedby': 'head-live',
+  });
+  const live = h('p', { class: 'muted head-live', id: 'head-live', role: 'status', 'aria-live': 'polite' }, describeHover(data, view, view.hover));
   const controls = h(
     'div',
     { class: 'controls' },
@@ -215,7 +323,29 @@ export function renderHeadView(el, data, view, actions) {
     if (JSON.stringify(hit) !== JSON.stringify(view.hover)) actions.onHover(hit);
   });
   canvas.addEventListener('mouseleave', () => view.hover && actions.onHover(null));
-  fill(el, controls, h('div', { class: 'canvas-scroll' }, canvas));
+  const hoverBy = (hit) => {
+    actions.onHover(hit);
+    live.textContent = describeHover(data, view, hit);
+  };
+  canvas.addEventListener('focus', () => view.hover || hoverBy(moveHover(data, view, null, 'Home')));
+  canvas.addEventListener('blur', () => {
+    if (view.hover) actions.onHover(null);
+  });
+  canvas.addEventListener('keydown', (ev) => {
+    if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    const hit = moveHover(data, view, view.hover, ev.key);
+    if (hit === undefined) return;
+    ev.preventDefault();
+    hoverBy(hit);
+    // Keep the token in sight in a long input.
+    if (hit) {
+      const row = columns(data.segments, view.filter)[hit.side === 'left' ? 0 : 1].indexOf(hit.index);
+      const box = canvas.parentElement;
+      const top = TEXT_TOP + row * BOXHEIGHT;
+      if (box && (top < box.scrollTop || top + BOXHEIGHT > box.scrollTop + box.clientHeight)) box.scrollTop = top - box.clientHeight / 2;
+    }
+  });
+  fill(el, controls, live, h('div', { class: 'canvas-scroll' }, canvas));
   drawHeadView(canvas, data, view);
   return canvas;
 }

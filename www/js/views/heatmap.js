@@ -1,5 +1,7 @@
 // A query × key matrix as a heatmap: one head's attention, the mean over a
-// layer's heads, or the attention rollout.
+// layer's heads, or the attention rollout. Hover a cell for its value; by
+// keyboard the canvas takes focus and arrows move a cell cursor, whose value
+// the line above says (a live region).
 
 import { h, fill, hiDpiCanvas } from '../dom.js';
 import { sequential, css } from '../colors.js';
@@ -77,10 +79,19 @@ export function renderHeatmap(el, data, view, actions) {
   const a = data.analysis;
   const T = a.tokens;
   const m = matrixOf(a, view);
-  const canvas = h('canvas', { class: 'heatmap', id: 'heatmap-canvas', 'aria-label': 'attention matrix, queries down, keys across' });
+  const canvas = h('canvas', {
+    class: 'heatmap',
+    id: 'heatmap-canvas',
+    tabindex: 0,
+    // An application: its arrow keys move the cell cursor (a screen reader passes them on).
+    role: 'application',
+    'aria-roledescription': 'heatmap',
+    'aria-label': 'attention matrix, queries down, keys across: arrow keys move between cells',
+    'aria-describedby': 'heatmap-tip',
+  });
   const window = view.source === 'rollout' ? null : (a.windows?.[view.layer] ?? null);
   const about = `Rows are queries, columns keys; hover a cell for its value.${window === null ? '' : ` Grey: masked, outside this layer's sliding window (keys more than ${window} tokens away).`}`;
-  const tip = h('p', { class: 'muted tip', id: 'heatmap-tip' }, about);
+  const tip = h('p', { class: 'muted tip', id: 'heatmap-tip', role: 'status', 'aria-live': 'polite' }, about);
   const options = [
     ...Array.from({ length: a.heads }, (_, k) => [String(k), `head ${k}`]),
     ['mean', 'mean of the heads'],
@@ -101,15 +112,35 @@ export function renderHeatmap(el, data, view, actions) {
       ),
     ),
   );
-  fill(el, controls, tip, h('div', { class: 'canvas-scroll' }, canvas));
+  const cursor = h('div', { class: 'heat-cursor', hidden: true });
+  fill(el, controls, tip, h('div', { class: 'canvas-scroll' }, h('div', { class: 'heat-wrap' }, canvas, cursor)));
   const { pad, c } = drawHeatmap(canvas, m, data.labels, T, window);
+  const say = (i, j) => {
+    const masked = window !== null && Math.abs(i - j) > window;
+    tip.textContent = `${data.labels[i]} → ${data.labels[j]}: ${masked ? 'masked (outside the window)' : fmt(m[i * T + j], 4)}`;
+  };
   canvas.addEventListener('mousemove', (ev) => {
     const r = canvas.getBoundingClientRect();
     const j = Math.floor((ev.clientX - r.left - pad) / c);
     const i = Math.floor((ev.clientY - r.top - pad) / c);
-    if (i >= 0 && j >= 0 && i < T && j < T) {
-      const masked = window !== null && Math.abs(i - j) > window;
-      tip.textContent = `${data.labels[i]} → ${data.labels[j]}: ${masked ? 'masked (outside the window)' : fmt(m[i * T + j], 4)}`;
-    }
+    if (i >= 0 && j >= 0 && i < T && j < T) say(i, j);
+  });
+  let at = null; // the keyboard's cell, [query, key]
+  const show = () => {
+    cursor.hidden = !at;
+    if (!at) return;
+    Object.assign(cursor.style, { left: `${pad + at[1] * c}px`, top: `${pad + at[0] * c}px`, width: `${c}px`, height: `${c}px` });
+    say(at[0], at[1]);
+  };
+  canvas.addEventListener('focus', () => ((at = at ?? [0, 0]), show()));
+  canvas.addEventListener('blur', () => (cursor.hidden = true));
+  canvas.addEventListener('keydown', (ev) => {
+    if (!at || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    const [i, j] = at;
+    const to = { ArrowDown: [i + 1, j], ArrowUp: [i - 1, j], ArrowRight: [i, j + 1], ArrowLeft: [i, j - 1], Home: [i, 0], End: [i, T - 1] }[ev.key];
+    if (!to) return;
+    ev.preventDefault();
+    at = to.map((x) => Math.max(0, Math.min(T - 1, x)));
+    show();
   });
 }

@@ -1,5 +1,7 @@
 // The model view, after bertviz's `model_view`: every layer × head as a
-// small picture of its attention lines. A click opens that head in the head view.
+// small picture of its attention lines. A click opens that head in the head view;
+// by keyboard the grid is one Tab stop, arrows move (← → heads, ↑ ↓ layers),
+// Enter or Space opens.
 
 import { h, fill, hiDpiCanvas } from '../dom.js';
 import { headColor, rgb } from '../colors.js';
@@ -44,13 +46,16 @@ export function drawThumb(canvas, att, T, offset, color) {
   return lines;
 }
 
+let focused = [0, 0]; // the thumbnail the grid's Tab stop is on (a roving tabindex)
+
 /**
  * @param {HTMLElement} el
  * @param {{att: Float32Array, layers: number, heads: number, tokens: number}} data
- * @param {{onOpen: (layer: number, head: number) => void}} actions
+ * @param {{onOpen: (layer: number, head: number, keyboard?: boolean) => void}} actions  keyboard: opened by a key
  */
 export function renderModelView(el, data, actions) {
   const { att, layers, heads, tokens: T } = data;
+  if (focused[0] >= layers || focused[1] >= heads) focused = [0, 0];
   const header = h('div', { class: 'grid-row grid-header' }, h('span', { class: 'grid-label' }), Array.from({ length: heads }, (_, k) => h('span', { class: 'grid-col' }, `head ${k}`)));
   const rows = Array.from({ length: layers }, (_, l) =>
     h(
@@ -62,15 +67,30 @@ export function renderModelView(el, data, actions) {
           class: 'thumb',
           dataset: { layer: l, head: k },
           title: `layer ${l}, head ${k}: click to open in the head view`,
-          tabindex: 0,
+          'aria-label': `layer ${l}, head ${k}: open in the head view`,
+          tabindex: l === focused[0] && k === focused[1] ? 0 : -1,
           role: 'button',
           onclick: () => actions.onOpen(l, k),
-          onkeydown: (ev) => ev.key === 'Enter' && actions.onOpen(l, k),
+          onfocus: () => (focused = [l, k]),
+          onkeydown: (ev) => {
+            if (ev.key === 'Enter' || ev.key === ' ') {
+              ev.preventDefault();
+              actions.onOpen(l, k, true);
+              return;
+            }
+            const to = { ArrowRight: [l, k + 1], ArrowLeft: [l, k - 1], ArrowDown: [l + 1, k], ArrowUp: [l - 1, k], Home: [l, 0], End: [l, heads - 1] }[ev.key];
+            if (!to || to[0] < 0 || to[1] < 0 || to[0] >= layers || to[1] >= heads) return;
+            ev.preventDefault();
+            const next = el.querySelector(`canvas.thumb[data-layer="${to[0]}"][data-head="${to[1]}"]`);
+            canvas.tabIndex = -1;
+            next.tabIndex = 0;
+            next.focus();
+          },
         });
         canvas.dataset.lines = String(drawThumb(canvas, att, T, (l * heads + k) * T * T, headColor(k)));
         return canvas;
       }),
     ),
   );
-  fill(el, h('div', { class: 'model-grid', id: 'model-grid' }, header, rows));
+  fill(el, h('div', { class: 'model-grid', id: 'model-grid', role: 'group', 'aria-label': 'every layer and head: arrows move, Enter opens one in the head view' }, header, rows));
 }

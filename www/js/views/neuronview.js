@@ -110,7 +110,12 @@ export function renderNeuronView(el, data, view, actions) {
     h(
       'tr',
       { class: `${j === query ? 'is-query' : ''}${n.masked[j] ? ' masked' : ''}`.trim() || null, dataset: { key: j } },
-      h('th', { class: 'tok-cell', scope: 'row', title: 'click to make this the query', onclick: () => actions.onQuery(j) }, data.labels[j]),
+      h(
+        'th',
+        { class: 'tok-cell', scope: 'row' },
+        // A button: the key is made the query by keyboard too.
+        h('button', { type: 'button', class: 'tok-pick', title: 'make this token the query', dataset: { key: j }, onclick: () => actions.onQuery(j) }, data.labels[j]),
+      ),
       h('td', null, vectorCells(k, vecScale, 'k')),
       h('td', null, vectorCells(n.products[j], prodScale, 'q×k')),
       h('td', { class: 'num dot', dataset: { value: n.dots[j] } }, fmt(n.dots[j], 4)),

@@ -24,12 +24,13 @@ export function renderPrediction(el, data, view) {
       {
         class: `class-row${i === data.predicted ? ' predicted' : ''}${i === target ? ' target' : ''}${view.onTarget ? '' : ' static'}`,
         dataset: { index: i },
-        // Without onTarget (a saved explanation) the rows only show.
+        // Without onTarget (a saved explanation) the rows only show. With it, the list is a
+        // listbox (a list's items cannot be buttons), named by what the row shows.
         ...(view.onTarget && {
-          role: 'button',
+          role: 'option',
+          'aria-selected': i === target ? 'true' : 'false',
           tabindex: 0,
           title: `explain ${data.labels[i]}`,
-          'aria-label': `${data.labels[i]}: ${pct(p)}; explain it`,
           onclick: () => view.onTarget(i),
           onkeydown: (ev) => (ev.key === 'Enter' || ev.key === ' ') && (ev.preventDefault(), view.onTarget(i)),
         }),
@@ -64,7 +65,7 @@ export function renderPrediction(el, data, view) {
         ` (${pct(data.probabilities[data.predicted])}${data.output === 'sigmoid' ? ', sigmoid' : ''})`,
       ),
     truncation(data),
-    h('ol', { class: 'classes' }, rows),
+    h('ol', { class: 'classes', ...(view.onTarget && { role: 'listbox', 'aria-label': 'classes: choose one to explain it' }) }, rows),
     more,
   );
 }

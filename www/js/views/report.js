@@ -202,7 +202,7 @@ export function renderConfusion(el, run, labels, cell, { onCell }) {
       ),
     ),
   );
-  fill(el, h('div', { class: 'confusion-wrap' }, h('div', null, h('p', { class: 'muted' }, 'Most frequent'), top), h('div', { class: 'confusion-scroll' }, table)));
+  fill(el, h('div', { class: 'confusion-wrap' }, h('div', null, h('p', { class: 'muted' }, 'Most frequent'), top), h('div', { class: 'confusion-scroll', tabindex: 0, role: 'region', 'aria-label': 'confusion matrix' }, table)));
 }
 
 /** The misclassified rows that pass the filters; a click explains one (`onRow`; null: they only show). */
@@ -255,7 +255,8 @@ export function renderClasses(el, run) {
     el,
     h(
       'div',
-      { class: 'table-scroll classes-scroll' },
+      // Focusable: a scrolling box is scrolled by keyboard too (axe: scrollable-region-focusable).
+      { class: 'table-scroll classes-scroll', tabindex: 0, role: 'region', 'aria-label': 'precision, recall and F1 per class' },
       h(
         'table',
         { class: 'mistakes', id: 'classes-table' },
