@@ -428,4 +428,60 @@ describe('the <bert-lens> element', () => {
       fixtures.remove();
     }
   });
+
+  it('live attention views: head, model, neuron and the step-through, set by layer, head and token; interactive', async () => {
+    const sentence = 'my card was declined';
+    const url = pageWith(
+      'views',
+      [
+        `<bert-lens id="head" model="minilm-intent" text="${sentence}" view="head" layer="2" head="0,3" method="saliency"></bert-lens>`,
+        `<bert-lens id="model" model="minilm-intent" text="${sentence}" view="model" method="saliency"></bert-lens>`,
+        `<bert-lens id="neuron" model="minilm-intent" text="${sentence}" view="neuron" layer="1" head="2" token="3" method="saliency"></bert-lens>`,
+        `<bert-lens id="steps" model="minilm-intent" text="${sentence}" view="steps" layer="4" head="5" token="2" method="saliency" interactive exports></bert-lens>`,
+      ].join('\n'),
+    );
+    const { page, log } = await visit(url);
+    await page.locator('#head').getByRole('button', { name: /Run in your browser/ }).click({ timeout: 30000 });
+    const root = (id, sel) => page.locator(`#${id}`).locator(sel);
+    for (const id of ['head', 'model', 'neuron', 'steps']) {
+      await page.locator(`#${id}`).scrollIntoViewIfNeeded();
+      await eventOf(page, 'bert-lens-result', id);
+    }
+    // The head view at layer 2 with heads 0 and 3 on; the model view's 6 × 12 thumbnails; the neuron view's query.
+    await root('head', '#head-canvas').waitFor();
+    assert.equal(await root('head', '#head-layer').inputValue(), '2');
+    const on = await page.evaluate(() => [...document.getElementById('head').shadowRoot.querySelectorAll('.heads button')].map((b) => b.getAttribute('aria-pressed')));
+    assert.deepEqual(on.map((p, k) => (p === 'true' ? k : -1)).filter((k) => k >= 0), [0, 3]);
+    assert.equal(await page.evaluate(() => document.getElementById('model').shadowRoot.querySelectorAll('canvas.thumb').length), 72);
+    assert.equal(await root('neuron', '#neuron-query').inputValue(), '3');
+    const neuron = await page.evaluate(() => {
+      const el = document.getElementById('neuron');
+      const a = el.live.analysis;
+      const at = ((1 * a.heads + 2) * a.tokens + 3) * a.tokens;
+      return { shown: [...el.shadowRoot.querySelectorAll('td.softmax')].map((td) => Number(td.dataset.value)), model: Array.from(a.probabilities.subarray(at, at + a.tokens)) };
+    });
+    neuron.shown.forEach((v, j) => assert.ok(Math.abs(v - neuron.model[j]) <= 1e-5, `neuron softmax ${j}`));
+    // The step-through: its softmax equals the element's own attention to 1e-5.
+    await root('steps', '[data-step=softmax]').first().click();
+    await page.waitForFunction(() => document.getElementById('steps').shadowRoot.querySelector('#step-body[data-step=softmax]'), null, { timeout: 60000 });
+    const steps = await page.evaluate(() => {
+      const el = document.getElementById('steps');
+      const a = el.live.analysis;
+      const at = ((4 * a.heads + 5) * a.tokens + 2) * a.tokens;
+      return { shown: [...el.shadowRoot.querySelectorAll('#step-body td.softmax')].map((td) => Number(td.dataset.value)), model: Array.from(a.probabilities.subarray(at, at + a.tokens)) };
+    });
+    assert.equal(steps.shown.length, steps.model.length);
+    steps.shown.forEach((v, j) => assert.ok(Math.abs(v - steps.model[j]) <= 1e-5, `steps softmax ${j}: ${v} vs ${steps.model[j]}`));
+    await shot(page, 'element-views');
+    // A new token attribute: the view starts again there.
+    await page.evaluate(() => document.getElementById('steps').setAttribute('token', '1'));
+    await page.waitForFunction(() => document.getElementById('steps').shadowRoot.querySelector('#steps-token')?.value === '1');
+    // interactive: the reader's own text, explained on Explain.
+    await root('steps', 'textarea[name=text]').fill('where is my new card');
+    await root('steps', 'button[type=submit]').click();
+    await page.waitForFunction(() => window.events.filter((e) => e.type === 'bert-lens-result' && e.id === 'steps').at(-1)?.detail.tokens.includes('where'), null, { timeout: 120000 });
+    assert.equal(await page.getAttribute('#steps', 'text'), 'where is my new card');
+    assert.ok(await root('steps', '[part=exports] [data-export=png]').isVisible(), 'exports shows its buttons');
+    assert.deepEqual(log.errors, []);
+  });
 });

@@ -315,3 +315,50 @@ export function explainPart(part) {
   update();
   attribute();
 }
+
+// ---- walking the Integrated Gradients path (classroom) ----------------------------------------
+
+/** The key of the explanation a walk is of: the input and the page's options. */
+export function walkOf() {
+  return state.input ? cacheKey(state.input, coreOptions()) : null;
+}
+
+let walks = 0;
+
+/**
+ * Walks the Integrated Gradients path of the input explained, with the page's
+ * target, baseline and layer, point by point (n backward passes on worker 0).
+ * `rule`: the quadrature and its steps; by default the page's (20 for "auto").
+ */
+export async function walkPath(rule = {}) {
+  if (!state.input || !pool) return;
+  const opts = coreOptions();
+  const page = state.options;
+  const of = walkOf();
+  // A walk of this explanation keeps its rule, point and result while it walks again.
+  const prev = state.igPath?.of === of ? state.igPath : null;
+  const integration = rule.integration ?? prev?.integration ?? page.integration;
+  const nSteps = rule.n_steps ?? prev?.n_steps ?? (page.n_steps === 'auto' ? 20 : Number(page.n_steps) || 50);
+  const run = ++walks;
+  state.igPath = { of, integration, n_steps: nSteps, k: prev?.k ?? 0, running: true, result: prev?.result ?? null, error: null };
+  update();
+  const input = { ...state.input, options: { ...opts, method: 'ig', integration, n_steps: nSteps } };
+  try {
+    const result = await pool.call(0, 'igPath', input);
+    if (run !== walks) return;
+    const k = Math.min(state.igPath.k, result.alphas.length - 1);
+    state.igPath = { ...state.igPath, k, running: false, result };
+  } catch (e) {
+    if (run !== walks) return;
+    state.igPath = { ...state.igPath, running: false, error: e.message };
+  }
+  update();
+}
+
+/** The walk's slider: point `k` of the quadrature. */
+export function walkStep(k) {
+  if (!state.igPath || state.igPath.k === k) return;
+  state.igPath = { ...state.igPath, k };
+  update();
+}
+

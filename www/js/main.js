@@ -10,6 +10,11 @@ import { render } from './render.js';
 import * as data from './dataset.js';
 import { h, fill, download } from './dom.js';
 import { toFragment, fromFragment } from './share.js';
+import { initPrefs } from './prefs.js';
+import { exportBar, slug } from './export.js';
+import { renderStepsPanel, bindStepsPanel } from './stepspanel.js';
+import { renderPresenter, bindPresenter } from './presenter.js';
+import { viewSheet } from './views/css.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -247,25 +252,63 @@ function restoreLink() {
 }
 
 /**
- * A link to the model, text and options shown, copied on request only: the
- * address bar is left alone, so that no text typed goes into the browser's
- * history (which a browser may sync) unless the user asks for a link.
- */
-/**
  * The explanation shown as JSON: the schema of `bertlens explain --json`
  * (with the text it is of), which `<bert-lens src>` draws.
  */
 function saveJson() {
-  const e = state.explanation;
-  if (!e || !state.input || state.preview) {
+  const saved = savedExplanation();
+  if (!saved) {
     fill($('share-status'), 'Nothing explained yet.');
     return;
   }
-  const { text, pair } = state.input;
-  const name = text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'explanation';
-  download(`bertlens-${name}.json`, JSON.stringify({ ...e, text, ...(pair ? { pair } : {}) }), 'application/json');
+  download(`bertlens-${slug(saved.text, 'explanation')}.json`, JSON.stringify(saved), 'application/json');
 }
 
+/** The explanation shown, with the text it is of (the schema `<bert-lens src>` reads); null before one. */
+function savedExplanation() {
+  const e = state.explanation;
+  if (!e || !state.input || state.preview) return null;
+  const { text, pair } = state.input;
+  return { ...e, text, ...(pair ? { pair } : {}) };
+}
+
+/**
+ * Export buttons (SVG, PNG at 2×; HTML for the attribution record) on each
+ * panel that draws a view; each exports what the panel shows, as shown.
+ */
+function bindExports() {
+  const about = () => slug(state.input?.text, 'view');
+  const panels = [
+    { panel: 'prediction-panel', target: () => $('prediction'), name: () => `prediction-${about()}` },
+    {
+      panel: 'attribution-panel',
+      target: () => $('attribution'),
+      name: () => `attribution-${about()}`,
+      html: () => ({
+        note: `Exported from bertlens (${state.model?.name ?? 'a model'}, ${state.explanation?.method ?? ''}); the explanation's JSON (bertlens explain --json) is inside this file.`,
+        json: savedExplanation(),
+      }),
+    },
+    { panel: 'attention-panel', target: () => $(`view-${state.view.tab}`), name: () => `attention-${state.view.tab}-${about()}` },
+    { panel: 'steps-panel', target: () => $('step-body'), name: () => `steps-${about()}` },
+    { panel: 'faithfulness-panel', target: () => $('faithfulness'), name: () => `faithfulness-${about()}` },
+    { panel: 'dataset-panel', target: () => $('dataset-results'), name: () => 'workbench' },
+  ];
+  for (const p of panels) {
+    const bar = exportBar({
+      ...p,
+      title: () => `bertlens: ${p.name()}`,
+      onError: (m) => fill($('share-status'), m),
+    });
+    $(p.panel).querySelector('h2').after(bar);
+  }
+}
+
+/**
+ * A link to the model, text and options shown, copied on request only: the
+ * address bar is left alone, so that no text typed goes into the browser's
+ * history (which a browser may sync) unless the user asks for a link.
+ */
 async function copyLink() {
   const frag = toFragment(state);
   const status = $('share-status');
@@ -287,12 +330,23 @@ async function copyLink() {
 }
 
 async function start() {
-  onUpdate(render);
+  onUpdate(() => {
+    render();
+    renderStepsPanel();
+    renderPresenter();
+  });
+  // The views' shared rules (the element adopts the same sheet).
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, viewSheet()];
+  // The theme and palette first: what is drawn below uses them; a new palette redraws.
+  initPrefs(update);
   const shared = restoreLink();
   bindInput();
   bindOptions();
   bindModels();
   bindDataset();
+  bindExports();
+  bindStepsPanel();
+  bindPresenter();
   update();
   let module;
   try {

@@ -12,6 +12,7 @@ import { renderAnswer } from './views/answer.js';
 import { renderEntities } from './views/entities.js';
 import { renderFillers } from './views/fillers.js';
 import { renderAttribution } from './views/attribution.js';
+import { renderIgPath } from './views/igpath.js';
 import { renderTabs } from './tabs.js';
 import { renderWorkbench } from './views/workbench.js';
 
@@ -183,6 +184,7 @@ function renderResults() {
   $('attr-h').textContent = ATTRIBUTION_TITLES[task] ?? 'Attributions';
   renderPredictionPanel(a, labels);
   renderAttributionPanel(labels);
+  renderIgPathPanel(a, labels);
   renderTabs(a, labels);
 }
 
@@ -275,3 +277,51 @@ function renderAttributionPanel(labels) {
     fill($('attribution'), h('p', { class: 'muted' }, state.busy ? 'Computing the attributions…' : 'No attributions yet.'));
   }
 }
+
+/**
+ * The classroom's walk along the Integrated Gradients path: a button until
+ * asked for (it costs a backward pass per point), then views/igpath.js.
+ */
+function renderIgPathPanel(a, labels) {
+  const w = state.igPath;
+  const of = act.walkOf();
+  $('igpath-panel').hidden = gradientFree();
+  if (!changed('igpath', [w, of, labels.join('\u0000'), state.explanation])) return;
+  const el = $('igpath');
+  const current = w && w.of === of;
+  if (current && w.result) {
+    const special = a.explanation.sequence_ids.map((x) => x === null);
+    const ig = state.preview ? null : state.explanation?.ig;
+    const explained = ig && !ig.auto ? { integration: ig.integration, n_steps: ig.n_steps } : null;
+    renderIgPath(
+      el,
+      { path: w.result, labels, special, running: w.running, note: w.error, explained },
+      { k: w.k, integration: w.integration, n_steps: w.n_steps },
+      { onStep: act.walkStep, onRule: (integration, n) => act.walkPath({ integration, n_steps: n }) },
+    );
+    return;
+  }
+  const o = state.options;
+  const steps = o.n_steps === 'auto' ? 20 : o.n_steps;
+  fill(
+    el,
+    h(
+      'p',
+      { class: 'muted' },
+      'How Integrated Gradients adds up: F along the straight path from the baseline to this text, the points where the quadrature samples it, ',
+      'and the running weighted sum of the gradients that ends on the attributions above. The same target, baseline and layer as the explanation.',
+    ),
+    h(
+      'div',
+      { class: 'row' },
+      h('button', { type: 'button', id: 'igpath-run', onclick: () => act.walkPath(), disabled: Boolean(w?.running) }, 'Walk the path'),
+      h(
+        'span',
+        { class: 'muted', id: 'igpath-cost' },
+        w?.running ? `walking: ${w.n_steps} backward passes…` : `${current ? w.n_steps : steps} backward passes${w && !current ? ' (the text or the options changed since the last walk)' : ''}`,
+      ),
+    ),
+    current && w.error ? h('p', { class: 'message error', role: 'alert' }, w.error) : null,
+  );
+}
+

@@ -52,6 +52,14 @@ export const state = {
   faithfulness: null,
   /** The anchor of the explained input's prediction: {input, running, result, error} */
   anchor: null,
+  /**
+   * The Integrated Gradients path walked point by point (views/igpath.js):
+   * {of, integration, n_steps, k, running, result: IgPath | null, error}; `of`: the
+   * cacheKey of the explanation it walks (another text or option makes it stale).
+   */
+  igPath: null,
+  /** The step-through (stepspanel.js): the layer and query token computed, the head and step shown; result: the engine's steps. */
+  steps: { layer: 0, head: 0, token: 1, step: 0, key: '', result: null, busy: false, error: null },
   /** The dataset workbench (dataset.js). */
   dataset: emptyDataset(),
   view: {
@@ -63,6 +71,8 @@ export const state = {
     head: { layer: 0, active: [], hover: null, filter: 'all' },
     neuron: { layer: 0, head: 0, query: 0 },
     heatmap: { layer: 0, source: '0' },
+    /** Presenter mode (presenter.js): {slide}, or null. */
+    present: null,
   },
 };
 

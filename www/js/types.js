@@ -209,6 +209,28 @@ export {};
  * @property {boolean} done
  */
 
+/**
+ * `igPath(text, pair, options)`: Integrated Gradients point by point (a
+ * fixed `n_steps`). The running sum Σ_{j≤k} weights[j] · contributions[j]
+ * ends, at k = n − 1, on `attributions`.
+ * @typedef {object} IgPath
+ * @property {number[]} alphas          the quadrature's points, ascending
+ * @property {number[]} weights         their weights (summing to 1)
+ * @property {number[]} scores          F(x′ + α_k (x − x′)) at each point
+ * @property {number[]} contributions   [k][token]: Σ over the width of ∂F/∂x at α_k times (x − x′)
+ * @property {number} tokens            tokens of the input (a row of contributions)
+ * @property {number[]} curve_alphas    41 evenly spaced α in [0, 1]
+ * @property {number[]} curve_scores    F there (forward passes only)
+ * @property {number} score             F(x)
+ * @property {number} baseline_score    F(x′)
+ * @property {number[]} attributions    as the explanation's (igFinish's) from the same gradients
+ * @property {number} delta             Σ attributions − (F(x) − F(x′))
+ * @property {string} integration       the rule
+ * @property {number} target
+ * @property {string} target_label
+ * @property {number|null} token
+ */
+
 // ---- the dataset workbench ----------------------------------------------------------------
 
 /**

@@ -43,6 +43,11 @@ const handlers = {
     return withTransfer(a, [a.probabilities.buffer, a.queries.buffer, a.keys.buffer, a.positionScores.buffer, a.rollout.buffer]);
   },
 
+  /** Every step of one layer for one query token (the classroom's step-through). */
+  steps({ text, pair, layer, token }) {
+    return model().steps(text, pair ?? undefined, layer, token);
+  },
+
   attribute({ text, pair, options }) {
     return model().attribute(text, pair ?? undefined, options);
   },
@@ -76,6 +81,11 @@ const handlers = {
 
   igFinish({ total }) {
     return model().igFinish(total);
+  },
+
+  /** The Integrated Gradients path point by point (`IgPath`): the classroom's walk. */
+  igPath({ text, pair, options }) {
+    return model().igPath(text, pair ?? undefined, options);
   },
 
   // ---- the dataset workbench ----

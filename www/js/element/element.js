@@ -14,7 +14,10 @@
 
 import { h, fill } from '../dom.js';
 import { styleSheet } from './styles.js';
+import { viewSheet } from '../views/css.js';
 import { present, asExplanation, textsOf as textsFrom } from './present.js';
+import { exportBar, toSvg, toPng, toHtml, slug } from '../export.js';
+import { viewState } from './attention.js';
 
 /** Attributes, as properties by their camel-cased names. */
 export const ATTRIBUTES = [
@@ -22,6 +25,8 @@ export const ATTRIBUTES = [
   'view',
   'theme',
   'words',
+  'exports',
+  'interactive',
   'model',
   'text',
   'pair',
@@ -30,6 +35,9 @@ export const ATTRIBUTES = [
   'method',
   'n-steps',
   'target',
+  'layer',
+  'head',
+  'token',
 ];
 
 /** Attributes that change what the engine computes (live mode). */
@@ -43,12 +51,21 @@ export class BertLens extends HTMLElement {
   constructor() {
     super();
     const root = this.attachShadow({ mode: 'open' });
-    root.adoptedStyleSheets = [styleSheet()];
+    root.adoptedStyleSheets = [styleSheet(), viewSheet()];
     this.els = {
       status: h('div', { part: 'status', class: 'status', role: 'status', 'aria-live': 'polite' }),
       body: h('div', { part: 'body', class: 'body' }),
     };
-    root.append(this.els.status, this.els.body);
+    this.els.exports = exportBar({
+      target: () => (this.result || this.report ? this.els.body : null),
+      name: () => this.exportName(),
+      html: () => ({ note: 'Exported from a <bert-lens> element.', json: this.result }),
+      onError: (m) => this.status(m, 'error'),
+    });
+    this.els.exports.setAttribute('part', 'exports');
+    this.els.exports.hidden = true;
+    this.els.form = h('form', { part: 'form', class: 'reader-form', hidden: true, onsubmit: (ev) => (ev.preventDefault(), this.submitForm()) });
+    root.append(this.els.status, this.els.form, this.els.exports, this.els.body);
     /** @type {object | null} the explanation shown */
     this.result = null;
     /** @type {{report: object, view: object, present: Function} | null} a report of bertlens analyze shown */
@@ -58,6 +75,7 @@ export class BertLens extends HTMLElement {
     /** Which src the result is of (a newer load replaces an older one). */
     this.loadedSrc = null;
     this.live = null; // live.js's controller, in live mode
+    this.attention = null; // the attention views' state (attention.js), from layer, head and token
     this.scheduled = false;
   }
 
@@ -84,6 +102,8 @@ export class BertLens extends HTMLElement {
   attributeChangedCallback(name, old, value) {
     if (old === value) return;
     if (name === 'src') this.loadedSrc = null;
+    // The attention views start again from the attributes.
+    if (['layer', 'head', 'token'].includes(name)) this.attention = null;
     if (LIVE.includes(name) || name === 'view') this.live?.changed(name);
     this.refresh();
   }
@@ -98,7 +118,90 @@ export class BertLens extends HTMLElement {
     });
   }
 
+  /** A file name for an export of what is shown: the view and the text. */
+  exportName() {
+    const text = this.result?.text ?? this.live?.shownTexts()?.[0] ?? this.text ?? this.question;
+    return this.report ? 'report' : `${this.view || 'attribution'}-${slug(text)}`;
+  }
+
+  /** What is shown, as an SVG document (a string); null before anything is. */
+  toSvg() {
+    return this.result || this.report ? toSvg(this.els.body, { title: `bertlens: ${this.exportName()}` }).svg : null;
+  }
+
+  /** What is shown, as a PNG at `scale`× (a Blob); null before anything is. */
+  async toPng(scale = 2) {
+    return this.result || this.report ? toPng(this.els.body, { title: `bertlens: ${this.exportName()}`, scale }) : null;
+  }
+
+  /** What is shown, as a self-contained HTML page (a string) with the explanation's JSON; null before anything is. */
+  toHtml() {
+    return this.result || this.report ? toHtml(this.els.body, { title: `bertlens: ${this.exportName()}`, json: this.result }) : null;
+  }
+
+  /**
+   * `interactive`, live: the reader's own text and options, above the
+   * figure; Explain sets the attributes, which explain again. Drawn once
+   * the model's task is known, and kept while the reader types.
+   */
+  drawForm() {
+    const form = this.els.form;
+    const info = this.live?.info;
+    const show = this.interactive && Boolean(info);
+    form.hidden = !show;
+    if (!show || form.dataset.task === info.task) return;
+    form.dataset.task = info.task;
+    const qa = info.task === 'question-answering';
+    const field = (name, label, value, multiline) =>
+      h(
+        'label',
+        { class: 'field' },
+        h('span', null, label),
+        multiline
+          ? h('textarea', { name, rows: 2, spellcheck: 'false', maxlength: 20000 }, value ?? '')
+          : h('input', { name, type: 'text', value: value ?? '', spellcheck: 'false', maxlength: 20000 }),
+      );
+    const gradients = info.task !== 'encoder';
+    fill(
+      form,
+      qa ? [field('question', 'Question', this.question), field('context', 'Context', this.context, true)] : field('text', 'Text', this.text, true),
+      h(
+        'div',
+        { class: 'row' },
+        gradients
+          ? h(
+              'label',
+              { class: 'control' },
+              'Method ',
+              h(
+                'select',
+                { name: 'method' },
+                [
+                  ['ig', 'Integrated Gradients'],
+                  ['saliency', 'Saliency'],
+                  ['input-x-gradient', 'Input × gradient'],
+                  ['rollout', 'Attention rollout'],
+                ].map(([v, l]) => h('option', { value: v, selected: (this.method || 'ig') === v }, l)),
+              ),
+            )
+          : null,
+        gradients ? h('label', { class: 'control' }, 'n_steps ', h('input', { name: 'n-steps', type: 'text', size: 4, inputmode: 'numeric', value: this.nSteps ?? '50' })) : null,
+        h('button', { type: 'submit', class: 'primary' }, 'Explain'),
+      ),
+    );
+  }
+
+  /** The reader's text and options, into the attributes (which explain again). */
+  submitForm() {
+    const data = new FormData(this.els.form);
+    for (const [name, value] of data) {
+      if (typeof value === 'string' && this.getAttribute(name) !== value) this.setAttribute(name, value);
+    }
+  }
+
   update() {
+    this.els.exports.hidden = !this.hasAttribute('exports');
+    this.drawForm();
     // A name for assistive technology, unless the page gave one.
     if (!this.hasAttribute('aria-label') || this.namedByUs) {
       this.namedByUs = true;
@@ -185,6 +288,7 @@ export class BertLens extends HTMLElement {
       draw(this.els.body, report, view);
       return;
     }
+    this.drawForm();
     const e = this.result;
     if (!e) return;
     if (!this.live) this.status('');
@@ -198,10 +302,31 @@ export class BertLens extends HTMLElement {
     }
     present(
       this.els.body,
-      { e, view, texts: this.live?.shownTexts() ?? textsFrom(e, this.givenTexts()), words: this.words, showAll: this.showAll, preview: this.preview, answer: this.live?.focus?.answer, live: Boolean(this.live), analysis: this.live?.analysis, heatmap: this.heatmap, maxTokens: this.live?.info?.max_tokens, activation: this.live?.info?.output },
+      {
+        e,
+        view,
+        texts: this.live?.shownTexts() ?? textsFrom(e, this.givenTexts()),
+        words: this.words,
+        showAll: this.showAll,
+        preview: this.preview,
+        answer: this.live?.focus?.answer,
+        live: Boolean(this.live),
+        analysis: this.live?.analysis,
+        igPath: this.live?.igPath,
+        steps: this.live?.steps,
+        stepsError: this.live?.stepsError,
+        attention: (this.attention ??= viewState({ layer: this.layer, head: this.head, token: this.token })),
+        family: this.live?.info?.model_type,
+        heatmap: this.heatmap,
+        maxTokens: this.live?.info?.max_tokens,
+        activation: this.live?.info?.output,
+      },
       {
         onShowAll: (v) => ((this.showAll = v), this.draw()),
         onHeatmap: (v) => ((this.heatmap = v), this.draw()),
+        redraw: () => this.draw(),
+        onSteps: (layer, token) => this.live?.fetchSteps?.(layer, token),
+        onView: (v) => this.setAttribute('view', v),
         // Live, a click explains another class, token, filler or answer.
         ...(this.live?.info && {
           onTarget: (i) => this.setAttribute('target', String(i)),
@@ -250,7 +375,7 @@ export class BertLens extends HTMLElement {
 // Attributes as properties: strings, `words` a boolean, `nSteps` "auto" or a number.
 for (const name of ATTRIBUTES) {
   const prop = camel(name);
-  const boolean = name === 'words';
+  const boolean = ['words', 'exports', 'interactive'].includes(name);
   Object.defineProperty(BertLens.prototype, prop, {
     get() {
       return boolean ? this.hasAttribute(name) : this.getAttribute(name);

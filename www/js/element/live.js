@@ -6,6 +6,9 @@
 import { h } from '../dom.js';
 import { sharedModel } from './registry.js';
 
+/** The views drawn from the forward pass's attention. */
+const ATTENTION = ['heatmap', 'head', 'model', 'neuron', 'steps'];
+
 const mb = (bytes) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
 
 export class LiveController {
@@ -59,11 +62,40 @@ export class LiveController {
       this.run++;
       if (this.visible) this.schedule(() => this.prepare());
     } else if (name === 'view') {
-      if (this.info && this.el.view === 'heatmap' && !this.analysis) this.schedule(() => this.explain());
+      // What a live view draws beyond the explanation is asked for only when it is shown.
+      if (this.info && this.missing()) this.schedule(() => this.explain());
     } else if (this.info) {
       if (['text', 'pair', 'question', 'context'].includes(name)) this.focus = {};
       this.schedule(() => this.explain());
     }
+  }
+
+  /** Whether the view shown draws what the last run did not compute: the attention, or the IG path. */
+  missing() {
+    const view = this.el.view;
+    return (ATTENTION.includes(view) && !this.analysis) || (view === 'ig-path' && !this.igPath);
+  }
+
+  /**
+   * The step-through's numbers for a layer and query token of the text
+   * shown (one forward pass), then the figure drawn again; asked for by the
+   * view when its layer or token changes.
+   */
+  async fetchSteps(layer, token) {
+    const key = `${this.run}:${layer}:${token}`;
+    if (this.stepsKey === key || !this.explained) return;
+    this.stepsKey = key;
+    const [text, pair] = this.explained;
+    try {
+      const s = await this.model.run((pool) => pool.call(0, 'steps', { text, pair: pair.trim() ? pair : null, layer, token }));
+      if (this.stepsKey !== key) return;
+      this.steps = s;
+      this.stepsError = null;
+    } catch (err) {
+      if (this.stepsKey !== key) return;
+      this.stepsError = err.message;
+    }
+    this.el.draw();
   }
 
   /** Once, after the attributes changed in this task. */
@@ -191,8 +223,8 @@ export class LiveController {
     const input = { text, pair: pair.trim() ? pair : null, options: this.options() };
     el.status('Explaining…', 'info');
     try {
-      // The heatmap draws the forward pass's attention: asked for only when shown.
-      const analysis = el.view === 'heatmap' ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'attentions', input) : null)) : null;
+      // The attention views draw the forward pass's attention: asked for only when shown.
+      const analysis = ATTENTION.includes(el.view) ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'attentions', input) : null)) : null;
       if (run !== this.run) return;
       const e = await this.model.run((pool) => {
         if (run !== this.run) return null; // asked again meanwhile
@@ -206,8 +238,15 @@ export class LiveController {
         });
       });
       if (run !== this.run || !e) return;
+      // The walk along the Integrated Gradients path (a backward pass per point), when shown.
+      const path = el.view === 'ig-path' ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'igPath', { ...input, options: { ...input.options, method: 'ig' } }) : null)) : null;
+      if (run !== this.run) return;
       this.explained = [text, pair];
       this.analysis = analysis;
+      this.igPath = path;
+      this.steps = null;
+      this.stepsError = null;
+      this.stepsKey = null;
       el.status('');
       el.show(e);
     } catch (err) {

@@ -12,12 +12,17 @@ import { renderEntities } from '../views/entities.js';
 import { renderFillers } from '../views/fillers.js';
 import { renderAttribution } from '../views/attribution.js';
 import { renderHeatmap } from '../views/heatmap.js';
+import { renderIgPath } from '../views/igpath.js';
+import { ATTENTION_VIEWS as LIVE_ATTENTION, presentAttention } from './attention.js';
 
 /** The views an element draws from an explanation alone. */
 export const VIEWS = ['attribution', 'prediction', 'all'];
 
 /** Views of the attention: a saved explanation does not carry it. */
-const ATTENTION_VIEWS = ['heatmap', 'head', 'model', 'neuron'];
+const ATTENTION_VIEWS = ['heatmap', 'head', 'model', 'neuron', 'steps'];
+
+/** The views only a live element draws. */
+export const LIVE_ONLY = ['heatmap', 'head', 'model', 'neuron', 'steps', 'ig-path'];
 
 /** The fields an explanation must have for any view. */
 const REQUIRED = ['task', 'tokens', 'offsets', 'sequence_ids', 'word_ids', 'attributions'];
@@ -86,14 +91,20 @@ const NO_ACTIONS = { onTarget: null, onShowAll: () => {} };
  * @param {HTMLElement} el
  * @param {{e: object, view: string, texts: [string, string], words?: boolean, showAll?: boolean,
  *          maxTokens?: number, preview?: boolean, answer?: number, activation?: string}} data
- *   answer: which of the answers is explained (question answering); analysis, heatmap: live, the
- *   forward pass with its attention and the heatmap's {layer, source}
+ *   answer: which of the answers is explained (question answering); live: analysis, the forward
+ *   pass with its attention (heatmap, head, model, neuron, steps); igPath, the Integrated Gradients
+ *   path (ig-path); steps, stepsError: the step-through's numbers; attention: the attention views'
+ *   state (element/attention.js); heatmap: the heatmap's {layer, source}
  * @param {{onTarget?: ((i: number) => void) | null, onShowAll?: (v: boolean) => void,
  *          onToken?: (i: number) => void, onFiller?: (mask: number, id: number) => void,
  *          onAnswer?: (k: number) => void}} actions  absent: the view only shows (a saved explanation)
  */
 export function present(el, data, actions = NO_ACTIONS) {
   const { e, view } = data;
+  if (view === 'ig-path') {
+    igPath(el, data);
+    return;
+  }
   if (view === 'heatmap' && data.analysis) {
     // Live: the forward pass's attention, as the page's heatmap tab draws it.
     const box = h('section', { part: 'heatmap', class: 'heatmap-view', 'aria-label': 'Attention heatmap' });
@@ -104,6 +115,20 @@ export function present(el, data, actions = NO_ACTIONS) {
     fill(el, box);
     return;
   }
+  if (LIVE_ATTENTION.includes(view) && data.live) {
+    if (!data.analysis) {
+      fill(el, h('p', { class: 'muted', role: 'note' }, 'Computing the attention…'));
+      return;
+    }
+    const labels = tokenLabels(data.analysis.explanation, data.texts);
+    presentAttention(
+      el,
+      { view, analysis: data.analysis, labels, family: data.family, steps: data.steps, stepsError: data.stepsError },
+      data.attention,
+      { redraw: actions.redraw ?? (() => {}), onSteps: actions.onSteps ?? (() => {}), onView: actions.onView },
+    );
+    return;
+  }
   if (ATTENTION_VIEWS.includes(view)) {
     fill(
       el,
@@ -111,14 +136,14 @@ export function present(el, data, actions = NO_ACTIONS) {
         'p',
         { class: 'message error', role: 'note' },
         data.live
-          ? `The ${view} view is not drawn by <bert-lens> yet; its views: prediction, attribution, all, heatmap.`
-          : `The ${view} view draws the model's attention, which a saved explanation (bertlens explain --json) does not carry; views of a saved explanation: prediction, attribution, all.`,
+          ? `The ${view} view is not drawn by <bert-lens> yet; its views: ${[...VIEWS, ...LIVE_ONLY].join(', ')}.`
+          : `The ${view} view draws the model's attention, which a saved explanation (bertlens explain --json) does not carry; views of a saved explanation: ${VIEWS.join(', ')}.`,
       ),
     );
     return;
   }
   if (!VIEWS.includes(view)) {
-    fill(el, h('p', { class: 'message error', role: 'note' }, `Unknown view “${view}”: use one of ${VIEWS.join(', ')}.`));
+    fill(el, h('p', { class: 'message error', role: 'note' }, `Unknown view “${view}”: use one of ${[...VIEWS, ...LIVE_ONLY].join(', ')}.`));
     return;
   }
   const labels = tokenLabels(e, data.texts);
@@ -138,6 +163,30 @@ export function present(el, data, actions = NO_ACTIONS) {
     sections.push(box);
   }
   fill(el, sections);
+}
+
+/**
+ * view="ig-path", live only: the walk along the Integrated Gradients path
+ * (views/igpath.js) at the element's number of steps; its slider is the
+ * view's own.
+ */
+function igPath(el, data) {
+  const path = data.igPath ?? null;
+  if (!path) {
+    const text = data.live
+      ? 'Walking the Integrated Gradients path…'
+      : 'The ig-path view walks the Integrated Gradients path point by point, which a saved explanation (bertlens explain --json) does not carry: give the element a model and a text (live) to walk it; views of a saved explanation: prediction, attribution, all.';
+    fill(el, h('p', { class: data.live ? 'muted' : 'message error', role: 'note' }, text));
+    return;
+  }
+  const box = h('section', { part: 'ig-path', class: 'igpath-view', 'aria-label': 'The Integrated Gradients path' });
+  fill(el, box);
+  const labels = tokenLabels(data.e, data.texts);
+  const special = data.e.sequence_ids.map((x) => x === null);
+  const ig = data.e.ig;
+  const explained = data.e.method === 'ig' && ig && !ig.auto ? { integration: ig.integration, n_steps: ig.n_steps } : null;
+  const draw = (k) => renderIgPath(box, { path, labels, special, explained }, { k }, { onStep: draw, onRule: null });
+  draw(path.alphas.length - 1);
 }
 
 function prediction(el, data, actions) {

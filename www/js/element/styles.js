@@ -16,9 +16,31 @@ export const CSS = `
   --_error-soft: #fef3f2;
   --_warn: #93370d;
   --_track: #eef1f6;
-  /* Captum's visualize_text colours at full strength */
-  --_pos: var(--bert-lens-positive, hsl(120 75% 50%));
-  --_neg: var(--bert-lens-negative, hsl(0 75% 60%));
+  /*
+   * Captum's visualize_text colours at full strength (-l), and darker ones
+   * that light text reads on (-d, the dark theme); palette="colorblind":
+   * blue and orange, which every common colour-vision deficiency tells apart.
+   */
+  --_pos-l: hsl(120 75% 50%);
+  --_neg-l: hsl(0 75% 60%);
+  --_pos-d: hsl(120 60% 28%);
+  --_neg-d: hsl(0 65% 38%);
+  --_pos: var(--bert-lens-positive, var(--_pos-l));
+  --_neg: var(--bert-lens-negative, var(--_neg-l));
+  /* the page's names for them, which the views' shared rules (views/css.js) use */
+  --ink: var(--_ink);
+  --muted: var(--_muted);
+  --line: var(--_line);
+  --panel: var(--_bg);
+  --field: var(--_bg);
+  --rule: color-mix(in srgb, var(--_line) 55%, var(--_bg));
+  --faint: var(--_muted);
+  --accent: var(--_accent);
+  --accent-soft: var(--_accent-soft);
+  --on-accent: var(--_bg);
+  --bar: color-mix(in srgb, var(--_accent) 70%, var(--_bg));
+  --pos: color-mix(in srgb, var(--_pos) 75%, black);
+  --neg: color-mix(in srgb, var(--_neg) 85%, black);
   display: block;
   color: var(--_ink);
   background: var(--_bg);
@@ -33,6 +55,12 @@ export const CSS = `
   container-type: inline-size;
 }
 :host([hidden]) { display: none; }
+:host([palette='colorblind']) {
+  --_pos-l: hsl(210 75% 55%);
+  --_neg-l: hsl(30 90% 60%);
+  --_pos-d: hsl(210 70% 32%);
+  --_neg-d: hsl(30 85% 32%);
+}
 :host([theme='dark']) {
   --_ink: var(--bert-lens-text, #e6e9ef);
   --_muted: var(--bert-lens-muted, #9aa4b2);
@@ -44,6 +72,8 @@ export const CSS = `
   --_error-soft: #3b1d1b;
   --_warn: #f5b971;
   --_track: #2a303c;
+  --_pos: var(--bert-lens-positive, var(--_pos-d));
+  --_neg: var(--bert-lens-negative, var(--_neg-d));
   color-scheme: dark;
 }
 @media (prefers-color-scheme: dark) {
@@ -58,6 +88,8 @@ export const CSS = `
     --_error-soft: #3b1d1b;
     --_warn: #f5b971;
     --_track: #2a303c;
+    --_pos: var(--bert-lens-positive, var(--_pos-d));
+    --_neg: var(--bert-lens-negative, var(--_neg-d));
     color-scheme: dark;
   }
 }
@@ -92,6 +124,7 @@ section + section { margin-top: 12px; }
 }
 .class-row.static { cursor: default; }
 .class-row:not(.static):hover, .class-row:focus { background: var(--_accent-soft); outline: none; }
+.class-row:focus-visible, .ner-tok:focus-visible { outline: 2px solid var(--_accent); outline-offset: -2px; }
 .class-row.target { background: var(--_accent-soft); }
 .class-label { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .class-bar { height: 12px; background: var(--_track); border-radius: 3px; overflow: hidden; }
@@ -148,8 +181,9 @@ svg.bars rect.neg { fill: color-mix(in srgb, var(--_neg) 85%, black); }
 .controls { display: flex; flex-wrap: wrap; gap: 8px 16px; margin-bottom: 6px; }
 .control { font-size: 0.87em; color: var(--_muted); display: inline-flex; align-items: center; gap: 6px; }
 select { font: inherit; font-size: 0.93em; color: var(--_ink); background: var(--_bg); border: 1px solid var(--_line); border-radius: 6px; padding: 2px 6px; }
-.canvas-scroll { overflow: auto; }
-canvas.heatmap { display: block; background: #fff; border-radius: 4px; }
+.heat-wrap { position: relative; display: inline-block; }
+.heat-cursor { position: absolute; outline: 2px solid #e6194b; pointer-events: none; }
+.heat-cursor[hidden] { display: none; }
 
 /* question answering */
 .context { margin: 6px 0 4px; padding: 8px 12px; border-left: 3px solid var(--_line); font-size: 1em; line-height: 1.7; white-space: pre-wrap; overflow-wrap: anywhere; }
@@ -230,6 +264,22 @@ table.mistakes tfoot td { font-weight: 600; border-top: 1px solid var(--_line); 
 .deletion-plot .axis { stroke: var(--_muted); stroke-width: 1; }
 .deletion-plot .tick, .deletion-plot .axis-label { fill: var(--_muted); font-size: 11px; }
 .deletion-plot .legend { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 0.85em; color: var(--_muted); }
+
+/* exports (export.js) at the top right; the reader's form (interactive) above the figure */
+.export-bar[hidden] { display: none; }
+.export-bar { display: flex; justify-content: flex-end; gap: 2px; margin: -4px 0 4px; }
+.reader-form { display: flex; flex-direction: column; gap: 8px; margin: 0 0 12px; padding-bottom: 10px; border-bottom: 1px solid var(--_line); }
+.reader-form[hidden] { display: none; }
+.reader-form .field { display: flex; flex-direction: column; gap: 2px; font-size: 0.87em; color: var(--_muted); }
+.reader-form textarea, .reader-form input, .reader-form select {
+  font: inherit; font-size: 1rem; color: var(--_ink); background: var(--_bg); border: 1px solid var(--_line); border-radius: 6px; padding: 4px 8px;
+}
+.reader-form .row { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 14px; }
+
+/* Less motion, where the reader asked for it. */
+@media (prefers-reduced-motion: reduce) {
+  *, *::before, *::after { animation: none !important; transition: none !important; scroll-behavior: auto !important; }
+}
 `;
 
 let sheet = null;
