@@ -482,6 +482,12 @@ describe('the <bert-lens> element', () => {
     await page.waitForFunction(() => window.events.filter((e) => e.type === 'bert-lens-result' && e.id === 'steps').at(-1)?.detail.tokens.includes('where'), null, { timeout: 120000 });
     assert.equal(await page.getAttribute('#steps', 'text'), 'where is my new card');
     assert.ok(await root('steps', '[part=exports] [data-export=png]').isVisible(), 'exports shows its buttons');
+    // A list of views, and the rollout: each drawn in turn.
+    await page.evaluate(() => (document.getElementById('model').view = 'prediction head rollout'));
+    await page.waitForFunction(() => {
+      const r = document.getElementById('model').shadowRoot;
+      return r.querySelector('[part=prediction]') && r.querySelector('#head-canvas') && r.querySelector('#heatmap-source')?.value === 'rollout';
+    });
     assert.deepEqual(log.errors, []);
   });
 });

@@ -121,7 +121,7 @@ export class BertLens extends HTMLElement {
   /** A file name for an export of what is shown: the view and the text. */
   exportName() {
     const text = this.result?.text ?? this.live?.shownTexts()?.[0] ?? this.text ?? this.question;
-    return this.report ? 'report' : `${this.view || 'attribution'}-${slug(text)}`;
+    return this.report ? 'report' : `${slug(this.view, 'attribution')}-${slug(text)}`;
   }
 
   /** What is shown, as an SVG document (a string); null before anything is. */

@@ -5,9 +5,10 @@
 
 import { h } from '../dom.js';
 import { sharedModel } from './registry.js';
+import { viewList } from './present.js';
 
 /** The views drawn from the forward pass's attention. */
-const ATTENTION = ['heatmap', 'head', 'model', 'neuron', 'steps'];
+const ATTENTION = ['heatmap', 'rollout', 'head', 'model', 'neuron', 'steps'];
 
 const mb = (bytes) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
 
@@ -72,8 +73,12 @@ export class LiveController {
 
   /** Whether the view shown draws what the last run did not compute: the attention, or the IG path. */
   missing() {
-    const view = this.el.view;
-    return (ATTENTION.includes(view) && !this.analysis) || (view === 'ig-path' && !this.igPath);
+    return (this.shows(ATTENTION) && !this.analysis) || (this.shows(['ig-path']) && !this.igPath);
+  }
+
+  /** Whether the element shows any of `views` (its view may be a list). */
+  shows(views) {
+    return viewList(this.el.view).some((v) => views.includes(v));
   }
 
   /**
@@ -224,7 +229,7 @@ export class LiveController {
     el.status('Explaining…', 'info');
     try {
       // The attention views draw the forward pass's attention: asked for only when shown.
-      const analysis = ATTENTION.includes(el.view) ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'attentions', input) : null)) : null;
+      const analysis = this.shows(ATTENTION) ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'attentions', input) : null)) : null;
       if (run !== this.run) return;
       const e = await this.model.run((pool) => {
         if (run !== this.run) return null; // asked again meanwhile
@@ -239,7 +244,7 @@ export class LiveController {
       });
       if (run !== this.run || !e) return;
       // The walk along the Integrated Gradients path (a backward pass per point), when shown.
-      const path = el.view === 'ig-path' ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'igPath', { ...input, options: { ...input.options, method: 'ig' } }) : null)) : null;
+      const path = this.shows(['ig-path']) ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'igPath', { ...input, options: { ...input.options, method: 'ig' } }) : null)) : null;
       if (run !== this.run) return;
       this.explained = [text, pair];
       this.analysis = analysis;

@@ -15,14 +15,22 @@ import { renderHeatmap } from '../views/heatmap.js';
 import { renderIgPath } from '../views/igpath.js';
 import { ATTENTION_VIEWS as LIVE_ATTENTION, presentAttention } from './attention.js';
 
+/** The views `view` names: one, or a list (`"prediction attribution head"`, commas or spaces). */
+export function viewList(view) {
+  const list = String(view || 'attribution')
+    .split(/[\s,]+/)
+    .filter(Boolean);
+  return list.length ? list : ['attribution'];
+}
+
 /** The views an element draws from an explanation alone. */
 export const VIEWS = ['attribution', 'prediction', 'all'];
 
 /** Views of the attention: a saved explanation does not carry it. */
-const ATTENTION_VIEWS = ['heatmap', 'head', 'model', 'neuron', 'steps'];
+const ATTENTION_VIEWS = ['heatmap', 'rollout', 'head', 'model', 'neuron', 'steps'];
 
 /** The views only a live element draws. */
-export const LIVE_ONLY = ['heatmap', 'head', 'model', 'neuron', 'steps', 'ig-path'];
+export const LIVE_ONLY = ['heatmap', 'rollout', 'head', 'model', 'neuron', 'steps', 'ig-path'];
 
 /** The fields an explanation must have for any view. */
 const REQUIRED = ['task', 'tokens', 'offsets', 'sequence_ids', 'word_ids', 'attributions'];
@@ -100,7 +108,21 @@ const NO_ACTIONS = { onTarget: null, onShowAll: () => {} };
  *          onAnswer?: (k: number) => void}} actions  absent: the view only shows (a saved explanation)
  */
 export function present(el, data, actions = NO_ACTIONS) {
-  const { e, view } = data;
+  const views = viewList(data.view);
+  if (views.length > 1) {
+    // A list: each view in turn, drawn alike.
+    const parts = views.map(() => h('div', { class: 'view-part' }));
+    fill(el, parts);
+    views.forEach((v, i) => present(parts[i], { ...data, view: v }, actions));
+    return;
+  }
+  if (views[0] === 'rollout') {
+    // The attention rollout: the heatmap of its matrix.
+    present(el, { ...data, view: 'heatmap', heatmap: { ...data.heatmap, source: 'rollout' } }, actions);
+    return;
+  }
+  const e = data.e;
+  const view = views[0];
   if (view === 'ig-path') {
     igPath(el, data);
     return;
