@@ -303,6 +303,21 @@ describe('accessibility', () => {
     await doc.evaluate(() => document.getElementById('dark').setAttribute('palette', 'colorblind'));
     await assertAccessible(doc, 'the embed example, colour-blind palette');
     await shot(doc, 'a11y-embed');
+    // The live figures run: the head view and the step-through inside elements, each checked.
+    await doc.emulateMedia({ colorScheme: 'light' });
+    await doc.locator('#live').getByRole('button', { name: /Run in your browser/ }).click();
+    for (const id of ['heads', 'steps']) {
+      await doc.evaluate((i) => document.getElementById(i).scrollIntoView(), id);
+      await doc.waitForFunction((i) => document.getElementById(i).shadowRoot.querySelector('#head-canvas, #step-body'), id, { timeout: 120000 });
+    }
+    for (const step of ['qkv', 'softmax', 'context', 'ffn']) {
+      await doc.locator('#steps').locator(`button[data-step=${step}]`).click();
+      await doc.waitForFunction((s) => document.getElementById('steps').shadowRoot.querySelector(`#step-body[data-step=${s}]`), step);
+      await assertAccessible(doc, `the embed example's step-through, step ${step}`);
+    }
+    await doc.evaluate(() => (document.getElementById('heads').view = 'model neuron ig-path'));
+    await doc.waitForFunction(() => document.getElementById('heads').shadowRoot.querySelector('canvas.thumb') && document.getElementById('heads').shadowRoot.querySelector('#neuron-table') && document.getElementById('heads').shadowRoot.querySelector('.igpath-slider'), null, { timeout: 120000 });
+    await assertAccessible(doc, 'the embed example, live model, neuron and ig-path views');
     assert.deepEqual(docLog.errors, []);
     await context.close();
   });

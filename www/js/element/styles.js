@@ -161,7 +161,7 @@ section + section { margin-top: 12px; }
   .record td.importance::before { display: block; width: auto; line-height: 1.45; }
 }
 mark.tok { color: var(--_ink); padding: 2px 3px; border-radius: 3px; white-space: pre-wrap; }
-mark.tok.special { font-size: 0.8em; color: var(--_muted); }
+mark.tok.special { font-size: 0.8em; color: color-mix(in srgb, var(--_ink) 78%, var(--_bg)); }
 /* the theme's colours, --w (|score| ÷ L2 norm) of the way from none to full */
 mark.tok.pos, .swatch.pos { background-color: color-mix(in srgb, var(--_pos) calc(var(--w) * 100%), transparent) !important; }
 mark.tok.neg, .swatch.neg { background-color: color-mix(in srgb, var(--_neg) calc(var(--w) * 100%), transparent) !important; }
