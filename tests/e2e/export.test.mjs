@@ -42,6 +42,15 @@ function svgFacts(page, svg) {
       drawn: [img.naturalWidth, img.naturalHeight],
       text: root.textContent,
       images: [...root.getElementsByTagName('img')].map((i) => i.getAttribute('src').slice(0, 21)),
+      // Each canvas image's pixels per CSS pixel.
+      ratios: await Promise.all(
+        [...root.getElementsByTagName('img')].map(async (i) => {
+          const im = new Image();
+          im.src = i.getAttribute('src');
+          await im.decode();
+          return im.naturalWidth / parseFloat(i.style.width);
+        }),
+      ),
       scripts: root.getElementsByTagName('script').length,
     };
   }, svg);
@@ -184,6 +193,8 @@ describe('exports', () => {
       // Canvases travel as PNG images.
       for (const src of f.images) assert.equal(src, 'data:image/png;base64', `${tab}: a canvas as an image`);
       if (tab === 'head') assert.ok(f.images.length >= 1, 'the head view’s lines are in the SVG');
+      // The canvases are drawn again at 2× for the export (the screen here is 1×).
+      if (tab !== 'neuron') for (const r of f.ratios) assert.ok(Math.abs(r - 2) < 0.05, `${tab}: a canvas at ${r}× in the export`);
       const png = await downloaded(page, '#attention-panel [data-export=png]');
       const p = await pngFacts(page, png.bytes);
       assert.equal(p.width, 2 * f.width, tab);

@@ -83,12 +83,28 @@ export function fill(el, ...children) {
   return el;
 }
 
+let ratioOverride = null;
+
+/**
+ * Runs `fn` with canvases drawn at `ratio` pixels per CSS pixel instead of
+ * the screen's (an export at 2×), and returns what it returns.
+ */
+export function atRatio(ratio, fn) {
+  const was = ratioOverride;
+  ratioOverride = ratio;
+  try {
+    return fn();
+  } finally {
+    ratioOverride = was;
+  }
+}
+
 /**
  * A canvas sized for `width`×`height` CSS pixels at the device's pixel
  * ratio, with its 2D context scaled so that drawing is in CSS pixels.
  */
 export function hiDpiCanvas(canvas, width, height) {
-  const ratio = globalThis.devicePixelRatio || 1;
+  const ratio = ratioOverride ?? (globalThis.devicePixelRatio || 1);
   canvas.width = Math.max(1, Math.round(width * ratio));
   canvas.height = Math.max(1, Math.round(height * ratio));
   canvas.style.width = `${width}px`;

@@ -10,7 +10,7 @@
 //
 // The page and <bert-lens> share this; nothing here knows a view.
 
-import { h, download } from './dom.js';
+import { h, download, atRatio } from './dom.js';
 
 const XHTML = 'http://www.w3.org/1999/xhtml';
 const SVG = 'http://www.w3.org/2000/svg';
@@ -75,17 +75,22 @@ function backgroundOf(node) {
 }
 
 /**
- * A copy of `node` as it is shown: canvases as images, the current values
- * of form controls as attributes, export controls left out.
+ * A copy of `node` as it is shown: canvases as images (at `scale` pixels per
+ * CSS pixel where the view can draw them so), the current values of form
+ * controls as attributes, export controls left out.
  */
-function snapshot(node) {
+function snapshot(node, scale) {
   const copy = node.cloneNode(true);
   const canvases = node.querySelectorAll('canvas');
   copy.querySelectorAll('canvas').forEach((c, i) => {
     const src = canvases[i];
     let url = '';
     try {
+      // A view's canvas is drawn again at the export's resolution, then as it was.
+      const sharper = typeof src.redraw === 'function' && scale > (globalThis.devicePixelRatio || 1);
+      if (sharper) atRatio(scale, src.redraw);
       url = src.toDataURL('image/png');
+      if (sharper) src.redraw();
     } catch {
       // a tainted canvas: left blank
     }
@@ -112,7 +117,7 @@ function snapshot(node) {
 }
 
 /** The outermost element of an export: the theme's properties, fonts and background of where `node` is. */
-function wrap(node, css, width) {
+function wrap(node, css, width, scale = 2) {
   const style = getComputedStyle(node);
   const div = document.createElementNS(XHTML, 'div');
   div.setAttribute('class', ROOT);
@@ -134,7 +139,7 @@ function wrap(node, css, width) {
   div.setAttribute('style', props.join('; '));
   const sheet = document.createElementNS(XHTML, 'style');
   sheet.textContent = css;
-  div.append(sheet, snapshot(node));
+  div.append(sheet, snapshot(node, scale));
   return div;
 }
 
@@ -149,12 +154,12 @@ function rootAttributes() {
  * @param {{title?: string}} [opts]
  * @returns {{svg: string, width: number, height: number}}
  */
-export function toSvg(node, { title = 'bertlens' } = {}) {
+export function toSvg(node, { title = 'bertlens', scale = 2 } = {}) {
   const css = cssOf(node);
   const rect = node.getBoundingClientRect();
   const width = Math.ceil(Math.max(rect.width, node.scrollWidth)) + 24;
   // Measured as it will be drawn: the wrapped copy laid out off-screen at that width.
-  const div = wrap(node, css, width);
+  const div = wrap(node, css, width, scale);
   const probe = h('div', { 'aria-hidden': 'true', style: 'position:absolute;left:-100000px;top:0;' });
   probe.append(div);
   (node.getRootNode().host ? node.getRootNode() : document.body).append(probe);
@@ -182,7 +187,7 @@ export function toSvg(node, { title = 'bertlens' } = {}) {
  * @returns {Promise<Blob>}
  */
 export async function toPng(node, { title, scale = 2 } = {}) {
-  const { svg, width, height } = toSvg(node, { title });
+  const { svg, width, height } = toSvg(node, { title, scale });
   const img = new Image();
   img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
   await img.decode();

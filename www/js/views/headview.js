@@ -48,6 +48,8 @@ function headsWidth(heads) {
  * @param {{layer: number, active: boolean[], hover: {side: 'left'|'right', index: number}|null, filter: string}} view
  */
 export function drawHeadView(canvas, data, view) {
+  // An export redraws it at its own resolution (export.js).
+  canvas.redraw = () => drawHeadView(canvas, data, view);
   const { att, heads, tokens: T } = data;
   const [left, right] = columns(data.segments, view.filter);
   const hw = headsWidth(heads);

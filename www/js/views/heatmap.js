@@ -34,6 +34,8 @@ const MASKED = '#d0d5dd'; // cells a sliding window masks
 
 /** Draws the heatmap; pure. `window`: keys farther than it from the query are masked (drawn grey). */
 export function drawHeatmap(canvas, m, labels, T, window = null) {
+  // An export redraws it at its own resolution (export.js).
+  canvas.redraw = () => drawHeatmap(canvas, m, labels, T, window);
   const c = cellSize(T);
   const showLabels = c >= 10;
   const pad = showLabels ? LABEL : 4;

@@ -18,6 +18,8 @@ function thumbHeight(tokens) {
  * Returns the number of lines drawn.
  */
 export function drawThumb(canvas, att, T, offset, color) {
+  // An export redraws it at its own resolution (export.js).
+  canvas.redraw = () => drawThumb(canvas, att, T, offset, color);
   const height = thumbHeight(T);
   const ctx = hiDpiCanvas(canvas, THUMB_WIDTH, height);
   ctx.clearRect(0, 0, THUMB_WIDTH, height);
