@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROOT, idle, launch, open, shot, startServer } from './harness.mjs';
+import { ROOT, open, shot, startPage, stopPage } from './harness.mjs';
 import { explainText } from './common.mjs';
 
 const AXE = readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules/axe-core/axe.min.js'), 'utf8');
@@ -77,17 +77,11 @@ describe('accessibility', () => {
   let log;
 
   before(async () => {
-    server = await startServer();
-    browser = await launch();
-    ({ page, log } = await open(browser, `${server.url}/`, { width: 1280, height: 1000 }));
-    await idle(page, 120000);
+    ({ server, browser, page, log } = await startPage({ width: 1280, height: 1000 }));
     await explainText(page, TEXT);
   });
 
-  after(async () => {
-    await browser?.close();
-    server?.stop();
-  });
+  after(() => stopPage({ server, browser }));
 
   it('the page with an explanation, in each attention view: no serious or critical axe violation', async () => {
     for (const tab of ['head', 'model', 'neuron', 'heatmap']) {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROOT, idle, launch, open, shot, startServer } from './harness.mjs';
+import { ROOT, open, shot, startPage, stopPage } from './harness.mjs';
 import { explainText, settle, shownScores } from './common.mjs';
 import { runningSums as sumsOf } from '../../www/js/views/igpath.js';
 
@@ -70,17 +70,10 @@ describe('classroom: walking the Integrated-Gradients path', () => {
   let log;
 
   before(async () => {
-    server = await startServer();
-    browser = await launch();
-    ({ page, log } = await open(browser, `${server.url}/`, { width: 1280, height: 1000 }));
-    await idle(page, 120000);
-    await page.waitForFunction(() => globalThis.bertlens.state.explanation, null, { timeout: 120000 });
+    ({ server, browser, page, log } = await startPage({ width: 1280, height: 1000, explained: true }));
   });
 
-  after(async () => {
-    await browser?.close();
-    server?.stop();
-  });
+  after(() => stopPage({ server, browser }));
 
   it('ends on the attribution panel’s attributions and delta', async () => {
     await page.selectOption('#opt-integration', 'gausslegendre');

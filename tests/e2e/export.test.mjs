@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SHOTS, idle, launch, open, startServer } from './harness.mjs';
+import { SHOTS, startPage, stopPage } from './harness.mjs';
 import { DEFAULT_MODEL, assertClose, cli, explainText, shownScores } from './common.mjs';
 
 const OUT = path.join(SHOTS, 'exports');
@@ -126,19 +126,12 @@ describe('exports', () => {
 
   before(async () => {
     want = cli('--model', DEFAULT_MODEL, text);
-    server = await startServer();
-    browser = await launch();
-    ({ page, log } = await open(browser, `${server.url}/`));
-    await idle(page, 120000);
-    await page.waitForFunction(() => globalThis.bertlens.state.explanation, null, { timeout: 120000 });
+    ({ server, browser, page, log } = await startPage({ explained: true }));
     await explainText(page, text);
     assertClose('attributions', await shownScores(page), want.attributions, 1e-4);
   });
 
-  after(async () => {
-    await browser?.close();
-    server?.stop();
-  });
+  after(() => stopPage({ server, browser }));
 
   it('the attribution record: SVG, PNG at 2× and an HTML page that opens offline', async () => {
     const svg = await downloaded(page, '#attribution-panel [data-export=svg]');

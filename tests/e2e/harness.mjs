@@ -99,3 +99,22 @@ export async function idle(page, timeout = 60000) {
     { timeout },
   );
 }
+
+/**
+ * `bertlens serve`, Chromium, and a page of it on the default model, loaded
+ * (and, with `explained`, its first explanation shown): {server, browser, page, log, context}.
+ */
+export async function startPage({ width = 1280, height = 900, explained = false } = {}) {
+  const server = await startServer();
+  const browser = await launch();
+  const { page, log, context } = await open(browser, `${server.url}/`, { width, height });
+  await idle(page, 120000);
+  if (explained) await page.waitForFunction(() => globalThis.bertlens.state.explanation, null, { timeout: 120000 });
+  return { server, browser, page, log, context };
+}
+
+/** Closes what startPage started. */
+export async function stopPage({ server, browser }) {
+  await browser?.close();
+  server?.stop();
+}

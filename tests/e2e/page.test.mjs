@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { idle, launch, open, shot, startServer } from './harness.mjs';
+import { idle, open, shot, startPage, stopPage } from './harness.mjs';
 import { DEFAULT_MODEL, assertClose, cli, explainText, settle, shownScores } from './common.mjs';
 
 describe('the page on the default model', () => {
@@ -16,17 +16,10 @@ describe('the page on the default model', () => {
   let log;
 
   before(async () => {
-    server = await startServer();
-    browser = await launch();
-    ({ page, log } = await open(browser, `${server.url}/`));
-    await idle(page, 120000);
-    await page.waitForFunction(() => globalThis.bertlens.state.explanation, null, { timeout: 120000 });
+    ({ server, browser, page, log } = await startPage({ explained: true }));
   });
 
-  after(async () => {
-    await browser?.close();
-    server?.stop();
-  });
+  after(() => stopPage({ server, browser }));
 
   it('explains a sentence as the CLI does: label, attributions and delta', async () => {
     const text = 'I lost my wallet and need to block my card';

@@ -7,7 +7,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { idle, launch, open, shot, startServer } from './harness.mjs';
+import { shot, startPage, stopPage } from './harness.mjs';
 import { explainText } from './common.mjs';
 
 describe('step through attention', () => {
@@ -17,18 +17,11 @@ describe('step through attention', () => {
   let log;
 
   before(async () => {
-    server = await startServer();
-    browser = await launch();
-    ({ page, log } = await open(browser, `${server.url}/`));
-    await idle(page, 120000);
-    await page.waitForFunction(() => globalThis.bertlens.state.explanation, null, { timeout: 120000 });
+    ({ server, browser, page, log } = await startPage({ explained: true }));
     await explainText(page, 'my card was declined at the shop');
   });
 
-  after(async () => {
-    await browser?.close();
-    server?.stop();
-  });
+  after(() => stopPage({ server, browser }));
 
   it("the softmax of q·k equals the model's attention, and Σ a v its context", async () => {
     await page.click('#steps-details > summary');

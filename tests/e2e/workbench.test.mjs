@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ROOT, binary, idle, launch, open, shot, startServer } from './harness.mjs';
+import { ROOT, binary, open, shot, startPage, stopPage } from './harness.mjs';
 import { DEFAULT_MODEL, FIXTURES } from './common.mjs';
 
 const DATA = path.join(ROOT, 'data/intents-example.csv');
@@ -80,16 +80,10 @@ describe('the dataset workbench', () => {
   let log;
 
   before(async () => {
-    server = await startServer();
-    browser = await launch();
-    ({ page, log } = await open(browser, `${server.url}/`, { width: 1280, height: 1000 }));
-    await idle(page, 120000);
+    ({ server, browser, page, log } = await startPage({ width: 1280, height: 1000 }));
   });
 
-  after(async () => {
-    await browser?.close();
-    server?.stop();
-  });
+  after(() => stopPage({ server, browser }));
 
   it('reads the example set, runs it, and gives scikit-learn accuracy and confusion matrix', async () => {
     await page.click('#mode-dataset');
