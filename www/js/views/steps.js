@@ -109,7 +109,8 @@ function keyTable(labels, query, rows, head, caption) {
 }
 
 const num = (v, attrs = {}) => h('td', { class: 'num', ...attrs }, fmt(v, 5));
-const bar = (p) => h('span', { class: 'prob-bar', style: { width: `${(Math.max(0, p) * 80).toFixed(1)}px` } });
+/** A weight's bar: 1 is --steps-bar wide (80px; presenter mode makes it wider). */
+const bar = (p) => h('span', { class: 'prob-bar', style: { width: `calc(${Math.max(0, p).toFixed(4)} * var(--steps-bar, 80px))` } });
 
 /** What step `id` shows: [formula, one sentence, the content]. */
 function stepBody(id, s, a, labels, family) {
