@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { shot, startPage, stopPage } from './harness.mjs';
-import { explainText } from './common.mjs';
+import { explainText, loadUrl, serveFixtures } from './common.mjs';
 
 describe('step through attention', () => {
   let server;
@@ -79,6 +79,43 @@ describe('step through attention', () => {
     assert.deepEqual(names, ['word', 'position', 'token type', 'e = sum', 'x = LayerNorm(e)']);
     await shot(page, 'steps-embeddings', { fullPage: false, clip: await (await page.$('#steps-panel')).boundingBox() });
     assert.deepEqual(log.errors, []);
+  });
+
+  it('a pre-norm model (ModernBERT): its own order, rotated q and k, a sliding window; softmax = attention', async () => {
+    const fixtures = serveFixtures(['modernbert']);
+    try {
+      await loadUrl(page, fixtures.url('modernbert'));
+      await explainText(page, 'the movie was not bad at all, not at all');
+      if (!(await page.$eval('#steps-details', (d) => d.open))) await page.click('#steps-details > summary');
+      // Layer 1 attends within a sliding window: the last tokens' far keys are masked.
+      await page.selectOption('#steps-layer', '1');
+      await page.selectOption('#steps-head', '2');
+      const t = await page.evaluate(() => globalThis.bertlens.state.analysis.tokens);
+      await page.selectOption('#steps-token', String(t - 2));
+      await page.waitForFunction((k) => globalThis.bertlens.state.steps.result?.layer === 1 && globalThis.bertlens.state.steps.result?.token === k, t - 2);
+      assert.equal(await page.evaluate(() => globalThis.bertlens.state.steps.result.norms), 'pre');
+      await page.click('button[data-step=qkv]');
+      const names = await page.$$eval('#step-body .step-vector', (vs) => vs.map((v) => v.dataset.name));
+      assert.deepEqual(names, ['h = LayerNorm₁(x)', 'q (rotated)', 'k (rotated)', 'v']);
+      await page.click('button[data-step=softmax]');
+      const { shown, model } = await page.evaluate((k) => {
+        const a = globalThis.bertlens.state.analysis;
+        const at = ((1 * a.heads + 2) * a.tokens + k) * a.tokens;
+        return { shown: [...document.querySelectorAll('#step-body td.softmax')].map((td) => Number(td.dataset.value)), model: Array.from(a.probabilities.subarray(at, at + a.tokens)) };
+      }, t - 2);
+      shown.forEach((v, j) => assert.ok(Math.abs(v - model[j]) <= 1e-5, `key ${j}: softmax ${v} vs the model's attention ${model[j]}`));
+      assert.ok(model.some((p) => p === 0), 'keys outside the window');
+      assert.ok((await page.textContent('#step-body')).includes('masked'));
+      await page.click('button[data-step=ffn]');
+      assert.match(await page.textContent('#step-body .step-formula'), /y = x₁ \+/);
+      await shot(page, 'steps-modernbert', { fullPage: false, clip: await (await page.$('#steps-panel')).boundingBox() });
+      // Back to the default model for what follows.
+      await page.selectOption('#model-select', '0');
+      await page.waitForFunction(() => globalThis.bertlens.state.model?.name !== undefined && !globalThis.bertlens.state.model.name.includes('e2e-modernbert') && !globalThis.bertlens.state.loading, null, { timeout: 120000 });
+      await explainText(page, 'my card was declined at the shop');
+    } finally {
+      fixtures.remove();
+    }
   });
 
   it('presenter mode: one panel at a time, large, keyboard-driven, at 1280×720', async () => {

@@ -12,9 +12,10 @@
 //! y   = LN₂(x₁ + act(x₁ W₁ᵀ + b₁) W₂ᵀ + b₂)        (the next layer's input)
 //! ```
 //!
-//! Post-norm layers (BERT, RoBERTa, DistilBERT, ALBERT, ELECTRA, DeBERTa)
-//! only: a pre-norm layer (ModernBERT) computes in another order, which the
-//! step-through does not narrate yet.
+//! A pre-norm layer (ModernBERT) normalises before attention and before the
+//! feed-forward block instead (`x₁ = x + attention(LN₁(x))`, `y = x₁ +
+//! ffn(LN₂(x₁))`, a final norm after the last layer): `norms` says which, and
+//! the vectors' fields follow the layer's own order ([`LayerVectors`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +38,13 @@ pub struct Steps {
     pub tokens: usize,
     /// The factor of `q·k` in the scores.
     pub scale: f32,
+    /// `"post"` (BERT's order) or `"pre"` (ModernBERT's), see [`LayerVectors`].
+    pub norms: String,
+    /// Pre-norm: whether this layer normalises its input before attention
+    /// (ModernBERT's first layer does not: its embeddings are normalised).
+    pub attention_input_norm: bool,
+    /// The feed-forward block is gated (`act(a)·g`, ModernBERT's GLU).
+    pub gated: bool,
     /// The query token's embeddings-block terms: its word row, and its
     /// position and token-type rows where the family adds them (`None`:
     /// positions enter in the attention, or no token types).
@@ -86,13 +94,6 @@ pub fn steps(model: &Model, input: &Tokenized, layer: usize, token: usize) -> Re
         ));
     }
     let l = &enc.layers[layer];
-    if l.norms == Norms::Pre {
-        return Err(Error::option(
-            "layer",
-            "the step-through follows post-norm layers (BERT, RoBERTa, DistilBERT, ALBERT, \
-             ELECTRA, DeBERTa); this model normalises before attention (ModernBERT)",
-        ));
-    }
     let mut trace = Trace {
         probe: Some(Probe {
             layer,
@@ -169,6 +170,13 @@ pub fn steps(model: &Model, input: &Tokenized, layer: usize, token: usize) -> Re
         hidden: h,
         tokens: t,
         scale: enc.scale,
+        norms: match l.norms {
+            Norms::Post => "post",
+            Norms::Pre => "pre",
+        }
+        .to_string(),
+        attention_input_norm: l.norms == Norms::Pre && l.attention_norm.is_some(),
+        gated: l.glu,
         word,
         position,
         token_type,

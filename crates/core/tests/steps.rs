@@ -14,6 +14,13 @@ fn goldens() -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
+/// Within 1e-5, or 1e-5 of the vector's largest value where that is above 1
+/// (float32 sums of a few layers, in another order than PyTorch's).
+fn close(what: &str, got: &[f32], want: &[f64]) {
+    let scale = want.iter().fold(1f64, |m, x| m.max(x.abs()));
+    assert_close_abs(what, got, want, 1e-5 * scale);
+}
+
 /// `Some(row)` of a golden that may be null.
 fn maybe(v: &Value) -> Option<Vec<f64>> {
     (!v.is_null()).then(|| floats(v))
@@ -22,7 +29,7 @@ fn maybe(v: &Value) -> Option<Vec<f64>> {
 #[test]
 fn every_step_equals_transformers_hooks() {
     let all = goldens();
-    for name in ["bert", "distilbert", "roberta"] {
+    for name in ["bert", "distilbert", "roberta", "modernbert"] {
         let g = &all[name];
         let model = load(name);
         let input = model.tokenize(g["text"].as_str().unwrap(), None).unwrap();
@@ -45,6 +52,7 @@ fn every_step_equals_transformers_hooks() {
                 (None, None) => {}
                 (w, g) => panic!("{}: token type {w:?} vs {g:?}", what("token_type")),
             }
+            assert_eq!(s.norms, if name == "modernbert" { "pre" } else { "post" });
             for (step, got) in [
                 ("embeddings", &s.embeddings),
                 ("input", &s.vectors.input),
@@ -61,7 +69,11 @@ fn every_step_equals_transformers_hooks() {
                 ("ffn_residual", &s.vectors.ffn_residual),
                 ("output", &s.vectors.output),
             ] {
-                assert_close_abs(&what(step), got, &floats(&case[step]), 1e-5);
+                // ModernBERT's q and k: bertlens shows them rotated, the hooks see them before.
+                if case[step].is_null() {
+                    continue;
+                }
+                close(&what(step), got, &floats(&case[step]));
             }
         }
     }
@@ -83,9 +95,22 @@ fn the_steps_add_up_to_the_models_attention() {
                 q.iter().zip(k).map(|(a, b)| (a * b) as f64).sum::<f64>() * s.scale as f64
             })
             .collect();
-        let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let z: f64 = scores.iter().map(|v| (v - max).exp()).sum();
-        let softmax: Vec<f64> = scores.iter().map(|v| (v - max).exp() / z).collect();
+        let masked = |j: usize| s.window.is_some_and(|w| s.token.abs_diff(j) > w);
+        let max = (0..t)
+            .filter(|&j| !masked(j))
+            .map(|j| scores[j])
+            .fold(f64::NEG_INFINITY, f64::max);
+        let exps: Vec<f64> = (0..t)
+            .map(|j| {
+                if masked(j) {
+                    0.0
+                } else {
+                    (scores[j] - max).exp()
+                }
+            })
+            .collect();
+        let z: f64 = exps.iter().sum();
+        let softmax: Vec<f64> = exps.iter().map(|v| v / z).collect();
         assert_close_abs(
             &format!("head {head}: softmax(q·k·scale)"),
             &s.probabilities[head * t..(head + 1) * t],
@@ -122,8 +147,4 @@ fn a_layer_or_token_out_of_range_is_an_error() {
         e.contains("token") && e.contains("past the last token"),
         "{e}"
     );
-    let modern = load("modernbert");
-    let input = modern.tokenize("hello", None).unwrap();
-    let e = steps(&modern, &input, 0, 0).unwrap_err().to_string();
-    assert!(e.contains("post-norm"), "{e}");
 }

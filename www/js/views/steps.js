@@ -142,10 +142,20 @@ function stepBody(id, s, a, labels, family) {
       const kq = a.keys[s.token];
       const vq = a.values[s.token];
       const scale = maxAbs(a.q, kq, vq);
+      // Pre-norm (ModernBERT): the projections read LN₁(x), and q and k are rotated by their position.
+      const pre = s.norms === 'pre';
+      const h0 = pre && s.attention_input_norm ? 'h = LayerNorm₁(x);   ' : '';
+      const x = h0 ? 'h' : 'x';
       return [
-        'q = x W_Qᵀ + b_Q,   k = x W_Kᵀ + b_K,   v = x W_Vᵀ + b_V',
-        `Three learned projections turn “${tok}” into a query (what it looks for), a key (what it offers to others' queries) and a value (what it passes on). This head uses ${d} of the ${s.hidden} numbers of each.`,
-        [strip(a.q, 'q', { scale, id: 'step-q' }), strip(kq, 'k', { scale }), strip(vq, 'v', { scale })],
+        `${h0}q = ${x} W_Qᵀ + b_Q,   k = ${x} W_Kᵀ + b_K,   v = ${x} W_Vᵀ + b_V${pre ? ';   q, k rotated (RoPE)' : ''}`,
+        `Three learned projections turn “${tok}” into a query (what it looks for), a key (what it offers to others' queries) and a value (what it passes on). This head uses ${d} of the ${s.hidden} numbers of each.` +
+          (pre ? ` This model normalises first${s.attention_input_norm ? '' : ' (except in its first layer, whose input is already normalised)'}, and rotates q and k by an angle that grows with the token's position, so that q·k depends on how far apart two tokens are (rotary position embeddings).` : ''),
+        [
+          h0 ? strip(s.attention_residual, 'h = LayerNorm₁(x)') : null,
+          strip(a.q, pre ? 'q (rotated)' : 'q', { scale, id: 'step-q' }),
+          strip(kq, pre ? 'k (rotated)' : 'k', { scale }),
+          strip(vq, 'v', { scale }),
+        ],
       ];
     }
     case 'dots':
@@ -201,12 +211,27 @@ function stepBody(id, s, a, labels, family) {
       ];
     }
     case 'output':
+      if (s.norms === 'pre') {
+        return [
+          'o = [c₁ … c_H] W_Oᵀ + b_O;   x₁ = x + o',
+          'The heads\' outputs are concatenated and mixed by one more projection, and added back to the layer\'s input (the residual connection, so information can skip the layer). This model normalises before each block, not after: x₁ is not normalised.',
+          [strip(s.context, 'all heads [c₁ … c_H]'), strip(s.attention_output, 'o'), strip(s.attention_norm, 'x₁ = x + o')],
+        ];
+      }
       return [
         'o = [c₁ … c_H] W_Oᵀ + b_O;   x₁ = LayerNorm(x + o)',
         `The heads' outputs are concatenated and mixed by one more projection; the layer's input is added back (the residual connection, so information can skip the layer) and the sum is layer-normalised.`,
         [strip(s.context, 'all heads [c₁ … c_H]'), strip(s.attention_output, 'o'), strip(s.attention_residual, 'x + o'), strip(s.attention_norm, 'x₁ = LayerNorm(x + o)')],
       ];
     case 'ffn':
+      if (s.norms === 'pre') {
+        const act = s.activation || 'act';
+        return [
+          s.gated ? `[a, g] = LN₂(x₁) W₁ᵀ + b₁;   y = x₁ + (${act}(a) ⊙ g) W₂ᵀ + b₂` : `y = x₁ + ${act}(LN₂(x₁) W₁ᵀ + b₁) W₂ᵀ + b₂`,
+          `Each token then goes, on its own, through a feed-forward network ${s.intermediate.length} numbers wide${s.gated ? ', gated (one half of W₁\'s output, through the activation, times the other half)' : ''}; it reads x₁ layer-normalised, and its output is added back to x₁.`,
+          [strip(s.ffn_residual, 'LN₂(x₁)'), strip(s.intermediate, s.gated ? `${act}(a) ⊙ g` : `${act}(…)`), strip(s.ffn_output, 'feed-forward output'), strip(s.output, 'y = x₁ + …')],
+        ];
+      }
       return [
         `y = LayerNorm(x₁ + ${s.activation || 'act'}(x₁ W₁ᵀ + b₁) W₂ᵀ + b₂)`,
         `Each token then goes, on its own, through a two-layer network ${s.intermediate.length} numbers wide (${s.activation || 'its activation'} in between), is added back to x₁ and layer-normalised again.`,
@@ -217,7 +242,7 @@ function stepBody(id, s, a, labels, family) {
         L + 1 < s.layers ? `x (layer ${L + 1}) = y (layer ${L})` : 'the last hidden state = y',
         L + 1 < s.layers
           ? `That is layer ${L}'s output for “${tok}”, and layer ${L + 1}'s input: the same steps again, with that layer's weights.`
-          : `That was the last layer: its output is what the task head reads (the first token's, or the mean over the tokens).`,
+          : `That was the last layer: its output${s.norms === 'pre' ? ', layer-normalised once more (the final norm),' : ''} is what the task head reads (the first token's, or the mean over the tokens).`,
         [strip(s.output, `y (layer ${L} output)`)],
       ];
   }
