@@ -188,7 +188,12 @@ fn main() {
                 "n_steps": e.ig.expect("an IG report").n_steps,
             })
         });
+        // The step-through of the last layer for the second token.
+        let layer = att.layers - 1;
+        let token = 1.min(input.len() - 1);
+        let steps = bertlens_core::steps::steps(&model, &input, layer, token).expect("steps");
         cases.push(json!({
+            "steps": steps,
             "model": name,
             "text": text,
             "pair": pair,

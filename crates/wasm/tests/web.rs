@@ -294,6 +294,13 @@ fn equals_the_native_core() {
             same(&format!("{what} {key}"), &got, want, 1e-5);
         }
 
+        // The step-through: every vector as the native core records it.
+        let want = &case["steps"];
+        let layer = want["layer"].as_u64().unwrap() as usize;
+        let token = want["token"].as_u64().unwrap() as usize;
+        let got = json(ex.steps(text, pair.clone(), layer, token).unwrap());
+        same(&format!("{what} steps"), &got, want, 1e-5);
+
         if case["task"] == "encoder" {
             let err = ex.ig_start(text, pair.clone(), js(base)).unwrap_err();
             assert!(
@@ -320,6 +327,16 @@ fn equals_the_native_core() {
         }
         let got = json(ex.ig_finish(&total).unwrap());
         same(&format!("{what} IG in pieces"), &got, ig, 1e-5);
+
+        // The IG path, point by point: its running sum ends on the same attributions.
+        let path = json(ex.ig_path(text, pair.clone(), js(base)).unwrap());
+        close(
+            &format!("{what} IG path"),
+            &floats(&path["attributions"]),
+            &floats(&ig["attributions"]),
+            1e-5,
+        );
+        assert_eq!(path["target"], ig["target"], "{what} IG path target");
 
         // n_steps "auto", driven round by round as the page's workers do.
         let auto = with(base, json!({"n_steps": "auto"}));
