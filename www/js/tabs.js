@@ -6,7 +6,7 @@
 import { state, update } from './state.js';
 import { memo } from './dom.js';
 import { segments, isPair } from './tokens.js';
-import { renderHeadView, drawHeadView } from './views/headview.js';
+import { renderHeadView, drawHeadView, isolate } from './views/headview.js';
 import { renderModelView } from './views/modelview.js';
 import { renderNeuronView } from './views/neuronview.js';
 import { renderHeatmap } from './views/heatmap.js';
@@ -77,11 +77,7 @@ export function renderTabs(a, labels) {
       onLayer: (l) => ((v.head.layer = l), update()),
       onFilter: (f) => ((v.head.filter = f), (v.head.hover = null), update()),
       onToggle: (k) => ((v.head.active[k] = !v.head.active[k]), update()),
-      onIsolate: (k) => {
-        const only = v.head.active.every((on, i) => on === (i === k));
-        v.head.active = v.head.active.map((_, i) => only || i === k);
-        update();
-      },
+      onIsolate: (k) => ((v.head.active = isolate(v.head.active, k)), update()),
       onHover: (hit) => {
         v.head.hover = hit;
         drawHeadView($('head-canvas'), data, v.head);

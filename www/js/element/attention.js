@@ -5,7 +5,7 @@
 
 import { h, fill } from '../dom.js';
 import { segments, isPair } from '../tokens.js';
-import { renderHeadView, drawHeadView } from '../views/headview.js';
+import { renderHeadView, drawHeadView, isolate } from '../views/headview.js';
 import { renderModelView } from '../views/modelview.js';
 import { renderNeuronView } from '../views/neuronview.js';
 import { renderSteps } from '../views/steps.js';
@@ -67,11 +67,7 @@ export function presentAttention(el, data, v, actions) {
       onLayer: (l) => ((v.head.layer = l), redraw()),
       onFilter: (f) => ((v.head.filter = f), (v.head.hover = null), redraw()),
       onToggle: (k) => ((v.head.active[k] = !v.head.active[k]), redraw()),
-      onIsolate: (k) => {
-        const only = v.head.active.every((on, i) => on === (i === k));
-        v.head.active = v.head.active.map((_, i) => only || i === k);
-        redraw();
-      },
+      onIsolate: (k) => ((v.head.active = isolate(v.head.active, k)), redraw()),
       onHover: (hit) => {
         v.head.hover = hit;
         if (canvas) drawHeadView(canvas, hv, v.head);

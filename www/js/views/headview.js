@@ -282,6 +282,16 @@ export function numberSelect(label, count, value, onChange, id) {
 }
 
 /**
+ * The heads shown after a double-click on head `k`: only `k`, or every head
+ * again when only `k` was shown.
+ * @param {boolean[]} active
+ */
+export function isolate(active, k) {
+  const only = active.every((on, i) => on === (i === k));
+  return active.map((_, i) => only || i === k);
+}
+
+/**
  * The head view with its controls.
  * @param {HTMLElement} el
  * @param data  as drawHeadView, plus `pair` (whether the input is a sentence pair) and

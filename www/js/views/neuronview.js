@@ -46,11 +46,16 @@ export function neuronData(a, layer, head, query) {
     scores.push(scaled[j] + position[j]);
     masked.push(window !== null && Math.abs(query - j) > window);
   }
+  return { q, keys, products, dots, scaled, position, scores, masked, softmax: maskedSoftmax(scores, masked), d, scale, window, hasPosition };
+}
+
+/** The softmax of `scores` over the keys not `masked` (a masked key's weight is 0), in float64. */
+export function maskedSoftmax(scores, masked) {
   let max = -Infinity;
   scores.forEach((v, j) => masked[j] || (max = Math.max(max, v)));
   const exps = scores.map((v, j) => (masked[j] ? 0 : Math.exp(v - max)));
   const sum = exps.reduce((x, y) => x + y, 0);
-  return { q, keys, products, dots, scaled, position, scores, masked, softmax: exps.map((v) => v / sum), d, scale, window, hasPosition };
+  return exps.map((v) => v / sum);
 }
 
 /** The scale as a formula: `1/√d`, `1/√(3d)`, or its value. */

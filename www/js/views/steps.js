@@ -10,7 +10,7 @@
 import { h, fill } from '../dom.js';
 import { diverging, css } from '../colors.js';
 import { fmt } from '../tokens.js';
-import { scaleText } from './neuronview.js';
+import { scaleText, maskedSoftmax } from './neuronview.js';
 
 /** The steps, in order: [id, title]. */
 export const STEPS = [
@@ -44,11 +44,7 @@ export function headArithmetic(s, head) {
   const position = s.position_scores.length ? s.position_scores.slice(head * t, (head + 1) * t) : null;
   const masked = keys.map((_, j) => s.window !== null && s.window !== undefined && Math.abs(s.token - j) > s.window);
   const scores = dots.map((v, j) => v * s.scale + (position ? position[j] : 0));
-  let max = -Infinity;
-  scores.forEach((v, j) => masked[j] || (max = Math.max(max, v)));
-  const exps = scores.map((v, j) => (masked[j] ? 0 : Math.exp(v - max)));
-  const z = exps.reduce((a, b) => a + b, 0);
-  const softmax = exps.map((v) => v / z);
+  const softmax = maskedSoftmax(scores, masked);
   const context = Array.from({ length: d }, (_, c) => values.reduce((acc, v, j) => acc + softmax[j] * v[c], 0));
   const model = s.probabilities.slice(head * t, (head + 1) * t);
   const modelContext = s.context.slice(head * d, (head + 1) * d);
