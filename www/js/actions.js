@@ -5,7 +5,8 @@
 
 import { AbortError } from './pool.js';
 import { fetchModel, fetchFromUrl, readFiles, dropFiles } from './models.js';
-import { state, update, currentInput, coreOptions, cacheKey, remember } from './state.js';
+import { state, update, currentInput, coreOptions, cacheKey, remember, formProblem, stepsError, stepCap, parseSteps } from './state.js';
+import { knownTarget } from './share.js';
 import { defaultExamples, exampleFields, typedIn } from './task.js';
 import { findNeighbours, modelChanged } from './dataset.js';
 
@@ -70,7 +71,10 @@ export async function loadModel(label, getFiles, extra = {}) {
     state.explanation = null;
     state.input = null;
     state.cache = new Map();
-    state.options.target = extra.target ?? '';
+    // A link's class (extra.target) is kept when the model has it, else said to be ignored.
+    const target = extra.target ?? '';
+    state.options.target = knownTarget(info, target) ? target : '';
+    if (state.options.target !== target) state.linkIgnored = [...state.linkIgnored, ['target', target]];
     state.focus = { token: null, filler: null, answer: 0, part: state.focus.part };
     state.trueLabel = '';
     state.runMessage = null;
@@ -158,7 +162,7 @@ const sameInput = (a, b) => a && b && a.text === b.text && a.pair === b.pair;
 
 /** A forward pass with attentions (the prediction, the attention views), then the attribution. */
 export async function explain() {
-  if (!state.model) return;
+  if (!state.model || refused()) return;
   const input = currentInput();
   const signal = startJob();
   if (!sameInput(input, state.input)) {
@@ -191,6 +195,25 @@ export async function explain() {
   }
 }
 
+/**
+ * Whether the form cannot run as it stands (state.js formProblem): then the
+ * run message says why, and nothing runs. A number of steps typed and not yet
+ * taken (the field still has the focus) is taken: a run is of what the form shows.
+ */
+function refused() {
+  const why = formProblem();
+  if (!why) {
+    if (state.stepsTyped !== null && stepsError(state.stepsTyped, stepCap()) === null) {
+      state.options.n_steps = parseSteps(state.stepsTyped);
+      state.stepsTyped = null;
+    }
+    return false;
+  }
+  state.runMessage = { kind: 'error', text: why, form: true };
+  update();
+  return true;
+}
+
 /** Saliency with `opts` otherwise (one backward pass), from the last worker. */
 function saliencyPreview(input, opts) {
   return pool.call(pool.size - 1, 'attribute', { ...input, options: { ...opts, method: 'saliency' } });
@@ -202,6 +225,8 @@ function saliencyPreview(input, opts) {
  */
 export async function attribute(signal = startJob(), preview = null) {
   if (!state.analysis) return explain();
+  if (refused()) return;
+  state.runMessage = null;
   const opts = coreOptions();
   const key = cacheKey(state.input, opts);
   if (state.cache.has(key)) {
@@ -272,8 +297,12 @@ function finishWithError(e, signal) {
 
 /** An option of the form changed: explain again with it. */
 export function setOption(key, value) {
+  // The form is the user's now: what a link held that was ignored is old news,
+  // and so is a refusal of the form as it stood.
+  state.linkIgnored = [];
+  if (state.runMessage?.form) state.runMessage = null;
   // A field can report the same value twice (a script's event, then the browser's on blur).
-  if (state.options[key] === value) return;
+  if (state.options[key] === value) return update();
   state.options[key] = value;
   update();
   if (state.analysis) attribute();

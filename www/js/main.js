@@ -4,12 +4,13 @@
 
 import { Pool } from './pool.js';
 import { clearCache } from './models.js';
-import { state, update, onUpdate, parseSteps } from './state.js';
+import { state, update, onUpdate } from './state.js';
 import * as act from './actions.js';
 import { render } from './render.js';
 import * as data from './dataset.js';
-import { h, fill, download } from './dom.js';
-import { toFragment, fromFragment } from './share.js';
+import { fill, download } from './dom.js';
+import { bindForm } from './form.js';
+import { restoreLink, copyLink } from './link.js';
 import { initPrefs } from './prefs.js';
 import { exportBar, slug } from './export.js';
 import { renderStepsPanel, bindStepsPanel } from './stepspanel.js';
@@ -80,20 +81,7 @@ function bindInput() {
 }
 
 function bindOptions() {
-  const option = (id, key, parse = (v) => v) => {
-    $(id).addEventListener('change', (ev) => act.setOption(key, parse(ev.target.value)));
-  };
-  option('opt-method', 'method');
-  option('opt-target', 'target');
-  option('opt-steps', 'n_steps', parseSteps);
-  option('opt-tolerance', 'tolerance', Number);
-  option('opt-integration', 'integration');
-  option('opt-baseline', 'baseline');
-  option('opt-layer', 'layer');
-  option('opt-output', 'output');
-  option('opt-norm', 'norm');
-  option('opt-row', 'rollout_row');
-
+  bindForm();
   $('part-start').addEventListener('click', () => act.explainPart('start'));
   $('part-end').addEventListener('click', () => act.explainPart('end'));
   $('unit-tokens').addEventListener('click', () => ((state.view.words = false), update()));
@@ -239,18 +227,6 @@ function workerCount() {
   return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 }
 
-/** The text, options and view of a shared link, into the state before any model loads; the link (or null). */
-function restoreLink() {
-  if (location.hash.length <= 1) return null;
-  const shared = fromFragment(location.hash);
-  Object.assign(state, shared.fields);
-  const { target, ...options } = shared.options;
-  Object.assign(state.options, options);
-  state.view.words = shared.words;
-  if (shared.tab) state.view.tab = shared.tab;
-  return shared;
-}
-
 /**
  * The explanation shown as JSON: the schema of `bertlens explain --json`
  * (with the text it is of), which `<bert-lens src>` draws.
@@ -303,31 +279,6 @@ function bindExports() {
     });
     $(p.panel).querySelector('h2').after(bar);
   }
-}
-
-/**
- * A link to the model, text and options shown, copied on request only: the
- * address bar is left alone, so that no text typed goes into the browser's
- * history (which a browser may sync) unless the user asks for a link.
- */
-async function copyLink() {
-  const frag = toFragment(state);
-  const status = $('share-status');
-  if (frag === null) {
-    fill(status, state.model ? 'This model was opened from files on this machine: a link cannot name it.' : 'Load a model first.');
-    return;
-  }
-  const url = `${location.origin}${location.pathname}${location.search}#${frag}`;
-  const copied = await navigator.clipboard?.writeText(url).then(
-    () => true,
-    () => false,
-  );
-  fill(
-    status,
-    copied ? 'Copied: ' : 'Copy this link: ',
-    h('input', { type: 'text', readonly: true, value: url, id: 'share-url', size: 40, 'aria-label': 'link to this explanation', onfocus: (ev) => ev.target.select() }),
-    ' (the text travels in the link, after #, which is never sent to a server)',
-  );
 }
 
 async function start() {

@@ -2,7 +2,8 @@
 // and options the model's task reads) and the results. Each section is
 // redrawn only when what it shows has changed.
 
-import { state, gradientFree } from './state.js';
+import { state, gradientFree, stepsField } from './state.js';
+import { ignoredNotice } from './share.js';
 import * as act from './actions.js';
 import { tokenLabels, units } from './tokens.js';
 import { h, fill, memo } from './dom.js';
@@ -125,8 +126,11 @@ function renderInputPanel() {
   const o = state.options;
   const method = gradientFree() ? 'rollout' : o.method;
   $('opt-method').value = method;
-  // Not while the user is typing a number of steps (progress redraws the page).
-  if (document.activeElement !== $('opt-steps')) setValue('opt-steps', String(o.n_steps));
+  // Not while the user is typing a number of steps (progress redraws the page);
+  // what was typed stays, refused or not (state.js stepsField).
+  const steps = stepsField();
+  if (document.activeElement !== $('opt-steps')) setValue('opt-steps', steps.text);
+  $('opt-steps').setAttribute('aria-invalid', String(Boolean(steps.error)));
   $('opt-tolerance').value = String(o.tolerance);
   $('opt-integration').value = o.integration;
   $('opt-baseline').value = o.baseline;
@@ -142,6 +146,9 @@ function renderInputPanel() {
       (f === 'auto' && method === 'ig' && o.n_steps === 'auto')
     );
   }
+  if (!steps.error) $('opt-steps-error').hidden = true;
+  $('opt-steps-error').textContent = steps.error ?? '';
+  $('link-message').textContent = ignoredNotice(state.linkIgnored);
   const note = $('method-note');
   note.hidden = !gradientFree();
   note.textContent = gradientFree()

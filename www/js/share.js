@@ -31,20 +31,63 @@ export function toFragment(s) {
   return f.toString();
 }
 
-/** What a link asks for: {model: {id} | {url} | null, fields, options, words, tab}. */
-export function fromFragment(hash) {
+/** The keys a link may hold besides the options. */
+const OTHER_KEYS = ['model', 'model-url', 'words', 'tab', ...Object.keys(FIELDS)];
+
+/**
+ * What a link asks for: {model: {id} | {url} | null, fields, options, words,
+ * tab, ignored}. `accepts(key, value)` says whether the page has `value` for
+ * option `key` (the page asks its form: main.js); an option it lacks, and a
+ * key that is no option at all, are left out and listed in `ignored` as
+ * [key, value] pairs, so that the page's defaults are used and said to be.
+ * @param {string} hash
+ * @param {(key: string, value: string) => boolean} [accepts]
+ */
+export function fromFragment(hash, accepts = () => true) {
   const f = new URLSearchParams(hash.replace(/^#/, ''));
   const model = f.get('model') ? { id: f.get('model') } : f.get('model-url') ? { url: f.get('model-url') } : null;
   const fields = {};
   for (const [k, name] of Object.entries(FIELDS)) if (f.has(k)) fields[name] = f.get(k);
   if ('pair' in fields) fields.pairOn = true;
   const options = {};
-  for (const k of OPTIONS) {
-    if (!f.has(k)) continue;
+  const ignored = [];
+  // In the link's order; a key given twice is read once, as URLSearchParams.get reads it.
+  for (const k of new Set(f.keys())) {
     const v = f.get(k);
-    options[k] = k === 'tolerance' ? Number(v) : k === 'n_steps' && v !== 'auto' ? Number(v) : v;
+    if (OPTIONS.includes(k) && accepts(k, v)) options[k] = k === 'tolerance' ? Number(v) : k === 'n_steps' && v !== 'auto' ? Number(v) : v;
+    else if (OPTIONS.includes(k) || !OTHER_KEYS.includes(k) || (k === 'tab' && !accepts(k, v))) ignored.push([k, v]);
   }
-  return { model, fields, options, words: f.get('words') === '1', tab: f.get('tab') };
+  const tab = f.has('tab') && accepts('tab', f.get('tab')) ? f.get('tab') : null;
+  return { model, fields, options, words: f.get('words') === '1', tab, ignored };
+}
+
+/**
+ * Whether a link's `target` is a class the model has: an index of its labels,
+ * for the tasks that explain a class or a label ('' is the predicted one).
+ * @param {import('./types.js').ModelInfo} info
+ */
+export function knownTarget(info, target) {
+  if (target === '') return true;
+  const takes = info.task === 'sequence-classification' || info.task === 'token-classification';
+  return takes && /^\d+$/.test(target) && Number(target) < info.labels.length;
+}
+
+/** At most this many characters of a value are shown in a notice. */
+const SHOWN_VALUE = 40;
+
+/**
+ * The notice for what a link holds that the page does not have, e.g. “The
+ * link's baseline=zzz and integration=foo are not options here; the defaults
+ * are used.”; '' when nothing was ignored.
+ * @param {[string, string][]} ignored
+ */
+export function ignoredNotice(ignored) {
+  if (!ignored.length) return '';
+  const shown = ignored.map(([k, v]) => `${k}=${v.length > SHOWN_VALUE ? `${v.slice(0, SHOWN_VALUE)}…` : v}`);
+  const list = shown.length === 1 ? shown[0] : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`;
+  return shown.length === 1
+    ? `The link's ${list} is not an option here; the default is used.`
+    : `The link's ${list} are not options here; the defaults are used.`;
 }
 
 /** The options a link leaves out when they have these values (the page's defaults). */

@@ -18,6 +18,14 @@ export const state = {
   /** @type {{fields: Record<string, string>} | null} the user's text an example replaced */
   restore: null,
   trueLabel: '',
+  /**
+   * The n_steps field's text while it is not the option in use: being typed,
+   * or refused (stepsField says why); null when the field shows `options.n_steps`.
+   * @type {string | null}
+   */
+  stepsTyped: null,
+  /** @type {[string, string][]} what the link the page was opened with held that is no option here ([key, value]) */
+  linkIgnored: [],
   options: {
     method: 'ig',
     target: '', // a class index (sequence and token classification); '' the predicted one
@@ -134,11 +142,53 @@ export function currentInput(s = state) {
   }
 }
 
-/** `n_steps` as typed: "auto", or a whole number of steps in [1, 2000] (50 if unreadable). */
+/** The most Integrated Gradients steps, until a model's info gives the core's own cap (`max_n_steps`). */
+export const MAX_N_STEPS = 2000;
+
+/** The most steps the core takes: the loaded model's `max_n_steps`, else MAX_N_STEPS. */
+export function stepCap(s = state) {
+  return s.model?.info.max_n_steps ?? MAX_N_STEPS;
+}
+
+/**
+ * What is wrong with `n_steps` as typed, in a few words for the field
+ * (“at most 2000 steps”); null when it is "auto" or a whole number in [1, cap].
+ */
+export function stepsError(v, cap) {
+  const t = String(v).trim().toLowerCase();
+  if (t === 'auto') return null;
+  if (!/^\d+$/.test(t)) return 'a whole number of steps, or auto';
+  const n = Number(t);
+  if (n < 1) return 'at least 1 step';
+  if (n > cap) return `at most ${cap} steps`;
+  return null;
+}
+
+/** `n_steps` as typed, once `stepsError` finds nothing wrong with it: "auto" or a number. */
 export function parseSteps(v) {
   const t = String(v).trim().toLowerCase();
-  if (t === 'auto') return 'auto';
-  return Math.max(1, Math.min(2000, Math.round(Number(t)) || 50));
+  return t === 'auto' ? 'auto' : Number(t);
+}
+
+/**
+ * What the n_steps field holds (what the user typed, or the option in use)
+ * and, when Integrated Gradients could not run with it, why: {text, error}.
+ */
+export function stepsField(s = state) {
+  const text = s.stepsTyped ?? String(s.options.n_steps);
+  return { text, error: stepsError(text, stepCap(s)) };
+}
+
+/**
+ * Why the form cannot be explained as it stands, for the user: an n_steps
+ * that Integrated Gradients cannot take (the other methods do not read it);
+ * null when it can.
+ */
+export function formProblem(s = state) {
+  const method = gradientFree(s) ? 'rollout' : s.options.method;
+  const { text, error } = stepsField(s);
+  if (method !== 'ig' || !error) return null;
+  return `Not explained: n_steps is “${text}”, and Integrated Gradients takes ${error}. Change n_steps, or pick another method.`;
 }
 
 /** Whether the model's task has nothing to take gradients of. */

@@ -29,6 +29,9 @@ export {};
  * @property {'softmax'|'sigmoid'} output
  * @property {string|null} mask_token  e.g. `[MASK]`, `<mask>`
  * @property {string[]} warnings      how the files were read, for the user (e.g. tensors not used)
+ * @property {number} max_n_steps     the most Integrated Gradients steps the core computes (its
+ *                                    `MAX_N_STEPS`, 2000): a larger `n_steps` is refused. The page
+ *                                    takes its cap from here (state.js stepCap; 2000 before a model)
  */
 
 /**
