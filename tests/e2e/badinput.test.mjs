@@ -1,13 +1,16 @@
 // Bad input that used to get through, in Debian's Chromium on the default
 // model: a shared link with options the page does not have (the defaults
-// are used and a notice names each value; Explain works), and an n_steps
-// over the core's cap (the field says so and nothing runs; what was typed
-// stays). Screenshots go to target/e2e/.
+// are used and a notice names each value; Explain works), an n_steps over
+// the core's cap (the field says so and nothing runs; what was typed stays),
+// and labelled sets with bad rows (reported by line; not loaded, or loaded
+// without them, as the user chooses). Screenshots go to target/e2e/.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { idle, open, shot, startPage, stopPage } from './harness.mjs';
 import { settle } from './common.mjs';
+
+const MODEL = 'MiniLM-L6 intent classifier';
 
 /** Takes a screenshot in the light theme and in the dark one. */
 async function shots(page, name, options = {}) {
@@ -118,5 +121,116 @@ describe('bad input that used to get through', () => {
     await page.fill('#opt-steps', '50');
     await page.press('#opt-steps', 'Tab');
     await settle(page, (s) => s.explanation?.ig?.n_steps === 50 && !s.preview);
+  });
+
+  /** The workbench's state and what it shows. */
+  const workbench = () =>
+    page.evaluate(() => {
+      const d = globalThis.bertlens.state.dataset;
+      const text = (id) => document.getElementById(id)?.textContent ?? null;
+      return {
+        rows: d.table?.rows.length ?? null,
+        bad: text('bad-rows-text'),
+        list: [...document.querySelectorAll('#bad-rows-list li')].map((li) => li.textContent),
+        message: document.getElementById('dataset-message').textContent,
+        source: text('dataset-source'),
+        badShown: !document.getElementById('dataset-bad-rows').hidden,
+      };
+    });
+
+  /** Reads pasted rows into the workbench and waits until they are read. */
+  async function paste(text) {
+    await page.evaluate(() => (document.getElementById('dataset-paste-box').open = true));
+    await page.fill('#dataset-paste', text);
+    await page.click('#dataset-paste-read');
+    await page.waitForFunction(() => !globalThis.bertlens.state.dataset.parsing);
+  }
+
+  it('a set with ragged rows: stop lists them by line and loads nothing; skip loads the rest and says which were left out', async () => {
+    await page.click('#mode-text');
+    await page.fill('#text', 'my own sentence, typed before');
+    await page.click('#mode-dataset');
+    assert.equal(await page.inputValue('#dataset-bad-mode'), 'stop');
+    const set = [
+      'text,label',
+      'what is my balance,balance',
+      'how do i reset my pin,pin_change,extra',
+      'good morning',
+      '"where is my card',
+      'it never came",card_arrival',
+      'what is the weather like,weather',
+    ].join('\n');
+    await paste(set);
+    let w = await workbench();
+    assert.equal(w.rows, null, 'the set is not loaded');
+    assert.equal(w.bad, 'Not loaded: the pasted text has 2 bad rows (lines 3 and 4). Fix them, or set Bad rows to “skip” to load the other 3 rows.');
+    assert.deepEqual(w.list, ['line 3: 3 fields where the header has 2', 'line 4: 1 field where the header has 2']);
+    assert.ok(w.badShown);
+    assert.ok(await page.isHidden('#dataset-columns'));
+    // The model, the text typed and the rows pasted stay.
+    assert.equal(await page.textContent('#model-name'), MODEL);
+    assert.equal(await page.inputValue('#dataset-paste'), set);
+    assert.equal(await page.evaluate(() => globalThis.bertlens.state.text), 'my own sentence, typed before');
+    await shots(page, 'workbench-bad-rows');
+    // Skip: the same rows, loaded without the bad ones, at once.
+    await page.selectOption('#dataset-bad-mode', 'skip');
+    await page.waitForFunction(() => globalThis.bertlens.state.dataset.table);
+    w = await workbench();
+    assert.equal(w.rows, 3);
+    assert.equal(w.bad, '2 bad rows of the pasted text were skipped (lines 3 and 4); the other 3 rows are loaded.');
+    assert.deepEqual(w.list, ['line 3: 3 fields where the header has 2', 'line 4: 1 field where the header has 2']);
+    assert.match(w.source, /the pasted rows: 3 rows, 2 columns \(CSV\)/);
+    const texts = await page.evaluate(() => globalThis.bertlens.state.dataset.table.rows.map((r) => r[0]));
+    assert.deepEqual(texts, ['what is my balance', 'where is my card\nit never came', 'what is the weather like']);
+    await shots(page, 'workbench-skipped-rows');
+    // The rows loaded run; the notice of the skipped ones stays.
+    await page.click('#dataset-run');
+    await page.waitForFunction(() => {
+      const d = globalThis.bertlens.state.dataset;
+      return d.message?.kind === 'error' || (d.run && !d.run.running);
+    }, null, { timeout: 120000 });
+    assert.equal(await page.evaluate(() => globalThis.bertlens.state.dataset.run.done), 3);
+    assert.equal((await workbench()).bad, '2 bad rows of the pasted text were skipped (lines 3 and 4); the other 3 rows are loaded.');
+  });
+
+  it('an unterminated quote is one bad row to the end of the file; text after a closing quote too', async () => {
+    await page.click('#mode-dataset');
+    await page.selectOption('#dataset-bad-mode', 'skip');
+    await paste('text,label\nhello there,greeting\n"what is my balance,balance\nthanks a lot,thanks\nbye now,goodbye\n');
+    let w = await workbench();
+    assert.equal(w.rows, 1, 'the three lines the quote swallowed are not rows');
+    assert.equal(w.bad, '1 bad row of the pasted text was skipped (lines 3–5); the other 1 row is loaded.');
+    assert.deepEqual(w.list, ['line 3: a quote opened here is never closed (lines 3–5, to the end of the file, were read as one field)']);
+    // A file, in stop mode.
+    await page.selectOption('#dataset-bad-mode', 'stop');
+    await page.setInputFiles('#dataset-file', { name: 'quotes.csv', mimeType: 'text/csv', buffer: Buffer.from('text,label\nhi,greeting\n"book" a flight,travel\nbye,goodbye\n') });
+    await page.waitForFunction(() => globalThis.bertlens.state.dataset.source === 'quotes.csv' && !globalThis.bertlens.state.dataset.parsing);
+    w = await workbench();
+    assert.equal(w.rows, null);
+    assert.equal(w.bad, 'Not loaded: quotes.csv has 1 bad row (lines 3–4). Fix it, or set Bad rows to “skip” to load the other 1 row.');
+    assert.deepEqual(w.list, ['line 3: a quoted field is followed by text after its closing quote, and runs on to the end of the file (lines 3–4 were read as one row)']);
+  });
+
+  it('JSON Lines: a line that is not a JSON object is a bad row', async () => {
+    await page.click('#mode-dataset');
+    await page.selectOption('#dataset-bad-mode', 'stop');
+    await paste('{"text":"hi","label":"greeting"}\n[1, 2]\n{"text":"bye","label":"goodbye"}\n{"text": oops}\n');
+    const w = await workbench();
+    assert.equal(w.rows, null);
+    assert.equal(w.bad, 'Not loaded: the pasted text has 2 bad rows (lines 2 and 4). Fix them, or set Bad rows to “skip” to load the other 2 rows.');
+    assert.equal(w.list[0], 'line 2: an array, not a JSON object');
+    assert.match(w.list[1], /^line 4: not JSON \(.+\)$/);
+  });
+
+  it('a header with no rows is an error, not an empty set', async () => {
+    await page.click('#mode-dataset');
+    await paste('text,label\n\n');
+    const w = await workbench();
+    assert.equal(w.rows, null);
+    assert.equal(w.message, 'Not loaded: the pasted text has a header but no rows.');
+    assert.ok(!w.badShown);
+    assert.ok(await page.isHidden('#dataset-results'));
+    assert.equal(await page.textContent('#model-name'), MODEL);
+    assert.deepEqual(log.errors, []);
   });
 });

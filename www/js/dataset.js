@@ -1,14 +1,13 @@
-// The dataset workbench: a labelled set read off the page's thread
-// (parse-worker.js), run through the model in the pool's workers in blocks
-// of rows, and what it says (crates/core's metrics, labels matched to
-// classes, words per class, nearest rows by the pooled vector, through the
-// binding). Each action changes `state.dataset` and calls `update()`;
-// table.js reads it.
+// The dataset workbench: a labelled set (read in by readset.js) run through
+// the model in the pool's workers in blocks of rows, and what it says
+// (crates/core's metrics, labels matched to classes, words per class,
+// nearest rows by the pooled vector, through the binding). Each action
+// changes `state.dataset` and calls `update()`; table.js reads it.
 
-import { state, update, task, emptyDataset } from './state.js';
+import { state, update, task } from './state.js';
 import * as act from './actions.js';
 import { AbortError } from './pool.js';
-import { guessColumns, picked, problem, faithRows } from './table.js';
+import { picked, problem, faithRows } from './table.js';
 
 /** Rows per request: the core's `dataset::BLOCK`, so that every float is the CLI's. */
 export const BLOCK = 64;
@@ -29,53 +28,11 @@ const faithOptions = (perturb, removal = 'delete') => {
 
 // ---- actions ---------------------------------------------------------------------------------
 
-let parser = null;
-let parseId = 0;
 /** The run in progress, and how to stop it (apart from the page's explanation job). */
 let runJob = null;
 
-function parseInWorker(payload, onProgress) {
-  parser ??= new Worker(new URL('./parse-worker.js', import.meta.url), { name: 'bertlens-parse' });
-  const id = ++parseId;
-  return new Promise((resolve, reject) => {
-    const listen = ({ data }) => {
-      if (data.id !== id) return;
-      if (data.progress) return onProgress(data.progress);
-      parser.removeEventListener('message', listen);
-      if ('error' in data) reject(new Error(data.error));
-      else resolve(data.result);
-    };
-    parser.addEventListener('message', listen);
-    parser.postMessage({ id, type: 'parse', payload });
-  });
-}
-
-/** Reads a labelled set (a File, or pasted text) into `state.dataset`. */
-export async function loadDataset({ file, text }) {
-  cancelRun();
-  const source = file ? file.name : 'the pasted rows';
-  const ds = Object.assign(state.dataset, { ...emptyDataset(), source, parsing: { loaded: 0, total: file?.size ?? text.length } });
-  update();
-  try {
-    const table = await parseInWorker({ file, text, name: file?.name ?? '' }, (p) => {
-      ds.parsing = p;
-      update();
-    });
-    ds.table = table;
-    ds.columns = guessColumns(table.columns);
-    ds.parsing = null;
-    update();
-    await matchLabels();
-  } catch (e) {
-    ds.parsing = null;
-    ds.table = null;
-    ds.message = { kind: 'error', text: `${source} could not be read: ${e.message}` };
-  }
-  update();
-}
-
 /** Matches the label column to the model's classes (the core's `match_label`). */
-async function matchLabels() {
+export async function matchLabels() {
   const ds = state.dataset;
   const { labels } = picked(ds);
   const pool = act.getPool();

@@ -8,6 +8,7 @@ import { state, update, onUpdate } from './state.js';
 import * as act from './actions.js';
 import { render } from './render.js';
 import * as data from './dataset.js';
+import { loadDataset, setBadRows } from './readset.js';
 import { fill, download } from './dom.js';
 import { bindForm } from './form.js';
 import { restoreLink, copyLink } from './link.js';
@@ -134,7 +135,7 @@ function bindModels() {
     // In the workbench, one data file dropped is a labelled set, not a model.
     const files = ev.dataTransfer.files;
     if (state.view.mode === 'dataset' && files.length === 1 && DATA_FILE.test(files[0].name)) {
-      data.loadDataset({ file: files[0] });
+      loadDataset({ file: files[0] });
       return;
     }
     const first = ev.dataTransfer.items?.[0]?.webkitGetAsEntry?.();
@@ -160,9 +161,10 @@ function bindDataset() {
   $('dataset-file').addEventListener('change', (ev) => {
     const file = ev.target.files[0];
     ev.target.value = '';
-    if (file) data.loadDataset({ file });
+    if (file) loadDataset({ file });
   });
-  $('dataset-paste-read').addEventListener('click', () => data.loadDataset({ text: $('dataset-paste').value }));
+  $('dataset-paste-read').addEventListener('click', () => loadDataset({ text: $('dataset-paste').value }));
+  $('dataset-bad-mode').addEventListener('change', (ev) => setBadRows(ev.target.value));
   for (const role of ['text', 'pair', 'label']) {
     $(`col-${role}`).addEventListener('change', (ev) => data.setColumn(role, Number(ev.target.value)));
   }

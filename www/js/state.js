@@ -93,6 +93,10 @@ export function emptyDataset() {
     columns: { text: -1, pair: -1, label: -1 },
     parsing: null, // {loaded, total}
     message: null, // {kind, text}
+    /** What bad rows of a set read do (badrows.js): 'stop' (the set is not loaded) or 'skip' (they are left out). */
+    badRows: 'stop',
+    /** The bad rows of the set read: {kind, text, list: their first lines in words} (badrows.js outcome), or null. */
+    bad: null,
     /** @type {{indices: Int32Array, unmatched: {label: string, count: number, rows: number[]}[]} | null} */
     labels: null,
     /** @type {object | null} the run: see newRun in dataset.js */

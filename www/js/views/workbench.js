@@ -27,12 +27,14 @@ export function renderWorkbench() {
   const d = state.dataset;
   const labels = state.model?.info.labels ?? [];
   renderSource(d);
+  $('dataset-bad-mode').value = d.badRows;
   renderColumns(d);
   renderProgress(d);
   const problemText = problem(d);
   const msg = d.message ?? (problemText ? { kind: 'error', text: problemText } : null);
   $('dataset-message').className = `message ${msg?.kind ?? ''}`;
   $('dataset-message').textContent = msg?.text ?? '';
+  if (changed('bad-rows', [d.bad])) renderBadRows($('dataset-bad-rows'), d.bad);
   if (changed('unmatched', [d.labels, d.table, labels])) renderUnmatched($('dataset-unmatched'), d, labels);
   const run = d.run;
   $('dataset-results').hidden = !run;
@@ -97,6 +99,13 @@ function renderWordsControls(d) {
     fill($('words-class'), names.map((n) => h('option', { value: n }, `${n} (${w.byClass[n].rows} rows${w.byClass[n].misclassified_rows ? `, ${w.byClass[n].misclassified_rows} wrong` : ''})`)));
   }
   if (w?.byClass) $('words-class').value = d.view.wordsClass || defaultWordsClass(w.byClass);
+}
+
+/** The bad rows of the set read: what was done with them, and the first of them line by line. */
+function renderBadRows(el, bad) {
+  el.hidden = !bad;
+  el.className = `message ${bad?.kind ?? ''}`;
+  fill(el, bad ? [h('p', { id: 'bad-rows-text' }, bad.text), h('ul', { id: 'bad-rows-list' }, bad.list.map((t) => h('li', null, t)))] : null);
 }
 
 function renderSource(d) {
