@@ -110,11 +110,17 @@ export function renderUnmatched(el, d, labels) {
   const shown = u.slice(0, 12);
   fill(
     el,
-    h('p', { id: 'unmatched-summary' }, `${rows} row${rows === 1 ? '' : 's'} carry a label that is none of the model's ${labels.length} classes (by name, name up to case, or index); they are run but left out of the metrics:`),
+    h(
+      'p',
+      { id: 'unmatched-summary' },
+      rows === 1
+        ? `1 row carries a label that is none of the model's ${labels.length} classes (by name, name up to case, or index); it is run but left out of the metrics:`
+        : `${rows} rows carry a label that is none of the model's ${labels.length} classes (by name, name up to case, or index); they are run but left out of the metrics:`,
+    ),
     h(
       'ul',
       { id: 'unmatched-list' },
-      shown.map((x) => h('li', null, h('code', null, x.label), ` × ${x.count} (rows ${x.rows.map((r) => r + 1).join(', ')}${x.count > x.rows.length ? ', …' : ''})`)),
+      shown.map((x) => h('li', null, h('code', null, x.label), ` × ${x.count} (row${x.count === 1 ? '' : 's'} ${x.rows.map((r) => r + 1).join(', ')}${x.count > x.rows.length ? ', …' : ''})`)),
       u.length > shown.length ? h('li', null, `and ${u.length - shown.length} more labels`) : null,
     ),
   );
