@@ -141,6 +141,9 @@ describe('the workbench reads bad rows by their lines in the file', () => {
     assert.deepEqual(texts(t), ['line 3: a quote opened here is never closed (lines 3–6, to the end of the file, were read as one field)']);
     const last = await parse('text,label\na,b\nc,"d');
     assert.deepEqual(texts(last), ['line 3: a quote opened here is never closed']);
+    // A quote with nothing but spaces after it is not an empty line.
+    const blank = await parse('text,label\na,b\n"  \n\n');
+    assert.deepEqual([blank.rows.length, texts(blank)], [1, ['line 3: a quote opened here is never closed (lines 3–4, to the end of the file, were read as one field)']]);
   });
 
   it('text after a closing quote: the row runs on to where a quote closes, or to the end', async () => {

@@ -87,6 +87,9 @@ function jsonLines(text) {
   return { columns, rows: objects.map((o) => columns.map((c) => cell(o[c]))), bad: got.bad, badCount: got.badCount };
 }
 
+/** Whether a field holds nothing but white space. */
+const blank = (field) => !field.trim();
+
 /** Line breaks in a field: \r\n, \n or \r, each one. */
 const breaks = (field) => (field.includes('\n') || field.includes('\r') ? field.match(/\r\n|\r|\n/g).length : 0);
 
@@ -113,29 +116,28 @@ function tableReader() {
       quotes.get(at).add(e.code);
     }
     for (const r of data) {
-      const codes = quotes.get(seen);
-      quotes.delete(seen);
+      const codes = quotes.size ? quotes.get(seen) : undefined;
+      if (codes) quotes.delete(seen);
+      seen++;
       const open = Boolean(codes?.has('MissingQuotes'));
       let n = 0;
       for (const f of r) n += breaks(f);
       // A row's last field may end on the file's last line break (a quote never closed runs over
       // it), or on the \r of a \r\n when papaparse took \n for the line end: neither is a line.
       if (n && (open ? /(\r\n|\r|\n)$/ : /\r$/).test(r[r.length - 1])) n--;
-      const at = { line, end: line + n };
+      const start = line;
       line += n + 1;
-      seen++;
       let bad = null;
-      if (codes?.has('InvalidQuotes')) bad = { ...at, kind: 'quote-text', eof: open };
-      else if (open) bad = { ...at, kind: 'quote-open' };
+      if (codes?.has('InvalidQuotes')) bad = { line: start, end: start + n, kind: 'quote-text', eof: open };
+      else if (open) bad = { line: start, end: start + n, kind: 'quote-open' };
+      // Empty lines are no rows; the header is the first row that is not empty.
+      if (!bad && r.every(blank)) continue;
       if (header === null) {
-        // The header is the first row that is not empty.
-        if (r.every((f) => !f.trim())) continue;
         header = r;
         if (bad) headerBad = { ...bad, header: true };
         continue;
       }
-      if (r.every((f) => !f.trim())) continue; // an empty line
-      if (!bad && r.length !== header.length) bad = { ...at, kind: 'fields', fields: r.length, expected: header.length };
+      if (!bad && r.length !== header.length) bad = { line: start, end: start + n, kind: 'fields', fields: r.length, expected: header.length };
       if (bad) got.addBad(bad);
       else got.rows.push(r);
     }
