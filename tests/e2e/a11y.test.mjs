@@ -10,34 +10,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ROOT, open, shot, startPage, stopPage } from './harness.mjs';
-import { explainText } from './common.mjs';
+import { assertAccessible, explainText } from './common.mjs';
 
-const AXE = readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules/axe-core/axe.min.js'), 'utf8');
 const SET = readFileSync(path.join(ROOT, 'data/intents-example.csv'), 'utf8').split('\n').slice(0, 41).join('\n');
 const TEXT = 'my card was declined at the grocery store';
-
-/**
- * axe-core's serious and critical violations on the page as it is, as
- * `{id, impact, help, targets}`; axe walks open shadow roots itself.
- */
-async function violations(page) {
-  if (!(await page.evaluate(() => Boolean(globalThis.axe)))) await page.addScriptTag({ content: AXE });
-  return page.evaluate(async () => {
-    const result = await globalThis.axe.run(document, { resultTypes: ['violations'] });
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => `${JSON.stringify(n.target)}${n.failureSummary ? `: ${n.failureSummary.split('\n').slice(1).join(' ').trim()}` : ''}`) }));
-  });
-}
-
-/** Fails with each violation's rule, impact and failing targets. */
-async function assertAccessible(page, where) {
-  const found = await violations(page);
-  const report = found.map((v) => `  ${v.id} (${v.impact}: ${v.help})\n${v.targets.slice(0, 8).map((t) => `    ${t}`).join('\n')}`).join('\n');
-  assert.equal(found.length, 0, `${where}: ${found.length} serious or critical axe violation(s):\n${report}`);
-}
 
 /** A screenshot of the element `selector` only (target/e2e/NAME.png). */
 async function shotOf(page, name, selector) {

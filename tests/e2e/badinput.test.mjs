@@ -8,15 +8,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { idle, open, shot, startPage, stopPage } from './harness.mjs';
-import { settle } from './common.mjs';
+import { assertAccessible, settle } from './common.mjs';
 
 const MODEL = 'MiniLM-L6 intent classifier';
 
-/** Takes a screenshot in the light theme and in the dark one. */
+/** Takes a screenshot in the light theme and in the dark one, each checked by axe-core. */
 async function shots(page, name, options = {}) {
   for (const theme of ['light', 'dark']) {
     await page.selectOption('#theme-select', theme);
     await shot(page, `${name}-${theme}`, options);
+    await assertAccessible(page, `${name}, ${theme}`);
   }
   await page.selectOption('#theme-select', 'auto');
 }
@@ -94,7 +95,7 @@ describe('bad input that used to get through', () => {
     // Nothing typed is lost: the steps, and the text.
     assert.equal(await page.inputValue('#opt-steps'), '5000');
     assert.equal(await page.inputValue('#text'), text);
-    await shot(page, 'steps-over-cap', { fullPage: false });
+    await shots(page, 'steps-over-cap', { fullPage: false });
     // The cap is the model's (its info), not a number of the page's.
     await page.evaluate(() => (globalThis.bertlens.state.model.info.max_n_steps = 100));
     await page.fill('#opt-steps', '150');

@@ -1,14 +1,17 @@
 // What the end-to-end tests share beyond the harness: the CLI's answer to
-// compare with, closeness, and driving the page (type, explain, wait).
+// compare with, closeness, driving the page (type, explain, wait), and
+// axe-core's serious and critical violations (injected from node_modules).
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ROOT, binary } from './harness.mjs';
 
 export const DEFAULT_MODEL = path.join(ROOT, 'www/models/minilm-intent');
 export const FIXTURES = path.join(ROOT, 'tests/fixtures');
+const AXE = readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules/axe-core/axe.min.js'), 'utf8');
 
 /** `bertlens explain --json ARGS`, parsed. */
 export function cli(...args) {
@@ -131,4 +134,25 @@ export function neuronRows(page) {
       };
     }),
   );
+}
+
+/**
+ * axe-core's serious and critical violations on the page as it is, as
+ * `{id, impact, help, targets}`; axe walks open shadow roots itself.
+ */
+async function violations(page) {
+  if (!(await page.evaluate(() => Boolean(globalThis.axe)))) await page.addScriptTag({ content: AXE });
+  return page.evaluate(async () => {
+    const result = await globalThis.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => `${JSON.stringify(n.target)}${n.failureSummary ? `: ${n.failureSummary.split('\n').slice(1).join(' ').trim()}` : ''}`) }));
+  });
+}
+
+/** Fails with each violation's rule, impact and failing targets. */
+export async function assertAccessible(page, where) {
+  const found = await violations(page);
+  const report = found.map((v) => `  ${v.id} (${v.impact}: ${v.help})\n${v.targets.slice(0, 8).map((t) => `    ${t}`).join('\n')}`).join('\n');
+  assert.equal(found.length, 0, `${where}: ${found.length} serious or critical axe violation(s):\n${report}`);
 }
