@@ -36,19 +36,28 @@ describe('bad input that used to get through', () => {
 
   it("a link's options the page lacks fall back to the defaults, with a notice naming each; the valid ones are kept", async () => {
     const text = 'what is my account balance';
-    const frag = `model=minilm-intent&t=${encodeURIComponent(text)}&baseline=zzz&method=saliency&integration=foo&norm=l1&tab=nope&target=9999`;
+    const frag = `model=minilm-intent&t=${encodeURIComponent(text)}&baseline=zzz&method=saliency&integration=foo&n_steps=5000&tolerance=0.3&layer=embeddings&norm=l1&tab=nope&target=9999`;
     const other = await open(browser, `${server.url}/#${frag}`);
     try {
       await idle(other.page, 120000);
       await settle(other.page, (s, t) => s.input?.text === t && s.explanation, text);
-      const notice = "The link's baseline=zzz, integration=foo, tab=nope and target=9999 are not options here; the defaults are used.";
+      const notice = "The link's baseline=zzz, integration=foo, n_steps=5000, tolerance=0.3, tab=nope and target=9999 are not options here; the defaults are used.";
       assert.equal(await other.page.textContent('#link-message'), notice);
       assert.ok(await other.page.isVisible('#link-message'));
       // The selects show the defaults, not a blank; the link's good options are in use.
       const fields = await other.page.evaluate(() =>
-        Object.fromEntries(['opt-method', 'opt-baseline', 'opt-integration', 'opt-norm', 'opt-target'].map((id) => [id, document.getElementById(id).value])),
+        Object.fromEntries(['opt-method', 'opt-baseline', 'opt-integration', 'opt-steps', 'opt-tolerance', 'opt-layer', 'opt-norm', 'opt-target'].map((id) => [id, document.getElementById(id).value])),
       );
-      assert.deepEqual(fields, { 'opt-method': 'saliency', 'opt-baseline': 'pad', 'opt-integration': 'gausslegendre', 'opt-norm': 'l1', 'opt-target': '' });
+      assert.deepEqual(fields, {
+        'opt-method': 'saliency',
+        'opt-baseline': 'pad',
+        'opt-integration': 'gausslegendre',
+        'opt-steps': '50',
+        'opt-tolerance': '0.01',
+        'opt-layer': 'embeddings',
+        'opt-norm': 'l1',
+        'opt-target': '',
+      });
       const s = await other.page.evaluate(() => {
         const { explanation: e, options, view } = globalThis.bertlens.state;
         return { method: e.method, target: e.target, predicted: e.predicted, options, tab: view.tab };
@@ -56,14 +65,14 @@ describe('bad input that used to get through', () => {
       assert.equal(s.method, 'saliency');
       assert.equal(s.target, s.predicted, 'the predicted class is explained');
       assert.equal(s.tab, 'head');
-      assert.deepEqual([s.options.baseline, s.options.integration, s.options.norm], ['pad', 'gausslegendre', 'l1']);
+      assert.deepEqual([s.options.baseline, s.options.integration, s.options.n_steps, s.options.tolerance, s.options.layer, s.options.norm], ['pad', 'gausslegendre', 50, 0.01, 'embeddings', 'l1']);
       assert.equal(await other.page.inputValue('#text'), text);
       await shots(other.page, 'link-notice', { fullPage: false });
       // Explain works with Integrated Gradients too (the link's baseline and quadrature would have failed it).
       await other.page.selectOption('#opt-method', 'ig');
       await settle(other.page, (st) => st.explanation?.method === 'ig' && !st.preview);
       const ig = await other.page.evaluate(() => globalThis.bertlens.state.explanation.ig);
-      assert.equal(ig.integration, 'gausslegendre');
+      assert.deepEqual([ig.integration, ig.n_steps], ['gausslegendre', 50]);
       // The form is the user's now: the notice goes.
       assert.equal(await other.page.textContent('#link-message'), '');
       assert.ok(!(await other.page.isVisible('#link-message')));
