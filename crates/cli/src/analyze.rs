@@ -4,20 +4,22 @@
 //! only the K-th of N deterministic shards, as `report-K-of-N.json`, for
 //! `bertlens merge`.
 
-use std::io::{BufRead, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use bertlens_core::analysis::dataset::{Shard, BLOCK};
 use bertlens_core::analysis::faithfulness::{EvalMethod, FaithfulnessOptions, Removal};
-use bertlens_core::analysis::{analyze_rows, AnalysisOptions, AnchorOptions, Report, Row};
+use bertlens_core::analysis::{
+    analyze_rows, AnalysisOptions, AnchorOptions, Fingerprint, Report, Row,
+};
 use bertlens_core::explain::Method;
 use bertlens_core::Steps;
 use clap::{Args, ValueEnum};
 
 use crate::explain::load;
-use crate::merge::write_report;
+use crate::merge::{check_out, write_report};
+use crate::rows::{self, Columns, Format, OnBadRow};
 
 #[derive(Args)]
 pub struct AnalyzeArgs {
@@ -30,6 +32,10 @@ pub struct AnalyzeArgs {
     /// The file's format (default: from its extension).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// What a row that does not read as the header promises does (too many or too few fields,
+    /// a quote never closed, a line that is not JSON): stop with the list, or skip it and say so.
+    #[arg(long, value_enum, default_value_t = OnBadRow::Error)]
+    pub on_bad_row: OnBadRow,
     /// The column (CSV/TSV header name, JSON key, or 0-based index) of the text (default: text, sentence, utterance, query…).
     #[arg(long)]
     pub text_column: Option<String>,
@@ -84,14 +90,6 @@ pub struct AnalyzeArgs {
     pub out: PathBuf,
 }
 
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Format {
-    Csv,
-    Tsv,
-    Jsonl,
-    Text,
-}
-
 #[derive(Clone, Copy, ValueEnum)]
 pub enum RowMethod {
     Saliency,
@@ -108,165 +106,14 @@ pub enum RemovalArg {
     Pad,
 }
 
-const TEXT_NAMES: &[&str] = &[
-    "text",
-    "sentence",
-    "utterance",
-    "query",
-    "question",
-    "review",
-    "content",
-];
-const LABEL_NAMES: &[&str] = &[
-    "label", "labels", "intent", "class", "category", "target", "y",
-];
-
-/// A table's column: by name, else by 0-based index.
-fn column(
-    header: &[String],
-    wanted: Option<&str>,
-    defaults: &[&str],
-    what: &str,
-) -> Result<Option<usize>, String> {
-    let Some(name) = wanted else {
-        return Ok(defaults
-            .iter()
-            .find_map(|d| header.iter().position(|h| h.trim().eq_ignore_ascii_case(d))));
-    };
-    if let Some(i) = header
-        .iter()
-        .position(|h| h == name || h.trim() == name.trim())
-    {
-        return Ok(Some(i));
-    }
-    match name.parse::<usize>() {
-        Ok(i) if i < header.len() => Ok(Some(i)),
-        _ => Err(format!(
-            "the {what} column {name:?} is not in the data; its columns are: {}",
-            header.join(", ")
-        )),
-    }
-}
-
-fn format_of(path: &Path, given: Option<Format>) -> Format {
-    given.unwrap_or_else(|| {
-        match path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_lowercase)
-            .as_deref()
-        {
-            Some("csv") => Format::Csv,
-            Some("tsv") | Some("tab") => Format::Tsv,
-            Some("txt") => Format::Text,
-            _ => Format::Jsonl,
-        }
-    })
-}
-
-fn open(path: &Path) -> Result<Box<dyn Read>, String> {
-    if path == Path::new("-") {
-        return Ok(Box::new(std::io::stdin()));
-    }
-    let f =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(Box::new(std::io::BufReader::new(f)))
-}
-
-/// The rows of the set, numbered from 0 in file order.
+/// The rows of the set (numbered from 0 in file order), as `rows::read` reads them.
 pub fn read_rows(args: &AnalyzeArgs) -> Result<Vec<Row>, String> {
-    let path = &args.data;
-    let shown = path.display();
-    let reader = open(path)?;
-    let (text_col, pair_col, label_col) = (
-        args.text_column.as_deref(),
-        args.pair_column.as_deref(),
-        args.label_column.as_deref(),
-    );
-    let mut rows = Vec::new();
-    match format_of(path, args.format) {
-        Format::Csv | Format::Tsv => {
-            let tsv = format_of(path, args.format) == Format::Tsv;
-            let mut r = csv::ReaderBuilder::new()
-                .delimiter(if tsv { b'\t' } else { b',' })
-                .flexible(true)
-                .from_reader(reader);
-            let header: Vec<String> = r
-                .headers()
-                .map_err(|e| format!("{shown}: {e}"))?
-                .iter()
-                .map(str::to_string)
-                .collect();
-            let text = column(&header, text_col, TEXT_NAMES, "text")?.ok_or_else(|| {
-                format!(
-                    "{shown}: no text column (looked for {}): name it with --text-column; the columns are: {}",
-                    TEXT_NAMES.join(", "),
-                    header.join(", ")
-                )
-            })?;
-            let pair = column(&header, pair_col, &[], "pair")?;
-            let label = column(&header, label_col, LABEL_NAMES, "label")?;
-            for (i, rec) in r.records().enumerate() {
-                let rec = rec.map_err(|e| format!("{shown}: {e}"))?;
-                let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).map(str::to_string);
-                rows.push(Row {
-                    index: i,
-                    text: get(Some(text)).unwrap_or_default(),
-                    pair: get(pair).filter(|p| !p.is_empty()),
-                    label: get(label).filter(|l| !l.trim().is_empty()),
-                });
-            }
-        }
-        Format::Jsonl => {
-            let mut cols: Option<(String, Option<String>, Option<String>)> = None;
-            for (n, line) in std::io::BufReader::new(reader).lines().enumerate() {
-                let line = line.map_err(|e| format!("{shown}:{}: {e}", n + 1))?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let v: serde_json::Value = serde_json::from_str(&line)
-                    .map_err(|e| format!("{shown}:{}: not a JSON object: {e}", n + 1))?;
-                let obj = v
-                    .as_object()
-                    .ok_or_else(|| format!("{shown}:{}: not a JSON object", n + 1))?;
-                if cols.is_none() {
-                    let keys: Vec<String> = obj.keys().cloned().collect();
-                    let pick = |c: Option<usize>| c.map(|i| keys[i].clone());
-                    let text =
-                        pick(column(&keys, text_col, TEXT_NAMES, "text")?).ok_or_else(|| {
-                            format!(
-                                "{shown}: no text key (looked for {}): name it with --text-column",
-                                TEXT_NAMES.join(", ")
-                            )
-                        })?;
-                    cols = Some((
-                        text,
-                        pick(column(&keys, pair_col, &[], "pair")?),
-                        pick(column(&keys, label_col, LABEL_NAMES, "label")?),
-                    ));
-                }
-                let (t, p, l) = cols.as_ref().expect("set above");
-                let as_text = |key: &str| match obj.get(key) {
-                    Some(serde_json::Value::String(s)) => Some(s.clone()),
-                    Some(serde_json::Value::Null) | None => None,
-                    Some(other) => Some(other.to_string()),
-                };
-                rows.push(Row {
-                    index: rows.len(),
-                    text: as_text(t).unwrap_or_default(),
-                    pair: p.as_deref().and_then(as_text),
-                    label: l.as_deref().and_then(as_text),
-                });
-            }
-        }
-        Format::Text => {
-            for line in std::io::BufReader::new(reader).lines() {
-                let line = line.map_err(|e| format!("{shown}: {e}"))?;
-                rows.push(Row::new(rows.len(), line, None));
-            }
-        }
-    }
-    Ok(rows)
+    let cols = Columns {
+        text: args.text_column.as_deref(),
+        pair: args.pair_column.as_deref(),
+        label: args.label_column.as_deref(),
+    };
+    rows::read(&args.data, args.format, cols, args.on_bad_row)
 }
 
 pub fn options(args: &AnalyzeArgs) -> AnalysisOptions {
@@ -324,8 +171,12 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode, String> {
     // A shard's report keeps its rows' pooled vectors when --neighbours asks for
     // nearest rows: they are found when the shards merge.
     let opts = options(args);
+    check_out(&args.out)?;
+    let all = read_rows(args)?;
     let model = load(&args.model)?;
-    let rows: Vec<Row> = read_rows(args)?
+    // Of the whole set, so that every shard of it carries the same one.
+    let fingerprint = Fingerprint::of(&all, &opts);
+    let rows: Vec<Row> = all
         .into_iter()
         .filter(|r| shard.is_none_or(|s| s.contains(r.index)))
         .collect();
@@ -347,7 +198,8 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode, String> {
         || args.model.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let report = Report::from_rows(&name, model.labels(), &opts, shard, results);
+    let report =
+        Report::from_rows(&name, model.labels(), &opts, shard, results).fingerprinted(fingerprint);
     let path = write_report(&report, &args.out)?;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(

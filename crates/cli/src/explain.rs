@@ -4,11 +4,12 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use bertlens_core::explain::{explain, Part, RolloutRow};
+use bertlens_core::explain::{explain, explain_observed, explain_tokens, Part, RolloutRow};
 use bertlens_core::{
     AttributionLayer, Baseline, ExplainOptions, Integration, Method, Model, ModelFiles,
-    SaliencyNorm, TargetOutput, Task,
+    SaliencyNorm, Steps, TargetOutput, Task,
 };
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use crate::{html, render};
@@ -75,6 +76,11 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
 pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
     let opts = options(args)?;
     let model = load(&args.model)?;
+    if let Err(e) = opts.check(model.task()) {
+        // A usage error, as clap's are: the options do not fit this model's task.
+        eprintln!("bertlens: {e} (this model is a {} model)", model.task());
+        return Ok(ExitCode::from(2));
+    }
     let qa = model.task() == Task::QuestionAnswering;
     if let Some(path) = &args.batch {
         if qa {
@@ -102,7 +108,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
             args.pair.as_deref(),
         ),
     };
-    let e = explain(&model, text, pair, &opts).map_err(|e| e.to_string())?;
+    let e = explain_with_progress(&model, text, pair, &opts).map_err(|e| e.to_string())?;
     if let Some(path) = &args.html {
         let json = serde_json::to_string(&e).map_err(|e| e.to_string())?;
         let mut attrs = vec![("view", "all")];
@@ -141,6 +147,41 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// [`explain`], with a progress bar on stderr while Integrated Gradients'
+/// steps run, when stderr is a terminal (indicatif draws nothing otherwise).
+fn explain_with_progress(
+    model: &Model,
+    text: &str,
+    pair: Option<&str>,
+    opts: &ExplainOptions,
+) -> bertlens_core::Result<bertlens_core::Explanation> {
+    let input = model.tokenize(text, pair)?;
+    let texts = [text, pair.unwrap_or("")];
+    let task = model.task();
+    if opts.method_for(task) != Method::Ig {
+        return explain_tokens(model, &input, texts, opts);
+    }
+    let parts = if task == Task::QuestionAnswering && opts.part.is_none() {
+        2
+    } else {
+        1
+    };
+    let bar = match opts.n_steps {
+        Steps::Fixed(n) => ProgressBar::new((n * parts) as u64).with_style(
+            ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} steps, {eta} left")
+                .expect("a valid template"),
+        ),
+        Steps::Auto => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{msg} {spinner} {pos} steps").expect("a valid template"),
+        ),
+    }
+    .with_message("Integrated Gradients");
+    bar.set_draw_target(ProgressDrawTarget::stderr());
+    let e = explain_observed(model, &input, texts, opts, &|n| bar.inc(n as u64));
+    bar.finish_and_clear();
+    e
+}
+
 /// One JSON line per input line, in order; a line that fails gives
 /// `{"line": n, "error": "…"}` and the run goes on, exiting 1 at the end.
 fn batch(
@@ -149,7 +190,7 @@ fn batch(
     pair: Option<&str>,
     opts: &ExplainOptions,
 ) -> Result<ExitCode, String> {
-    let reader: Box<dyn BufRead> = if path == Path::new("-") {
+    let mut reader: Box<dyn BufRead> = if path == Path::new("-") {
         Box::new(std::io::stdin().lock())
     } else {
         let f = std::fs::File::open(path)
@@ -159,10 +200,36 @@ fn batch(
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut failed = 0usize;
-    for (i, line) in reader.lines().enumerate() {
-        let n = i + 1;
-        let line = line.map_err(|e| format!("{}:{n}: {e}", path.display()))?;
-        let record = match explain(model, &line, pair, opts) {
+    let mut bytes = Vec::new();
+    for n in 1.. {
+        bytes.clear();
+        let read = reader
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| format!("{}:{n}: {e}", path.display()))?;
+        if read == 0 {
+            break;
+        }
+        let raw = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        // A line that is not UTF-8 is that line's error; the others go on.
+        let line = match std::str::from_utf8(raw) {
+            Ok(line) => line,
+            Err(e) => {
+                failed += 1;
+                let record = json!({
+                    "line": n,
+                    "text": String::from_utf8_lossy(raw),
+                    "error": format!(
+                        "the line is not valid UTF-8 (byte {} of the line is not); save the \
+                         file as UTF-8",
+                        e.valid_up_to() + 1
+                    ),
+                });
+                writeln!(out, "{record}").map_err(|e| e.to_string())?;
+                continue;
+            }
+        };
+        let record = match explain(model, line, pair, opts) {
             Ok(e) => {
                 let mut v = serde_json::to_value(&e).map_err(|e| e.to_string())?;
                 v["line"] = json!(n);
@@ -198,6 +265,7 @@ pub fn info(dir: &Path, as_json: bool) -> Result<ExitCode, String> {
         "max_tokens": model.tokenizer().max_tokens(),
         "output": model.output(),
         "labels": model.labels(),
+        "max_n_steps": bertlens_core::MAX_N_STEPS,
     });
     if as_json {
         println!("{info}");

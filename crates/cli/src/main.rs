@@ -7,6 +7,7 @@ mod explain;
 mod html;
 mod merge;
 mod render;
+mod rows;
 mod serve;
 
 use std::path::PathBuf;

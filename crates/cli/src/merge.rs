@@ -12,6 +12,7 @@ use crate::html;
 
 /// Reads shard reports, merges them and writes the whole set's report.
 pub fn run(files: &[PathBuf], out: &Path) -> Result<ExitCode, String> {
+    check_out(out)?;
     let mut reports = Vec::with_capacity(files.len());
     for f in files {
         let text =
@@ -30,6 +31,23 @@ pub fn run(files: &[PathBuf], out: &Path) -> Result<ExitCode, String> {
         path.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Checks, before any work, that a report can be written into `dir`: a
+/// folder (made if missing) in which a file can be created.
+pub fn check_out(dir: &Path) -> Result<(), String> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(format!(
+            "--out {} is a file: give a folder, which the report is written into \
+             (report.json, report.html)",
+            dir.display()
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let probe = dir.join(format!(".bertlens-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| format!("cannot write into {}: {e}", dir.display()))?;
+    std::fs::remove_file(&probe).ok();
+    Ok(())
 }
 
 /// Writes `report.json` and `report.html` into `dir` (a shard:

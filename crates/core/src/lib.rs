@@ -48,7 +48,7 @@ pub mod types;
 pub mod weights;
 
 pub use attribution::gradient::SaliencyNorm;
-pub use attribution::ig::Steps;
+pub use attribution::ig::{Steps, MAX_N_STEPS};
 pub use attribution::quadrature::Integration;
 pub use attribution::{Baseline, TargetOutput};
 pub use error::{Error, Result};

@@ -71,6 +71,26 @@ impl Model {
                 .map(|i| format!("LABEL_{i}"))
                 .collect::<Vec<_>>()
         };
+        // transformers builds the head with num_labels outputs and refuses weights of
+        // another size; so does bertlens (a custom head.json says its own classes).
+        if let (None, Some(n), true) = (
+            &spec,
+            config.num_labels,
+            matches!(
+                task,
+                Task::SequenceClassification | Task::TokenClassification
+            ),
+        ) {
+            if n != classes {
+                return Err(Error::config(
+                    "config.json",
+                    format!(
+                        "num_labels is {n} but the head has {classes} outputs (transformers \
+                         refuses these weights too): fix num_labels, or id2label"
+                    ),
+                ));
+            }
+        }
         let labels = match task {
             Task::SequenceClassification | Task::TokenClassification => {
                 match (spec.as_ref().and_then(|s| s.labels.clone()), &config.labels) {

@@ -22,6 +22,7 @@ use bertlens_core::analysis::kl_lucb::{beta, kl_lower, kl_upper};
 use bertlens_core::analysis::metrics::metrics;
 use bertlens_core::analysis::perturbation::{infidelity, infidelity_deltas};
 use bertlens_core::analysis::rank::{kendall_tau_b, spearman};
+use bertlens_core::analysis::Fingerprint;
 use bertlens_core::analysis::{analyze_rows, anchor, AnalysisOptions, AnchorOptions, Report};
 use bertlens_core::explain::ExplainOptions;
 use bertlens_core::{Error, Model, Steps};
@@ -277,6 +278,9 @@ fn two_shards_merged_are_one_run() {
     let (g, whole) = set_report(&opts);
     let model = load("bert");
     let rows = set_rows(&g);
+    // Every shard carries the whole set's fingerprint, as `bertlens analyze` marks it.
+    let fingerprint = Fingerprint::of(&rows, &opts);
+    let whole = whole.fingerprinted(fingerprint.clone());
     let shards: Vec<Report> = (0..2)
         .map(|k| {
             let shard = Shard { index: k, count: 2 };
@@ -289,6 +293,7 @@ fn two_shards_merged_are_one_run() {
             // A shard keeps its rows' pooled vectors: the nearest rows are found at the merge.
             let done = analyze_rows(&model, &mine, &opts).unwrap();
             Report::from_rows("bert", model.labels(), &opts, Some(shard), done)
+                .fingerprinted(fingerprint.clone())
         })
         .collect();
     // In any order. (Through JSON, as `bertlens merge` reads them, in the CLI's tests:
@@ -312,6 +317,28 @@ fn two_shards_merged_are_one_run() {
     assert_eq!(
         e.to_string(),
         "cannot merge these reports: shard 1/2 is given twice"
+    );
+    // A shard of other data (the same rows in another order), or of none known.
+    let mut reordered = rows.clone();
+    reordered.reverse();
+    let other = shards[1]
+        .clone()
+        .fingerprinted(Fingerprint::of(&reordered, &opts));
+    let e = Report::merge(vec![shards[0].clone(), other]).unwrap_err();
+    assert!(
+        e.to_string().starts_with(
+            "cannot merge these reports: shard 0/2 was run on other data than shard 1/2: the \
+             fingerprints of their sets differ"
+        ),
+        "{e}"
+    );
+    let mut unmarked = shards[1].clone();
+    unmarked.fingerprint = None;
+    let e = Report::merge(vec![shards[0].clone(), unmarked]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cannot merge these reports: shard 0/2 has no fingerprint of its data (an older \
+         bertlens wrote it): run it again"
     );
     assert!(matches!(Report::merge(vec![whole]), Err(Error::Merge(_))));
 }

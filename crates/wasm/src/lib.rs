@@ -161,6 +161,8 @@ struct Info<'a> {
     output: bertlens_core::Output,
     mask_token: Option<&'a str>,
     warnings: &'a [String],
+    /// The most Integrated Gradients steps a fixed rule computes.
+    max_n_steps: usize,
 }
 
 #[derive(Serialize)]
@@ -321,6 +323,7 @@ impl Explainer {
             output: self.model.output(),
             mask_token: self.model.tokenizer().mask_token(),
             warnings: self.model.warnings(),
+            max_n_steps: bertlens_core::MAX_N_STEPS,
         })
     }
 

@@ -43,4 +43,4 @@ pub use dataset::{match_label, Row, Shard};
 pub use faithfulness::{EvalMethod, FaithfulnessOptions, Removal};
 pub use neighbours::{nearest, Neighbour};
 pub use predict::{analyze_rows, AnalysisOptions};
-pub use report::{Report, RowResult};
+pub use report::{Fingerprint, Report, RowResult};

@@ -132,6 +132,48 @@ pub struct Report {
     pub agreement: Option<Vec<AgreementSummary>>,
     /// In input order.
     pub rows: Vec<RowResult>,
+    /// What the report was computed from; shards merge only when theirs agree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Fingerprint>,
+}
+
+/// What a report was computed from: the SHA-256 of the whole set's rows in
+/// order (each row's text, pair and label, length-prefixed, so that no two
+/// sets hash alike by moving a separator), and of the settings. Every shard
+/// of one set carries the whole set's fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// The rows of the whole set, in file order.
+    pub data: String,
+    pub rows: usize,
+    pub options: String,
+}
+
+impl Fingerprint {
+    pub fn of(rows: &[Row], settings: &AnalysisOptions) -> Self {
+        use sha2::{Digest, Sha256};
+        let field = |h: &mut Sha256, s: Option<&str>| match s {
+            None => h.update([0u8]),
+            Some(s) => {
+                h.update([1u8]);
+                h.update((s.len() as u64).to_le_bytes());
+                h.update(s.as_bytes());
+            }
+        };
+        let mut h = Sha256::new();
+        for r in rows {
+            field(&mut h, Some(&r.text));
+            field(&mut h, r.pair.as_deref());
+            field(&mut h, r.label.as_deref());
+        }
+        let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let options = serde_json::to_vec(settings).expect("settings serialize");
+        Self {
+            data: hex(&h.finalize()),
+            rows: rows.len(),
+            options: hex(&Sha256::digest(&options)),
+        }
+    }
 }
 
 impl Report {
@@ -226,7 +268,14 @@ impl Report {
             faithfulness,
             agreement,
             rows,
+            fingerprint: None,
         }
+    }
+
+    /// The report, marked with what it was computed from.
+    pub fn fingerprinted(mut self, fingerprint: Fingerprint) -> Self {
+        self.fingerprint = Some(fingerprint);
+        self
     }
 
     /// The shard reports of one set (every shard `K/N`, once each, with
@@ -267,6 +316,37 @@ impl Report {
                     "shard {s} was run with other settings"
                 )));
             }
+            let first_shard = first.shard.expect("checked above");
+            match (&first.fingerprint, &r.fingerprint) {
+                (Some(a), Some(b)) if a.data != b.data || a.rows != b.rows => {
+                    return Err(Error::Merge(format!(
+                        "shard {s} was run on other data than shard {first_shard}: the \
+                         fingerprints of their sets differ ({} rows, {}… against {} rows, \
+                         {}…); run every shard on the same file, its rows in the same order",
+                        b.rows,
+                        &b.data[..12],
+                        a.rows,
+                        &a.data[..12],
+                    )))
+                }
+                (Some(a), Some(b)) if a.options != b.options => {
+                    return Err(Error::Merge(format!(
+                        "shard {s} was run with other settings than shard {first_shard}"
+                    )))
+                }
+                (Some(_), Some(_)) => {}
+                (None, _) | (_, None) => {
+                    let which = if first.fingerprint.is_none() {
+                        first_shard
+                    } else {
+                        s
+                    };
+                    return Err(Error::Merge(format!(
+                        "shard {which} has no fingerprint of its data (an older bertlens wrote \
+                         it): run it again"
+                    )));
+                }
+            }
         }
         let missing: Vec<String> = (0..count)
             .filter(|&k| !seen[k])
@@ -278,10 +358,11 @@ impl Report {
                 missing.join(", ")
             )));
         }
-        let (model, labels, settings) = (
+        let (model, labels, settings, fingerprint) = (
             first.model.clone(),
             first.labels.clone(),
             first.settings.clone(),
+            first.fingerprint.clone().expect("checked above"),
         );
         let rows: Vec<RowResult> = reports.into_iter().flat_map(|r| r.rows).collect();
         let mut indices: Vec<usize> = rows.iter().map(|r| r.index).collect();
@@ -289,6 +370,6 @@ impl Report {
         if let Some(w) = indices.windows(2).find(|w| w[0] == w[1]) {
             return Err(Error::Merge(format!("row {} is in two shards", w[0])));
         }
-        Ok(Report::from_rows(&model, &labels, &settings, None, rows))
+        Ok(Report::from_rows(&model, &labels, &settings, None, rows).fingerprinted(fingerprint))
     }
 }

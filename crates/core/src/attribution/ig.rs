@@ -35,18 +35,42 @@ impl From<usize> for Steps {
     }
 }
 
+/// The most steps a fixed rule computes, in the CLI, the page and the
+/// element alike (Captum's default is 50; `"auto"` stops by itself, at
+/// [`adaptive::MAX_STEPS`] at most). 2000 steps of a 128-token base-size
+/// model take minutes on a laptop's CPU; more buys no accuracy that
+/// Gauss–Legendre or `"auto"` cannot give for less.
+pub const MAX_N_STEPS: usize = 2000;
+
+impl Steps {
+    /// `n` fixed steps, refused above [`MAX_N_STEPS`].
+    pub fn fixed(n: u64) -> Result<Self> {
+        match usize::try_from(n) {
+            Ok(n) if n <= MAX_N_STEPS => Ok(Self::Fixed(n)),
+            _ => Err(Error::option(
+                "n_steps",
+                format!(
+                    "{n} is more than {MAX_N_STEPS}, the most steps bertlens computes; \
+                     \"auto\" takes as many as the tolerance needs"
+                ),
+            )),
+        }
+    }
+}
+
 impl std::str::FromStr for Steps {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        match s {
+        match s.trim() {
             "auto" => Ok(Self::Auto),
-            n => n.parse().map(Self::Fixed).map_err(|_| {
-                Error::option(
+            n => match n.parse::<u64>() {
+                Ok(n) => Self::fixed(n),
+                Err(_) => Err(Error::option(
                     "n_steps",
                     format!("{n:?} is not a number of steps or \"auto\""),
-                )
-            }),
+                )),
+            },
         }
     }
 }
@@ -78,16 +102,16 @@ impl<'de> Deserialize<'de> for Steps {
                 f.write_str("a number of steps or \"auto\"")
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Steps, E> {
-                Ok(Steps::Fixed(v as usize))
+                Steps::fixed(v).map_err(E::custom)
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Steps, E> {
-                usize::try_from(v)
-                    .map(Steps::Fixed)
+                u64::try_from(v)
                     .map_err(|_| E::custom("n_steps must not be negative"))
+                    .and_then(|v| Steps::fixed(v).map_err(E::custom))
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Steps, E> {
                 if v.fract() == 0.0 && v >= 0.0 {
-                    Ok(Steps::Fixed(v as usize))
+                    Steps::fixed(v.min(u64::MAX as f64) as u64).map_err(E::custom)
                 } else {
                     Err(E::custom("n_steps must be a whole number"))
                 }
@@ -188,7 +212,10 @@ impl IgPlan {
         opts: &IgOptions,
     ) -> Result<Self> {
         let (alphas, weights) = match opts.n_steps {
-            Steps::Fixed(n) => opts.method.rule(n)?,
+            Steps::Fixed(n) => {
+                Steps::fixed(n as u64)?; // the cap, for steps not parsed by `Steps`
+                opts.method.rule(n)?
+            }
             Steps::Auto => {
                 if opts.method != Integration::GaussLegendre {
                     return Err(Error::option(
@@ -307,6 +334,23 @@ impl IgPlan {
         alphas: &[f64],
         weights: &[f64],
     ) -> Result<Vec<f32>> {
+        self.points_sum_observed(f, alphas, weights, &|_| {})
+    }
+
+    /// [`Self::points_sum`], telling `on_steps` how many points each batch
+    /// just computed (from any thread), for a progress bar.
+    pub fn points_sum_observed(
+        &self,
+        f: &impl Differentiable,
+        alphas: &[f64],
+        weights: &[f64],
+        on_steps: OnSteps,
+    ) -> Result<Vec<f32>> {
+        let batch_sum = |a: &[f64], w: &[f64], tape: &mut Tape, threads: Threads| {
+            let sum = self.batch_sum(f, a, w, tape, threads);
+            on_steps(a.len());
+            sum
+        };
         let batches: Vec<(&[f64], &[f64])> = alphas
             .chunks(self.batch)
             .zip(weights.chunks(self.batch))
@@ -317,14 +361,14 @@ impl IgPlan {
             batches
                 .into_par_iter()
                 .map_init(Tape::default, |tape, (a, w)| {
-                    self.batch_sum(f, a, w, tape, Threads::One)
+                    batch_sum(a, w, tape, Threads::One)
                 })
                 .collect::<Result<_>>()?
         } else {
             let mut tape = Tape::default();
             batches
                 .into_iter()
-                .map(|(a, w)| self.batch_sum(f, a, w, &mut tape, Threads::Pool))
+                .map(|(a, w)| batch_sum(a, w, &mut tape, Threads::Pool))
                 .collect::<Result<_>>()?
         };
         // In wasm the tape outlives the call (see `with_tape`): the page asks
@@ -333,7 +377,7 @@ impl IgPlan {
         let sums: Vec<Vec<f64>> = crate::engine::with_tape(|tape| {
             batches
                 .into_iter()
-                .map(|(a, w)| self.batch_sum(f, a, w, tape, Threads::One))
+                .map(|(a, w)| batch_sum(a, w, tape, Threads::One))
                 .collect::<Result<_>>()
         })?;
         let mut total = vec![0f64; self.size()];
@@ -396,9 +440,19 @@ impl IgPlan {
         intervals: &[Interval],
         nodes: usize,
     ) -> Result<Vec<Vec<f32>>> {
+        self.interval_sums_observed(f, intervals, nodes, &|_| {})
+    }
+
+    fn interval_sums_observed(
+        &self,
+        f: &impl Differentiable,
+        intervals: &[Interval],
+        nodes: usize,
+        on_steps: OnSteps,
+    ) -> Result<Vec<Vec<f32>>> {
         let one = |iv: &Interval| {
             let (a, w) = iv.rule(nodes);
-            self.points_sum(f, &a, &w)
+            self.points_sum_observed(f, &a, &w, on_steps)
         };
         #[cfg(not(target_arch = "wasm32"))]
         if threads() > 1 && intervals.len() > 1 {
@@ -410,11 +464,11 @@ impl IgPlan {
 
     /// Integrated Gradients with `n_steps: "auto"`: rounds of adaptive
     /// Gauss–Legendre until the delta is within the tolerance.
-    pub fn run_auto(&self, f: &impl Differentiable) -> Result<IgAttribution> {
+    pub fn run_auto(&self, f: &impl Differentiable, on_steps: OnSteps) -> Result<IgAttribution> {
         let mut auto = AutoIg::new(self.opts.tolerance, adaptive::MAX_STEPS);
         loop {
             let round = auto.round();
-            let sums = self.interval_sums(f, &round.intervals, auto.nodes())?;
+            let sums = self.interval_sums_observed(f, &round.intervals, auto.nodes(), on_steps)?;
             let scores = self.scores_at(f, &round.alphas)?;
             auto.submit(sums, &scores, &self.diff);
             if auto.advance().done {
@@ -435,10 +489,25 @@ pub fn integrated_gradients(
     baseline_ids: Option<&[u32]>,
     opts: &IgOptions,
 ) -> Result<IgAttribution> {
+    integrated_gradients_observed(f, ids, baseline_ids, opts, &|_| {})
+}
+
+/// Told how many steps were just computed, from any thread (a progress bar).
+pub type OnSteps<'a> = &'a (dyn Fn(usize) + Sync);
+
+/// [`integrated_gradients`], telling `on_steps` as batches of steps finish.
+pub fn integrated_gradients_observed(
+    f: &impl Differentiable,
+    ids: &[u32],
+    baseline_ids: Option<&[u32]>,
+    opts: &IgOptions,
+    on_steps: OnSteps,
+) -> Result<IgAttribution> {
     let plan = IgPlan::new(f, ids, baseline_ids, opts)?;
     if opts.n_steps == Steps::Auto {
-        return plan.run_auto(f);
+        return plan.run_auto(f, on_steps);
     }
-    let total = plan.gradient_sum(f, 0..plan.steps())?;
+    let (alphas, weights) = plan.rule();
+    let total = plan.points_sum_observed(f, alphas, weights, on_steps)?;
     plan.finish(f, &total)
 }

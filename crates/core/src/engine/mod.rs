@@ -92,17 +92,18 @@ impl Linear {
 
     /// Several Linears of the same input read into one stacked matrix, so
     /// that one product computes them all (q, k and v).
+    /// Each part is read (its shape checked against the file) before the
+    /// stack grows, so sizes from a config never allocate by themselves.
     pub fn load_stacked(parts: &[Keys], inp: usize, out: usize, bias: Bias) -> Result<Self> {
-        let mut weight = vec![0f32; parts.len() * out * inp];
-        let mut biases = vec![0f32; parts.len() * out];
-        for (i, keys) in parts.iter().enumerate() {
-            keys.read_into(
-                "weight",
-                &[out, inp],
-                &mut weight[i * out * inp..(i + 1) * out * inp],
-            )?;
-            if bias == Bias::Required {
-                keys.read_into("bias", &[out], &mut biases[i * out..(i + 1) * out])?;
+        let mut weight = Vec::new();
+        let mut biases = Vec::new();
+        for keys in parts {
+            let w = keys.tensor("weight", &[out, inp])?;
+            weight.reserve_exact(parts.len() * w.len());
+            weight.extend_from_slice(&w);
+            match bias {
+                Bias::Required => biases.extend(keys.tensor("bias", &[out])?),
+                Bias::Absent => biases.resize(biases.len() + out, 0.0),
             }
         }
         Ok(Self {

@@ -10,9 +10,12 @@ mod options;
 
 use serde::{Deserialize, Serialize};
 
-pub use objectives::{analyze, attribute, objectives, rollout_row, Analysis, Explained, Scores};
+pub use objectives::{
+    analyze, attribute, attribute_observed, objectives, rollout_row, Analysis, Explained, Scores,
+};
 pub use options::{ExplainOptions, Method, Part, RolloutRow, Target};
 
+use crate::attribution::ig::OnSteps;
 use crate::attribution::quadrature::Integration;
 use crate::attribution::{l2_normalized, Baseline, TargetOutput};
 use crate::error::Result;
@@ -154,11 +157,24 @@ pub fn explain_tokens(
     texts: [&str; 2],
     opts: &ExplainOptions,
 ) -> Result<Explanation> {
+    explain_observed(model, input, texts, opts, &|_| {})
+}
+
+/// [`explain_tokens`], telling `on_steps` as Integrated Gradients' steps
+/// finish (question answering runs two: the start's, then the end's).
+pub fn explain_observed(
+    model: &Model,
+    input: &Tokenized,
+    texts: [&str; 2],
+    opts: &ExplainOptions,
+    on_steps: OnSteps,
+) -> Result<Explanation> {
     let method = opts.method_for(model.task());
     let analysis = analyze(model, input, texts, opts.top_k, method == Method::Rollout)?;
     let mut parts = Vec::new();
     for ex in objectives(model, input, opts, &analysis)? {
-        let scores = attribute(model, input, opts, &ex, analysis.trace.as_ref())?;
+        let scores =
+            attribute_observed(model, input, opts, &ex, analysis.trace.as_ref(), on_steps)?;
         parts.push((ex, scores));
     }
     Ok(assemble(model, input, texts, opts, analysis, parts))

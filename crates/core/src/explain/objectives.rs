@@ -4,7 +4,7 @@
 use super::options::{ExplainOptions, Method, Part, RolloutRow, Target};
 use super::IgReport;
 use crate::attribution::gradient::{input_x_gradient, saliency};
-use crate::attribution::ig::{integrated_gradients, IgAttribution, Steps};
+use crate::attribution::ig::{integrated_gradients_observed, IgAttribution, OnSteps, Steps};
 use crate::attribution::rollout::attention_rollout;
 use crate::attribution::{ForwardFunc, Scalar};
 use crate::engine::{Rows, Trace};
@@ -28,6 +28,8 @@ pub struct Analysis {
     pub answers: Option<Vec<Answer>>,
     /// Fill-mask: the fillers of every mask.
     pub masks: Option<Vec<MaskFill>>,
+    /// Fill-mask: the text has a mask, but past the model's length.
+    pub mask_cut: bool,
     /// Every attention of the pass, when asked for.
     pub trace: Option<Trace>,
 }
@@ -78,6 +80,13 @@ pub fn analyze(
                     });
                 }
             }
+            // A mask in the text that truncation left out.
+            a.mask_cut = masks.is_empty()
+                && input.truncated
+                && model
+                    .tokenizer()
+                    .mask_token()
+                    .is_some_and(|m| texts.iter().any(|t| t.contains(m)));
             a.masks = Some(masks);
         }
         Task::Encoder => {}
@@ -104,6 +113,7 @@ pub fn objectives(
     a: &Analysis,
 ) -> Result<Vec<Explained>> {
     let task = model.task();
+    opts.check(task)?;
     let output = opts.output;
     let labels = model.labels();
     let class_of = |t: &Target| -> Result<usize> {
@@ -207,6 +217,13 @@ pub fn objectives(
             let tok = model.tokenizer();
             let name = tok.mask_token().unwrap_or("[MASK]");
             let mask = match opts.token {
+                None if a.mask_cut => {
+                    return Err(Error::TaskInput(format!(
+                        "the text's {name} is past the model's {} tokens: truncation cut it \
+                         off; shorten the text before the mask",
+                        tok.max_tokens()
+                    )))
+                }
                 None => masks.first().ok_or_else(|| {
                     Error::TaskInput(format!(
                         "the text has no {name} token: fill-mask explains the word a mask stands \
@@ -297,6 +314,18 @@ pub fn attribute(
     ex: &Explained,
     trace: Option<&Trace>,
 ) -> Result<Scores> {
+    attribute_observed(model, input, opts, ex, trace, &|_| {})
+}
+
+/// [`attribute`], telling `on_steps` as Integrated Gradients' steps finish.
+pub fn attribute_observed(
+    model: &Model,
+    input: &Tokenized,
+    opts: &ExplainOptions,
+    ex: &Explained,
+    trace: Option<&Trace>,
+    on_steps: OnSteps,
+) -> Result<Scores> {
     let method = opts.method_for(model.task());
     let Some(layer) = opts.layer_for(model.task()) else {
         let owned;
@@ -333,7 +362,13 @@ pub fn attribute(
     Ok(match method {
         Method::Ig => {
             let baseline = opts.baseline.ids(model, input)?;
-            let r = integrated_gradients(&f, &input.ids, baseline.as_deref(), &opts.ig())?;
+            let r = integrated_gradients_observed(
+                &f,
+                &input.ids,
+                baseline.as_deref(),
+                &opts.ig(),
+                on_steps,
+            )?;
             Scores::from_ig(r, opts)
         }
         Method::Saliency | Method::InputXGradient => {

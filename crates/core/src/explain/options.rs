@@ -186,6 +186,48 @@ impl ExplainOptions {
         }
     }
 
+    /// Refuses options that `task` has no use for, rather than ignoring
+    /// them: a classifier explains the whole text (no `token`, no `part`);
+    /// question answering explains an answer's start and end (no `target`;
+    /// `token` picks another start or end, so it needs `part`); only
+    /// question answering has parts; a bare encoder explains nothing
+    /// chosen.
+    pub fn check(&self, task: Task) -> Result<()> {
+        let refuse = |name: &'static str, why: &str| Err(Error::option(name, why));
+        match task {
+            Task::SequenceClassification if self.token.is_some() => refuse(
+                "token",
+                "a sequence classifier explains the whole text; token is for token \
+                 classification (whose label), fill-mask (which mask) and question answering \
+                 (with part)",
+            ),
+            Task::QuestionAnswering if self.target.is_some() => refuse(
+                "target",
+                "question answering explains the answer's start and end; to explain another \
+                 start or end, give part (start or end) and token",
+            ),
+            Task::QuestionAnswering if self.token.is_some() && self.part.is_none() => refuse(
+                "token",
+                "with question answering, token needs part: is the token a start or an end?",
+            ),
+            Task::QuestionAnswering => Ok(()),
+            _ if self.part.is_some() => refuse(
+                "part",
+                &format!("part (start or end) is for question answering, not {task}"),
+            ),
+            Task::Encoder if self.target.is_some() || self.token.is_some() => refuse(
+                if self.target.is_some() {
+                    "target"
+                } else {
+                    "token"
+                },
+                "a bare encoder has no head: there is no class or token to explain, only \
+                 attention and its rollout",
+            ),
+            _ => Ok(()),
+        }
+    }
+
     /// The Integrated Gradients options these imply.
     pub fn ig(&self) -> IgOptions {
         IgOptions {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::bert::{check_position_embedding_type, embeddings};
-use super::{check_sizes, config, token_head, Architecture, Dims, Family, HeadBuilder};
+use super::{check_sizes, config, token_head, Architecture, Dims, Family, HeadBuilder, MAX_LAYERS};
 use crate::engine::{self, Attention, Bias, Head, LayerNorm, Linear, Norms, PositionIds};
 use crate::error::{Error, Result};
 use crate::types::{Activation, Pool, Task};
@@ -72,6 +72,19 @@ impl Family for AlbertFamily {
             return Err(Error::config(
                 "config.json",
                 "num_hidden_groups must be between 1 and num_hidden_layers, and inner_group_num positive",
+            ));
+        }
+        if cfg
+            .num_hidden_layers
+            .checked_mul(cfg.inner_group_num)
+            .is_none_or(|n| n > MAX_LAYERS)
+        {
+            return Err(Error::config(
+                "config.json",
+                format!(
+                    "num_hidden_layers × inner_group_num is more than the {MAX_LAYERS} layers \
+                     bertlens runs"
+                ),
             ));
         }
         Ok(Box::new(cfg))

@@ -97,10 +97,29 @@ pub fn parse(model_type: &str, config: &serde_json::Value) -> Result<Box<dyn Arc
     family.parse(config)
 }
 
+/// The largest whole number a config may hold: no size, count or token id
+/// of a real model comes near it, and sizes below it multiply without
+/// overflow in every shape bertlens builds from them.
+const MAX_CONFIG_INT: u64 = 1 << 31;
+
 /// A family's config struct from `config.json`.
 pub(crate) fn config<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T> {
+    for (key, v) in value.as_object().into_iter().flatten() {
+        if let Some(n) = v.as_u64().filter(|&n| n > MAX_CONFIG_INT) {
+            return Err(Error::config(
+                "config.json",
+                format!("{key} is {n}, more than any model's (at most {MAX_CONFIG_INT})"),
+            ));
+        }
+    }
     serde_json::from_value(value.clone()).map_err(|e| Error::config("config.json", e.to_string()))
 }
+
+/// The most layers bertlens runs. Layers with weights of their own are
+/// bounded by the file; ALBERT's are repeats of shared groups, so a config
+/// could ask for billions (the largest published ALBERT has 12; ModernBERT
+/// large 28).
+pub(crate) const MAX_LAYERS: usize = 1024;
 
 /// The checks every family's sizes need.
 pub(crate) fn check_sizes(
@@ -114,6 +133,12 @@ pub(crate) fn check_sizes(
         return bad(format!(
             "{}, {} and {} must be positive",
             names[0], names[1], names[2]
+        ));
+    }
+    if layers > MAX_LAYERS {
+        return bad(format!(
+            "{} {layers} is more than the {MAX_LAYERS} layers bertlens runs",
+            names[2]
         ));
     }
     if hidden % heads != 0 {

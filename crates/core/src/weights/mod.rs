@@ -99,6 +99,13 @@ impl Source for FileSource {
     }
 }
 
+/// The number of elements of `shape`, or `None` where the product
+/// overflows: a crafted header can name dimensions whose product wraps
+/// around to a plausible size, so no shape from a file is multiplied unchecked.
+pub(crate) fn numel(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+}
+
 /// How a tensor's elements are stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dtype {
@@ -167,8 +174,29 @@ impl Store {
         let mut magic = [0u8; 4];
         let is_zip =
             source.len() >= 4 && source.read_at(0, &mut magic).is_ok() && &magic == b"PK\x03\x04";
+        // A raw pickle (opcode PROTO, protocol 2 to 5): what torch.save wrote
+        // before PyTorch 1.6, or with `_use_new_zipfile_serialization=False`.
+        // (Safetensors' first 8 bytes are its header's length, which may begin
+        // the same way; its header, a JSON object, begins at byte 8.)
+        let mut head = [0u8; 9];
+        let n = source.len().min(9) as usize;
+        let is_pickle = n >= 2
+            && source.read_at(0, &mut head[..n]).is_ok()
+            && head[0] == 0x80
+            && (2..=5).contains(&head[1])
+            && (n < 9 || head[8] != b'{');
         let entries = if is_zip {
             pth::index(name, &*source)?
+        } else if is_pickle {
+            return Err(Error::Checkpoint {
+                file: name.to_string(),
+                reason: "it is a raw pickle, the format of torch.save before PyTorch 1.6 (or \
+                         with _use_new_zipfile_serialization=False); bertlens reads safetensors \
+                         files and torch.save's zip archives: in a recent PyTorch, load it and \
+                         save it again (torch.save(torch.load(path), path)), or save it as \
+                         safetensors"
+                    .into(),
+            });
         } else {
             safetensors::index(name, &*source)?
         };
@@ -241,7 +269,8 @@ impl Store {
                 found: entry.shape.clone(),
             });
         }
-        let numel: usize = shape.iter().product();
+        // The entry's shape was checked when its file was indexed.
+        let numel = numel(shape).expect("an indexed shape's size fits");
         assert_eq!(out.len(), numel, "read_into: buffer of the tensor's size");
         self.read.borrow_mut().insert(key.to_string());
         let size = entry.dtype.size().ok_or_else(|| Error::TensorDtype {
@@ -307,9 +336,22 @@ impl Store {
         groups.into_iter().collect()
     }
 
-    /// Reads tensor `key` of shape `shape` as f32.
+    /// Reads tensor `key` of shape `shape` as f32. The shape is checked
+    /// against the file before anything is allocated, so a shape taken from
+    /// a config (which may be anything) never sizes a buffer by itself.
     pub fn read(&self, key: &str, shape: &[usize]) -> Result<Vec<f32>> {
-        let mut out = vec![0f32; shape.iter().product()];
+        let entry = self.tensors.get(key).ok_or_else(|| Error::MissingTensor {
+            name: key.to_string(),
+            hint: None,
+        })?;
+        if entry.shape != shape {
+            return Err(Error::TensorShape {
+                name: key.to_string(),
+                expected: shape.to_vec(),
+                found: entry.shape.clone(),
+            });
+        }
+        let mut out = vec![0f32; numel(shape).expect("an indexed shape's size fits")];
         self.read_into(key, shape, &mut out)?;
         Ok(out)
     }
@@ -415,9 +457,14 @@ impl<'a> Keys<'a> {
 
     /// Tensor `name`, which must have shape `shape`.
     pub fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
-        let mut out = vec![0f32; shape.iter().product()];
-        self.read_into(name, shape, &mut out)?;
-        Ok(out)
+        let key = self.key(name);
+        if !self.store.contains(&key) {
+            return Err(Error::MissingTensor {
+                hint: self.missing_hint(&key),
+                name: key,
+            });
+        }
+        self.store.read(&key, shape)
     }
 
     /// Tensor `name` of shape `shape` into `out` (e.g. one block of a stacked matrix).

@@ -124,18 +124,20 @@ fn read_index(source: &dyn Source) -> std::result::Result<Vec<(String, Entry)>, 
         };
         let layout = &info.layout;
         let shape = layout.shape().dims().to_vec();
-        let numel: usize = shape.iter().product();
         let elem = info.dtype.size_in_bytes();
-        let first = (layout.start_offset() * elem) as u64;
-        let bytes = numel
+        let too_large = || format!("tensor `{name}`: shape {shape:?} is too large to exist");
+        let first = layout
+            .start_offset()
             .checked_mul(elem)
-            .ok_or_else(|| format!("tensor `{name}`: shape {shape:?} is too large"))?
-            as u64;
-        if first + bytes > stored {
+            .ok_or_else(too_large)? as u64;
+        let bytes = super::numel(&shape)
+            .and_then(|n| n.checked_mul(elem))
+            .ok_or_else(too_large)? as u64;
+        let needed = first.checked_add(bytes).ok_or_else(too_large)?;
+        if needed > stored {
             return Err(format!(
-                "tensor `{name}`: shape {shape:?} needs {} bytes but its storage has {stored} \
-                 (truncated file?)",
-                first + bytes
+                "tensor `{name}`: shape {shape:?} needs {needed} bytes but its storage has \
+                 {stored} (truncated file?)"
             ));
         }
         let transposed = !layout.is_contiguous();

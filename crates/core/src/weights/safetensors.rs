@@ -77,11 +77,12 @@ pub(crate) fn index(file: &str, source: &dyn Source) -> Result<Vec<(String, Entr
             )));
         }
         if let Some(size) = dtype.size() {
-            let numel: usize = shape.iter().product();
-            if (numel * size) as u64 != end - start {
+            let bytes = super::numel(&shape)
+                .and_then(|n| n.checked_mul(size))
+                .ok_or_else(|| bad(&format!("shape {shape:?} is too large to exist")))?;
+            if bytes as u64 != end - start {
                 return Err(bad(&format!(
-                    "shape {shape:?} needs {} bytes but its data range has {}",
-                    numel * size,
+                    "shape {shape:?} needs {bytes} bytes but its data range has {}",
                     end - start
                 )));
             }
