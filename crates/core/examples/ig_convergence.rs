@@ -74,7 +74,7 @@ fn main() {
 #[allow(dead_code)]
 pub fn strategies(model: &Model) {
     use bertlens_core::attribution::adaptive::AutoIg;
-    use bertlens_core::attribution::ig::IgPlan;
+    use bertlens_core::attribution::ig::{IgPlan, Points};
     let kinds = [(6, 2), (8, 2), (4, 4), (6, 3), (5, 2), (4, 3)];
     print!("{:<44}", "steps to 1% (nodes×pieces)");
     for (n, p) in kinds {
@@ -95,8 +95,9 @@ pub fn strategies(model: &Model) {
                     .intervals
                     .iter()
                     .map(|iv| {
-                        let (a, w) = iv.rule(nodes);
-                        plan.points_sum(&f, &a, &w).unwrap()
+                        let (alphas, weights) = iv.rule(nodes);
+                        plan.points_sum_f64(&f, &Points { alphas, weights }, &|_| {})
+                            .unwrap()
                     })
                     .collect();
                 let scores = plan.scores_at(&f, &round.alphas).unwrap();

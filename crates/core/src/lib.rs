@@ -12,7 +12,7 @@
 //!    DistilBERT, ALBERT, ELECTRA, DeBERTa-v2/v3, ModernBERT): its config,
 //!    its checkpoint key names, and the heads transformers builds on it.
 //! 5. [`engine`]: the network on plain f32 buffers, forward and input-only
-//!    backward; [`head`]: `head.json` for heads transformers does not build.
+//!    backward; [`head_spec`]: `head.json` for heads transformers does not build.
 //! 6. [`tokenizer`]: text → ids with offsets and word ids.
 //! 7. [`model`]: all of the above assembled into a [`Model`].
 //! 8. [`task`]: a head's output decoded as transformers' pipelines do
@@ -20,7 +20,10 @@
 //! 9. [`attribution`]: Integrated Gradients, saliency, input × gradient and
 //!    attention rollout, with Captum's names and defaults.
 //! 10. [`explain`]: one call from text to an [`Explanation`].
-//! 11. [`attention`]: attention maps and the vectors behind them.
+//! 11. [`attention_maps`]: attention maps and the vectors behind them.
+//!     [`session`]: one input prepared once (one forward pass) and asked for
+//!     its prediction, attentions, attributions, Integrated Gradients in
+//!     jobs any worker computes, and the step-through.
 //! 12. [`analysis`]: a labelled set through the model — errors, words per
 //!     class, nearest rows, anchors, and the explanations' faithfulness.
 //!
@@ -29,7 +32,7 @@
 //! tests differentiate with candle's autograd.
 
 pub mod analysis;
-pub mod attention;
+pub mod attention_maps;
 pub mod attribution;
 pub mod config;
 pub mod engine;
@@ -37,10 +40,11 @@ pub mod error;
 pub mod explain;
 pub mod families;
 pub mod files;
-pub mod head;
+pub mod head_spec;
 pub mod model;
 #[cfg(feature = "reference")]
 pub mod reference;
+pub mod session;
 pub mod steps;
 pub mod task;
 pub mod tokenizer;

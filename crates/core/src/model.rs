@@ -6,7 +6,7 @@ use crate::config::CheckpointConfig;
 use crate::engine::{Network, Rows, Shared, Threads, Trace};
 use crate::error::{Error, Result};
 use crate::files::ModelFiles;
-use crate::head::HeadSpec;
+use crate::head_spec::HeadSpec;
 use crate::tokenizer::{TextTokenizer, Tokenized, TokenizerHints};
 use crate::types::{AttributionLayer, Output, Task};
 use crate::weights::Store;

@@ -19,7 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::attention::Attentions;
+use crate::attention_maps::Attentions;
 use crate::engine::{LayerVectors, Norms, Probe, Trace};
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -28,7 +28,7 @@ use crate::tokenizer::Tokenized;
 /// One layer's steps for one query token. Vectors are `f32`, flat; `(t, h)`
 /// matrices row-major.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Steps {
+pub struct StepThrough {
     pub layer: usize,
     pub token: usize,
     pub layers: usize,
@@ -78,7 +78,7 @@ pub struct Steps {
 }
 
 /// Every step of `layer` for the query `token` of `input`.
-pub fn steps(model: &Model, input: &Tokenized, layer: usize, token: usize) -> Result<Steps> {
+pub fn steps(model: &Model, input: &Tokenized, layer: usize, token: usize) -> Result<StepThrough> {
     let enc = &model.network().encoder;
     let (layers, t) = (enc.layers.len(), input.len());
     if layer >= layers {
@@ -161,7 +161,7 @@ pub fn steps(model: &Model, input: &Tokenized, layer: usize, token: usize) -> Re
     } else {
         row_of(&att.position_scores)
     };
-    Ok(Steps {
+    Ok(StepThrough {
         layer,
         token,
         layers,

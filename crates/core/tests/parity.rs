@@ -4,7 +4,7 @@
 
 mod common;
 
-use bertlens_core::attention::attentions;
+use bertlens_core::attention_maps::attentions;
 use bertlens_core::explain::{explain_tokens, ExplainOptions};
 use common::*;
 use serde_json::Value;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use bertlens_core::attention::attentions;
+use bertlens_core::attention_maps::attentions;
 use bertlens_core::explain::{analyze, explain_tokens, ExplainOptions};
 use bertlens_core::tokenizer::Tokenized;
 use bertlens_core::{Model, Task};

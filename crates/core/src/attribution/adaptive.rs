@@ -76,8 +76,9 @@ pub struct AutoIg {
     rounds: usize,
 }
 
-/// Where a run stands after a round.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Where a run stands after a round (the page's `IgProgress`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Progress {
     pub steps: usize,
     pub rounds: usize,
@@ -132,20 +133,16 @@ impl AutoIg {
 
     /// Takes a round's results: the weighted gradient sum of each of its
     /// intervals (in order), and F at its alphas (in order).
-    pub fn submit(&mut self, sums: Vec<Vec<f32>>, scores: &[f32], diff: &[f32]) {
+    pub fn submit(&mut self, sums: Vec<Vec<f64>>, scores: &[f32], diff: &[f32]) {
         let round = self.round();
         for (&a, &f) in round.alphas.iter().zip(scores) {
             self.scores.insert(a.to_bits(), f as f64);
         }
         for (interval, sum) in round.intervals.into_iter().zip(sums) {
-            let share = sum
-                .iter()
-                .zip(diff)
-                .map(|(&g, &d)| g as f64 * d as f64)
-                .sum();
+            let share = sum.iter().zip(diff).map(|(&g, &d)| g * d as f64).sum();
             self.leaves.push(Leaf {
                 interval,
-                sum: sum.iter().map(|&v| v as f64).collect(),
+                sum,
                 share,
             });
             self.steps += self.nodes;
@@ -216,13 +213,13 @@ impl AutoIg {
     }
 
     /// The weighted gradient sum of the whole path: Σ over the intervals.
-    pub fn total(&self) -> Vec<f32> {
+    pub fn total(&self) -> Vec<f64> {
         let size = self.leaves.first().map_or(0, |l| l.sum.len());
         let mut total = vec![0f64; size];
         for l in &self.leaves {
             total.iter_mut().zip(&l.sum).for_each(|(t, v)| *t += v);
         }
-        total.into_iter().map(|v| v as f32).collect()
+        total
     }
 
     /// Gradient evaluations spent (intervals replaced by a split included).
@@ -256,7 +253,7 @@ mod tests {
                 .iter()
                 .map(|iv| {
                     let (a, w) = iv.rule(NODES);
-                    vec![a.iter().zip(&w).map(|(a, w)| w * df(*a)).sum::<f64>() as f32]
+                    vec![a.iter().zip(&w).map(|(a, w)| w * df(*a)).sum::<f64>()]
                 })
                 .collect();
             let scores: Vec<f32> = round.alphas.iter().map(|&a| f(a) as f32).collect();
@@ -285,7 +282,7 @@ mod tests {
         let (ig, p) = run(f, df, 0.01);
         assert!(p.done && p.relative_error <= 0.01, "{p:?}");
         let exact = f(1.0) - f(0.0);
-        assert!(((ig.total()[0] as f64 - exact) / exact).abs() <= 0.011);
+        assert!(((ig.total()[0] - exact) / exact).abs() <= 0.011);
         // The intervals are short around the step and long away from it.
         let ivs = ig.intervals();
         let at = |x: f64| ivs.iter().find(|iv| iv.a <= x && x <= iv.b).unwrap();

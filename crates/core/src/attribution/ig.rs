@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::adaptive::{self, AutoIg, Interval};
+use super::adaptive::{self, AutoIg};
 use super::quadrature::Integration;
 use super::{per_token_sum, Baseline, Differentiable};
 use crate::engine::{Tape, Threads};
@@ -334,26 +334,38 @@ impl IgPlan {
         alphas: &[f64],
         weights: &[f64],
     ) -> Result<Vec<f32>> {
-        self.points_sum_observed(f, alphas, weights, &|_| {})
+        let points = Points {
+            alphas: alphas.to_vec(),
+            weights: weights.to_vec(),
+        };
+        let sum = self.points_sum_f64(f, &points, &|_| {})?;
+        Ok(sum.into_iter().map(|v| v as f32).collect())
     }
 
-    /// [`Self::points_sum`], telling `on_steps` how many points each batch
-    /// just computed (from any thread), for a progress bar.
-    pub fn points_sum_observed(
+    /// [`Self::points_sum`] of one job's points in f64 (what the driver
+    /// adds), telling `on_steps` how many points each batch just computed
+    /// (from any thread), for a progress bar.
+    pub fn points_sum_f64(
         &self,
         f: &impl Differentiable,
-        alphas: &[f64],
-        weights: &[f64],
+        points: &Points,
         on_steps: OnSteps,
-    ) -> Result<Vec<f32>> {
+    ) -> Result<Vec<f64>> {
+        if points.alphas.len() != points.weights.len() {
+            return Err(Error::option(
+                "points",
+                "as many weights as alphas are needed",
+            ));
+        }
         let batch_sum = |a: &[f64], w: &[f64], tape: &mut Tape, threads: Threads| {
             let sum = self.batch_sum(f, a, w, tape, threads);
             on_steps(a.len());
             sum
         };
-        let batches: Vec<(&[f64], &[f64])> = alphas
+        let batches: Vec<(&[f64], &[f64])> = points
+            .alphas
             .chunks(self.batch)
-            .zip(weights.chunks(self.batch))
+            .zip(points.weights.chunks(self.batch))
             .collect();
         #[cfg(not(target_arch = "wasm32"))]
         let sums: Vec<Vec<f64>> = if batches.len() > 1 && threads() > 1 {
@@ -384,22 +396,31 @@ impl IgPlan {
         for s in sums {
             total.iter_mut().zip(s).for_each(|(t, v)| *t += v);
         }
-        Ok(total.into_iter().map(|v| v as f32).collect())
+        Ok(total)
     }
 
-    /// Σ_k w_k ∂F(x′ + α_k (x − x′))/∂x over the steps `range` of the
-    /// quadrature, flat `(t·w)`.
-    pub fn gradient_sum(
+    /// The gradient sums of several jobs (an adaptive round's intervals),
+    /// natively in parallel, in the order of the jobs.
+    pub fn jobs_sum_f64(
         &self,
         f: &impl Differentiable,
-        range: std::ops::Range<usize>,
-    ) -> Result<Vec<f32>> {
-        let range = range.start.min(self.steps())..range.end.min(self.steps());
-        self.points_sum(f, &self.alphas[range.clone()], &self.weights[range])
+        jobs: &[Points],
+        on_steps: OnSteps,
+    ) -> Result<Vec<Vec<f64>>> {
+        let one = |p: &Points| self.points_sum_f64(f, p, on_steps);
+        #[cfg(not(target_arch = "wasm32"))]
+        if threads() > 1 && jobs.len() > 1 {
+            use rayon::prelude::*;
+            return jobs.par_iter().map(one).collect();
+        }
+        jobs.iter().map(one).collect()
     }
 
     /// F(x′ + α (x − x′)) at each α (forward passes only).
     pub fn scores_at(&self, f: &impl Differentiable, alphas: &[f64]) -> Result<Vec<f32>> {
+        if alphas.is_empty() {
+            return Ok(Vec::new());
+        }
         f.scores(&self.path_points(alphas))
     }
 
@@ -432,52 +453,154 @@ impl IgPlan {
         })
     }
 
-    /// The weighted gradient sum of each interval of an adaptive round,
-    /// natively in parallel (an interval's points are one batch).
-    pub fn interval_sums(
+    /// Every round of `driver` on this thread's pool, then the attributions.
+    pub fn drive(
         &self,
         f: &impl Differentiable,
-        intervals: &[Interval],
-        nodes: usize,
-    ) -> Result<Vec<Vec<f32>>> {
-        self.interval_sums_observed(f, intervals, nodes, &|_| {})
-    }
-
-    fn interval_sums_observed(
-        &self,
-        f: &impl Differentiable,
-        intervals: &[Interval],
-        nodes: usize,
+        driver: &mut IgDriver,
         on_steps: OnSteps,
-    ) -> Result<Vec<Vec<f32>>> {
-        let one = |iv: &Interval| {
-            let (a, w) = iv.rule(nodes);
-            self.points_sum_observed(f, &a, &w, on_steps)
-        };
-        #[cfg(not(target_arch = "wasm32"))]
-        if threads() > 1 && intervals.len() > 1 {
-            use rayon::prelude::*;
-            return intervals.par_iter().map(one).collect();
+    ) -> Result<IgAttribution> {
+        while let Some(round) = driver.round(self, usize::MAX) {
+            let sums = self.jobs_sum_f64(f, &round.jobs, on_steps)?;
+            let scores = self.scores_at(f, &round.scores_at)?;
+            driver.submit(self, sums, &scores)?;
         }
-        intervals.iter().map(one).collect()
+        let mut r = self.finish(f, &driver.total())?;
+        r.n_steps = driver.steps();
+        Ok(r)
+    }
+}
+
+/// Points of the path with their quadrature weights: one job's work.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Points {
+    pub alphas: Vec<f64>,
+    pub weights: Vec<f64>,
+}
+
+/// The work of one round: a gradient sum for each job, and F at `scores_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Round {
+    pub jobs: Vec<Points>,
+    pub scores_at: Vec<f64>,
+}
+
+/// Drives an Integrated Gradients run in rounds, for fixed and `"auto"`
+/// steps alike: a fixed rule is one round of jobs (its steps in chunks),
+/// `"auto"` as many rounds as its tolerance needs. The jobs' sums are added
+/// in f64, in the order of the jobs, whoever computed them: the CLI's
+/// threads ([`IgPlan::drive`]) or the page's workers.
+#[derive(Debug, Clone)]
+pub struct IgDriver {
+    auto: Option<AutoIg>,
+    /// A fixed rule's sum, once its round is in.
+    total: Option<Vec<f64>>,
+    /// A fixed rule's steps.
+    fixed: usize,
+}
+
+impl IgDriver {
+    pub fn new(plan: &IgPlan) -> Self {
+        Self {
+            auto: (plan.opts.n_steps == Steps::Auto)
+                .then(|| AutoIg::new(plan.opts.tolerance, adaptive::MAX_STEPS)),
+            total: None,
+            fixed: plan.steps(),
+        }
     }
 
-    /// Integrated Gradients with `n_steps: "auto"`: rounds of adaptive
-    /// Gauss–Legendre until the delta is within the tolerance.
-    pub fn run_auto(&self, f: &impl Differentiable, on_steps: OnSteps) -> Result<IgAttribution> {
-        let mut auto = AutoIg::new(self.opts.tolerance, adaptive::MAX_STEPS);
-        loop {
-            let round = auto.round();
-            let sums = self.interval_sums_observed(f, &round.intervals, auto.nodes(), on_steps)?;
-            let scores = self.scores_at(f, &round.alphas)?;
-            auto.submit(sums, &scores, &self.diff);
-            if auto.advance().done {
-                break;
+    /// The next round, its fixed steps cut into jobs of at most `chunk`
+    /// points (an adaptive round: one job per interval); `None` when done.
+    pub fn round(&self, plan: &IgPlan, chunk: usize) -> Option<Round> {
+        match &self.auto {
+            None if self.total.is_some() => None,
+            None => Some(Round {
+                jobs: plan
+                    .alphas
+                    .chunks(chunk.max(1))
+                    .zip(plan.weights.chunks(chunk.max(1)))
+                    .map(|(a, w)| Points {
+                        alphas: a.to_vec(),
+                        weights: w.to_vec(),
+                    })
+                    .collect(),
+                scores_at: Vec::new(),
+            }),
+            Some(auto) => {
+                let round = auto.round();
+                (!round.intervals.is_empty()).then(|| Round {
+                    jobs: round
+                        .intervals
+                        .iter()
+                        .map(|iv| {
+                            let (alphas, weights) = iv.rule(auto.nodes());
+                            Points { alphas, weights }
+                        })
+                        .collect(),
+                    scores_at: round.alphas,
+                })
             }
         }
-        let mut r = self.finish(f, &auto.total())?;
-        r.n_steps = auto.steps();
-        Ok(r)
+    }
+
+    /// Takes the round's gradient sums (in the order of its jobs) and its
+    /// scores; for `"auto"`, says where the run stands.
+    pub fn submit(
+        &mut self,
+        plan: &IgPlan,
+        sums: Vec<Vec<f64>>,
+        scores: &[f32],
+    ) -> Result<Option<adaptive::Progress>> {
+        let round = self
+            .round(plan, usize::MAX)
+            .ok_or_else(|| Error::option("round", "the run is already done"))?;
+        let size = plan.size();
+        if scores.len() != round.scores_at.len() || sums.iter().any(|s| s.len() != size) {
+            return Err(Error::option(
+                "round",
+                format!(
+                    "this round needs gradient sums of {size} values and {} scores",
+                    round.scores_at.len()
+                ),
+            ));
+        }
+        match &mut self.auto {
+            None => {
+                let mut total = vec![0f64; size];
+                for s in sums {
+                    total.iter_mut().zip(s).for_each(|(t, v)| *t += v);
+                }
+                self.total = Some(total);
+                Ok(None)
+            }
+            Some(auto) => {
+                if sums.len() != round.jobs.len() {
+                    return Err(Error::option(
+                        "round",
+                        format!("this round has {} intervals", round.jobs.len()),
+                    ));
+                }
+                auto.submit(sums, scores, &plan.diff);
+                Ok(Some(auto.advance()))
+            }
+        }
+    }
+
+    /// The weighted gradient sum of the whole path so far, added in f64.
+    pub fn total(&self) -> Vec<f32> {
+        let total = match &self.auto {
+            Some(auto) => auto.total(),
+            None => self.total.clone().unwrap_or_default(),
+        };
+        total.into_iter().map(|v| v as f32).collect()
+    }
+
+    /// Gradient evaluations the result is made of.
+    pub fn steps(&self) -> usize {
+        match &self.auto {
+            Some(auto) => auto.steps(),
+            None => self.fixed,
+        }
     }
 }
 
@@ -504,10 +627,5 @@ pub fn integrated_gradients_observed(
     on_steps: OnSteps,
 ) -> Result<IgAttribution> {
     let plan = IgPlan::new(f, ids, baseline_ids, opts)?;
-    if opts.n_steps == Steps::Auto {
-        return plan.run_auto(f, on_steps);
-    }
-    let (alphas, weights) = plan.rule();
-    let total = plan.points_sum_observed(f, alphas, weights, on_steps)?;
-    plan.finish(f, &total)
+    plan.drive(f, &mut IgDriver::new(&plan), on_steps)
 }

@@ -115,7 +115,7 @@ pub trait Differentiable: Sync {
 }
 
 /// What is attributed: logit `class` of the head at `rows`, or its probability.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Scalar {
     pub rows: Rows,
     pub class: usize,

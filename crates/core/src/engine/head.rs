@@ -8,7 +8,8 @@ use super::{LayerNorm, Linear};
 use crate::types::{Activation, Output, Pool};
 
 /// Which rows of the hidden states the head reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Rows {
     /// A sequence-level head: one row per sequence, by its pooling.
     Pooled,

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 pub use objectives::{
     analyze, attribute, attribute_observed, objectives, rollout_row, Analysis, Explained, Scores,
 };
+
+use crate::session::Session;
 pub use options::{ExplainOptions, Method, Part, RolloutRow, Target};
 
 use crate::attribution::ig::OnSteps;
@@ -161,7 +163,9 @@ pub fn explain_tokens(
 }
 
 /// [`explain_tokens`], telling `on_steps` as Integrated Gradients' steps
-/// finish (question answering runs two: the start's, then the end's).
+/// finish (question answering runs two: the start's, then the end's). A
+/// [`Session`] does the work: one forward pass (recording the attentions
+/// when rollout needs them), then each explained scalar's attributions.
 pub fn explain_observed(
     model: &Model,
     input: &Tokenized,
@@ -169,15 +173,9 @@ pub fn explain_observed(
     opts: &ExplainOptions,
     on_steps: OnSteps,
 ) -> Result<Explanation> {
-    let method = opts.method_for(model.task());
-    let analysis = analyze(model, input, texts, opts.top_k, method == Method::Rollout)?;
-    let mut parts = Vec::new();
-    for ex in objectives(model, input, opts, &analysis)? {
-        let scores =
-            attribute_observed(model, input, opts, &ex, analysis.trace.as_ref(), on_steps)?;
-        parts.push((ex, scores));
-    }
-    Ok(assemble(model, input, texts, opts, analysis, parts))
+    let rollout = opts.method_for(model.task()) == Method::Rollout;
+    Session::from_tokens(model, input.clone(), texts, opts.top_k, rollout)?
+        .explain(model, opts, on_steps)
 }
 
 /// An [`Explanation`] from its parts: the analysis, and each explained

@@ -305,16 +305,17 @@ pub fn rollout_row(model: &Model, opts: &ExplainOptions, ex: &Explained) -> Roll
     })
 }
 
-/// The attributions of one explained scalar by `opts`' method (`trace`:
-/// the forward pass's attentions, for rollout; recomputed when absent).
+/// The attributions of one explained scalar by `opts`' method
+/// (`attentions`: the forward pass's probabilities, for rollout;
+/// recomputed when absent).
 pub fn attribute(
     model: &Model,
     input: &Tokenized,
     opts: &ExplainOptions,
     ex: &Explained,
-    trace: Option<&Trace>,
+    attentions: Option<&[f32]>,
 ) -> Result<Scores> {
-    attribute_observed(model, input, opts, ex, trace, &|_| {})
+    attribute_observed(model, input, opts, ex, attentions, &|_| {})
 }
 
 /// [`attribute`], telling `on_steps` as Integrated Gradients' steps finish.
@@ -323,26 +324,21 @@ pub fn attribute_observed(
     input: &Tokenized,
     opts: &ExplainOptions,
     ex: &Explained,
-    trace: Option<&Trace>,
+    attentions: Option<&[f32]>,
     on_steps: OnSteps,
 ) -> Result<Scores> {
     let method = opts.method_for(model.task());
     let Some(layer) = opts.layer_for(model.task()) else {
         let owned;
-        let trace = match trace {
-            Some(t) => t,
+        let probabilities = match attentions {
+            Some(p) => p,
             None => {
-                owned = model.forward_traced(input)?.1;
+                owned = model.forward_traced(input)?.1.probabilities;
                 &owned
             }
         };
         let t = input.len();
-        let r = attention_rollout(
-            &trace.probabilities,
-            model.num_layers(),
-            model.num_heads(),
-            t,
-        );
+        let r = attention_rollout(probabilities, model.num_layers(), model.num_heads(), t);
         let attributions = match rollout_row(model, opts, ex) {
             RolloutRow::Cls => r.cls,
             RolloutRow::Mean => r.mean,

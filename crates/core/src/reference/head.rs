@@ -6,7 +6,7 @@ use candle_core::{Tensor, D};
 use super::ops::{activation, Linear};
 use super::vb::Vb;
 use crate::error::{Error, Result};
-use crate::head::{HeadLayer, HeadSpec, Norm};
+use crate::head_spec::{HeadLayer, HeadSpec, Norm};
 use crate::types::{Activation, Pool};
 
 enum Step {

@@ -26,7 +26,7 @@ use crate::config::CheckpointConfig;
 use crate::error::{Error, Result};
 use crate::families;
 use crate::files::ModelFiles;
-use crate::head::HeadSpec;
+use crate::head_spec::HeadSpec;
 use crate::types::{Output, Pool, Task};
 use crate::weights::Store;
 
@@ -101,7 +101,7 @@ impl Reference {
 
 /// The head transformers builds for the reference's sequence classifiers.
 fn builtin(c: &CheckpointConfig) -> Result<HeadSpec> {
-    use crate::head::HeadLayer::{Activation as Act, Linear};
+    use crate::head_spec::HeadLayer::{Activation as Act, Linear};
     use crate::types::Activation::{Relu, Tanh};
     let lin = |s: &str| Linear(s.to_string());
     let (encoder, layers) = match (c.task, c.model_type.as_str()) {

@@ -17,7 +17,7 @@ use tokenizers::{
 use crate::error::{Error, Result};
 
 /// One tokenized input (a text, or a pair of texts).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tokenized {
     pub ids: Vec<u32>,
     pub type_ids: Vec<u32>,

@@ -255,9 +255,9 @@ impl Store {
         }
     }
 
-    /// Reads tensor `key` into `out` as f32, checking that its shape is
-    /// `shape` and that `out` has room for exactly its elements.
-    pub fn read_into(&self, key: &str, shape: &[usize], out: &mut [f32]) -> Result<()> {
+    /// Tensor `key`, which must have shape `shape`, and its number of
+    /// elements (which fits: every indexed shape's size was checked).
+    fn entry(&self, key: &str, shape: &[usize]) -> Result<(&Entry, usize)> {
         let entry = self.tensors.get(key).ok_or_else(|| Error::MissingTensor {
             name: key.to_string(),
             hint: None,
@@ -269,8 +269,13 @@ impl Store {
                 found: entry.shape.clone(),
             });
         }
-        // The entry's shape was checked when its file was indexed.
-        let numel = numel(shape).expect("an indexed shape's size fits");
+        Ok((entry, numel(shape).expect("an indexed shape's size fits")))
+    }
+
+    /// Reads tensor `key` into `out` as f32, checking that its shape is
+    /// `shape` and that `out` has room for exactly its elements.
+    pub fn read_into(&self, key: &str, shape: &[usize], out: &mut [f32]) -> Result<()> {
+        let (entry, numel) = self.entry(key, shape)?;
         assert_eq!(out.len(), numel, "read_into: buffer of the tensor's size");
         self.read.borrow_mut().insert(key.to_string());
         let size = entry.dtype.size().ok_or_else(|| Error::TensorDtype {
@@ -340,18 +345,8 @@ impl Store {
     /// against the file before anything is allocated, so a shape taken from
     /// a config (which may be anything) never sizes a buffer by itself.
     pub fn read(&self, key: &str, shape: &[usize]) -> Result<Vec<f32>> {
-        let entry = self.tensors.get(key).ok_or_else(|| Error::MissingTensor {
-            name: key.to_string(),
-            hint: None,
-        })?;
-        if entry.shape != shape {
-            return Err(Error::TensorShape {
-                name: key.to_string(),
-                expected: shape.to_vec(),
-                found: entry.shape.clone(),
-            });
-        }
-        let mut out = vec![0f32; numel(shape).expect("an indexed shape's size fits")];
+        let (_, numel) = self.entry(key, shape)?;
+        let mut out = vec![0f32; numel];
         self.read_into(key, shape, &mut out)?;
         Ok(out)
     }

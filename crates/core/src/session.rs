@@ -1,0 +1,355 @@
+//! One input, prepared once: tokenized, and run through the model once with
+//! the attentions recorded when the views want them. A [`Session`] then
+//! answers the prediction, the attention maps, attributions by any method,
+//! Integrated Gradients in jobs that other workers compute (an [`IgJob`]:
+//! serializable, it needs the model and nothing of the session), and the
+//! classroom's step-through, without tokenizing or analysing the text again.
+
+use serde::{Deserialize, Serialize};
+
+use crate::attention_maps::Attentions;
+use crate::attribution::adaptive::Progress;
+use crate::attribution::ig::{IgDriver, IgPlan, OnSteps, Points, Round};
+use crate::attribution::path::IgPath;
+use crate::attribution::{ForwardFunc, Scalar};
+use crate::error::{Error, Result};
+use crate::explain::{
+    analyze, assemble, attribute_observed, objectives, Analysis, ExplainOptions, Explained,
+    Explanation, Method, Scores,
+};
+use crate::model::Model;
+use crate::steps::{steps, StepThrough};
+use crate::tokenizer::Tokenized;
+use crate::types::AttributionLayer;
+
+/// An input, tokenized and analysed once.
+#[derive(Debug, Clone)]
+pub struct Session {
+    input: Tokenized,
+    texts: [String; 2],
+    top_k: usize,
+    analysis: Analysis,
+    attentions: Option<Attentions>,
+}
+
+impl Session {
+    /// Tokenizes `text` (with `pair`: the second text, or the context of a
+    /// question) and runs the model once, recording every attention when
+    /// `record_attentions`. `top_k`: answers and fillers to list.
+    pub fn new(
+        model: &Model,
+        text: &str,
+        pair: Option<&str>,
+        top_k: usize,
+        record_attentions: bool,
+    ) -> Result<Self> {
+        let input = model.tokenize(text, pair)?;
+        Self::from_tokens(
+            model,
+            input,
+            [text, pair.unwrap_or("")],
+            top_k,
+            record_attentions,
+        )
+    }
+
+    /// [`Session::new`] for an input already tokenized; `texts` are the
+    /// originals, used to spell words and answers.
+    pub fn from_tokens(
+        model: &Model,
+        input: Tokenized,
+        texts: [&str; 2],
+        top_k: usize,
+        record_attentions: bool,
+    ) -> Result<Self> {
+        let mut analysis = analyze(model, &input, texts, top_k, record_attentions)?;
+        let attentions = analysis
+            .trace
+            .take()
+            .map(|t| Attentions::from_trace(model, input.len(), t));
+        Ok(Self {
+            input,
+            texts: texts.map(str::to_string),
+            top_k,
+            analysis,
+            attentions,
+        })
+    }
+
+    pub fn input(&self) -> &Tokenized {
+        &self.input
+    }
+
+    fn texts(&self) -> [&str; 2] {
+        [self.texts[0].as_str(), self.texts[1].as_str()]
+    }
+
+    /// The attentions of the pass, if it recorded them.
+    pub fn attentions(&self) -> Option<&Attentions> {
+        self.attentions.as_ref()
+    }
+
+    /// What `opts` explains (question answering: the start and the end).
+    pub fn objectives(&self, model: &Model, opts: &ExplainOptions) -> Result<Vec<Explained>> {
+        self.check_top_k(opts)?;
+        objectives(model, &self.input, opts, &self.analysis)
+    }
+
+    /// The session was analysed with its own number of answers and fillers.
+    fn check_top_k(&self, opts: &ExplainOptions) -> Result<()> {
+        if opts.top_k != self.top_k {
+            return Err(Error::option(
+                "top_k",
+                format!(
+                    "this input was analysed with top_k {}, not {}",
+                    self.top_k, opts.top_k
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The prediction; with the attentions recorded, also the rollout of
+    /// what `opts` explains (the pass's own attentions: no more work).
+    /// Nothing to explain yet (a text without a mask) is no error here.
+    pub fn prediction(&self, model: &Model, opts: &ExplainOptions) -> Explanation {
+        let mut parts = Vec::new();
+        let opts = ExplainOptions {
+            method: Some(Method::Rollout),
+            ..opts.clone()
+        };
+        if let (Some(att), Ok(list)) = (&self.attentions, self.objectives(model, &opts)) {
+            for ex in list {
+                if let Ok(scores) = self.scores(model, &opts, &ex, Some(att), &|_| {}) {
+                    parts.push((ex, scores));
+                }
+            }
+        }
+        self.assemble(model, &opts, parts)
+    }
+
+    /// Every scalar `opts` explains, attributed by its method (Integrated
+    /// Gradients with all its steps here; `on_steps` hears of them).
+    pub fn explain(
+        &self,
+        model: &Model,
+        opts: &ExplainOptions,
+        on_steps: OnSteps,
+    ) -> Result<Explanation> {
+        let mut parts = Vec::new();
+        for ex in self.objectives(model, opts)? {
+            let scores = self.scores(model, opts, &ex, self.attentions.as_ref(), on_steps)?;
+            parts.push((ex, scores));
+        }
+        Ok(self.assemble(model, opts, parts))
+    }
+
+    fn scores(
+        &self,
+        model: &Model,
+        opts: &ExplainOptions,
+        ex: &Explained,
+        att: Option<&Attentions>,
+        on_steps: OnSteps,
+    ) -> Result<Scores> {
+        let probabilities = att.map(|a| a.probabilities.as_slice());
+        attribute_observed(model, &self.input, opts, ex, probabilities, on_steps)
+    }
+
+    /// The explanation of `parts` (each explained scalar with its scores).
+    pub fn assemble(
+        &self,
+        model: &Model,
+        opts: &ExplainOptions,
+        parts: Vec<(Explained, Scores)>,
+    ) -> Explanation {
+        assemble(
+            model,
+            &self.input,
+            self.texts(),
+            opts,
+            self.analysis.clone(),
+            parts,
+        )
+    }
+
+    /// Integrated Gradients of the first scalar `opts` explains (question
+    /// answering: `part`, the start by default), to be computed in jobs.
+    pub fn ig(&self, model: &Model, opts: &ExplainOptions) -> Result<IgRun> {
+        let opts = ExplainOptions {
+            method: Some(Method::Ig),
+            ..opts.clone()
+        };
+        let explained = self
+            .objectives(model, &opts)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::TaskInput("there is nothing to explain".into()))?;
+        let layer = opts.layer_for(model.task()).expect("ig has a layer");
+        let job = IgJob {
+            input: self.input.clone(),
+            baseline: opts.baseline.ids(model, &self.input)?,
+            layer,
+            scalar: explained.scalar,
+        };
+        let plan = job.plan(model, &opts)?;
+        Ok(IgRun {
+            driver: IgDriver::new(&plan),
+            plan,
+            job,
+            explained,
+            opts,
+        })
+    }
+
+    /// Every vector of `layer` for the query `token` (the step-through).
+    pub fn steps(&self, model: &Model, layer: usize, token: usize) -> Result<StepThrough> {
+        steps(model, &self.input, layer, token)
+    }
+}
+
+/// What a worker needs to compute points of one Integrated Gradients path:
+/// the input, the baseline, the layer and the scalar; serializable, so
+/// that any worker holding the model computes them without the session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IgJob {
+    pub input: Tokenized,
+    /// The baseline's ids (`None`: zero activations).
+    pub baseline: Option<Vec<u32>>,
+    pub layer: AttributionLayer,
+    pub scalar: Scalar,
+}
+
+impl IgJob {
+    fn forward<'a>(&'a self, model: &'a Model) -> Result<ForwardFunc<'a>> {
+        ForwardFunc::new(model, &self.input, self.layer, self.scalar)
+    }
+
+    fn plan(&self, model: &Model, opts: &ExplainOptions) -> Result<IgPlan> {
+        IgPlan::new(
+            &self.forward(model)?,
+            &self.input.ids,
+            self.baseline.as_deref(),
+            &opts.ig(),
+        )
+    }
+
+    /// Σ wₖ ∂F(x′ + αₖ (x − x′))/∂x over `points`, flat `(tokens × width)`,
+    /// in f64: what the driver adds up.
+    pub fn gradient_sum(
+        &self,
+        model: &Model,
+        opts: &ExplainOptions,
+        points: &Points,
+    ) -> Result<Vec<f64>> {
+        let f = self.forward(model)?;
+        self.plan(model, opts)?.points_sum_f64(&f, points, &|_| {})
+    }
+
+    /// F at the points `alphas` of the path (forward passes only).
+    pub fn scores(&self, model: &Model, opts: &ExplainOptions, alphas: &[f64]) -> Result<Vec<f32>> {
+        let f = self.forward(model)?;
+        self.plan(model, opts)?.scores_at(&f, alphas)
+    }
+}
+
+/// Integrated Gradients of one scalar of a session, driven in rounds: each
+/// round's jobs are computed here ([`IgRun::run`]) or by other workers
+/// ([`IgJob::gradient_sum`]) and submitted; the sums are added in f64, in
+/// the order of the jobs.
+pub struct IgRun {
+    pub job: IgJob,
+    pub explained: Explained,
+    pub opts: ExplainOptions,
+    plan: IgPlan,
+    driver: IgDriver,
+}
+
+impl IgRun {
+    /// The next round, its fixed steps in jobs of at most `chunk` points;
+    /// `None` when the run is done.
+    pub fn round(&self, chunk: usize) -> Option<Round> {
+        self.driver.round(&self.plan, chunk)
+    }
+
+    /// A round's gradient sums (in the order of its jobs) and scores; for
+    /// `"auto"`, where the run stands.
+    pub fn submit(&mut self, sums: Vec<Vec<f64>>, scores: &[f32]) -> Result<Option<Progress>> {
+        self.driver.submit(&self.plan, sums, scores)
+    }
+
+    /// Every round here, natively over the threads; `on_steps` hears of them.
+    pub fn run(&mut self, model: &Model, on_steps: OnSteps) -> Result<Scores> {
+        let f = self.job.forward(model)?;
+        let r = self.plan.drive(&f, &mut self.driver, on_steps)?;
+        Ok(Scores::from_ig(r, &self.opts))
+    }
+
+    /// The attributions of the finished run.
+    pub fn finish(&self, model: &Model) -> Result<Scores> {
+        if self.round(usize::MAX).is_some() {
+            return Err(Error::option("round", "the run has rounds left to submit"));
+        }
+        let f = self.job.forward(model)?;
+        let mut r = self.plan.finish(&f, &self.driver.total())?;
+        r.n_steps = self.driver.steps();
+        Ok(Scores::from_ig(r, &self.opts))
+    }
+
+    /// The length of a gradient sum: tokens × width.
+    pub fn size(&self) -> usize {
+        self.plan.size()
+    }
+
+    /// How many fixed steps one job of the page's holds, for `workers`
+    /// workers: small enough that progress moves and a cancel lands within
+    /// a job, large enough that each pass is an efficient batch.
+    pub fn chunk_for(&self, workers: usize) -> usize {
+        let spread = self.plan.steps().div_ceil(4 * workers.max(1));
+        spread.min(self.plan.batch()).clamp(1, MAX_CHUNK)
+    }
+
+    /// What a run starting with jobs of `chunk` steps tells its driver.
+    pub fn started(&self, chunk: usize) -> IgStarted<'_> {
+        IgStarted {
+            job: &self.job,
+            steps: self.plan.steps(),
+            auto: self.opts.n_steps == crate::Steps::Auto,
+            batch: self.plan.batch(),
+            size: self.plan.size(),
+            target: self.explained.target,
+            target_label: &self.explained.target_label,
+            token: self.explained.token,
+            round: self.round(chunk),
+        }
+    }
+
+    /// The path point by point (the classroom's IG walk).
+    pub fn path(&self, model: &Model) -> Result<IgPath> {
+        self.plan.path(&self.job.forward(model)?)
+    }
+}
+
+/// Fixed steps one of the page's jobs holds at most.
+pub const MAX_CHUNK: usize = 16;
+
+/// An Integrated Gradients run as it starts (the page's `IgStarted`).
+#[derive(Debug, Serialize)]
+pub struct IgStarted<'a> {
+    /// What any worker needs to compute points of the path.
+    pub job: &'a IgJob,
+    /// Steps of a fixed rule; 0 for `"auto"`, whose steps come in rounds.
+    pub steps: usize,
+    pub auto: bool,
+    /// Steps per forward/backward pass.
+    pub batch: usize,
+    /// The length of a gradient sum: tokens × width.
+    pub size: usize,
+    /// What is explained: the class (label, vocabulary id, 0/1 for start/end) and its name.
+    pub target: usize,
+    pub target_label: &'a str,
+    /// The token whose output is explained (per-token heads).
+    pub token: Option<usize>,
+    /// The first round's work.
+    pub round: Option<Round>,
+}

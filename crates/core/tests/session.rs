@@ -1,0 +1,126 @@
+//! A session answers what `explain` answers (which the parity tests hold
+//! to transformers and Captum), from one preparation; its Integrated
+//! Gradients, driven in jobs that travel as JSON (as the page's workers
+//! receive them) and come back in any order, equal one call's.
+
+mod common;
+
+use bertlens_core::explain::{explain, ExplainOptions, Method};
+use bertlens_core::session::{IgJob, Session};
+use bertlens_core::Steps;
+use common::*;
+use serde_json::Value;
+
+/// Drives `opts`' Integrated Gradients in jobs of `chunk` steps, each job
+/// sent through JSON and computed last to first; the explanation.
+fn in_jobs(
+    name: &str,
+    text: &str,
+    pair: Option<&str>,
+    opts: &ExplainOptions,
+    chunk: usize,
+) -> Value {
+    let model = load(name);
+    let session = Session::new(&model, text, pair, opts.top_k, false).unwrap();
+    let mut run = session.ig(&model, opts).unwrap();
+    let wire = serde_json::to_string(&run.job).unwrap();
+    let job: IgJob = serde_json::from_str(&wire).unwrap();
+    let mut rounds = 0;
+    while let Some(round) = run.round(chunk) {
+        let mut sums = vec![Vec::new(); round.jobs.len()];
+        for (k, points) in round.jobs.iter().enumerate().rev() {
+            sums[k] = job.gradient_sum(&model, opts, points).unwrap();
+        }
+        let scores = job.scores(&model, opts, &round.scores_at).unwrap();
+        run.submit(sums, &scores).unwrap();
+        rounds += 1;
+    }
+    assert!(rounds >= 1);
+    let scores = run.finish(&model).unwrap();
+    let e = session.assemble(&model, &run.opts, vec![(run.explained.clone(), scores)]);
+    serde_json::to_value(e).unwrap()
+}
+
+fn close(what: &str, got: &Value, want: &Value, tol: f64) {
+    let (g, w) = (floats(got), floats(want));
+    assert_eq!(g.len(), w.len(), "{what}");
+    let scale = w.iter().fold(1f64, |m, x| m.max(x.abs()));
+    for (i, (a, b)) in g.iter().zip(&w).enumerate() {
+        assert!((a - b).abs() <= tol * scale, "{what}[{i}]: {a} vs {b}");
+    }
+}
+
+#[test]
+fn integrated_gradients_in_jobs_equal_one_call() {
+    for (name, text, pair) in [
+        ("bert", "the film was a quiet triumph", None),
+        ("deberta-v3", "a slow, dull and pointless film", None),
+        (
+            "modernbert-qa",
+            "Where is the hotel?",
+            Some("The hotel is near the old bank."),
+        ),
+    ] {
+        for n_steps in [Steps::Fixed(50), Steps::Fixed(13), Steps::Auto] {
+            let opts = ExplainOptions {
+                n_steps,
+                ..ExplainOptions::default()
+            };
+            let whole =
+                serde_json::to_value(explain(&load(name), text, pair, &opts).unwrap()).unwrap();
+            for chunk in [1, 7, 64] {
+                let got = in_jobs(name, text, pair, &opts, chunk);
+                let what = format!("{name} {n_steps} chunk {chunk}");
+                close(&what, &got["attributions"], &whole["attributions"], 1e-6);
+                assert_eq!(got["ig"]["n_steps"], whole["ig"]["n_steps"], "{what}");
+                assert!(
+                    (got["delta"].as_f64().unwrap() - whole["delta"].as_f64().unwrap()).abs()
+                        < 1e-5,
+                    "{what}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn one_session_answers_every_method_as_explain_does() {
+    let model = load("bert");
+    let text = "terrible plot, I hated it";
+    let session = Session::new(&model, text, None, 5, true).unwrap();
+    for method in [
+        Method::Ig,
+        Method::Saliency,
+        Method::InputXGradient,
+        Method::Rollout,
+    ] {
+        let opts = ExplainOptions {
+            method: Some(method),
+            ..ExplainOptions::default()
+        };
+        let want = explain(&model, text, None, &opts).unwrap();
+        let got = session.explain(&model, &opts, &|_| {}).unwrap();
+        assert_eq!(got, want, "{method:?}");
+    }
+    // The prediction carries the rollout of the pass it recorded.
+    let p = session.prediction(&model, &ExplainOptions::default());
+    let rollout = explain(
+        &model,
+        text,
+        None,
+        &ExplainOptions {
+            method: Some(Method::Rollout),
+            ..ExplainOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(p.attributions, rollout.attributions);
+    assert_eq!(p.probabilities, rollout.probabilities);
+    // Another number of answers needs another session.
+    let opts = ExplainOptions {
+        top_k: 3,
+        ..ExplainOptions::default()
+    };
+    let err = session.explain(&model, &opts, &|_| {}).unwrap_err();
+    assert!(err.to_string().contains("top_k"), "{err}");
+}
