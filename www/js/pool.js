@@ -4,8 +4,6 @@
 // needs no special headers and works on any static host.
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
-/** Integrated Gradients steps one worker computes before it reports back. */
-const MAX_CHUNK = 16;
 
 export class AbortError extends Error {
   constructor() {
@@ -138,92 +136,55 @@ export class Pool {
   }
 
   /**
-   * Integrated Gradients with its steps spread over the workers, in
-   * chunks so that progress is reported and a cancel takes effect within
-   * one chunk. Partial sums are added in step order, so the result does not
-   * depend on which worker finished first.
+   * Integrated Gradients with its steps spread over the workers. Worker 0
+   * holds the input's session and the core's driver: it starts the run
+   * (`IgStarted`: a serializable job and the first round) and takes each
+   * round's results; every worker computes jobs (gradient sums of a few
+   * points, f64) from the job alone, with no forward pass of the input.
+   * Fixed steps are one round of jobs small enough that progress moves and
+   * a cancel lands quickly; `n_steps: "auto"` is rounds of intervals until
+   * the driver says the delta is within the tolerance. The driver adds the
+   * sums in f64, in the order of the jobs, whichever worker finished first.
+   * `onProgress(done, total)` as jobs arrive; for "auto" `onProgress(steps,
+   * 0, progress)` after each round.
    * @returns {Promise<import('./types.js').Explanation>}
    */
   async integratedGradients({ text, pair, options }, { onProgress, signal } = {}) {
     const req = { text, pair, options };
-    const started = await Promise.all(this.engines.map((_, i) => this.call(i, 'igStart', req)));
-    if (started[0].auto) return this.adaptive(started[0], { onProgress, signal });
-    const { steps, batch, size } = started[0];
-    // Small enough chunks that progress moves and a cancel lands quickly,
-    // large enough that each pass is an efficient batch.
-    const chunk = Math.max(1, Math.min(batch, MAX_CHUNK, Math.ceil(steps / (4 * this.size))));
-    const chunks = [];
-    for (let start = 0; start < steps; start += chunk) chunks.push([start, Math.min(steps, start + chunk)]);
-    const total = new Float32Array(size);
-    const arrived = new Map();
-    let added = 0;
-    let next = 0;
+    const aborted = new Promise((_, reject) => {
+      if (signal?.aborted) reject(new AbortError());
+      signal?.addEventListener('abort', () => reject(new AbortError()), { once: true });
+    });
+    aborted.catch(() => {});
+    const started = await Promise.race([this.call(0, 'igStart', { ...req, workers: this.size }), aborted]);
+    const { job, size, auto, steps } = started;
+    let round = started.round;
     let done = 0;
-    const aborted = new Promise((_, reject) => {
-      if (signal?.aborted) reject(new AbortError());
-      signal?.addEventListener('abort', () => reject(new AbortError()), { once: true });
-    });
-    aborted.catch(() => {});
-    const work = async (i) => {
-      while (next < chunks.length && !signal?.aborted) {
-        const k = next++;
-        const [start, end] = chunks[k];
-        arrived.set(k, await this.call(i, 'igGradientSum', { start, end }));
-        // A piece that was under way when the run was cancelled reports nothing.
-        if (signal?.aborted) return;
-        while (arrived.has(added)) {
-          const part = arrived.get(added);
-          arrived.delete(added);
-          for (let j = 0; j < size; j++) total[j] += part[j];
-          added++;
-        }
-        done += end - start;
-        onProgress?.(done, steps);
-      }
-    };
-    await Promise.race([Promise.all(this.engines.map((_, i) => work(i))), aborted]);
-    if (signal?.aborted) throw new AbortError();
-    return this.call(0, 'igFinish', { total }, [total.buffer]);
-  }
-
-  /**
-   * Integrated Gradients with `n_steps: "auto"`: rounds of Gauss–Legendre
-   * intervals, each interval one worker's piece, until worker 0 (which
-   * keeps the run's state) says the delta is within the tolerance.
-   * `onProgress(steps, 0, progress)` after each round.
-   */
-  async adaptive({ size }, { onProgress, signal } = {}) {
-    const aborted = new Promise((_, reject) => {
-      if (signal?.aborted) reject(new AbortError());
-      signal?.addEventListener('abort', () => reject(new AbortError()), { once: true });
-    });
-    aborted.catch(() => {});
-    for (;;) {
-      const round = await Promise.race([this.call(0, 'igRound'), aborted]);
-      if (!round) break;
-      const n = round.intervals.length / 2;
-      const sums = new Float32Array(n * size);
+    while (round) {
+      const jobs = round.jobs;
+      const sums = new Float64Array(jobs.length * size);
       let next = 0;
       const work = async (i) => {
-        while (next < n && !signal?.aborted) {
+        while (next < jobs.length && !signal?.aborted) {
           const k = next++;
-          const part = await this.call(i, 'igIntervalSum', { a: round.intervals[2 * k], b: round.intervals[2 * k + 1] });
+          const part = await this.call(i, 'igSum', { job, options, points: jobs[k] });
+          // A piece that was under way when the run was cancelled reports nothing.
+          if (signal?.aborted) return;
           sums.set(part, k * size);
+          done += jobs[k].alphas.length;
+          if (!auto) onProgress?.(done, steps);
         }
       };
-      // Worker 0 also computes the scores at the interval ends (forward passes only).
-      const [, scores] = await Promise.race([
-        Promise.all([Promise.all(this.engines.map((_, i) => work(i))), this.call(0, 'igScores', { alphas: round.alphas })]),
-        aborted,
-      ]);
+      // Worker 0 also computes the scores at an adaptive round's interval ends (forward passes only).
+      const scored = round.scores_at.length ? this.call(0, 'igScores', { job, options, alphas: round.scores_at }) : new Float32Array(0);
+      const [, scores] = await Promise.race([Promise.all([Promise.all(this.engines.map((_, i) => work(i))), scored]), aborted]);
       if (signal?.aborted) throw new AbortError();
-      const progress = await this.call(0, 'igSubmit', { sums, scores }, [sums.buffer, scores.buffer]);
+      const submitted = await this.call(0, 'igSubmit', { ...req, sums, scores }, [sums.buffer, scores.buffer]);
       if (signal?.aborted) throw new AbortError();
-      onProgress?.(progress.steps, 0, progress);
-      if (progress.done) break;
+      if (submitted.progress) onProgress?.(submitted.progress.steps, 0, submitted.progress);
+      round = submitted.round;
     }
-    if (signal?.aborted) throw new AbortError();
-    return this.call(0, 'igFinish', { total: new Float32Array(0) });
+    return this.call(0, 'igFinish', req);
   }
 
   /**

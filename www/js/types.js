@@ -184,22 +184,36 @@ export {};
  */
 
 /**
+ * `Session.igStart(options, workers)`: an Integrated Gradients run, driven
+ * by the core in worker 0 (pool.js integratedGradients).
  * @typedef {object} IgStarted
+ * @property {object} job      what any worker needs to compute points of the path
+ *                             (`igSum`, `igScores`): the input, baseline, layer and
+ *                             scalar; passed back as it came
  * @property {number} steps    points of the quadrature (0 for `auto`)
- * @property {boolean} auto    `n_steps: "auto"`: drive it with igRound, igIntervalSum, igScores, igSubmit
- * @property {number} nodes    for `auto`: Gauss–Legendre points per interval
+ * @property {boolean} auto    `n_steps: "auto"`: rounds until the tolerance is met
  * @property {number} batch    steps per forward/backward pass
  * @property {number} target   what is explained (class, label, vocabulary id, 0/1 start/end)
  * @property {string} target_label
  * @property {number|null} token  the token whose output is explained
  * @property {number} size     length of a gradient sum: tokens × hidden size
+ * @property {IgRound|null} round  the first round's work
  */
 
 /**
- * The work of one round of `n_steps: "auto"` (null once it has converged).
+ * The work of one round: fixed steps are one round of jobs; `auto` is
+ * rounds of one job per interval, and the scores at the intervals' ends.
  * @typedef {object} IgRound
- * @property {Float64Array} intervals  [a0, b0, a1, b1, …]: the gradient sums it needs (igIntervalSum)
- * @property {Float64Array} alphas     where it needs the score (igScores)
+ * @property {{alphas: number[], weights: number[]}[]} jobs  each one `igSum`, in any worker
+ * @property {number[]} scores_at   where the driver needs F (`igScores`); empty for fixed steps
+ */
+
+/**
+ * `Session.igSubmit(sums, scores)`: the round's gradient sums (f64, one
+ * after the other in the order of its jobs) and scores, taken.
+ * @typedef {object} IgSubmitted
+ * @property {IgProgress|null} progress  where an `auto` run stands (null for fixed steps)
+ * @property {IgRound|null} round        the next round (null once the run is done: igFinish)
  */
 
 /**

@@ -9,6 +9,38 @@ let ready = null;
 /** @type {Explainer | null} */
 let explainer = null;
 
+/**
+ * The inputs asked about last, each prepared once (a wasm `Session`: its
+ * tokens and one forward pass, with the attentions when a view wants
+ * them): the next request about the same input runs no forward pass
+ * again. A few are kept, so that figures sharing this worker do not push
+ * out each other's Integrated Gradients run.
+ * @type {{text: string, pair: string | null, topK: number, attentions: boolean, session: any}[]}
+ */
+const sessions = [];
+const SESSIONS = 2;
+
+/** The session of `{text, pair, options}` (any top_k with `anyTopK`), prepared if need be. */
+function prepared({ text, pair, options }, { attentions = false, anyTopK = false } = {}) {
+  const p = pair ?? null;
+  const topK = options?.top_k ?? 5;
+  const i = sessions.findIndex((s) => s.text === text && s.pair === p && (anyTopK || s.topK === topK));
+  const had = i >= 0 ? sessions.splice(i, 1)[0] : null;
+  if (had && (had.attentions || !attentions)) {
+    sessions.push(had); // the most recent last
+    return had.session;
+  }
+  had?.session.free();
+  const session = model().prepare(text, p ?? undefined, options, attentions);
+  sessions.push({ text, pair: p, topK, attentions, session });
+  while (sessions.length > SESSIONS) sessions.shift().session.free();
+  return session;
+}
+
+function dropSessions() {
+  for (const s of sessions.splice(0)) s.session.free();
+}
+
 const handlers = {
   /** Instantiates the wasm module (compiled once by the page and shared). */
   async init({ module }) {
@@ -24,6 +56,7 @@ const handlers = {
    */
   load({ files, source }) {
     const next = new Explainer(files, source);
+    dropSessions();
     explainer?.free();
     explainer = next;
     return explainer.info();
@@ -34,58 +67,52 @@ const handlers = {
     return (await ready).memory.buffer.byteLength;
   },
 
-  predict({ text, pair, options }) {
-    return model().predict(text, pair ?? undefined, options);
+  predict(req) {
+    return prepared(req).prediction(req.options);
   },
 
-  attentions({ text, pair, options }) {
-    const a = model().attentions(text, pair ?? undefined, options);
+  attentions(req) {
+    const a = prepared(req, { attentions: true }).attentions(req.options);
     return withTransfer(a, [a.probabilities.buffer, a.queries.buffer, a.keys.buffer, a.positionScores.buffer, a.rollout.buffer]);
   },
 
   /** Every step of one layer for one query token (the classroom's step-through). */
-  steps({ text, pair, layer, token }) {
-    return model().steps(text, pair ?? undefined, layer, token);
+  steps(req) {
+    return prepared(req, { anyTopK: true }).steps(req.layer, req.token);
   },
 
-  attribute({ text, pair, options }) {
-    return model().attribute(text, pair ?? undefined, options);
+  attribute(req) {
+    return prepared(req).explain(req.options);
   },
 
-  igStart({ text, pair, options }) {
-    return model().igStart(text, pair ?? undefined, options);
+  /** Starts Integrated Gradients of the input (`IgStarted`): its job and first round. */
+  igStart(req) {
+    return prepared(req).igStart(req.options, req.workers ?? 1);
   },
 
-  igGradientSum({ start, end }) {
-    const part = model().igGradientSum(start, end);
+  /** The gradient sum of one job's points (f64), in any worker: no session needed. */
+  igSum({ job, options, points }) {
+    const part = model().igSum(job, options, points);
     return withTransfer(part, [part.buffer]);
   },
 
-  igRound() {
-    return model().igRound();
-  },
-
-  igIntervalSum({ a, b }) {
-    const part = model().igIntervalSum(a, b);
-    return withTransfer(part, [part.buffer]);
-  },
-
-  igScores({ alphas }) {
-    const scores = model().igScores(alphas);
+  igScores({ job, options, alphas }) {
+    const scores = model().igScores(job, options, Float64Array.from(alphas));
     return withTransfer(scores, [scores.buffer]);
   },
 
-  igSubmit({ sums, scores }) {
-    return model().igSubmit(sums, scores);
+  /** A round's sums and scores to the run's driver: `{progress, round}`. */
+  igSubmit(req) {
+    return prepared(req).igSubmit(req.sums, req.scores);
   },
 
-  igFinish({ total }) {
-    return model().igFinish(total);
+  igFinish(req) {
+    return prepared(req).igFinish();
   },
 
   /** The Integrated Gradients path point by point (`IgPath`): the classroom's walk. */
-  igPath({ text, pair, options }) {
-    return model().igPath(text, pair ?? undefined, options);
+  igPath(req) {
+    return prepared(req).igPath(req.options);
   },
 
   // ---- the dataset workbench ----

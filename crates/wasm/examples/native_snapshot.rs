@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 
-use bertlens_core::attention::attentions;
+use bertlens_core::attention_maps::attentions;
 use bertlens_core::explain::{explain_tokens, ExplainOptions, Method};
 use bertlens_core::{Model, ModelFiles, SaliencyNorm, Steps, Task};
 use serde_json::{json, Value};

@@ -5,10 +5,8 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use bertlens_wasm::Explainer;
-use js_sys::{
-    Array, Float32Array, Float64Array, Int32Array, Object, Reflect, Uint32Array, Uint8Array,
-};
+use bertlens_wasm::{Explainer, Session};
+use js_sys::{Array, Float32Array, Int32Array, Object, Reflect, Uint32Array, Uint8Array};
 use serde::Serialize;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
@@ -176,10 +174,6 @@ fn typed(obj: &Object, key: &str) -> Vec<f64> {
         .collect()
 }
 
-fn f64s(obj: &JsValue, key: &str) -> Vec<f64> {
-    Float64Array::new(&Reflect::get(obj, &key.into()).unwrap()).to_vec()
-}
-
 /// max |a − b| ≤ tol · max(1, max |b|)
 fn close(what: &str, got: &[f64], want: &[f64], tol: f64) {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
@@ -249,11 +243,12 @@ fn equals_the_native_core() {
         let pair = case["pair"].as_str().map(str::to_string);
         let base = &case["options"];
         let what = format!("{name}: {text:?} {base}");
-        let mut ex = load(name);
+        let ex = load(name);
         assert_eq!(json(ex.info().unwrap())["task"], case["task"], "{what}");
 
         // One pass with every attention: the prediction and the rollout.
-        let a = ex.attentions(text, pair.clone(), js(base)).unwrap();
+        let session = ex.prepare(text, pair.clone(), js(base), true).unwrap();
+        let a = session.attentions(js(base)).unwrap();
         let e = json(Reflect::get(&a, &"explanation".into()).unwrap());
         assert_eq!(e["input_ids"], case["input_ids"], "{what}");
         same(
@@ -287,22 +282,25 @@ fn equals_the_native_core() {
             "{what}"
         );
 
-        // Each method in one call.
+        // Each method, from the same session and in one call without one.
         for (key, want) in case["methods"].as_object().unwrap() {
             let opts = with(base, method_options(key));
-            let got = json(ex.attribute(text, pair.clone(), js(&opts)).unwrap());
+            let got = json(session.explain(js(&opts)).unwrap());
             same(&format!("{what} {key}"), &got, want, 1e-5);
+            let got = json(ex.attribute(text, pair.clone(), js(&opts)).unwrap());
+            same(&format!("{what} {key} (no session)"), &got, want, 1e-5);
         }
 
         // The step-through: every vector as the native core records it.
         let want = &case["steps"];
         let layer = want["layer"].as_u64().unwrap() as usize;
         let token = want["token"].as_u64().unwrap() as usize;
-        let got = json(ex.steps(text, pair.clone(), layer, token).unwrap());
+        let got = json(session.steps(layer, token).unwrap());
         same(&format!("{what} steps"), &got, want, 1e-5);
 
+        let mut session = ex.prepare(text, pair.clone(), js(base), false).unwrap();
         if case["task"] == "encoder" {
-            let err = ex.ig_start(text, pair.clone(), js(base)).unwrap_err();
+            let err = session.ig_start(js(base), 2).unwrap_err();
             assert!(
                 message(err).starts_with("this model is a bare encoder"),
                 "{what}"
@@ -310,26 +308,22 @@ fn equals_the_native_core() {
             continue;
         }
 
-        // Integrated Gradients in pieces, as the workers share it, gives the same.
-        let started = json(ex.ig_start(text, pair.clone(), js(base)).unwrap());
+        // Integrated Gradients in jobs, as the workers share them, gives the same.
+        let started = json(session.ig_start(js(base), 3).unwrap());
         let ig = &case["methods"]["ig"];
         assert_eq!(started["target"], ig["target"], "{what} target");
         assert_eq!(started["target_label"], ig["target_label"], "{what}");
         assert_eq!(started["token"], ig["token"], "{what} token");
-        let steps = started["steps"].as_u64().unwrap() as usize;
-        let mut total = vec![0f32; started["size"].as_u64().unwrap() as usize];
-        for start in (0..steps).step_by(7) {
-            let part = ex
-                .ig_gradient_sum(start, (start + 7).min(steps))
-                .unwrap()
-                .to_vec();
-            total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
-        }
-        let got = json(ex.ig_finish(&total).unwrap());
-        same(&format!("{what} IG in pieces"), &got, ig, 1e-5);
+        assert!(
+            started["round"]["jobs"].as_array().unwrap().len() > 1,
+            "{what}"
+        );
+        drive(&ex, &mut session, &started, base, &what);
+        let got = json(session.ig_finish().unwrap());
+        same(&format!("{what} IG in jobs"), &got, ig, 1e-5);
 
         // The IG path, point by point: its running sum ends on the same attributions.
-        let path = json(ex.ig_path(text, pair.clone(), js(base)).unwrap());
+        let path = json(session.ig_path(js(base)).unwrap());
         close(
             &format!("{what} IG path"),
             &floats(&path["attributions"]),
@@ -340,29 +334,11 @@ fn equals_the_native_core() {
 
         // n_steps "auto", driven round by round as the page's workers do.
         let auto = with(base, json!({"n_steps": "auto"}));
-        let started = json(ex.ig_start(text, pair.clone(), js(&auto)).unwrap());
+        let started = json(session.ig_start(js(&auto), 2).unwrap());
         assert_eq!(started["auto"], true, "{what}");
-        let mut rounds = 0;
-        loop {
-            let round = ex.ig_round().unwrap();
-            if round.is_null() {
-                break;
-            }
-            let intervals = f64s(&round, "intervals");
-            let alphas = f64s(&round, "alphas");
-            let mut sums = Vec::new();
-            for iv in intervals.chunks(2) {
-                sums.extend(ex.ig_interval_sum(iv[0], iv[1]).unwrap().to_vec());
-            }
-            let scores = ex.ig_scores(&alphas).unwrap().to_vec();
-            let progress = json(ex.ig_submit(&sums, &scores).unwrap());
-            rounds += 1;
-            assert!(rounds < 100, "{what}: auto does not end");
-            if progress["done"] == true {
-                break;
-            }
-        }
-        let got = json(ex.ig_finish(&[]).unwrap());
+        let rounds = drive(&ex, &mut session, &started, &auto, &what);
+        assert!(rounds >= 1, "{what}");
+        let got = json(session.ig_finish().unwrap());
         let want = &case["ig_auto"];
         assert_eq!(got["ig"]["n_steps"], want["n_steps"], "{what} auto steps");
         assert_eq!(got["ig"]["auto"], true, "{what}");
@@ -373,6 +349,44 @@ fn equals_the_native_core() {
             1e-5,
         );
     }
+}
+
+/// Drives a started run as pool.js does: each round's jobs through
+/// `igSum` (the job alone, no session), its scores through `igScores`, the
+/// results to the session's driver. The jobs are computed last to first,
+/// as workers may finish them. Returns the rounds.
+fn drive(
+    ex: &Explainer,
+    session: &mut Session,
+    started: &Value,
+    opts: &Value,
+    what: &str,
+) -> usize {
+    let job = js(&started["job"]);
+    let size = started["size"].as_u64().unwrap() as usize;
+    let mut round = started["round"].clone();
+    let mut rounds = 0;
+    while !round.is_null() {
+        let jobs = round["jobs"].as_array().unwrap();
+        let mut sums = vec![0f64; jobs.len() * size];
+        for (k, points) in jobs.iter().enumerate().rev() {
+            let part = ex
+                .ig_sum(job.clone(), js(opts), js(points))
+                .unwrap()
+                .to_vec();
+            sums[k * size..(k + 1) * size].copy_from_slice(&part);
+        }
+        let alphas: Vec<f64> = floats(&round["scores_at"]);
+        let scores = ex
+            .ig_scores(job.clone(), js(opts), &alphas)
+            .unwrap()
+            .to_vec();
+        let submitted = json(session.ig_submit(&sums, &scores).unwrap());
+        round = submitted["round"].clone();
+        rounds += 1;
+        assert!(rounds < 100, "{what}: the run does not end");
+    }
+    rounds
 }
 
 #[wasm_bindgen_test]
@@ -387,15 +401,16 @@ fn tells_the_page_about_each_task() {
     assert_eq!(info("modernbert-mlm")["task"], "fill-mask");
 
     // The end of the answer explained alone reports which token it is.
-    let mut ex = load("bert-qa");
-    let started = json(
-        ex.ig_start(
+    let ex = load("bert-qa");
+    let mut session = ex
+        .prepare(
             "Where is the hotel?",
             Some("The hotel is near the old bank in São Paulo.".into()),
-            js(&json!({"part": "end"})),
+            JsValue::UNDEFINED,
+            false,
         )
-        .unwrap(),
-    );
+        .unwrap();
+    let started = json(session.ig_start(js(&json!({"part": "end"})), 2).unwrap());
     assert_eq!(started["target_label"], "end");
     assert!(started["token"].as_u64().unwrap() > 7);
 
@@ -421,7 +436,9 @@ fn reads_a_tokenizer_from_slow_files() {
     let text = "The movie was wonderful, and the acting superb!";
     let fast = json(
         load("albert")
-            .predict(text, None, JsValue::UNDEFINED)
+            .prepare(text, None, JsValue::UNDEFINED, false)
+            .unwrap()
+            .prediction(JsValue::UNDEFINED)
             .unwrap(),
     );
     let slow: Vec<_> = fixture_files("albert")
@@ -430,7 +447,12 @@ fn reads_a_tokenizer_from_slow_files() {
         .copied()
         .collect();
     let ex = Explainer::new(js_files(&slow), Some("albert".into())).unwrap();
-    let e = json(ex.predict(text, None, JsValue::UNDEFINED).unwrap());
+    let e = json(
+        ex.prepare(text, None, JsValue::UNDEFINED, false)
+            .unwrap()
+            .prediction(JsValue::UNDEFINED)
+            .unwrap(),
+    );
     assert_eq!(e["input_ids"], fast["input_ids"]);
     same(
         "probabilities",
@@ -511,7 +533,12 @@ fn predicts_a_batch_and_measures_it() {
     assert_eq!(classes, 3);
     let probabilities = typed(&b, "probabilities");
     for i in [0, 2] {
-        let one = json(ex.predict(&texts[i], None, JsValue::UNDEFINED).unwrap());
+        let one = json(
+            ex.prepare(&texts[i], None, JsValue::UNDEFINED, false)
+                .unwrap()
+                .prediction(JsValue::UNDEFINED)
+                .unwrap(),
+        );
         assert_eq!(predicted[i] as u64, one["predicted"].as_u64().unwrap());
         close(
             "probabilities",
