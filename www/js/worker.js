@@ -31,6 +31,12 @@ function prepared({ text, pair, options }, { attentions = false, anyTopK = false
     return had.session;
   }
   had?.session.free();
+  // Attention maps grow with the square of the length (151 MB at 512 tokens of a
+  // base model): one session at a time keeps them.
+  if (attentions) {
+    for (const s of sessions.filter((s) => s.attentions)) s.session.free();
+    sessions.splice(0, sessions.length, ...sessions.filter((s) => !s.attentions));
+  }
   const session = model().prepare(text, p ?? undefined, options, attentions);
   sessions.push({ text, pair: p, topK, attentions, session });
   while (sessions.length > SESSIONS) sessions.shift().session.free();

@@ -11,6 +11,7 @@
 //!
 //! The page's contract is written out by hand in `www/js/types.js`.
 
+mod files;
 mod workbench;
 
 pub use workbench::{nearest_rows, summarize_faithfulness};
@@ -23,9 +24,8 @@ use bertlens_core::attribution::path::IgPath;
 use bertlens_core::attribution::quadrature::Integration;
 use bertlens_core::explain::explain_tokens;
 use bertlens_core::session::{IgJob, IgRun, Session as CoreSession};
-use bertlens_core::weights::Source;
 use bertlens_core::{ExplainOptions, Model, ModelFiles, Task};
-use js_sys::{Array, Float32Array, Float64Array, Object, Reflect, Uint8Array};
+use js_sys::{Float32Array, Float64Array, Object, Reflect};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -67,52 +67,6 @@ fn or_default<T: DeserializeOwned + Default>(v: JsValue, what: &str) -> Result<T
 /// Explain options; none given: the defaults.
 fn options(v: JsValue) -> Result<ExplainOptions, JsError> {
     or_default(v, "options")
-}
-
-/// A file the page holds, read at offsets without copying it whole.
-struct JsBytes(Uint8Array);
-
-impl Source for JsBytes {
-    fn len(&self) -> u64 {
-        self.0.length() as u64
-    }
-
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), String> {
-        let end = offset + buf.len() as u64;
-        if end > self.len() {
-            return Err(format!(
-                "bytes {offset}..{end} are past the end of the file ({} bytes)",
-                self.len()
-            ));
-        }
-        self.0.subarray(offset as u32, end as u32).copy_to(buf);
-        Ok(())
-    }
-}
-
-/// Files by name, their bytes where the page keeps them.
-type Named = Vec<(String, Box<dyn Source>)>;
-
-/// `[{name, bytes}]` → named sources.
-fn named_files(files: &JsValue) -> Result<Named, JsError> {
-    if !Array::is_array(files) {
-        return Err(JsError::new(
-            "the model's files must be an array of {name, bytes}",
-        ));
-    }
-    let mut out: Named = Vec::new();
-    for f in Array::from(files).iter() {
-        let name = Reflect::get(&f, &"name".into())
-            .ok()
-            .and_then(|n| n.as_string())
-            .ok_or_else(|| JsError::new("a model file has no name"))?;
-        let bytes = Reflect::get(&f, &"bytes".into()).unwrap_or(JsValue::UNDEFINED);
-        if !bytes.is_instance_of::<Uint8Array>() {
-            return Err(JsError::new(&format!("{name}: bytes must be a Uint8Array")));
-        }
-        out.push((name, Box::new(JsBytes(Uint8Array::new(&bytes)))));
-    }
-    Ok(out)
 }
 
 #[wasm_bindgen(start)]
@@ -168,7 +122,7 @@ impl Explainer {
     #[wasm_bindgen(constructor)]
     pub fn new(files: JsValue, source: Option<String>) -> Result<Explainer, JsError> {
         let source = source.unwrap_or_else(|| "the model".into());
-        let files = ModelFiles::from_sources(&source, named_files(&files)?).map_err(into_error)?;
+        let files = ModelFiles::from_sources(&source, files::named(&files)?).map_err(into_error)?;
         let model = Model::load(files).map_err(into_error)?;
         Ok(Explainer {
             model: Rc::new(model),

@@ -20,6 +20,7 @@ use super::attention::{Attention, AttentionTape, Dims};
 use super::conv::{Conv, ConvTape};
 use super::embeddings::{Embeddings, EmbeddingsTape};
 use super::kernels::{self, Threads};
+use super::record::{NoRecord, Recorder, Stage, Trace};
 use super::{LayerNorm, Linear};
 use crate::types::Activation;
 
@@ -76,96 +77,6 @@ pub struct Encoder {
     pub heads: usize,
     /// The factor of the attention scores (`1/√d`; DeBERTa: `1/√(d·factor)`).
     pub scale: f32,
-}
-
-/// What a forward pass of one sequence records for the attention views.
-#[derive(Debug, Default, Clone)]
-pub struct Trace {
-    /// `[layer][head][query][key]`, row-major.
-    pub probabilities: Vec<f32>,
-    /// `[layer][head][token][d]`: the vectors the scores are products of
-    /// (after the rotation, for rotary attention).
-    pub queries: Vec<f32>,
-    pub keys: Vec<f32>,
-    /// `[layer][head][query][key]`: the relative-position terms of the
-    /// scores (DeBERTa), already scaled; empty for the other kinds.
-    pub position_scores: Vec<f32>,
-    /// One layer's every intermediate vector for one token (the classroom's
-    /// step-through), when asked for.
-    pub probe: Option<Probe>,
-}
-
-/// Which layer and token a forward pass records every step of, and what it
-/// recorded, of the first sequence of the batch.
-#[derive(Debug, Default, Clone)]
-pub struct Probe {
-    pub layer: usize,
-    pub token: usize,
-    /// `x W_qkvᵀ + b` of every token, `(t, 3h)`: q, k, v side by side (q and
-    /// k after the rotation, for rotary attention).
-    pub qkv: Vec<f32>,
-    pub vectors: LayerVectors,
-}
-
-/// One layer's vectors for one token, in the order a post-norm layer
-/// computes them (a pre-norm layer fills the same fields in its own order,
-/// see [`Norms`]).
-#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct LayerVectors {
-    /// The layer's input `(h)`.
-    pub input: Vec<f32>,
-    /// The heads' `Σ_j a_j v_j`, concatenated `(h)`.
-    pub context: Vec<f32>,
-    /// `context W_oᵀ + b_o` `(h)`.
-    pub attention_output: Vec<f32>,
-    /// Post-norm: `x + attention_output`; pre-norm: `LN1(x)`.
-    pub attention_residual: Vec<f32>,
-    /// Post-norm: `LN1(x + attention_output)`; pre-norm: `x + attention_output`.
-    pub attention_norm: Vec<f32>,
-    /// `act(x₁ W₁ᵀ + b₁)` (gated: `act(a)·g`), `(inner)`.
-    pub intermediate: Vec<f32>,
-    /// `intermediate W₂ᵀ + b₂` `(h)`.
-    pub ffn_output: Vec<f32>,
-    /// Post-norm: `x₁ + ffn_output`; pre-norm: `LN2(x₁)`.
-    pub ffn_residual: Vec<f32>,
-    /// The layer's output `(h)`: the next layer's input.
-    pub output: Vec<f32>,
-}
-
-/// Row `i` of a `(rows, width)` matrix.
-fn row(m: &[f32], i: usize, width: usize) -> Vec<f32> {
-    m[i * width..(i + 1) * width].to_vec()
-}
-
-impl Trace {
-    /// Records a layer's attention of the first sequence of a batch.
-    fn record(
-        &mut self,
-        layer: &Layer,
-        probs: &[f32],
-        qkv: &[f32],
-        dims: Dims,
-        att: &AttentionTape,
-    ) {
-        let Dims { t, heads, d, .. } = dims;
-        let h = heads * d;
-        self.probabilities
-            .extend_from_slice(&probs[..heads * t * t]);
-        for (out, offset) in [(&mut self.queries, 0), (&mut self.keys, h)] {
-            for hd in 0..heads {
-                for i in 0..t {
-                    let at = i * 3 * h + offset + hd * d;
-                    out.extend_from_slice(&qkv[at..at + d]);
-                }
-            }
-        }
-        if let Some(s) = layer
-            .attention
-            .position_scores(&qkv[..t * 3 * h], dims, att)
-        {
-            self.position_scores.extend(s);
-        }
-    }
 }
 
 /// What one layer's forward pass keeps for its backward pass.
@@ -266,6 +177,165 @@ impl Tape {
         self.n = n;
         self.t = t;
     }
+}
+
+/// The working space of a layer's forward pass.
+struct Work<'a> {
+    ctx: &'a mut Vec<f32>,   // (rows, h)
+    tmp: &'a mut Vec<f32>,   // (rows, h)
+    inner: &'a mut Vec<f32>, // (rows, inner or 2·inner)
+    scratch: &'a mut Vec<f32>,
+}
+
+/// Where in the pass a recorder is told of: which layer, of a batch of
+/// sequences of `t` tokens.
+struct Point<'r, R: Recorder> {
+    layer: usize,
+    t: usize,
+    rec: &'r mut R,
+}
+
+impl<R: Recorder> Point<'_, R> {
+    fn stage(&mut self, stage: Stage, m: &[f32], width: usize) {
+        self.rec.stage(self.layer, stage, m, width, self.t);
+    }
+}
+
+/// q, k, v from `x`, then the attention into `ctx` (`Σ_j a_j v_j` of every
+/// head), told to the recorder.
+fn attention(
+    layer: &Layer,
+    lt: &mut LayerTape,
+    x: &[f32],
+    w: &mut Work,
+    at: &mut Point<impl Recorder>,
+    dims: Dims,
+    threads: Threads,
+) {
+    let rows = dims.n * dims.t;
+    // q, k, v = x W_qkvᵀ + b_qkv
+    kernels::linear(
+        &mut lt.qkv,
+        x,
+        &layer.qkv.weight,
+        &layer.qkv.bias,
+        rows,
+        threads,
+    );
+    layer.attention.forward(
+        &layer.qkv,
+        &mut lt.qkv,
+        w.ctx,
+        dims,
+        &mut lt.attention,
+        w.scratch,
+    );
+    at.rec.attention(
+        at.layer,
+        layer,
+        &lt.attention.probs,
+        &lt.qkv,
+        dims,
+        &lt.attention,
+    );
+}
+
+/// A post-norm layer (BERT, ALBERT, ELECTRA, DeBERTa, DistilBERT), in place on `x`:
+/// x1 = LN1(Attn(x) Woᵀ + bo + x); x2 = LN2(FFN(x1) + x1).
+fn post_norm(
+    layer: &Layer,
+    lt: &mut LayerTape,
+    x: &mut [f32],
+    w: &mut Work,
+    at: &mut Point<impl Recorder>,
+    dims: Dims,
+    threads: Threads,
+) {
+    let (rows, h) = (dims.n * dims.t, dims.heads * dims.d);
+    attention(layer, lt, x, w, at, dims, threads);
+    let wo = &layer.attention_output;
+    kernels::linear(w.tmp, w.ctx, &wo.weight, &wo.bias, rows, threads);
+    at.stage(Stage::Context, w.ctx, h);
+    at.stage(Stage::AttentionOutput, w.tmp, h);
+    w.tmp.iter_mut().zip(x.iter()).for_each(|(a, b)| *a += b);
+    at.stage(Stage::AttentionResidual, w.tmp, h);
+    let n1 = layer
+        .attention_norm
+        .as_ref()
+        .expect("post-norm layers have an attention norm");
+    kernels::layer_norm(
+        w.tmp,
+        &mut lt.xhat1,
+        &mut lt.rstd1,
+        &n1.gamma,
+        &n1.beta,
+        n1.eps,
+    );
+    at.stage(Stage::AttentionNorm, w.tmp, h);
+    ffn(layer, w.tmp, x, w.inner, lt, rows, threads);
+    at.stage(Stage::Intermediate, w.inner, layer.inner());
+    at.stage(Stage::FfnOutput, x, h);
+    x.iter_mut().zip(w.tmp.iter()).for_each(|(a, b)| *a += b);
+    at.stage(Stage::FfnResidual, x, h);
+    let n2 = &layer.ffn_norm;
+    kernels::layer_norm(x, &mut lt.xhat2, &mut lt.rstd2, &n2.gamma, &n2.beta, n2.eps);
+}
+
+/// A pre-norm layer (ModernBERT), in place on `x`:
+/// x1 = x + Attn(LN1(x)) Woᵀ + bo; x2 = x1 + FFN(LN2(x1)). LN1 is the
+/// identity where the layer has none (ModernBERT's first).
+fn pre_norm(
+    layer: &Layer,
+    lt: &mut LayerTape,
+    x: &mut [f32],
+    w: &mut Work,
+    at: &mut Point<impl Recorder>,
+    dims: Dims,
+    threads: Threads,
+) {
+    let (rows, h) = (dims.n * dims.t, dims.heads * dims.d);
+    match &layer.attention_norm {
+        Some(n1) => {
+            w.tmp.copy_from_slice(x);
+            kernels::layer_norm(
+                w.tmp,
+                &mut lt.xhat1,
+                &mut lt.rstd1,
+                &n1.gamma,
+                &n1.beta,
+                n1.eps,
+            );
+            at.stage(Stage::AttentionResidual, w.tmp, h);
+            let normed = std::mem::take(w.tmp);
+            attention(layer, lt, &normed, w, at, dims, threads);
+            *w.tmp = normed;
+        }
+        None => {
+            at.stage(Stage::AttentionResidual, x, h);
+            attention(layer, lt, x, w, at, dims, threads);
+        }
+    }
+    let wo = &layer.attention_output;
+    kernels::linear(w.tmp, w.ctx, &wo.weight, &wo.bias, rows, threads);
+    at.stage(Stage::Context, w.ctx, h);
+    at.stage(Stage::AttentionOutput, w.tmp, h);
+    w.tmp.iter_mut().zip(x.iter()).for_each(|(a, b)| *a += b);
+    at.stage(Stage::AttentionNorm, w.tmp, h);
+    x.copy_from_slice(w.tmp);
+    let n2 = &layer.ffn_norm;
+    kernels::layer_norm(
+        w.tmp,
+        &mut lt.xhat2,
+        &mut lt.rstd2,
+        &n2.gamma,
+        &n2.beta,
+        n2.eps,
+    );
+    at.stage(Stage::FfnResidual, w.tmp, h);
+    ffn(layer, w.tmp, w.ctx, w.inner, lt, rows, threads);
+    at.stage(Stage::Intermediate, w.inner, layer.inner());
+    at.stage(Stage::FfnOutput, w.ctx, h);
+    x.iter_mut().zip(w.ctx.iter()).for_each(|(a, b)| *a += b);
 }
 
 /// The feed-forward block on `x` `(rows, h)` into `out` `(rows, h)`, keeping its tape.
@@ -382,14 +452,32 @@ impl Encoder {
 
     /// The layers on the embeddings block's output `x` `(n·t, width)`: the
     /// last hidden states `(n·t, h)` out. Keeps in `tape` what `backward`
-    /// needs; with a trace, records every attention map, query and key.
+    /// needs; with a trace, records every attention map, query and key
+    /// (and a probe's vectors).
     pub fn forward(
+        &self,
+        x: Vec<f32>,
+        n: usize,
+        t: usize,
+        tape: &mut Tape,
+        trace: Option<&mut Trace>,
+        threads: Threads,
+    ) -> Vec<f32> {
+        match trace {
+            Some(trace) => self.forward_recorded(x, n, t, tape, trace, threads),
+            None => self.forward_recorded(x, n, t, tape, &mut NoRecord, threads),
+        }
+    }
+
+    /// [`Self::forward`], telling `rec` what it computes (the plain pass is
+    /// monomorphized with [`NoRecord`]: no recording branch is left in it).
+    fn forward_recorded(
         &self,
         mut x: Vec<f32>,
         n: usize,
         t: usize,
         tape: &mut Tape,
-        mut trace: Option<&mut Trace>,
+        rec: &mut impl Recorder,
         threads: Threads,
     ) -> Vec<f32> {
         tape.ensure(self, n, t);
@@ -414,140 +502,20 @@ impl Encoder {
         if self.conv.is_some() {
             conv.input.clone_from(&x);
         }
+        let mut work = Work {
+            ctx,
+            tmp,
+            inner,
+            scratch,
+        };
         for (i, (layer, lt)) in self.layers.iter().zip(layers.iter_mut()).enumerate() {
-            let post = layer.norms == Norms::Post;
-            // The token whose every step this layer records, if any.
-            let probing = trace
-                .as_deref()
-                .and_then(|tr| tr.probe.as_ref())
-                .filter(|p| p.layer == i && p.token < t)
-                .map(|p| p.token);
-            let mut probe = Probe::default();
-            if let Some(k) = probing {
-                probe.vectors.input = row(&x, k, h);
+            let mut at = Point { layer: i, t, rec };
+            at.stage(Stage::Input, &x, h);
+            match layer.norms {
+                Norms::Post => post_norm(layer, lt, &mut x, &mut work, &mut at, dims, threads),
+                Norms::Pre => pre_norm(layer, lt, &mut x, &mut work, &mut at, dims, threads),
             }
-            // Pre-norm: h = LN1(x) into tmp (the identity for ModernBERT's first layer).
-            let att_in: &[f32] = match (&layer.attention_norm, post) {
-                (Some(n1), false) => {
-                    tmp.copy_from_slice(&x);
-                    kernels::layer_norm(
-                        tmp,
-                        &mut lt.xhat1,
-                        &mut lt.rstd1,
-                        &n1.gamma,
-                        &n1.beta,
-                        n1.eps,
-                    );
-                    tmp
-                }
-                _ => &x,
-            };
-            if let (Some(k), false) = (probing, post) {
-                probe.vectors.attention_residual = row(att_in, k, h);
-            }
-            // q, k, v = x W_qkvᵀ + b_qkv
-            kernels::linear(
-                &mut lt.qkv,
-                att_in,
-                &layer.qkv.weight,
-                &layer.qkv.bias,
-                rows,
-                threads,
-            );
-            layer.attention.forward(
-                &layer.qkv,
-                &mut lt.qkv,
-                ctx,
-                dims,
-                &mut lt.attention,
-                scratch,
-            );
-            if let Some(trace) = trace.as_deref_mut() {
-                trace.record(layer, &lt.attention.probs, &lt.qkv, dims, &lt.attention);
-            }
-            let wo = &layer.attention_output;
-            kernels::linear(tmp, ctx, &wo.weight, &wo.bias, rows, threads);
-            if let Some(k) = probing {
-                probe.qkv = lt.qkv[..t * 3 * h].to_vec();
-                probe.vectors.context = row(ctx, k, h);
-                probe.vectors.attention_output = row(tmp, k, h);
-            }
-            tmp.iter_mut().zip(x.iter()).for_each(|(a, b)| *a += b);
-            if let Some(k) = probing {
-                let sum = row(tmp, k, h);
-                if post {
-                    probe.vectors.attention_residual = sum;
-                } else {
-                    probe.vectors.attention_norm = sum;
-                }
-            }
-            if post {
-                // x1 = LN1(ctx Woᵀ + bo + x), in tmp
-                let n1 = layer
-                    .attention_norm
-                    .as_ref()
-                    .expect("post-norm layers have an attention norm");
-                kernels::layer_norm(
-                    tmp,
-                    &mut lt.xhat1,
-                    &mut lt.rstd1,
-                    &n1.gamma,
-                    &n1.beta,
-                    n1.eps,
-                );
-                // x2 = LN2(FFN(x1) + x1)
-                if let Some(k) = probing {
-                    probe.vectors.attention_norm = row(tmp, k, h);
-                }
-                ffn(layer, tmp, &mut x, inner, lt, rows, threads);
-                if let Some(k) = probing {
-                    let width = layer.inner();
-                    probe.vectors.intermediate = row(inner, k, width);
-                    probe.vectors.ffn_output = row(&x, k, h);
-                }
-                x.iter_mut().zip(tmp.iter()).for_each(|(a, b)| *a += b);
-                if let Some(k) = probing {
-                    probe.vectors.ffn_residual = row(&x, k, h);
-                }
-                let n2 = &layer.ffn_norm;
-                kernels::layer_norm(
-                    &mut x,
-                    &mut lt.xhat2,
-                    &mut lt.rstd2,
-                    &n2.gamma,
-                    &n2.beta,
-                    n2.eps,
-                );
-            } else {
-                // x1 = x + attention, then x2 = x1 + FFN(LN2(x1))
-                x.copy_from_slice(tmp);
-                let n2 = &layer.ffn_norm;
-                kernels::layer_norm(
-                    tmp,
-                    &mut lt.xhat2,
-                    &mut lt.rstd2,
-                    &n2.gamma,
-                    &n2.beta,
-                    n2.eps,
-                );
-                if let Some(k) = probing {
-                    probe.vectors.ffn_residual = row(tmp, k, h);
-                }
-                ffn(layer, tmp, ctx, inner, lt, rows, threads);
-                if let Some(k) = probing {
-                    probe.vectors.intermediate = row(inner, k, layer.inner());
-                    probe.vectors.ffn_output = row(ctx, k, h);
-                }
-                x.iter_mut().zip(ctx.iter()).for_each(|(a, b)| *a += b);
-            }
-            if let Some(k) = probing {
-                probe.vectors.output = row(&x, k, h);
-                if let Some(p) = trace.as_deref_mut().and_then(|tr| tr.probe.as_mut()) {
-                    probe.layer = p.layer;
-                    probe.token = p.token;
-                    *p = probe;
-                }
-            }
+            at.stage(Stage::Output, &x, h);
             if let (0, Some(c)) = (i, &self.conv) {
                 c.forward(&mut x, n, t, conv, threads);
             }

@@ -25,14 +25,16 @@ pub mod embeddings;
 pub mod encoder;
 pub mod head;
 pub mod kernels;
+pub mod record;
 
 use std::sync::Arc;
 
 pub use attention::Attention;
 pub use embeddings::{Embeddings, PositionIds};
-pub use encoder::{Encoder, Layer, LayerVectors, Norms, Probe, Tape, Trace};
+pub use encoder::{Encoder, Layer, Norms, Tape};
 pub use head::{Head, Rows};
 pub use kernels::Threads;
+pub use record::{LayerVectors, Probe, Trace};
 
 use crate::error::{Error, Result};
 use crate::types::{AttributionLayer, Output};
