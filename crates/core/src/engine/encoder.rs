@@ -240,6 +240,24 @@ fn attention(
     );
 }
 
+/// `x + ctx Woᵀ + bo` into `tmp`: the attention's output projection and
+/// its residual, told to the recorder.
+fn residual_attention(
+    layer: &Layer,
+    x: &[f32],
+    w: &mut Work,
+    at: &mut Point<impl Recorder>,
+    dims: Dims,
+    threads: Threads,
+) {
+    let (rows, h) = (dims.n * dims.t, dims.heads * dims.d);
+    let wo = &layer.attention_output;
+    kernels::linear(w.tmp, w.ctx, &wo.weight, &wo.bias, rows, threads);
+    at.stage(Stage::Context, w.ctx, h);
+    at.stage(Stage::AttentionOutput, w.tmp, h);
+    w.tmp.iter_mut().zip(x.iter()).for_each(|(a, b)| *a += b);
+}
+
 /// A post-norm layer (BERT, ALBERT, ELECTRA, DeBERTa, DistilBERT), in place on `x`:
 /// x1 = LN1(Attn(x) Woᵀ + bo + x); x2 = LN2(FFN(x1) + x1).
 fn post_norm(
@@ -253,11 +271,7 @@ fn post_norm(
 ) {
     let (rows, h) = (dims.n * dims.t, dims.heads * dims.d);
     attention(layer, lt, x, w, at, dims, threads);
-    let wo = &layer.attention_output;
-    kernels::linear(w.tmp, w.ctx, &wo.weight, &wo.bias, rows, threads);
-    at.stage(Stage::Context, w.ctx, h);
-    at.stage(Stage::AttentionOutput, w.tmp, h);
-    w.tmp.iter_mut().zip(x.iter()).for_each(|(a, b)| *a += b);
+    residual_attention(layer, x, w, at, dims, threads);
     at.stage(Stage::AttentionResidual, w.tmp, h);
     let n1 = layer
         .attention_norm
@@ -315,11 +329,7 @@ fn pre_norm(
             attention(layer, lt, x, w, at, dims, threads);
         }
     }
-    let wo = &layer.attention_output;
-    kernels::linear(w.tmp, w.ctx, &wo.weight, &wo.bias, rows, threads);
-    at.stage(Stage::Context, w.ctx, h);
-    at.stage(Stage::AttentionOutput, w.tmp, h);
-    w.tmp.iter_mut().zip(x.iter()).for_each(|(a, b)| *a += b);
+    residual_attention(layer, x, w, at, dims, threads);
     at.stage(Stage::AttentionNorm, w.tmp, h);
     x.copy_from_slice(w.tmp);
     let n2 = &layer.ffn_norm;
