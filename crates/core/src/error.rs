@@ -182,6 +182,12 @@ pub enum Error {
     #[error("internal tensor error: {0}")]
     Internal(String),
 
+    /// The GPU could not be used or failed (no adapter, a lost device, an
+    /// allocation over its limits, a shader that does not compile). Callers
+    /// fall back to the CPU engine with this message as a notice.
+    #[error("the GPU {0}")]
+    Device(String),
+
     /// Shard reports that do not make one set.
     #[error("cannot merge these reports: {0}")]
     Merge(String),

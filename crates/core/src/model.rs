@@ -3,6 +3,7 @@
 //! from the files straight into the engine's buffers, once.
 
 use crate::config::CheckpointConfig;
+use crate::device::{DeviceChoice, DeviceInfo, Placement};
 use crate::engine::{Network, Rows, Shared, Threads, Trace};
 use crate::error::{Error, Result};
 use crate::files::ModelFiles;
@@ -28,6 +29,8 @@ pub struct Model {
     output: Output,
     config: CheckpointConfig,
     warnings: Vec<String>,
+    /// Where the layers run for attribution ([`Model::place`]).
+    placement: Placement,
 }
 
 impl std::fmt::Debug for Model {
@@ -152,7 +155,25 @@ impl Model {
             output,
             config,
             warnings,
+            placement: Placement::default(),
         })
+    }
+
+    /// Runs the layers' many passes of attribution on the device `choice`
+    /// asks for, when there is one that runs this model; the CPU otherwise
+    /// ([`Self::device`] says which, and why).
+    pub fn place(&mut self, choice: DeviceChoice) -> DeviceInfo {
+        self.placement = Placement::choose(&self.network, choice);
+        self.placement.info()
+    }
+
+    /// Where attribution's passes run (after a GPU fault: the CPU, with a notice).
+    pub fn device(&self) -> DeviceInfo {
+        self.placement.info()
+    }
+
+    pub(crate) fn placement(&self) -> &Placement {
+        &self.placement
     }
 
     pub fn task(&self) -> Task {

@@ -204,14 +204,15 @@ impl Differentiable for ForwardFunc<'_> {
 
     fn scores(&self, xs: &[f32]) -> Result<Vec<f32>> {
         let net = self.model.network();
-        let logits = net.logits(
-            xs,
-            self.layer,
-            self.shared(),
-            self.objective.rows,
-            None,
-            Threads::Pool,
-        )?;
+        let (shared, rows) = (self.shared(), self.objective.rows);
+        let on_gpu = self
+            .model
+            .placement()
+            .logits(net, xs, self.layer, shared, rows);
+        let logits = match on_gpu {
+            Some(logits) => logits,
+            None => net.logits(xs, self.layer, shared, rows, None, Threads::Pool)?,
+        };
         let classes = net.head.as_ref().map_or(1, |h| h.classes());
         let o = &self.objective;
         Ok(crate::engine::head::score(&logits, classes, o.class, o.probability).0)
@@ -223,14 +224,14 @@ impl Differentiable for ForwardFunc<'_> {
         tape: &mut Tape,
         threads: Threads,
     ) -> Result<(Vec<f32>, Vec<f32>)> {
-        self.model.network().scores_and_gradients(
-            xs,
-            self.layer,
-            self.shared(),
-            self.objective,
-            tape,
-            threads,
-        )
+        let net = self.model.network();
+        let placement = self.model.placement();
+        if let Some(r) =
+            placement.scores_and_gradients(net, xs, self.layer, self.shared(), self.objective)
+        {
+            return Ok(r);
+        }
+        net.scores_and_gradients(xs, self.layer, self.shared(), self.objective, tape, threads)
     }
 
     fn bytes_per_point(&self) -> usize {

@@ -23,6 +23,8 @@ pub mod attention;
 pub mod conv;
 pub mod embeddings;
 pub mod encoder;
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+pub mod gpu;
 pub mod head;
 pub mod kernels;
 pub mod record;
@@ -217,6 +219,39 @@ pub struct Objective {
     pub probability: Option<Output>,
 }
 
+/// The encoder's layers on some device: the forward pass keeping in a tape
+/// what its backward pass reads, and the input-only backward pass. The CPU
+/// engine ([`OnCpu`]) and the GPU backend (`gpu::GpuEncoder`) implement it;
+/// [`Network::scores_and_gradients_on`] runs either between the embeddings
+/// block and the head, which stay on the CPU.
+pub trait Layers {
+    type Tape: Default;
+    /// The last hidden states `(n·t, h)` of the embeddings block's output
+    /// `x` `(n·t, width)`.
+    fn forward(&self, x: Vec<f32>, n: usize, t: usize, tape: &mut Self::Tape) -> Result<Vec<f32>>;
+    /// ∂F/∂(last hidden states) in, ∂F/∂(embeddings block output) out.
+    fn backward(&self, g: Vec<f32>, tape: &mut Self::Tape) -> Result<Vec<f32>>;
+}
+
+/// The CPU engine's layers, on `threads`.
+#[derive(Debug, Clone, Copy)]
+pub struct OnCpu<'a> {
+    pub encoder: &'a Encoder,
+    pub threads: Threads,
+}
+
+impl Layers for OnCpu<'_> {
+    type Tape = Tape;
+
+    fn forward(&self, x: Vec<f32>, n: usize, t: usize, tape: &mut Tape) -> Result<Vec<f32>> {
+        Ok(self.encoder.forward(x, n, t, tape, None, self.threads))
+    }
+
+    fn backward(&self, g: Vec<f32>, tape: &mut Tape) -> Result<Vec<f32>> {
+        Ok(self.encoder.backward(g, tape, self.threads))
+    }
+}
+
 /// Encoder and head together: what a checkpoint computes.
 #[derive(Debug, Clone)]
 pub struct Network {
@@ -271,7 +306,8 @@ impl Network {
     }
 
     /// The scores of `n` sequences given at `entry` (`(n·t, width)`) and
-    /// their gradients with respect to `xs` (same shape), computed in `tape`.
+    /// their gradients with respect to `xs` (same shape), computed in `tape`
+    /// on the CPU.
     pub fn scores_and_gradients(
         &self,
         xs: &[f32],
@@ -281,15 +317,38 @@ impl Network {
         tape: &mut Tape,
         threads: Threads,
     ) -> Result<(Vec<f32>, Vec<f32>)> {
+        let layers = OnCpu {
+            encoder: &self.encoder,
+            threads,
+        };
+        let mut emb = std::mem::take(&mut tape.embeddings);
+        let out =
+            self.scores_and_gradients_on(&layers, tape, &mut emb, xs, entry, shared, objective);
+        tape.embeddings = emb;
+        out
+    }
+
+    /// [`Self::scores_and_gradients`] with the layers on `layers`' device.
+    #[allow(clippy::too_many_arguments)]
+    pub fn scores_and_gradients_on<L: Layers>(
+        &self,
+        layers: &L,
+        tape: &mut L::Tape,
+        emb_tape: &mut embeddings::EmbeddingsTape,
+        xs: &[f32],
+        entry: AttributionLayer,
+        shared: Shared,
+        objective: Objective,
+    ) -> Result<(Vec<f32>, Vec<f32>)> {
         let head = self.head()?;
         let t = shared.tokens();
         let emb = &self.encoder.embeddings;
         let x = match entry {
-            AttributionLayer::WordEmbeddings => emb.forward(xs, shared, Some(&mut tape.embeddings)),
+            AttributionLayer::WordEmbeddings => emb.forward(xs, shared, Some(emb_tape)),
             AttributionLayer::Embeddings => xs.to_vec(),
         };
         let n = x.len() / (t * emb.out_width());
-        let hidden = self.encoder.forward(x, n, t, tape, None, threads);
+        let hidden = layers.forward(x, n, t, tape)?;
         let mut head_tape = head::HeadTape::default();
         let logits = head.forward(&hidden, n, t, objective.rows, Some(&mut head_tape));
         let (scores, dlogits) = head::score(
@@ -300,10 +359,31 @@ impl Network {
         );
         let mut g = hidden; // no longer needed: it becomes the gradient
         head.backward(&dlogits, &head_tape, n, t, objective.rows, &mut g);
-        let mut g = self.encoder.backward(g, tape, threads);
+        let mut g = layers.backward(g, tape)?;
         if entry == AttributionLayer::WordEmbeddings {
-            g = emb.backward(&g, &tape.embeddings);
+            g = emb.backward(&g, emb_tape);
         }
         Ok((scores, g))
+    }
+
+    /// The logits at `rows` of `n` sequences given at `entry`, the layers on
+    /// `layers`' device (forward only).
+    pub fn logits_on<L: Layers>(
+        &self,
+        layers: &L,
+        xs: &[f32],
+        entry: AttributionLayer,
+        shared: Shared,
+        rows: Rows,
+    ) -> Result<Vec<f32>> {
+        let head = self.head()?;
+        let t = shared.tokens();
+        let x = match entry {
+            AttributionLayer::WordEmbeddings => self.encoder.embeddings.forward(xs, shared, None),
+            AttributionLayer::Embeddings => xs.to_vec(),
+        };
+        let n = x.len() / (t * self.encoder.embeddings.out_width());
+        let h = layers.forward(x, n, t, &mut L::Tape::default())?;
+        Ok(head.forward(&h, n, t, rows, None))
     }
 }

@@ -1,0 +1,743 @@
+//! The encoder's layers on the GPU: the weights uploaded once, a batch's
+//! tape kept on the device, and the passes of [`super::super::encoder`]
+//! written as dispatches of `kernels.wgsl`.
+//!
+//! What it runs: post-norm layers with absolute attention and an MLP
+//! feed-forward (BERT, RoBERTa, XLM-R, CamemBERT, DistilBERT, ALBERT,
+//! ELECTRA), the embedding projection of ALBERT and ELECTRA included.
+//! [`GpuEncoder::new`] says why for any other layer, and the caller keeps
+//! the CPU engine for it.
+
+use std::sync::Arc;
+
+use super::{Binds, Buf, Gpu, Kernel, Params, Pass, ACCUMULATE, BIAS};
+use crate::engine::attention::Attention;
+use crate::engine::encoder::{Encoder, Layer, Norms};
+use crate::engine::{LayerNorm, Layers, Linear};
+use crate::error::{Error, Result};
+use crate::types::Activation;
+
+#[derive(Debug)]
+struct GpuLinear {
+    w: Buf,
+    b: Buf,
+    out: usize,
+    inp: usize,
+}
+
+impl GpuLinear {
+    fn new(gpu: &Gpu, l: &Linear) -> Result<Self> {
+        Ok(Self {
+            w: gpu.upload(&l.weight)?,
+            b: gpu.upload(&l.bias)?,
+            out: l.out_dim(),
+            inp: l.in_dim(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct GpuNorm {
+    gamma: Buf,
+    beta: Buf,
+    eps: f32,
+}
+
+impl GpuNorm {
+    fn new(gpu: &Gpu, n: &LayerNorm) -> Result<Self> {
+        Ok(Self {
+            gamma: gpu.upload(&n.gamma)?,
+            beta: gpu.upload(&n.beta)?,
+            eps: n.eps,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct GpuLayer {
+    qkv: GpuLinear,
+    attention_output: GpuLinear,
+    attention_norm: GpuNorm,
+    intermediate: GpuLinear,
+    output: GpuLinear,
+    ffn_norm: GpuNorm,
+    act: u32,
+}
+
+/// The encoder's layers, uploaded to one device.
+#[derive(Debug)]
+pub struct GpuEncoder {
+    pub gpu: Arc<Gpu>,
+    project: Option<GpuLinear>,
+    /// One per application (ALBERT's share one upload).
+    layers: Vec<Arc<GpuLayer>>,
+    hidden: usize,
+    heads: usize,
+    scale: f32,
+    inner: usize,
+}
+
+/// Why the GPU backend does not run `layer` yet, if it does not.
+fn unsupported(layer: &Layer) -> Option<&'static str> {
+    if layer.norms == Norms::Pre {
+        return Some("pre-norm layers (ModernBERT)");
+    }
+    if layer.glu {
+        return Some("gated feed-forward layers");
+    }
+    match layer.attention {
+        Attention::Absolute => None,
+        Attention::Rotary { .. } => Some("rotary attention (ModernBERT)"),
+        Attention::Disentangled(_) => Some("DeBERTa's relative attention"),
+    }
+}
+
+fn act_code(act: Activation) -> u32 {
+    match act {
+        Activation::Gelu => 0,
+        Activation::GeluTanh => 1,
+        Activation::Relu => 2,
+        Activation::Silu => 3,
+        Activation::Tanh => 4,
+    }
+}
+
+impl GpuEncoder {
+    /// Uploads `enc`'s weights, or says why its layers cannot run here.
+    pub fn new(gpu: Arc<Gpu>, enc: &Encoder) -> Result<Self> {
+        if enc.conv.is_some() {
+            return Err(Error::Device(
+                "backend does not run DeBERTa-v2's convolution yet".into(),
+            ));
+        }
+        if enc.final_norm.is_some() {
+            return Err(Error::Device(
+                "backend does not run pre-norm encoders (ModernBERT) yet".into(),
+            ));
+        }
+        let mut uploaded: Vec<(*const Layer, Arc<GpuLayer>)> = Vec::new();
+        let mut layers = Vec::with_capacity(enc.layers.len());
+        for layer in &enc.layers {
+            if let Some(why) = unsupported(layer) {
+                return Err(Error::Device(format!("backend does not run {why} yet")));
+            }
+            let key = Arc::as_ptr(layer);
+            if let Some((_, up)) = uploaded.iter().find(|(k, _)| *k == key) {
+                layers.push(up.clone());
+                continue;
+            }
+            let norm = layer
+                .attention_norm
+                .as_ref()
+                .ok_or_else(|| Error::Internal("a post-norm layer without its norm".into()))?;
+            let up = Arc::new(GpuLayer {
+                qkv: GpuLinear::new(&gpu, &layer.qkv)?,
+                attention_output: GpuLinear::new(&gpu, &layer.attention_output)?,
+                attention_norm: GpuNorm::new(&gpu, norm)?,
+                intermediate: GpuLinear::new(&gpu, &layer.intermediate)?,
+                output: GpuLinear::new(&gpu, &layer.output)?,
+                ffn_norm: GpuNorm::new(&gpu, &layer.ffn_norm)?,
+                act: act_code(layer.act),
+            });
+            uploaded.push((key, up.clone()));
+            layers.push(up);
+        }
+        let project = enc
+            .project
+            .as_ref()
+            .map(|p| GpuLinear::new(&gpu, p))
+            .transpose()?;
+        let inner = layers.iter().map(|l| l.intermediate.out).max().unwrap_or(0);
+        Ok(Self {
+            gpu,
+            project,
+            layers,
+            hidden: enc.hidden,
+            heads: enc.heads,
+            scale: enc.scale,
+            inner,
+        })
+    }
+
+    /// The most sequences of `t` tokens one pass may hold: every buffer
+    /// within the adapter's binding limit, and the tape within `budget` bytes.
+    pub fn max_batch(&self, t: usize, budget: usize) -> usize {
+        let (h, heads, inner) = (self.hidden, self.heads, self.inner.max(1));
+        let widest = (t * 3 * h).max(t * inner).max(heads * t * t);
+        let by_binding = self.gpu.max_binding() / widest.max(1);
+        let per_seq = 4
+            * (self.layers.len() * (t * (3 * h + 2 * h + 2 + inner) + heads * t * t)
+                + t * (4 * h + inner + 3 * h)
+                + heads * t * t);
+        by_binding.min(budget / per_seq.max(1)).max(1)
+    }
+}
+
+/// One layer's tape on the device.
+#[derive(Debug)]
+struct LayerBufs {
+    qkv: Buf,
+    probs: Buf,
+    /// x̂ then 1/σ of the attention norm, and of the feed-forward norm.
+    ln1: Buf,
+    ln2: Buf,
+    act_grad: Buf,
+}
+
+/// A batch's activations and tape on the device, kept from the forward
+/// pass for the backward pass; reused by batches of the same size.
+#[derive(Debug, Default)]
+pub struct GpuTape {
+    n: usize,
+    t: usize,
+    bufs: Option<Bufs>,
+}
+
+#[derive(Debug)]
+struct Bufs {
+    layers: Vec<LayerBufs>,
+    input: Buf,
+    x: Buf,
+    tmp: Buf,
+    ctx: Buf,
+    inner: Buf,
+    dqkv: Buf,
+    dp: Buf,
+}
+
+/// Sizes of one pass.
+#[derive(Debug, Clone, Copy)]
+struct Dims {
+    n: usize,
+    t: usize,
+    h: usize,
+    heads: usize,
+    d: usize,
+    scale: f32,
+}
+
+impl Dims {
+    fn rows(&self) -> usize {
+        self.n * self.t
+    }
+}
+
+fn u(v: usize) -> u32 {
+    v as u32
+}
+
+/// `y = x Wᵀ + b` for `rows` rows (`y` added to with `accumulate`).
+fn linear(pass: &mut Pass, y: &Buf, x: &Buf, l: &GpuLinear, rows: usize) {
+    let p = Params {
+        m: u(rows),
+        n: u(l.out),
+        k: u(l.inp),
+        inner: 1,
+        a_i: u(l.inp),
+        a_k: 1,
+        b_k: 1,
+        b_j: u(l.inp),
+        c_i: u(l.out),
+        c_j: 1,
+        flags: BIAS,
+        alpha: 1.0,
+        ..Default::default()
+    };
+    let binds = Binds {
+        a: Some(x),
+        b: Some(&l.w),
+        c: Some(y),
+        e: Some(&l.b),
+        ..Default::default()
+    };
+    pass.matmul(p, 1, binds);
+}
+
+/// `dx (+)= dy W`: the input gradient of a Linear.
+fn linear_backward(pass: &mut Pass, dx: &Buf, dy: &Buf, l: &GpuLinear, rows: usize, acc: bool) {
+    let p = Params {
+        m: u(rows),
+        n: u(l.inp),
+        k: u(l.out),
+        inner: 1,
+        a_i: u(l.out),
+        a_k: 1,
+        b_k: u(l.inp),
+        b_j: 1,
+        c_i: u(l.inp),
+        c_j: 1,
+        flags: if acc { ACCUMULATE } else { 0 },
+        alpha: 1.0,
+        ..Default::default()
+    };
+    let binds = Binds {
+        a: Some(dy),
+        b: Some(&l.w),
+        c: Some(dx),
+        ..Default::default()
+    };
+    pass.matmul(p, 1, binds);
+}
+
+fn layer_norm(pass: &mut Pass, x: &Buf, keep: &Buf, n: &GpuNorm, dims: Dims) {
+    let p = Params {
+        rows: u(dims.rows()),
+        width: u(dims.h),
+        eps: n.eps,
+        aux: u(dims.rows() * dims.h),
+        ..Default::default()
+    };
+    let binds = Binds {
+        a: Some(&n.gamma),
+        b: Some(&n.beta),
+        c: Some(x),
+        d: Some(keep),
+        ..Default::default()
+    };
+    pass.rows(Kernel::LayerNorm, p, binds);
+}
+
+fn layer_norm_backward(pass: &mut Pass, g: &Buf, keep: &Buf, n: &GpuNorm, dims: Dims) {
+    let p = Params {
+        rows: u(dims.rows()),
+        width: u(dims.h),
+        aux: u(dims.rows() * dims.h),
+        ..Default::default()
+    };
+    let binds = Binds {
+        a: Some(keep),
+        b: Some(&n.gamma),
+        c: Some(g),
+        ..Default::default()
+    };
+    pass.rows(Kernel::LayerNormBackward, p, binds);
+}
+
+/// `c += a` (`add`) or `c = c ⊙ a`, over `len` values.
+fn combine(pass: &mut Pass, c: &Buf, a: &Buf, len: usize, add: bool) {
+    let p = Params {
+        rows: u(len),
+        alpha: 1.0,
+        flags: if add { ACCUMULATE } else { 0 },
+        ..Default::default()
+    };
+    let binds = Binds {
+        a: Some(a),
+        c: Some(c),
+        ..Default::default()
+    };
+    pass.each(Kernel::Combine, p, binds);
+}
+
+/// The strides of head `z0` of sequence `z1` in a `(n·t, width)` matrix whose
+/// head columns start at `off`: rows `width` apart, heads `d` apart.
+struct Heads {
+    off: usize,
+    row: usize,
+    d: usize,
+    seq: usize,
+}
+
+impl Heads {
+    /// Within the stacked `q | k | v` rows: part 0, 1 or 2.
+    fn qkv(part: usize, dims: Dims) -> Self {
+        Self {
+            off: part * dims.h,
+            row: 3 * dims.h,
+            d: dims.d,
+            seq: dims.t * 3 * dims.h,
+        }
+    }
+
+    /// Within a `(n·t, h)` matrix.
+    fn plain(dims: Dims) -> Self {
+        Self {
+            off: 0,
+            row: dims.h,
+            d: dims.d,
+            seq: dims.t * dims.h,
+        }
+    }
+}
+
+/// The `(t, t)` maps of every head: row-major, head after head, sequence
+/// after sequence. `transposed` reads each map as its transpose.
+struct Maps {
+    transposed: bool,
+}
+
+impl Maps {
+    /// A's strides: element (i, k) of the map.
+    fn as_a(&self, p: &mut Params, dims: Dims) {
+        let t = u(dims.t);
+        (p.a_i, p.a_k) = if self.transposed { (1, t) } else { (t, 1) };
+        p.a_z0 = t * t;
+        p.a_z1 = u(dims.heads) * t * t;
+    }
+}
+
+/// `C_z = alpha · A_z B_z` for every head z of every sequence.
+#[allow(clippy::too_many_arguments)]
+fn per_head(
+    pass: &mut Pass,
+    dims: Dims,
+    (m, n, k): (usize, usize, usize),
+    set: impl FnOnce(&mut Params),
+    a: &Buf,
+    b: &Buf,
+    c: &Buf,
+    alpha: f32,
+) {
+    let mut p = Params {
+        m: u(m),
+        n: u(n),
+        k: u(k),
+        inner: u(dims.heads),
+        alpha,
+        ..Default::default()
+    };
+    set(&mut p);
+    let binds = Binds {
+        a: Some(a),
+        b: Some(b),
+        c: Some(c),
+        ..Default::default()
+    };
+    pass.matmul(p, dims.n * dims.heads, binds);
+}
+
+/// A's strides for a head's `(t, d)` block (or its transpose, `(d, t)`, with `t_`).
+fn head_as_a(p: &mut Params, s: &Heads) {
+    p.a_off = u(s.off);
+    p.a_i = u(s.row);
+    p.a_k = 1;
+    p.a_z0 = u(s.d);
+    p.a_z1 = u(s.seq);
+}
+
+/// B's strides for a head's `(t, d)` block read as `(k = token, j = dim)`,
+/// or transposed (`(k = dim, j = token)`).
+fn head_as_b(p: &mut Params, s: &Heads, transposed: bool) {
+    p.b_off = u(s.off);
+    (p.b_k, p.b_j) = if transposed {
+        (1, u(s.row))
+    } else {
+        (u(s.row), 1)
+    };
+    p.b_z0 = u(s.d);
+    p.b_z1 = u(s.seq);
+}
+
+/// C's strides for a head's `(t, d)` block.
+fn head_as_c(p: &mut Params, s: &Heads) {
+    p.c_off = u(s.off);
+    p.c_i = u(s.row);
+    p.c_j = 1;
+    p.c_z0 = u(s.d);
+    p.c_z1 = u(s.seq);
+}
+
+/// C's strides for the `(t, t)` maps.
+fn maps_as_c(p: &mut Params, dims: Dims) {
+    let t = u(dims.t);
+    p.c_i = t;
+    p.c_j = 1;
+    p.c_z0 = t * t;
+    p.c_z1 = u(dims.heads) * t * t;
+}
+
+impl GpuEncoder {
+    fn dims(&self, n: usize, t: usize) -> Dims {
+        Dims {
+            n,
+            t,
+            h: self.hidden,
+            heads: self.heads,
+            d: self.hidden / self.heads,
+            scale: self.scale,
+        }
+    }
+
+    fn ensure<'t>(
+        &self,
+        tape: &'t mut GpuTape,
+        n: usize,
+        t: usize,
+        width: usize,
+    ) -> Result<&'t Bufs> {
+        if tape.bufs.is_none() || tape.n != n || tape.t != t {
+            tape.bufs = None;
+            let gpu = &self.gpu;
+            let (h, rows) = (self.hidden, n * t);
+            let maps = n * self.heads * t * t;
+            let mut layers = Vec::with_capacity(self.layers.len());
+            for l in &self.layers {
+                layers.push(LayerBufs {
+                    qkv: gpu.buffer(rows * 3 * h)?,
+                    probs: gpu.buffer(maps)?,
+                    ln1: gpu.buffer(rows * h + rows)?,
+                    ln2: gpu.buffer(rows * h + rows)?,
+                    act_grad: gpu.buffer(rows * l.intermediate.out)?,
+                });
+            }
+            tape.bufs = Some(Bufs {
+                layers,
+                input: gpu.buffer(rows * width.max(h))?,
+                x: gpu.buffer(rows * h)?,
+                tmp: gpu.buffer(rows * h)?,
+                ctx: gpu.buffer(rows * h)?,
+                inner: gpu.buffer(rows * self.inner)?,
+                dqkv: gpu.buffer(rows * 3 * h)?,
+                dp: gpu.buffer(maps)?,
+            });
+            tape.n = n;
+            tape.t = t;
+        }
+        tape.bufs
+            .as_ref()
+            .ok_or_else(|| Error::Internal("the GPU tape".into()))
+    }
+
+    /// One post-norm layer on `x`, in place:
+    /// x1 = LN1(Attn(x) Woᵀ + bo + x); x2 = LN2(FFN(x1) + x1).
+    fn layer(&self, pass: &mut Pass, l: &GpuLayer, lb: &LayerBufs, bufs: &Bufs, dims: Dims) {
+        let rows = dims.rows();
+        let (t, d) = (dims.t, dims.d);
+        linear(pass, &lb.qkv, &bufs.x, &l.qkv, rows);
+        // S = q kᵀ · scale, then P = softmax(S)
+        let (q, k, v) = (
+            Heads::qkv(0, dims),
+            Heads::qkv(1, dims),
+            Heads::qkv(2, dims),
+        );
+        let set = |p: &mut Params| {
+            head_as_a(p, &q);
+            head_as_b(p, &k, true);
+            maps_as_c(p, dims);
+        };
+        per_head(
+            pass,
+            dims,
+            (t, t, d),
+            set,
+            &lb.qkv,
+            &lb.qkv,
+            &lb.probs,
+            dims.scale,
+        );
+        let p = Params {
+            rows: u(dims.n * dims.heads * t),
+            width: u(t),
+            t: u(t),
+            ..Default::default()
+        };
+        let binds = Binds {
+            c: Some(&lb.probs),
+            ..Default::default()
+        };
+        pass.rows(Kernel::Softmax, p, binds);
+        // ctx = P v
+        let set = |p: &mut Params| {
+            Maps { transposed: false }.as_a(p, dims);
+            head_as_b(p, &v, false);
+            head_as_c(p, &Heads::plain(dims));
+        };
+        per_head(
+            pass,
+            dims,
+            (t, d, t),
+            set,
+            &lb.probs,
+            &lb.qkv,
+            &bufs.ctx,
+            1.0,
+        );
+        // x1 = LN1(ctx Woᵀ + bo + x)
+        linear(pass, &bufs.tmp, &bufs.ctx, &l.attention_output, rows);
+        combine(pass, &bufs.tmp, &bufs.x, rows * dims.h, true);
+        layer_norm(pass, &bufs.tmp, &lb.ln1, &l.attention_norm, dims);
+        // x2 = LN2(act(x1 W1ᵀ + b1) W2ᵀ + b2 + x1)
+        linear(pass, &bufs.inner, &bufs.tmp, &l.intermediate, rows);
+        let p = Params {
+            rows: u(rows * l.intermediate.out),
+            act: l.act,
+            ..Default::default()
+        };
+        let binds = Binds {
+            c: Some(&bufs.inner),
+            d: Some(&lb.act_grad),
+            ..Default::default()
+        };
+        pass.each(Kernel::Activate, p, binds);
+        linear(pass, &bufs.x, &bufs.inner, &l.output, rows);
+        combine(pass, &bufs.x, &bufs.tmp, rows * dims.h, true);
+        layer_norm(pass, &bufs.x, &lb.ln2, &l.ffn_norm, dims);
+    }
+
+    /// The input gradient of [`Self::layer`], in place on `g` (`bufs.x`).
+    fn layer_backward(
+        &self,
+        pass: &mut Pass,
+        l: &GpuLayer,
+        lb: &LayerBufs,
+        bufs: &Bufs,
+        dims: Dims,
+    ) {
+        let rows = dims.rows();
+        let (t, d, h) = (dims.t, dims.d, dims.h);
+        let g = &bufs.x;
+        // Through LN2; the residual carries the same gradient to x1.
+        layer_norm_backward(pass, g, &lb.ln2, &l.ffn_norm, dims);
+        pass.copy(&bufs.tmp, g, rows * h);
+        linear_backward(pass, &bufs.inner, g, &l.output, rows, false);
+        combine(
+            pass,
+            &bufs.inner,
+            &lb.act_grad,
+            rows * l.intermediate.out,
+            false,
+        );
+        linear_backward(pass, &bufs.tmp, &bufs.inner, &l.intermediate, rows, true);
+        // Through LN1; the residual carries the same gradient to x.
+        layer_norm_backward(pass, &bufs.tmp, &lb.ln1, &l.attention_norm, dims);
+        pass.copy(g, &bufs.tmp, rows * h);
+        // dctx = g Wo
+        linear_backward(pass, &bufs.ctx, g, &l.attention_output, rows, false);
+        let (q, k, v) = (
+            Heads::qkv(0, dims),
+            Heads::qkv(1, dims),
+            Heads::qkv(2, dims),
+        );
+        let dctx = Heads::plain(dims);
+        // dP = dctx vᵀ
+        let set = |p: &mut Params| {
+            head_as_a(p, &dctx);
+            head_as_b(p, &v, true);
+            maps_as_c(p, dims);
+        };
+        per_head(
+            pass,
+            dims,
+            (t, t, d),
+            set,
+            &bufs.ctx,
+            &lb.qkv,
+            &bufs.dp,
+            1.0,
+        );
+        // dv = Pᵀ dctx
+        let set = |p: &mut Params| {
+            Maps { transposed: true }.as_a(p, dims);
+            head_as_b(p, &dctx, false);
+            head_as_c(p, &v);
+        };
+        per_head(
+            pass,
+            dims,
+            (t, d, t),
+            set,
+            &lb.probs,
+            &bufs.ctx,
+            &bufs.dqkv,
+            1.0,
+        );
+        // dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale
+        let p = Params {
+            rows: u(dims.n * dims.heads * t),
+            width: u(t),
+            alpha: dims.scale,
+            ..Default::default()
+        };
+        let binds = Binds {
+            a: Some(&lb.probs),
+            c: Some(&bufs.dp),
+            ..Default::default()
+        };
+        pass.rows(Kernel::SoftmaxBackward, p, binds);
+        // dq = dS k; dk = dSᵀ q
+        let set = |p: &mut Params| {
+            Maps { transposed: false }.as_a(p, dims);
+            head_as_b(p, &k, false);
+            head_as_c(p, &q);
+        };
+        per_head(
+            pass,
+            dims,
+            (t, d, t),
+            set,
+            &bufs.dp,
+            &lb.qkv,
+            &bufs.dqkv,
+            1.0,
+        );
+        let set = |p: &mut Params| {
+            Maps { transposed: true }.as_a(p, dims);
+            head_as_b(p, &q, false);
+            head_as_c(p, &k);
+        };
+        per_head(
+            pass,
+            dims,
+            (t, d, t),
+            set,
+            &bufs.dp,
+            &lb.qkv,
+            &bufs.dqkv,
+            1.0,
+        );
+        // g += dqkv W_qkv
+        linear_backward(pass, g, &bufs.dqkv, &l.qkv, rows, true);
+    }
+}
+
+impl Layers for GpuEncoder {
+    type Tape = GpuTape;
+
+    fn forward(&self, x: Vec<f32>, n: usize, t: usize, tape: &mut GpuTape) -> Result<Vec<f32>> {
+        let gpu = self.gpu.clone();
+        gpu.exclusive(|| {
+            let width = x.len() / (n * t).max(1);
+            let bufs = self.ensure(tape, n, t, width)?;
+            let dims = self.dims(n, t);
+            let mut pass = gpu.pass();
+            match &self.project {
+                Some(p) => {
+                    gpu.write(&bufs.input, &x);
+                    linear(&mut pass, &bufs.x, &bufs.input, p, dims.rows());
+                }
+                None => gpu.write(&bufs.x, &x),
+            }
+            for (l, lb) in self.layers.iter().zip(&bufs.layers) {
+                self.layer(&mut pass, l, lb, bufs, dims);
+            }
+            pass.submit();
+            gpu.read(&bufs.x, dims.rows() * dims.h)
+        })
+    }
+
+    fn backward(&self, g: Vec<f32>, tape: &mut GpuTape) -> Result<Vec<f32>> {
+        let gpu = self.gpu.clone();
+        gpu.exclusive(|| {
+            let dims = self.dims(tape.n, tape.t);
+            let bufs = tape
+                .bufs
+                .as_ref()
+                .ok_or_else(|| Error::Internal("a GPU backward pass before its forward".into()))?;
+            gpu.write(&bufs.x, &g);
+            let mut pass = gpu.pass();
+            for (l, lb) in self.layers.iter().zip(&bufs.layers).rev() {
+                self.layer_backward(&mut pass, l, lb, bufs, dims);
+            }
+            let rows = dims.rows();
+            let out = match &self.project {
+                Some(p) => {
+                    linear_backward(&mut pass, &bufs.input, &bufs.x, p, rows, false);
+                    (&bufs.input, rows * p.inp)
+                }
+                None => (&bufs.x, rows * dims.h),
+            };
+            pass.submit();
+            gpu.read(out.0, out.1)
+        })
+    }
+}
