@@ -20,12 +20,16 @@ use clap::{Args, ValueEnum};
 use crate::explain::load;
 use crate::merge::{check_out, write_report};
 use crate::rows::{self, Columns, Format, OnBadRow};
+use crate::DeviceArg;
 
 #[derive(Args)]
 pub struct AnalyzeArgs {
     /// The model folder (a sequence classifier).
     #[arg(long)]
     pub model: PathBuf,
+    /// Where the layers' passes run (as `explain --device`).
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
     /// The labelled set: a .csv, .tsv, .jsonl or .txt file, or "-" for standard input (JSON Lines unless --format says).
     #[arg(long)]
     pub data: PathBuf,
@@ -173,7 +177,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode, String> {
     let opts = options(args);
     check_out(&args.out)?;
     let all = read_rows(args)?;
-    let model = load(&args.model)?;
+    let model = load(&args.model, args.device.into())?;
     // Of the whole set, so that every shard of it carries the same one.
     let fingerprint = Fingerprint::of(&all, &opts);
     let rows: Vec<Row> = all

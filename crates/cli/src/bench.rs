@@ -14,6 +14,7 @@ use bertlens_core::{AttributionLayer, Model, SaliencyNorm, Steps, TargetOutput};
 use serde_json::json;
 
 use crate::explain::load;
+use bertlens_core::DeviceChoice;
 
 /// Words the benchmark's texts are made of (an intent-classifier's kind of sentence).
 const WORDS: &str = "my card was declined at the grocery store yesterday and i need to know \
@@ -73,7 +74,7 @@ pub fn run(
     runs: usize,
     n_steps: usize,
 ) -> Result<ExitCode, String> {
-    let model = load(dir)?;
+    let model = load(dir, DeviceChoice::Cpu)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

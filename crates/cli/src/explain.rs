@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use bertlens_core::explain::{explain, explain_observed, explain_tokens, Part, RolloutRow};
 use bertlens_core::{
-    AttributionLayer, Baseline, ExplainOptions, Integration, Method, Model, ModelFiles,
-    SaliencyNorm, Steps, TargetOutput, Task,
+    AttributionLayer, Baseline, DeviceChoice, ExplainOptions, Integration, Method, Model,
+    ModelFiles, SaliencyNorm, Steps, TargetOutput, Task,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
@@ -17,12 +17,16 @@ use crate::{
     BaselineArg, ColorArg, ExplainArgs, LayerArg, MethodArg, NormArg, OutputArg, PartArg, RowArg,
 };
 
-/// Loads a model folder; what the user should know about it goes to stderr.
-pub fn load(dir: &Path) -> Result<Model, String> {
+/// Loads a model folder and places its layers on `device`; what the user
+/// should know about either goes to stderr.
+pub fn load(dir: &Path, device: DeviceChoice) -> Result<Model, String> {
     let files = ModelFiles::read_dir(dir).map_err(|e| e.to_string())?;
-    let model = Model::load(files).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut model = Model::load(files).map_err(|e| format!("{}: {e}", dir.display()))?;
     for w in model.warnings() {
         eprintln!("bertlens: warning: {}: {w}", dir.display());
+    }
+    if let Some(notice) = model.place(device).notice {
+        eprintln!("bertlens: notice: {notice}");
     }
     Ok(model)
 }
@@ -75,7 +79,7 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
 
 pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
     let opts = options(args)?;
-    let model = load(&args.model)?;
+    let model = load(&args.model, args.device.into())?;
     if let Err(e) = opts.check(model.task()) {
         // A usage error, as clap's are: the options do not fit this model's task.
         eprintln!("bertlens: {e} (this model is a {} model)", model.task());
@@ -251,7 +255,7 @@ fn batch(
 }
 
 pub fn info(dir: &Path, as_json: bool) -> Result<ExitCode, String> {
-    let model = load(dir)?;
+    let model = load(dir, DeviceChoice::Cpu)?;
     let cfg = model.config();
     let info = json!({
         "model_type": cfg.model_type,
@@ -266,6 +270,7 @@ pub fn info(dir: &Path, as_json: bool) -> Result<ExitCode, String> {
         "output": model.output(),
         "labels": model.labels(),
         "max_n_steps": bertlens_core::MAX_N_STEPS,
+        "devices": DeviceChoice::NAMES,
     });
     if as_json {
         println!("{info}");

@@ -88,6 +88,10 @@ pub struct ExplainArgs {
     /// The model folder (config.json, tokenizer.json, weights, optional head.json).
     #[arg(long)]
     pub model: PathBuf,
+    /// Where the layers' passes run: auto takes a hardware GPU (Vulkan, Metal, DX12) when
+    /// there is one that runs the model; gpu takes any adapter, software ones too.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
     /// What to explain: a class (name or index; default: the predicted one); for
     /// token classification a label; for fill-mask a filler token or its id.
     #[arg(long)]
@@ -162,6 +166,27 @@ pub struct ExplainArgs {
     /// The text to explain.
     #[arg(required_unless_present_any = ["batch", "question"])]
     pub text: Option<String>,
+}
+
+/// Where the encoder's layers run (`--device`).
+#[derive(Clone, Copy, Default, ValueEnum)]
+pub enum DeviceArg {
+    /// A hardware GPU when there is one that runs the model, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    /// The GPU, a software adapter too; the CPU with a notice when there is none.
+    Gpu,
+}
+
+impl From<DeviceArg> for bertlens_core::DeviceChoice {
+    fn from(d: DeviceArg) -> Self {
+        match d {
+            DeviceArg::Auto => Self::Auto,
+            DeviceArg::Cpu => Self::Cpu,
+            DeviceArg::Gpu => Self::Gpu,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -60,6 +60,12 @@ pub struct DeviceInfo {
     pub notice: Option<String>,
 }
 
+impl Default for DeviceInfo {
+    fn default() -> Self {
+        Self::cpu(None)
+    }
+}
+
 impl DeviceInfo {
     pub fn cpu(notice: Option<String>) -> Self {
         Self {

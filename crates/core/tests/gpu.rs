@@ -32,8 +32,13 @@ fn on_gpu(name: &str) -> Option<Model> {
 }
 
 fn close(what: &str, got: &[f64], want: &[f64], tol: f64) {
+    close_above(what, got, want, tol, 1e-12);
+}
+
+/// [`close`], the scale at least `floor`.
+fn close_above(what: &str, got: &[f64], want: &[f64], tol: f64, floor: f64) {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
-    let scale = want.iter().fold(0f64, |m, x| m.max(x.abs())).max(1e-12);
+    let scale = want.iter().fold(0f64, |m, x| m.max(x.abs())).max(floor);
     let worst = got
         .iter()
         .zip(want)
@@ -70,6 +75,19 @@ const RUNS: &[(&str, &str, Option<&str>)] = &[
     ("camembert-mlm", "Paris est la <mask> de la France.", None),
     (
         "bert-qa",
+        "Where is the hotel?",
+        Some("The hotel is in the old town, near the river."),
+    ),
+    (
+        "modernbert",
+        "a slow, dull and pointless film that never ends",
+        None,
+    ),
+    ("modernbert-mean", "a slow, dull and pointless film", None),
+    ("modernbert-ner", "Ada Lovelace lived in London", None),
+    ("modernbert-mlm", "the capital of france is [MASK].", None),
+    (
+        "modernbert-qa",
         "Where is the hotel?",
         Some("The hotel is in the old town, near the river."),
     ),
@@ -145,12 +163,24 @@ fn explanations_match_the_cpu_engine() {
             let want = serde_json::to_value(explain(&cpu, text, pair, &opts).unwrap()).unwrap();
             let got = serde_json::to_value(explain(&gpu, text, pair, &opts).unwrap()).unwrap();
             let what = format!("{name} {method:?}");
-            for key in ["attributions", "probabilities"] {
-                if let (Some(g), Some(w)) = (got.get(key), want.get(key)) {
-                    let tol = if key == "attributions" { 1e-4 } else { 1e-5 };
-                    close(&format!("{what}: {key}"), &floats(g), &floats(w), tol);
-                }
-            }
+            close(
+                &format!("{what}: probabilities"),
+                &floats(&got["probabilities"]),
+                &floats(&want["probabilities"]),
+                1e-5,
+            );
+            // 1e-4 of the largest attribution, and at least 1e-6 of the score
+            // (or of 1): ModernBERT's fixtures give input × gradient below 6e-4
+            // on a logit of 1.7, sums over the hidden size that cancel, off by
+            // 4e-7 (the CPU engine itself is held to Captum at 1e-5 absolutely).
+            let score = want["score"].as_f64().unwrap_or(0.0).abs().max(1.0);
+            close_above(
+                &format!("{what}: attributions"),
+                &floats(&got["attributions"]),
+                &floats(&want["attributions"]),
+                1e-4,
+                1e-2 * score,
+            );
             if let (Some(Value::Number(g)), Some(Value::Number(w))) =
                 (got.get("convergence_delta"), want.get("convergence_delta"))
             {
@@ -166,7 +196,7 @@ fn explanations_match_the_cpu_engine() {
 /// why, and give the CPU's numbers.
 #[test]
 fn other_families_stay_on_the_cpu_and_say_why() {
-    for name in ["deberta-v3", "modernbert"] {
+    for name in ["deberta-v3", "deberta-v2-conv"] {
         let mut model = load(name);
         let info = model.place(DeviceChoice::Gpu);
         assert_eq!(info.kind, DeviceKind::Cpu, "{name}");

@@ -20,6 +20,7 @@ pub use options::{ExplainOptions, Method, Part, RolloutRow, Target};
 use crate::attribution::ig::OnSteps;
 use crate::attribution::quadrature::Integration;
 use crate::attribution::{l2_normalized, Baseline, TargetOutput};
+use crate::device::DeviceInfo;
 use crate::error::Result;
 use crate::model::Model;
 use crate::task::{self, Answer, Entity, MaskFill, TokenLabel};
@@ -137,6 +138,9 @@ pub struct Explanation {
     pub fill: Option<Vec<task::Filler>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub masks: Option<Vec<MaskFill>>,
+    /// Where the attributions were computed: the CPU, or a GPU and its adapter.
+    #[serde(default)]
+    pub device: DeviceInfo,
 }
 
 /// Explains `text` (with `pair`: the second text of a sentence pair, or
@@ -277,6 +281,7 @@ pub fn assemble(
             .and_then(|m| m.first())
             .map(|m| m.fill.clone()),
         masks,
+        device: model.device(),
     }
 }
 

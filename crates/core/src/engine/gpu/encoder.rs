@@ -2,11 +2,13 @@
 //! tape kept on the device, and the passes of [`super::super::encoder`]
 //! written as dispatches of `kernels.wgsl`.
 //!
-//! What it runs: post-norm layers with absolute attention and an MLP
-//! feed-forward (BERT, RoBERTa, XLM-R, CamemBERT, DistilBERT, ALBERT,
-//! ELECTRA), the embedding projection of ALBERT and ELECTRA included.
-//! [`GpuEncoder::new`] says why for any other layer, and the caller keeps
-//! the CPU engine for it.
+//! What it runs: post-norm layers with absolute attention (BERT, RoBERTa,
+//! XLM-R, CamemBERT, DistilBERT, ALBERT, ELECTRA, with ALBERT's and
+//! ELECTRA's embedding projection) and pre-norm layers with rotary
+//! attention, sliding windows, a gated feed-forward and a final norm
+//! (ModernBERT). DeBERTa's relative attention and convolution are not
+//! written yet: [`GpuEncoder::new`] says so, and the caller keeps the CPU
+//! engine for them.
 
 use std::sync::Arc;
 
@@ -53,15 +55,33 @@ impl GpuNorm {
     }
 }
 
+/// Rotary attention's frequencies, and its sliding window.
+#[derive(Debug)]
+struct Rotary {
+    inv_freq: Vec<f32>,
+    window: Option<usize>,
+}
+
 #[derive(Debug)]
 struct GpuLayer {
+    norms: Norms,
     qkv: GpuLinear,
+    rotary: Option<Rotary>,
     attention_output: GpuLinear,
-    attention_norm: GpuNorm,
+    /// `None`: the identity (ModernBERT's first layer).
+    attention_norm: Option<GpuNorm>,
     intermediate: GpuLinear,
+    glu: bool,
     output: GpuLinear,
     ffn_norm: GpuNorm,
     act: u32,
+}
+
+impl GpuLayer {
+    /// The feed-forward's middle width.
+    fn inner(&self) -> usize {
+        self.output.inp
+    }
 }
 
 /// The encoder's layers, uploaded to one device.
@@ -71,25 +91,12 @@ pub struct GpuEncoder {
     project: Option<GpuLinear>,
     /// One per application (ALBERT's share one upload).
     layers: Vec<Arc<GpuLayer>>,
+    final_norm: Option<GpuNorm>,
     hidden: usize,
     heads: usize,
     scale: f32,
-    inner: usize,
-}
-
-/// Why the GPU backend does not run `layer` yet, if it does not.
-fn unsupported(layer: &Layer) -> Option<&'static str> {
-    if layer.norms == Norms::Pre {
-        return Some("pre-norm layers (ModernBERT)");
-    }
-    if layer.glu {
-        return Some("gated feed-forward layers");
-    }
-    match layer.attention {
-        Attention::Absolute => None,
-        Attention::Rotary { .. } => Some("rotary attention (ModernBERT)"),
-        Attention::Disentangled(_) => Some("DeBERTa's relative attention"),
-    }
+    /// The widest feed-forward product (`2·inner` when gated).
+    up: usize,
 }
 
 fn act_code(act: Activation) -> u32 {
@@ -105,38 +112,41 @@ fn act_code(act: Activation) -> u32 {
 impl GpuEncoder {
     /// Uploads `enc`'s weights, or says why its layers cannot run here.
     pub fn new(gpu: Arc<Gpu>, enc: &Encoder) -> Result<Self> {
+        let not_yet = |what: &str| Err(Error::Device(format!("backend does not run {what} yet")));
         if enc.conv.is_some() {
-            return Err(Error::Device(
-                "backend does not run DeBERTa-v2's convolution yet".into(),
-            ));
-        }
-        if enc.final_norm.is_some() {
-            return Err(Error::Device(
-                "backend does not run pre-norm encoders (ModernBERT) yet".into(),
-            ));
+            return not_yet("DeBERTa-v2's convolution");
         }
         let mut uploaded: Vec<(*const Layer, Arc<GpuLayer>)> = Vec::new();
         let mut layers = Vec::with_capacity(enc.layers.len());
         for layer in &enc.layers {
-            if let Some(why) = unsupported(layer) {
-                return Err(Error::Device(format!("backend does not run {why} yet")));
-            }
             let key = Arc::as_ptr(layer);
             if let Some((_, up)) = uploaded.iter().find(|(k, _)| *k == key) {
                 layers.push(up.clone());
                 continue;
             }
-            let norm = layer
-                .attention_norm
-                .as_ref()
-                .ok_or_else(|| Error::Internal("a post-norm layer without its norm".into()))?;
+            let rotary = match &layer.attention {
+                Attention::Absolute => None,
+                Attention::Rotary { inv_freq, window } => Some(Rotary {
+                    inv_freq: inv_freq.clone(),
+                    window: *window,
+                }),
+                Attention::Disentangled(_) => return not_yet("DeBERTa's relative attention"),
+            };
+            let norm = |n: &LayerNorm| GpuNorm::new(&gpu, n);
+            let attention_norm = layer.attention_norm.as_ref().map(norm).transpose()?;
+            if layer.norms == Norms::Post && attention_norm.is_none() {
+                return Err(Error::Internal("a post-norm layer without its norm".into()));
+            }
             let up = Arc::new(GpuLayer {
+                norms: layer.norms,
                 qkv: GpuLinear::new(&gpu, &layer.qkv)?,
+                rotary,
                 attention_output: GpuLinear::new(&gpu, &layer.attention_output)?,
-                attention_norm: GpuNorm::new(&gpu, norm)?,
+                attention_norm,
                 intermediate: GpuLinear::new(&gpu, &layer.intermediate)?,
+                glu: layer.glu,
                 output: GpuLinear::new(&gpu, &layer.output)?,
-                ffn_norm: GpuNorm::new(&gpu, &layer.ffn_norm)?,
+                ffn_norm: norm(&layer.ffn_norm)?,
                 act: act_code(layer.act),
             });
             uploaded.push((key, up.clone()));
@@ -147,27 +157,35 @@ impl GpuEncoder {
             .as_ref()
             .map(|p| GpuLinear::new(&gpu, p))
             .transpose()?;
-        let inner = layers.iter().map(|l| l.intermediate.out).max().unwrap_or(0);
+        let final_norm = enc
+            .final_norm
+            .as_ref()
+            .map(|n| GpuNorm::new(&gpu, n))
+            .transpose()?;
+        let up = layers.iter().map(|l| l.intermediate.out).max().unwrap_or(0);
         Ok(Self {
             gpu,
             project,
             layers,
+            final_norm,
             hidden: enc.hidden,
             heads: enc.heads,
             scale: enc.scale,
-            inner,
+            up,
         })
     }
 
     /// The most sequences of `t` tokens one pass may hold: every buffer
     /// within the adapter's binding limit, and the tape within `budget` bytes.
     pub fn max_batch(&self, t: usize, budget: usize) -> usize {
-        let (h, heads, inner) = (self.hidden, self.heads, self.inner.max(1));
-        let widest = (t * 3 * h).max(t * inner).max(heads * t * t);
+        let (h, heads, up) = (self.hidden, self.heads, self.up.max(1));
+        let widest = (t * 3 * h).max(t * up).max(heads * t * t);
         let by_binding = self.gpu.max_binding() / widest.max(1);
+        // Per layer: q | k | v, the maps, two norms' x̂ and 1/σ, the feed-forward's
+        // tape; then the working buffers of a pass.
         let per_seq = 4
-            * (self.layers.len() * (t * (3 * h + 2 * h + 2 + inner) + heads * t * t)
-                + t * (4 * h + inner + 3 * h)
+            * (self.layers.len() * (t * (3 * h + 2 * h + 2 + up) + heads * t * t)
+                + t * (5 * h + 2 * up + 3 * h + 1)
                 + heads * t * t);
         by_binding.min(budget / per_seq.max(1)).max(1)
     }
@@ -176,12 +194,16 @@ impl GpuEncoder {
 /// One layer's tape on the device.
 #[derive(Debug)]
 struct LayerBufs {
+    /// q and k rotated, for rotary attention.
     qkv: Buf,
     probs: Buf,
     /// x̂ then 1/σ of the attention norm, and of the feed-forward norm.
     ln1: Buf,
     ln2: Buf,
-    act_grad: Buf,
+    /// The activation's derivative `(rows, inner)`; gated: `[x | g]`, `(rows, 2·inner)`.
+    act: Buf,
+    /// Rotary: the angles' cosines and sines at each position, `(t, d/2)`.
+    cos_sin: Option<(Buf, Buf)>,
 }
 
 /// A batch's activations and tape on the device, kept from the forward
@@ -200,9 +222,13 @@ struct Bufs {
     x: Buf,
     tmp: Buf,
     ctx: Buf,
+    /// `(rows, up)`: the feed-forward's middle, and its gradient.
     inner: Buf,
+    dup: Buf,
     dqkv: Buf,
     dp: Buf,
+    /// The final norm's x̂ and 1/σ.
+    final_ln: Buf,
 }
 
 /// Sizes of one pass.
@@ -472,12 +498,29 @@ impl GpuEncoder {
             let maps = n * self.heads * t * t;
             let mut layers = Vec::with_capacity(self.layers.len());
             for l in &self.layers {
+                let cos_sin = match &l.rotary {
+                    // freqs = position_ids * inv_freq, as the CPU engine computes them
+                    Some(r) => {
+                        let angles = |f: fn(f32) -> f32| -> Vec<f32> {
+                            (0..t)
+                                .flat_map(|i| r.inv_freq.iter().map(move |&v| f(i as f32 * v)))
+                                .collect()
+                        };
+                        Some((
+                            gpu.upload(&angles(f32::cos))?,
+                            gpu.upload(&angles(f32::sin))?,
+                        ))
+                    }
+                    None => None,
+                };
+                let act = if l.glu { 2 * l.inner() } else { l.inner() };
                 layers.push(LayerBufs {
                     qkv: gpu.buffer(rows * 3 * h)?,
                     probs: gpu.buffer(maps)?,
                     ln1: gpu.buffer(rows * h + rows)?,
                     ln2: gpu.buffer(rows * h + rows)?,
-                    act_grad: gpu.buffer(rows * l.intermediate.out)?,
+                    act: gpu.buffer(rows * act)?,
+                    cos_sin,
                 });
             }
             tape.bufs = Some(Bufs {
@@ -486,9 +529,11 @@ impl GpuEncoder {
                 x: gpu.buffer(rows * h)?,
                 tmp: gpu.buffer(rows * h)?,
                 ctx: gpu.buffer(rows * h)?,
-                inner: gpu.buffer(rows * self.inner)?,
+                inner: gpu.buffer(rows * self.up)?,
+                dup: gpu.buffer(rows * self.up)?,
                 dqkv: gpu.buffer(rows * 3 * h)?,
                 dp: gpu.buffer(maps)?,
+                final_ln: gpu.buffer(rows * h + rows)?,
             });
             tape.n = n;
             tape.t = t;
@@ -498,13 +543,44 @@ impl GpuEncoder {
             .ok_or_else(|| Error::Internal("the GPU tape".into()))
     }
 
-    /// One post-norm layer on `x`, in place:
-    /// x1 = LN1(Attn(x) Woᵀ + bo + x); x2 = LN2(FFN(x1) + x1).
-    fn layer(&self, pass: &mut Pass, l: &GpuLayer, lb: &LayerBufs, bufs: &Bufs, dims: Dims) {
-        let rows = dims.rows();
+    /// Rotates q and k of `qkv` by their positions (`sign` −1 undoes it).
+    fn rotate(&self, pass: &mut Pass, qkv: &Buf, lb: &LayerBufs, dims: Dims, sign: f32) {
+        let Some((cos, sin)) = &lb.cos_sin else {
+            return;
+        };
+        let half = dims.d / 2;
+        let p = Params {
+            rows: u(dims.rows() * 2 * dims.heads * half),
+            k: u(half),
+            inner: u(dims.heads),
+            width: u(3 * dims.h),
+            t: u(dims.t),
+            alpha: sign,
+            ..Default::default()
+        };
+        let binds = Binds {
+            a: Some(cos),
+            b: Some(sin),
+            c: Some(qkv),
+            ..Default::default()
+        };
+        pass.each(Kernel::Rotate, p, binds);
+    }
+
+    /// q, k, v from `input`, then the attention of every head into `bufs.ctx`.
+    fn attention(
+        &self,
+        pass: &mut Pass,
+        l: &GpuLayer,
+        lb: &LayerBufs,
+        input: &Buf,
+        bufs: &Bufs,
+        dims: Dims,
+    ) {
         let (t, d) = (dims.t, dims.d);
-        linear(pass, &lb.qkv, &bufs.x, &l.qkv, rows);
-        // S = q kᵀ · scale, then P = softmax(S)
+        linear(pass, &lb.qkv, input, &l.qkv, dims.rows());
+        self.rotate(pass, &lb.qkv, lb, dims, 1.0);
+        // S = q kᵀ · scale, then P = softmax(S) within the window
         let (q, k, v) = (
             Heads::qkv(0, dims),
             Heads::qkv(1, dims),
@@ -525,10 +601,12 @@ impl GpuEncoder {
             &lb.probs,
             dims.scale,
         );
+        let window = l.rotary.as_ref().and_then(|r| r.window);
         let p = Params {
             rows: u(dims.n * dims.heads * t),
             width: u(t),
             t: u(t),
+            window: window.map_or(0, |w| u(w + 1)),
             ..Default::default()
         };
         let binds = Binds {
@@ -552,57 +630,12 @@ impl GpuEncoder {
             &bufs.ctx,
             1.0,
         );
-        // x1 = LN1(ctx Woᵀ + bo + x)
-        linear(pass, &bufs.tmp, &bufs.ctx, &l.attention_output, rows);
-        combine(pass, &bufs.tmp, &bufs.x, rows * dims.h, true);
-        layer_norm(pass, &bufs.tmp, &lb.ln1, &l.attention_norm, dims);
-        // x2 = LN2(act(x1 W1ᵀ + b1) W2ᵀ + b2 + x1)
-        linear(pass, &bufs.inner, &bufs.tmp, &l.intermediate, rows);
-        let p = Params {
-            rows: u(rows * l.intermediate.out),
-            act: l.act,
-            ..Default::default()
-        };
-        let binds = Binds {
-            c: Some(&bufs.inner),
-            d: Some(&lb.act_grad),
-            ..Default::default()
-        };
-        pass.each(Kernel::Activate, p, binds);
-        linear(pass, &bufs.x, &bufs.inner, &l.output, rows);
-        combine(pass, &bufs.x, &bufs.tmp, rows * dims.h, true);
-        layer_norm(pass, &bufs.x, &lb.ln2, &l.ffn_norm, dims);
     }
 
-    /// The input gradient of [`Self::layer`], in place on `g` (`bufs.x`).
-    fn layer_backward(
-        &self,
-        pass: &mut Pass,
-        l: &GpuLayer,
-        lb: &LayerBufs,
-        bufs: &Bufs,
-        dims: Dims,
-    ) {
-        let rows = dims.rows();
-        let (t, d, h) = (dims.t, dims.d, dims.h);
-        let g = &bufs.x;
-        // Through LN2; the residual carries the same gradient to x1.
-        layer_norm_backward(pass, g, &lb.ln2, &l.ffn_norm, dims);
-        pass.copy(&bufs.tmp, g, rows * h);
-        linear_backward(pass, &bufs.inner, g, &l.output, rows, false);
-        combine(
-            pass,
-            &bufs.inner,
-            &lb.act_grad,
-            rows * l.intermediate.out,
-            false,
-        );
-        linear_backward(pass, &bufs.tmp, &bufs.inner, &l.intermediate, rows, true);
-        // Through LN1; the residual carries the same gradient to x.
-        layer_norm_backward(pass, &bufs.tmp, &lb.ln1, &l.attention_norm, dims);
-        pass.copy(g, &bufs.tmp, rows * h);
-        // dctx = g Wo
-        linear_backward(pass, &bufs.ctx, g, &l.attention_output, rows, false);
+    /// The input gradient of [`Self::attention`] up to q, k, v: `bufs.ctx`
+    /// holds ∂/∂ctx; `bufs.dqkv` gets ∂/∂(q | k | v) before the rotation.
+    fn attention_backward(&self, pass: &mut Pass, lb: &LayerBufs, bufs: &Bufs, dims: Dims) {
+        let (t, d) = (dims.t, dims.d);
         let (q, k, v) = (
             Heads::qkv(0, dims),
             Heads::qkv(1, dims),
@@ -641,7 +674,7 @@ impl GpuEncoder {
             &bufs.dqkv,
             1.0,
         );
-        // dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale
+        // dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale (masked keys have P = 0, so dS = 0)
         let p = Params {
             rows: u(dims.n * dims.heads * t),
             width: u(t),
@@ -685,8 +718,164 @@ impl GpuEncoder {
             &bufs.dqkv,
             1.0,
         );
-        // g += dqkv W_qkv
-        linear_backward(pass, g, &bufs.dqkv, &l.qkv, rows, true);
+        self.rotate(pass, &bufs.dqkv, lb, dims, -1.0);
+    }
+
+    /// The feed-forward block on `x` into `out`, keeping its tape.
+    #[allow(clippy::too_many_arguments)]
+    fn ffn(
+        &self,
+        pass: &mut Pass,
+        l: &GpuLayer,
+        lb: &LayerBufs,
+        x: &Buf,
+        out: &Buf,
+        bufs: &Bufs,
+        rows: usize,
+    ) {
+        let width = l.inner();
+        if l.glu {
+            // input, gate = self.Wi(hidden_states).chunk(2, dim=-1); act(input) * gate
+            linear(pass, &lb.act, x, &l.intermediate, rows);
+            let p = Params {
+                rows: u(rows * width),
+                width: u(width),
+                act: l.act,
+                ..Default::default()
+            };
+            let binds = Binds {
+                a: Some(&lb.act),
+                c: Some(&bufs.inner),
+                ..Default::default()
+            };
+            pass.each(Kernel::Glu, p, binds);
+        } else {
+            linear(pass, &bufs.inner, x, &l.intermediate, rows);
+            let p = Params {
+                rows: u(rows * width),
+                act: l.act,
+                ..Default::default()
+            };
+            let binds = Binds {
+                c: Some(&bufs.inner),
+                d: Some(&lb.act),
+                ..Default::default()
+            };
+            pass.each(Kernel::Activate, p, binds);
+        }
+        linear(pass, out, &bufs.inner, &l.output, rows);
+    }
+
+    /// The input gradient of [`Self::ffn`]: `dy` in, `dx` written (added to with `acc`).
+    #[allow(clippy::too_many_arguments)]
+    fn ffn_backward(
+        &self,
+        pass: &mut Pass,
+        l: &GpuLayer,
+        lb: &LayerBufs,
+        dy: &Buf,
+        dx: &Buf,
+        bufs: &Bufs,
+        rows: usize,
+        acc: bool,
+    ) {
+        let width = l.inner();
+        linear_backward(pass, &bufs.inner, dy, &l.output, rows, false);
+        let d_up = if l.glu {
+            let p = Params {
+                rows: u(rows * width),
+                width: u(width),
+                act: l.act,
+                ..Default::default()
+            };
+            let binds = Binds {
+                a: Some(&bufs.inner),
+                b: Some(&lb.act),
+                c: Some(&bufs.dup),
+                ..Default::default()
+            };
+            pass.each(Kernel::GluBackward, p, binds);
+            &bufs.dup
+        } else {
+            combine(pass, &bufs.inner, &lb.act, rows * width, false);
+            &bufs.inner
+        };
+        linear_backward(pass, dx, d_up, &l.intermediate, rows, acc);
+    }
+
+    /// One layer on `bufs.x`, in place. Post-norm:
+    /// x1 = LN1(Attn(x) Woᵀ + bo + x); x2 = LN2(FFN(x1) + x1).
+    /// Pre-norm: x1 = x + Attn(LN1(x)) Woᵀ + bo; x2 = x1 + FFN(LN2(x1)).
+    fn layer(&self, pass: &mut Pass, l: &GpuLayer, lb: &LayerBufs, bufs: &Bufs, dims: Dims) {
+        let (rows, h) = (dims.rows(), dims.h);
+        let (x, tmp) = (&bufs.x, &bufs.tmp);
+        match (l.norms, &l.attention_norm) {
+            (Norms::Pre, Some(n1)) => {
+                pass.copy(tmp, x, rows * h);
+                layer_norm(pass, tmp, &lb.ln1, n1, dims);
+                self.attention(pass, l, lb, tmp, bufs, dims);
+            }
+            _ => self.attention(pass, l, lb, x, bufs, dims),
+        }
+        // ctx Woᵀ + bo + x
+        linear(pass, tmp, &bufs.ctx, &l.attention_output, rows);
+        combine(pass, tmp, x, rows * h, true);
+        match (l.norms, &l.attention_norm) {
+            (Norms::Post, Some(n1)) => {
+                layer_norm(pass, tmp, &lb.ln1, n1, dims);
+                self.ffn(pass, l, lb, tmp, x, bufs, rows);
+                combine(pass, x, tmp, rows * h, true);
+                layer_norm(pass, x, &lb.ln2, &l.ffn_norm, dims);
+            }
+            _ => {
+                pass.copy(x, tmp, rows * h);
+                layer_norm(pass, tmp, &lb.ln2, &l.ffn_norm, dims);
+                self.ffn(pass, l, lb, tmp, &bufs.ctx, bufs, rows);
+                combine(pass, x, &bufs.ctx, rows * h, true);
+            }
+        }
+    }
+
+    /// The input gradient of [`Self::layer`], in place on `g` (`bufs.x`).
+    fn layer_backward(
+        &self,
+        pass: &mut Pass,
+        l: &GpuLayer,
+        lb: &LayerBufs,
+        bufs: &Bufs,
+        dims: Dims,
+    ) {
+        let (rows, h) = (dims.rows(), dims.h);
+        let (g, tmp) = (&bufs.x, &bufs.tmp);
+        match (l.norms, &l.attention_norm) {
+            (Norms::Post, Some(n1)) => {
+                // Through LN2; the residual carries the same gradient to x1.
+                layer_norm_backward(pass, g, &lb.ln2, &l.ffn_norm, dims);
+                pass.copy(tmp, g, rows * h);
+                self.ffn_backward(pass, l, lb, g, tmp, bufs, rows, true);
+                // Through LN1; the residual carries the same gradient to x.
+                layer_norm_backward(pass, tmp, &lb.ln1, n1, dims);
+                pass.copy(g, tmp, rows * h);
+            }
+            _ => {
+                // x2 = x1 + FFN(LN2(x1)): g += LN2ᵀ(FFNᵀ(g)).
+                self.ffn_backward(pass, l, lb, g, tmp, bufs, rows, false);
+                layer_norm_backward(pass, tmp, &lb.ln2, &l.ffn_norm, dims);
+                combine(pass, g, tmp, rows * h, true);
+            }
+        }
+        // The attention branch: dctx = g Wo, then q, k, v, then g += dqkv W_qkv
+        // (through LN1 for pre-norm).
+        linear_backward(pass, &bufs.ctx, g, &l.attention_output, rows, false);
+        self.attention_backward(pass, lb, bufs, dims);
+        match (l.norms, &l.attention_norm) {
+            (Norms::Pre, Some(n1)) => {
+                linear_backward(pass, tmp, &bufs.dqkv, &l.qkv, rows, false);
+                layer_norm_backward(pass, tmp, &lb.ln1, n1, dims);
+                combine(pass, g, tmp, rows * h, true);
+            }
+            _ => linear_backward(pass, g, &bufs.dqkv, &l.qkv, rows, true),
+        }
     }
 }
 
@@ -710,6 +899,9 @@ impl Layers for GpuEncoder {
             for (l, lb) in self.layers.iter().zip(&bufs.layers) {
                 self.layer(&mut pass, l, lb, bufs, dims);
             }
+            if let Some(f) = &self.final_norm {
+                layer_norm(&mut pass, &bufs.x, &bufs.final_ln, f, dims);
+            }
             pass.submit();
             gpu.read(&bufs.x, dims.rows() * dims.h)
         })
@@ -725,6 +917,9 @@ impl Layers for GpuEncoder {
                 .ok_or_else(|| Error::Internal("a GPU backward pass before its forward".into()))?;
             gpu.write(&bufs.x, &g);
             let mut pass = gpu.pass();
+            if let Some(f) = &self.final_norm {
+                layer_norm_backward(&mut pass, &bufs.x, &bufs.final_ln, f, dims);
+            }
             for (l, lb) in self.layers.iter().zip(&bufs.layers).rev() {
                 self.layer_backward(&mut pass, l, lb, bufs, dims);
             }

@@ -165,14 +165,15 @@ fn row_of(wid: vec3<u32>) -> u32 {
     return wid.y * p.grid + wid.x;
 }
 
-// Whether key j is outside query i's sliding window (p.window = 0: no window).
+// Whether key j is outside query i's sliding window: p.window is the
+// window's half-width plus one (0: no window).
 fn masked(row: u32, j: u32) -> bool {
     if (p.window == 0u) {
         return false;
     }
     let i = row % p.t;
     let dist = select(j - i, i - j, i > j);
-    return dist > p.window;
+    return dist >= p.window;
 }
 
 // Softmax of each row of c in place (masked keys get 0).
@@ -307,46 +308,100 @@ fn tanh_(x: f32) -> f32 {
     return 1.0 - 2.0 / (exp(clamp(2.0 * x, -87.0, 88.0)) + 1.0);
 }
 
-// The activation p.act of c in place, its derivative into d:
+// The activation `code` at u and its derivative there, (y, y′):
 // 0 gelu (erf), 1 gelu (tanh), 2 relu, 3 silu, 4 tanh.
+fn act(u: f32, code: u32) -> vec2<f32> {
+    switch code {
+        case 0u: {
+            let cdf = 0.5 * (1.0 + erf(u * 0.70710678));
+            let pdf = 0.3989423 * exp(-0.5 * u * u);
+            return vec2<f32>(u * cdf, cdf + u * pdf);
+        }
+        case 1u: {
+            let th = tanh_(0.7978846 * (u + 0.044715 * u * u * u));
+            let g = 0.5 * (1.0 + th) + 0.5 * u * (1.0 - th * th) * 0.7978846 * (1.0 + 3.0 * 0.044715 * u * u);
+            return vec2<f32>(0.5 * u * (1.0 + th), g);
+        }
+        case 2u: {
+            return vec2<f32>(max(u, 0.0), select(0.0, 1.0, u > 0.0));
+        }
+        case 3u: {
+            let s = 1.0 / (1.0 + exp(clamp(-u, -87.0, 88.0)));
+            return vec2<f32>(u * s, s * (1.0 + u * (1.0 - s)));
+        }
+        default: {
+            let th = tanh_(u);
+            return vec2<f32>(th, 1.0 - th * th);
+        }
+    }
+}
+
+// The activation p.act of c in place, its derivative into d.
 @compute @workgroup_size(256, 1, 1)
 fn activate(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = index_of(gid);
     if (i >= p.rows) {
         return;
     }
-    let u = c[p.c_off + i];
-    var y = 0.0;
-    var g = 0.0;
-    switch p.act {
-        case 0u: {
-            let cdf = 0.5 * (1.0 + erf(u * 0.70710678));
-            let pdf = 0.3989423 * exp(-0.5 * u * u);
-            g = cdf + u * pdf;
-            y = u * cdf;
-        }
-        case 1u: {
-            let th = tanh_(0.7978846 * (u + 0.044715 * u * u * u));
-            g = 0.5 * (1.0 + th) + 0.5 * u * (1.0 - th * th) * 0.7978846 * (1.0 + 3.0 * 0.044715 * u * u);
-            y = 0.5 * u * (1.0 + th);
-        }
-        case 2u: {
-            g = select(0.0, 1.0, u > 0.0);
-            y = max(u, 0.0);
-        }
-        case 3u: {
-            let s = 1.0 / (1.0 + exp(clamp(-u, -87.0, 88.0)));
-            g = s * (1.0 + u * (1.0 - s));
-            y = u * s;
-        }
-        default: {
-            let th = tanh_(u);
-            g = 1.0 - th * th;
-            y = th;
-        }
+    let y = act(c[p.c_off + i], p.act);
+    c[p.c_off + i] = y.x;
+    d[p.e_off + i] = y.y;
+}
+
+// The gated feed-forward's middle: c[r, m] = act(x) · g for the rows
+// [x | g] of a (p.width = the width of x), over p.rows values of c.
+@compute @workgroup_size(256, 1, 1)
+fn glu(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = index_of(gid);
+    if (i >= p.rows) {
+        return;
     }
-    c[p.c_off + i] = y;
-    d[p.e_off + i] = g;
+    let r = i / p.width;
+    let m = i % p.width;
+    let up = r * 2u * p.width;
+    c[i] = act(a[up + m], p.act).x * a[up + p.width + m];
+}
+
+// Its input gradient: dm in a, [x | g] in b; c gets [dm·g·act′(x) | dm·act(x)].
+@compute @workgroup_size(256, 1, 1)
+fn glu_backward(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = index_of(gid);
+    if (i >= p.rows) {
+        return;
+    }
+    let r = i / p.width;
+    let m = i % p.width;
+    let up = r * 2u * p.width;
+    let y = act(b[up + m], p.act);
+    c[up + m] = a[i] * b[up + p.width + m] * y.y;
+    c[up + p.width + m] = a[i] * y.x;
+}
+
+// Rotary positions: each head's halves (x₁, x₂) of q and k in the stacked
+// rows of c (p.width wide, from p.c_off) become x₁ cos − s·x₂ sin and
+// x₂ cos + s·x₁ sin, s = p.alpha (−1 undoes it, which is also its
+// backward pass); cos in a and sin in b, (t, half). p.k = half, p.inner =
+// heads, p.rows = rows · 2 · heads · half.
+@compute @workgroup_size(256, 1, 1)
+fn rotate(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = index_of(gid);
+    if (i >= p.rows) {
+        return;
+    }
+    let half = p.k;
+    let m = i % half;
+    let rest = i / half;
+    let hd = rest % p.inner;
+    let part = (rest / p.inner) % 2u;
+    let row = rest / (2u * p.inner);
+    let pos = row % p.t;
+    let base = p.c_off + row * p.width + part * p.inner * 2u * half + hd * 2u * half;
+    let x1 = c[base + m];
+    let x2 = c[base + m + half];
+    let co = a[pos * half + m];
+    let si = b[pos * half + m];
+    c[base + m] = x1 * co - p.alpha * x2 * si;
+    c[base + m + half] = x2 * co + p.alpha * x1 * si;
 }
 
 // c[i] = alpha · c[i] · a[i] (flags & ACCUMULATE: c[i] += a[i] instead).

@@ -77,18 +77,24 @@ pub(crate) enum Kernel {
     LayerNorm,
     LayerNormBackward,
     Activate,
+    Glu,
+    GluBackward,
+    Rotate,
     Combine,
     Copy,
 }
 
 impl Kernel {
-    const ALL: [Kernel; 8] = [
+    const ALL: [Kernel; 11] = [
         Kernel::Matmul,
         Kernel::Softmax,
         Kernel::SoftmaxBackward,
         Kernel::LayerNorm,
         Kernel::LayerNormBackward,
         Kernel::Activate,
+        Kernel::Glu,
+        Kernel::GluBackward,
+        Kernel::Rotate,
         Kernel::Combine,
         Kernel::Copy,
     ];
@@ -101,6 +107,9 @@ impl Kernel {
             Kernel::LayerNorm => "layer_norm",
             Kernel::LayerNormBackward => "layer_norm_backward",
             Kernel::Activate => "activate",
+            Kernel::Glu => "glu",
+            Kernel::GluBackward => "glu_backward",
+            Kernel::Rotate => "rotate",
             Kernel::Combine => "combine",
             Kernel::Copy => "copy",
         }
