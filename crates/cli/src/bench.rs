@@ -69,12 +69,13 @@ fn peak_rss() -> Option<u64> {
 
 pub fn run(
     dir: &Path,
+    device: DeviceChoice,
     threads: usize,
     lengths: &[usize],
     runs: usize,
     n_steps: usize,
 ) -> Result<ExitCode, String> {
-    let model = load(dir, DeviceChoice::Cpu)?;
+    let model = load(dir, device)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -140,6 +141,9 @@ pub fn run(
         "{}",
         json!({
             "engine": "bertlens native",
+            // Where saliency's and Integrated Gradients' passes ran (the forward
+            // pass of `forward_ms` is the CPU engine's).
+            "device": model.device(),
             "threads": threads,
             "runs": runs,
             "peak_rss_bytes": peak_rss(),

@@ -57,6 +57,9 @@ enum Command {
         /// The model folder.
         #[arg(long)]
         model: PathBuf,
+        /// Where saliency's and Integrated Gradients' passes run (as `explain --device`).
+        #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+        device: DeviceArg,
         /// Threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
@@ -253,12 +256,14 @@ fn main() -> ExitCode {
         Command::Serve { dir, port, host } => serve::run(&dir, &host, port),
         Command::Bench {
             model,
+            device,
             threads,
             tokens,
             runs,
             n_steps,
         } => bench::run(
             &model,
+            device.into(),
             threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             &tokens,
             runs,

@@ -138,6 +138,26 @@ mod on_gpu {
     /// The most bytes of tape one GPU pass holds; larger batches are split.
     const TAPE_BUDGET: usize = 1 << 30;
 
+    /// `auto` takes the GPU for models whose layers hold at least this many
+    /// weights (a base-size model's 85 M; the default MiniLM's 11 M stay on
+    /// the CPU, which has no device to open and no upload to wait for). An
+    /// estimate of the crossover, not yet measured on a hardware GPU.
+    pub const AUTO_MIN_WEIGHTS: usize = 40_000_000;
+
+    /// The weights the layers apply (ALBERT's shared ones once per application).
+    fn layer_weights(net: &Network) -> usize {
+        net.encoder
+            .layers
+            .iter()
+            .map(|l| {
+                l.qkv.weight.len()
+                    + l.attention_output.weight.len()
+                    + l.intermediate.weight.len()
+                    + l.output.weight.len()
+            })
+            .sum()
+    }
+
     /// The layers on a GPU, and what happened to it.
     #[derive(Debug)]
     struct OnDevice {
@@ -158,6 +178,9 @@ mod on_gpu {
         pub fn choose(net: &Network, choice: DeviceChoice) -> Self {
             let adapters = match choice {
                 DeviceChoice::Cpu => return Self::default(),
+                DeviceChoice::Auto if layer_weights(net) < AUTO_MIN_WEIGHTS => {
+                    return Self::default()
+                }
                 DeviceChoice::Auto => Adapters::Hardware,
                 DeviceChoice::Gpu => Adapters::Any,
             };

@@ -376,7 +376,30 @@ fn softmax_window(p: &mut [f32], t: usize, w: usize) {
     }
 }
 
+/// What DeBERTa's position terms need for a `t`-token input, none of it
+/// depending on the input's values: the relative index `r(i, j) − first`
+/// `(t, t)`, the number of rows used, and the position keys and queries of
+/// those rows, `(count, hidden)` (empty when the term is off).
+pub struct RelativeRows {
+    pub index: Vec<u32>,
+    pub count: usize,
+    pub pos_key: Vec<f32>,
+    pub pos_query: Vec<f32>,
+}
+
 impl Disentangled {
+    /// [`RelativeRows`] of a layer whose stacked projections are `qkv`.
+    pub fn rows_for(&self, qkv: &Linear, h: usize, t: usize) -> RelativeRows {
+        let mut tape = AttentionTape::default();
+        self.project(qkv, h, t, &mut tape);
+        RelativeRows {
+            index: tape.index,
+            count: tape.count,
+            pos_key: tape.pos_key,
+            pos_query: tape.pos_query,
+        }
+    }
+
     /// The position keys and queries of the relative rows a `t`-token input uses.
     fn project(&self, qkv: &Linear, h: usize, t: usize, tape: &mut AttentionTape) {
         let (index, first, count) = self.relative.index(t);

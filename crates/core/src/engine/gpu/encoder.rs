@@ -4,16 +4,17 @@
 //!
 //! What it runs: post-norm layers with absolute attention (BERT, RoBERTa,
 //! XLM-R, CamemBERT, DistilBERT, ALBERT, ELECTRA, with ALBERT's and
-//! ELECTRA's embedding projection) and pre-norm layers with rotary
-//! attention, sliding windows, a gated feed-forward and a final norm
-//! (ModernBERT). DeBERTa's relative attention and convolution are not
-//! written yet: [`GpuEncoder::new`] says so, and the caller keeps the CPU
-//! engine for them.
+//! ELECTRA's embedding projection), DeBERTa-v2/v3's disentangled attention
+//! (content-to-position and position-to-content terms through relative
+//! positions), and pre-norm layers with rotary attention, sliding windows,
+//! a gated feed-forward and a final norm (ModernBERT). DeBERTa-v2's
+//! convolution (xlarge, xxlarge) is not written yet: [`GpuEncoder::new`]
+//! says so, and the caller keeps the CPU engine for it.
 
 use std::sync::Arc;
 
-use super::{Binds, Buf, Gpu, Kernel, Params, Pass, ACCUMULATE, BIAS};
-use crate::engine::attention::Attention;
+use super::{Binds, Buf, Gpu, Kernel, Params, Pass, ACCUMULATE, BIAS, C2P, P2C};
+use crate::engine::attention::{Attention, Disentangled};
 use crate::engine::encoder::{Encoder, Layer, Norms};
 use crate::engine::{LayerNorm, Layers, Linear};
 use crate::error::{Error, Result};
@@ -62,11 +63,20 @@ struct Rotary {
     window: Option<usize>,
 }
 
+/// DeBERTa's position terms: what computes their rows for an input length
+/// on the CPU (they do not depend on the input's values).
+#[derive(Debug)]
+struct Relative {
+    dis: Disentangled,
+    qkv: Linear,
+}
+
 #[derive(Debug)]
 struct GpuLayer {
     norms: Norms,
     qkv: GpuLinear,
     rotary: Option<Rotary>,
+    relative: Option<Relative>,
     attention_output: GpuLinear,
     /// `None`: the identity (ModernBERT's first layer).
     attention_norm: Option<GpuNorm>,
@@ -124,13 +134,22 @@ impl GpuEncoder {
                 layers.push(up.clone());
                 continue;
             }
-            let rotary = match &layer.attention {
-                Attention::Absolute => None,
-                Attention::Rotary { inv_freq, window } => Some(Rotary {
-                    inv_freq: inv_freq.clone(),
-                    window: *window,
-                }),
-                Attention::Disentangled(_) => return not_yet("DeBERTa's relative attention"),
+            let (rotary, relative) = match &layer.attention {
+                Attention::Absolute => (None, None),
+                Attention::Rotary { inv_freq, window } => (
+                    Some(Rotary {
+                        inv_freq: inv_freq.clone(),
+                        window: *window,
+                    }),
+                    None,
+                ),
+                Attention::Disentangled(dis) => (
+                    None,
+                    Some(Relative {
+                        dis: dis.clone(),
+                        qkv: layer.qkv.clone(),
+                    }),
+                ),
             };
             let norm = |n: &LayerNorm| GpuNorm::new(&gpu, n);
             let attention_norm = layer.attention_norm.as_ref().map(norm).transpose()?;
@@ -141,6 +160,7 @@ impl GpuEncoder {
                 norms: layer.norms,
                 qkv: GpuLinear::new(&gpu, &layer.qkv)?,
                 rotary,
+                relative,
                 attention_output: GpuLinear::new(&gpu, &layer.attention_output)?,
                 attention_norm,
                 intermediate: GpuLinear::new(&gpu, &layer.intermediate)?,
@@ -204,6 +224,71 @@ struct LayerBufs {
     act: Buf,
     /// Rotary: the angles' cosines and sines at each position, `(t, d/2)`.
     cos_sin: Option<(Buf, Buf)>,
+    rel: Option<RelBufs>,
+}
+
+/// DeBERTa's position terms for one input length.
+#[derive(Debug)]
+struct RelBufs {
+    /// r(i, j) `(t, t)`, then for each (i, r) and each (j, r) the range of
+    /// the other index with r(i, j) = r: `[lo, hi)` pairs (as f32, exact).
+    index: Buf,
+    /// Where the two tables of ranges start in `index`.
+    by_query: usize,
+    by_key: usize,
+    count: usize,
+    /// `(count, hidden)`; `None` when the term is off.
+    pos_key: Option<Buf>,
+    pos_query: Option<Buf>,
+}
+
+/// For each (u, r): the range of v with r = index(u, v) (`by_row`) or
+/// index(v, u); `None` unless every such set is one run (the buckets are
+/// monotone in i − j, so they are).
+fn ranges(index: &[u32], t: usize, count: usize, by_row: bool) -> Option<Vec<f32>> {
+    let mut out = vec![0f32; t * count * 2];
+    for u in 0..t {
+        let mut last: Option<u32> = None;
+        for v in 0..t {
+            let r = if by_row {
+                index[u * t + v]
+            } else {
+                index[v * t + u]
+            } as usize;
+            let slot = 2 * (u * count + r);
+            if last != Some(r as u32) {
+                if out[slot + 1] != 0.0 {
+                    return None; // this bucket already had a run
+                }
+                out[slot] = v as f32;
+            }
+            out[slot + 1] = (v + 1) as f32;
+            last = Some(r as u32);
+        }
+    }
+    Some(out)
+}
+
+impl RelBufs {
+    fn new(gpu: &Gpu, rel: &Relative, h: usize, t: usize) -> Result<Self> {
+        let rows = rel.dis.rows_for(&rel.qkv, h, t);
+        let count = rows.count;
+        let mut index: Vec<f32> = rows.index.iter().map(|&r| r as f32).collect();
+        let by_query = index.len();
+        let not_runs = || Error::Device("backend found relative buckets that are not runs".into());
+        index.extend(ranges(&rows.index, t, count, true).ok_or_else(not_runs)?);
+        let by_key = index.len();
+        index.extend(ranges(&rows.index, t, count, false).ok_or_else(not_runs)?);
+        let upload = |v: &[f32], on: bool| on.then(|| gpu.upload(v)).transpose();
+        Ok(Self {
+            index: gpu.upload(&index)?,
+            by_query,
+            by_key,
+            count,
+            pos_key: upload(&rows.pos_key, rel.dis.c2p)?,
+            pos_query: upload(&rows.pos_query, rel.dis.p2c)?,
+        })
+    }
 }
 
 /// A batch's activations and tape on the device, kept from the forward
@@ -229,6 +314,10 @@ struct Bufs {
     dp: Buf,
     /// The final norm's x̂ and 1/σ.
     final_ln: Buf,
+    /// DeBERTa: the content-to-position and position-to-content products,
+    /// `(n·heads, t, count)`, and their gradients.
+    c2p: Buf,
+    p2c: Buf,
 }
 
 /// Sizes of one pass.
@@ -514,6 +603,10 @@ impl GpuEncoder {
                     None => None,
                 };
                 let act = if l.glu { 2 * l.inner() } else { l.inner() };
+                let rel = match &l.relative {
+                    Some(r) => Some(RelBufs::new(gpu, r, h, t)?),
+                    None => None,
+                };
                 layers.push(LayerBufs {
                     qkv: gpu.buffer(rows * 3 * h)?,
                     probs: gpu.buffer(maps)?,
@@ -521,8 +614,15 @@ impl GpuEncoder {
                     ln2: gpu.buffer(rows * h + rows)?,
                     act: gpu.buffer(rows * act)?,
                     cos_sin,
+                    rel,
                 });
             }
+            let count = layers
+                .iter()
+                .filter_map(|l| l.rel.as_ref().map(|r| r.count))
+                .max()
+                .unwrap_or(0);
+            let rel_len = n * self.heads * t * count;
             tape.bufs = Some(Bufs {
                 layers,
                 input: gpu.buffer(rows * width.max(h))?,
@@ -534,6 +634,8 @@ impl GpuEncoder {
                 dqkv: gpu.buffer(rows * 3 * h)?,
                 dp: gpu.buffer(maps)?,
                 final_ln: gpu.buffer(rows * h + rows)?,
+                c2p: gpu.buffer(rel_len)?,
+                p2c: gpu.buffer(rel_len)?,
             });
             tape.n = n;
             tape.t = t;
@@ -601,6 +703,9 @@ impl GpuEncoder {
             &lb.probs,
             dims.scale,
         );
+        if let Some(rel) = &lb.rel {
+            self.relative_scores(pass, rel, lb, bufs, dims);
+        }
         let window = l.rotary.as_ref().and_then(|r| r.window);
         let p = Params {
             rows: u(dims.n * dims.heads * t),
@@ -718,7 +823,106 @@ impl GpuEncoder {
             &bufs.dqkv,
             1.0,
         );
+        if let Some(rel) = &lb.rel {
+            self.relative_backward(pass, rel, bufs, dims);
+        }
         self.rotate(pass, &bufs.dqkv, lb, dims, -1.0);
+    }
+
+    /// DeBERTa's position terms added to the scores:
+    /// `S_ij += scale · (q_i·pk_r(i,j) + k_j·pq_r(i,j))`.
+    fn relative_scores(
+        &self,
+        pass: &mut Pass,
+        rel: &RelBufs,
+        lb: &LayerBufs,
+        bufs: &Bufs,
+        dims: Dims,
+    ) {
+        let (t, d, count) = (dims.t, dims.d, rel.count);
+        let terms = [
+            (&rel.pos_key, Heads::qkv(0, dims), &bufs.c2p, C2P),
+            (&rel.pos_query, Heads::qkv(1, dims), &bufs.p2c, P2C),
+        ];
+        let mut flags = 0;
+        for (pos, from, out, flag) in terms {
+            let Some(pos) = pos else { continue };
+            // c2p = q · pkᵀ (p2c = k · pqᵀ), (t, count) per head
+            let set = |p: &mut Params| {
+                head_as_a(p, &from);
+                (p.b_k, p.b_j, p.b_z0, p.b_z1) = (1, u(dims.h), u(d), 0);
+                (p.c_i, p.c_j, p.c_z0) = (u(count), 1, u(t * count));
+                p.c_z1 = u(dims.heads * t * count);
+            };
+            per_head(pass, dims, (t, count, d), set, &lb.qkv, pos, out, 1.0);
+            flags |= flag;
+        }
+        let p = Params {
+            rows: u(dims.n * dims.heads * t * t),
+            t: u(t),
+            width: u(count),
+            alpha: dims.scale,
+            flags,
+            ..Default::default()
+        };
+        let binds = Binds {
+            a: rel.pos_key.as_ref().map(|_| &bufs.c2p),
+            b: rel.pos_query.as_ref().map(|_| &bufs.p2c),
+            c: Some(&lb.probs),
+            e: Some(&rel.index),
+            ..Default::default()
+        };
+        pass.each(Kernel::RelativeScores, p, binds);
+    }
+
+    /// Their input gradient, added to `bufs.dqkv`: `dq_i += Σ_j dS_ij pk_r(i,j)`,
+    /// `dk_j += Σ_i dS_ij pq_r(i,j)` (`bufs.dp` holds dS, already scaled).
+    fn relative_backward(&self, pass: &mut Pass, rel: &RelBufs, bufs: &Bufs, dims: Dims) {
+        let (t, d, count) = (dims.t, dims.d, rel.count);
+        let terms = [
+            (
+                &rel.pos_key,
+                Heads::qkv(0, dims),
+                &bufs.c2p,
+                C2P,
+                rel.by_query,
+            ),
+            (
+                &rel.pos_query,
+                Heads::qkv(1, dims),
+                &bufs.p2c,
+                P2C,
+                rel.by_key,
+            ),
+        ];
+        for (pos, into, g, flag, ranges) in terms {
+            let Some(pos) = pos else { continue };
+            // G[u, r] = Σ of dS over the (i, j) with r(i, j) = r, u = i (c2p) or j (p2c)
+            let p = Params {
+                rows: u(dims.n * dims.heads * t * count),
+                t: u(t),
+                width: u(count),
+                aux: u(ranges),
+                flags: flag,
+                ..Default::default()
+            };
+            let binds = Binds {
+                a: Some(&bufs.dp),
+                c: Some(g),
+                e: Some(&rel.index),
+                ..Default::default()
+            };
+            pass.each(Kernel::RelativeGather, p, binds);
+            // dq += G pk (dk += G pq)
+            let set = |p: &mut Params| {
+                (p.a_i, p.a_k, p.a_z0) = (u(count), 1, u(t * count));
+                p.a_z1 = u(dims.heads * t * count);
+                (p.b_k, p.b_j, p.b_z0, p.b_z1) = (u(dims.h), 1, u(d), 0);
+                head_as_c(p, &into);
+                p.flags = ACCUMULATE;
+            };
+            per_head(pass, dims, (t, d, count), set, g, pos, &bufs.dqkv, 1.0);
+        }
     }
 
     /// The feed-forward block on `x` into `out`, keeping its tape.

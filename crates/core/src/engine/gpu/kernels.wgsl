@@ -427,3 +427,61 @@ fn copy(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     c[p.c_off + i] = a[p.a_off + i];
 }
+
+// ---- DeBERTa's relative positions ---------------------------------------------------
+// The relative index r(i, j) of a (t, t) input is in e (as f32), and for
+// the backward pass, in e too from p.aux: for each (i, r) the range of j
+// with r(i, j) = r, and for each (j, r) the range of i ([lo, hi) pairs).
+
+// S[z, i, j] += alpha · (C2P[z, i, r(i, j)] + P2C[z, j, r(i, j)]) over the
+// n·heads·t·t scores in c; C2P in a and P2C in b, (t, p.width = count) per
+// head; flags bit 4: c2p, bit 8: p2c.
+@compute @workgroup_size(256, 1, 1)
+fn relative_scores(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let x = index_of(gid);
+    if (x >= p.rows) {
+        return;
+    }
+    let tt = p.t * p.t;
+    let z = x / tt;
+    let ij = x % tt;
+    let i = ij / p.t;
+    let j = ij % p.t;
+    let r = u32(e[ij]);
+    var s = 0.0;
+    if ((p.flags & 4u) != 0u) {
+        s += a[(z * p.t + i) * p.width + r];
+    }
+    if ((p.flags & 8u) != 0u) {
+        s += b[(z * p.t + j) * p.width + r];
+    }
+    c[x] += p.alpha * s;
+}
+
+// G[z, u, r] = Σ dS[z, i, j] over the (i, j) with r(i, j) = r, where u is i
+// (p.flags bit 4: c2p) or j (p2c): the ranges from e[p.aux + 2·(u·count + r)].
+// dS in a, G (t, count per head) into c; p.rows = n·heads·t·count.
+@compute @workgroup_size(256, 1, 1)
+fn relative_gather(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let x = index_of(gid);
+    if (x >= p.rows) {
+        return;
+    }
+    let per = p.t * p.width;
+    let z = x / per;
+    let ur = x % per;
+    let u = ur / p.width;
+    let range = p.aux + 2u * ur;
+    let lo = u32(e[range]);
+    let hi = u32(e[range + 1u]);
+    let base = z * p.t * p.t;
+    var s = 0.0;
+    for (var v = lo; v < hi; v++) {
+        if ((p.flags & 4u) != 0u) {
+            s += a[base + u * p.t + v];
+        } else {
+            s += a[base + v * p.t + u];
+        }
+    }
+    c[x] = s;
+}

@@ -67,6 +67,8 @@ pub(crate) struct Params {
 
 pub(crate) const ACCUMULATE: u32 = 1;
 pub(crate) const BIAS: u32 = 2;
+pub(crate) const C2P: u32 = 4;
+pub(crate) const P2C: u32 = 8;
 
 /// The kernels of `kernels.wgsl`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,12 +82,14 @@ pub(crate) enum Kernel {
     Glu,
     GluBackward,
     Rotate,
+    RelativeScores,
+    RelativeGather,
     Combine,
     Copy,
 }
 
 impl Kernel {
-    const ALL: [Kernel; 11] = [
+    const ALL: [Kernel; 13] = [
         Kernel::Matmul,
         Kernel::Softmax,
         Kernel::SoftmaxBackward,
@@ -95,6 +99,8 @@ impl Kernel {
         Kernel::Glu,
         Kernel::GluBackward,
         Kernel::Rotate,
+        Kernel::RelativeScores,
+        Kernel::RelativeGather,
         Kernel::Combine,
         Kernel::Copy,
     ];
@@ -110,6 +116,8 @@ impl Kernel {
             Kernel::Glu => "glu",
             Kernel::GluBackward => "glu_backward",
             Kernel::Rotate => "rotate",
+            Kernel::RelativeScores => "relative_scores",
+            Kernel::RelativeGather => "relative_gather",
             Kernel::Combine => "combine",
             Kernel::Copy => "copy",
         }
