@@ -196,7 +196,8 @@ fn explanations_match_the_cpu_engine() {
 /// the CPU, say why, and give the CPU's numbers.
 #[test]
 fn other_families_stay_on_the_cpu_and_say_why() {
-    for name in ["deberta-v2-conv"] {
+    {
+        let name = "deberta-v2-conv";
         let mut model = load(name);
         let info = model.place(DeviceChoice::Gpu);
         assert_eq!(info.kind, DeviceKind::Cpu, "{name}");
