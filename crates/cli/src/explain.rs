@@ -34,6 +34,8 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
             MethodArg::Saliency => Method::Saliency,
             MethodArg::InputXGradient => Method::InputXGradient,
             MethodArg::Rollout => Method::Rollout,
+            MethodArg::Occlusion => Method::Occlusion,
+            MethodArg::Shapley => Method::Shapley,
         }),
         target: args.target.clone().map(Into::into),
         token: args.token,
@@ -70,6 +72,10 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
             RowArg::Token => RolloutRow::Token,
         }),
         words: args.words,
+        window: args.window,
+        stride: args.stride,
+        n_samples: args.n_samples,
+        seed: args.seed,
     })
 }
 
@@ -266,6 +272,7 @@ pub fn info(dir: &Path, as_json: bool) -> Result<ExitCode, String> {
         "output": model.output(),
         "labels": model.labels(),
         "max_n_steps": bertlens_core::MAX_N_STEPS,
+        "methods": Method::NAMES,
     });
     if as_json {
         println!("{info}");

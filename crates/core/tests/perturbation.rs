@@ -197,7 +197,12 @@ fn shapley_value_sampling_is_complete_reproducible_and_close_to_exact() {
     let many = shapley(&model, text, Some(1500), 1);
     assert_complete("1500 permutations", &many);
     let want: Vec<f64> = exact.attributions.iter().map(|&a| a as f64).collect();
-    assert_close_rel("1500 permutations vs exact", &many.attributions, &want, 0.05);
+    assert_close_rel(
+        "1500 permutations vs exact",
+        &many.attributions,
+        &want,
+        0.05,
+    );
     eprintln!(
         "1500 permutations vs exact: max |Δ| / max |φ| = {:.3}",
         rel_err(&many.attributions, &want)
