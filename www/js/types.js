@@ -89,6 +89,22 @@ export {};
  */
 
 /**
+ * How occlusion or the Shapley values ran (the core's `PerturbationReport`).
+ * @typedef {object} PerturbationReport
+ * @property {'token'|'word'} unit      what one feature is (special tokens are in none)
+ * @property {number} features          features perturbed
+ * @property {string} baseline          what replaced a removed feature's tokens
+ * @property {number} evaluations       inputs scored
+ * @property {number} [window]          occlusion: Captum's sliding_window_shapes
+ * @property {number} [stride]          occlusion: Captum's strides
+ * @property {boolean} [exact]          shapley: every coalition (else sampled)
+ * @property {number} [n_samples]       shapley, sampled: permutations
+ * @property {number} [seed]            shapley, sampled: their seed
+ * @property {number} [baseline_score]  shapley: F(x′), every feature removed
+ * @property {string} [note]            e.g. exact Shapley values fell back to sampling
+ */
+
+/**
  * A span of the context that answers the question.
  * @typedef {object} Answer
  * @property {string} text
@@ -126,6 +142,7 @@ export {};
  * @property {number[]} attributions_normalized
  * @property {number|null} delta
  * @property {IgReport|null} ig
+ * @property {PerturbationReport} [perturbation] occlusion and shapley
  * @property {Word[]|null} words
  */
 
@@ -154,8 +171,9 @@ export {};
  * @property {number|null} score          F(x)
  * @property {number[]} attributions      one per token (empty when nothing was attributed)
  * @property {number[]} attributions_normalized
- * @property {number|null} delta          Σ attributions − (F(x) − F(x′)), for IG
+ * @property {number|null} delta          Σ attributions − (F(x) − F(x′)), for IG and shapley
  * @property {IgReport|null} ig
+ * @property {PerturbationReport} [perturbation] occlusion and shapley: how they ran
  * @property {boolean} truncated
  * @property {Word[]|null} words
  * @property {Answer} [answer]             question answering: the best answer,
