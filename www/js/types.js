@@ -32,6 +32,7 @@ export {};
  * @property {number} max_n_steps     the most Integrated Gradients steps the core computes (its
  *                                    `MAX_N_STEPS`, 2000): a larger `n_steps` is refused. The page
  *                                    takes its cap from here (state.js stepCap; 2000 before a model)
+ * @property {string[]} methods       every attribution method the core has (`Options.method`)
  */
 
 /**
@@ -39,7 +40,7 @@ export {};
  * `integration` is what Captum calls `method` (the quadrature): here
  * `method` picks the attribution method. Unknown fields are an error.
  * @typedef {object} Options
- * @property {'ig'|'saliency'|'input-x-gradient'|'rollout'} [method]   default `ig`; `rollout` for a
+ * @property {'ig'|'saliency'|'input-x-gradient'|'rollout'|'occlusion'|'shapley'} [method]   default `ig`; `rollout` for a
  *           bare encoder (the only method it has)
  * @property {number|string|null} [target]  a class (label) index or name; fill-mask: a vocabulary id
  *           or token; default the predicted one (the best filler)
@@ -57,6 +58,10 @@ export {};
  * @property {number|null} [internal_batch_size] steps per forward/backward pass
  * @property {'logit'|'probability'} [output] what is attributed; default `logit`
  * @property {'l2'|'l1'} [norm]        saliency's norm over the hidden dimension; default `l2`
+ * @property {number} [window]         occlusion: features per window (Captum's sliding_window_shapes); default 1
+ * @property {number} [stride]         occlusion: features between windows (Captum's strides); default 1
+ * @property {number|null} [n_samples] shapley: permutations sampled; default exact up to 12 features, else 25
+ * @property {number} [seed]           shapley: the seed of the sampled permutations; default 0
  * @property {'cls'|'mean'|'token'|null} [rollout_row] default `cls` for sequence-level heads,
  *           `token` (the explained token's row) otherwise
  * @property {number} [top_k]          answers and fillers listed; default 5
@@ -81,6 +86,22 @@ export {};
  * @property {string} baseline
  * @property {number} internal_batch_size
  * @property {number} baseline_score    F(x′)
+ */
+
+/**
+ * How occlusion or the Shapley values ran (the core's `PerturbationReport`).
+ * @typedef {object} PerturbationReport
+ * @property {'token'|'word'} unit      what one feature is (special tokens are in none)
+ * @property {number} features          features perturbed
+ * @property {string} baseline          what replaced a removed feature's tokens
+ * @property {number} evaluations       inputs scored
+ * @property {number} [window]          occlusion: Captum's sliding_window_shapes
+ * @property {number} [stride]          occlusion: Captum's strides
+ * @property {boolean} [exact]          shapley: every coalition (else sampled)
+ * @property {number} [n_samples]       shapley, sampled: permutations
+ * @property {number} [seed]            shapley, sampled: their seed
+ * @property {number} [baseline_score]  shapley: F(x′), every feature removed
+ * @property {string} [note]            e.g. exact Shapley values fell back to sampling
  */
 
 /**
@@ -121,6 +142,7 @@ export {};
  * @property {number[]} attributions_normalized
  * @property {number|null} delta
  * @property {IgReport|null} ig
+ * @property {PerturbationReport} [perturbation] occlusion and shapley
  * @property {Word[]|null} words
  */
 
@@ -149,8 +171,9 @@ export {};
  * @property {number|null} score          F(x)
  * @property {number[]} attributions      one per token (empty when nothing was attributed)
  * @property {number[]} attributions_normalized
- * @property {number|null} delta          Σ attributions − (F(x) − F(x′)), for IG
+ * @property {number|null} delta          Σ attributions − (F(x) − F(x′)), for IG and shapley
  * @property {IgReport|null} ig
+ * @property {PerturbationReport} [perturbation] occlusion and shapley: how they ran
  * @property {boolean} truncated
  * @property {Word[]|null} words
  * @property {Answer} [answer]             question answering: the best answer,

@@ -38,6 +38,8 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
             MethodArg::Saliency => Method::Saliency,
             MethodArg::InputXGradient => Method::InputXGradient,
             MethodArg::Rollout => Method::Rollout,
+            MethodArg::Occlusion => Method::Occlusion,
+            MethodArg::Shapley => Method::Shapley,
         }),
         target: args.target.clone().map(Into::into),
         token: args.token,
@@ -74,6 +76,10 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
             RowArg::Token => RolloutRow::Token,
         }),
         words: args.words,
+        window: args.window,
+        stride: args.stride,
+        n_samples: args.n_samples,
+        seed: args.seed,
     })
 }
 
@@ -271,6 +277,7 @@ pub fn info(dir: &Path, as_json: bool) -> Result<ExitCode, String> {
         "labels": model.labels(),
         "max_n_steps": bertlens_core::MAX_N_STEPS,
         "devices": DeviceChoice::NAMES,
+        "methods": Method::NAMES,
     });
     if as_json {
         println!("{info}");

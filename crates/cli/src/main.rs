@@ -131,7 +131,8 @@ pub struct ExplainArgs {
     #[arg(long, default_value = "gausslegendre",
           value_parser = ["gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"])]
     pub integration: String,
-    /// The Integrated Gradients baseline.
+    /// The baseline: of Integrated Gradients, and the tokens occlusion and shapley put in
+    /// place of the removed ones (special tokens are never removed).
     #[arg(long, value_enum, default_value_t = BaselineArg::Pad)]
     pub baseline: BaselineArg,
     /// Steps per forward/backward pass (default: as many as fit in memory).
@@ -144,9 +145,24 @@ pub struct ExplainArgs {
     /// heads, the explained token's for per-token heads).
     #[arg(long, value_enum)]
     pub rollout_row: Option<RowArg>,
-    /// Also merge wordpiece scores into words.
+    /// Also merge wordpiece scores into words; for occlusion and shapley, each word is one
+    /// feature (removed whole).
     #[arg(long)]
     pub words: bool,
+    /// Occlusion: features (tokens, or words with --words) per window (Captum's
+    /// sliding_window_shapes); 1 is feature ablation.
+    #[arg(long, default_value_t = 1)]
+    pub window: usize,
+    /// Occlusion: features from one window to the next (Captum's strides).
+    #[arg(long, default_value_t = 1)]
+    pub stride: usize,
+    /// Shapley: permutations to sample (default: exact Shapley values up to 12 features,
+    /// else 25 permutations, Captum's ShapleyValueSampling).
+    #[arg(long)]
+    pub n_samples: Option<usize>,
+    /// Shapley: the seed of the sampled permutations.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Print one JSON object (JSON Lines with --batch).
     #[arg(long)]
     pub json: bool,
@@ -198,6 +214,10 @@ pub enum MethodArg {
     Saliency,
     InputXGradient,
     Rollout,
+    /// Captum's Occlusion (--window, --stride); with window 1, FeatureAblation.
+    Occlusion,
+    /// Shapley values: exact up to 12 features, else sampled (--n-samples, --seed).
+    Shapley,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -6,6 +6,7 @@
 
 use std::fmt::Write;
 
+use bertlens_core::attribution::ablation::{FeatureUnit, PerturbationReport};
 use bertlens_core::explain::{Attribution, IgReport, Method, Word};
 use bertlens_core::{AttributionLayer, Baseline, Explanation, TargetOutput, Task};
 
@@ -72,6 +73,7 @@ struct Block<'a> {
     score: Option<f32>,
     delta: Option<f32>,
     ig: Option<&'a IgReport>,
+    perturbation: Option<&'a PerturbationReport>,
     attributions: &'a [f32],
     words: Option<&'a Vec<Word>>,
 }
@@ -84,6 +86,7 @@ impl<'a> Block<'a> {
             score: e.score,
             delta: e.delta,
             ig: e.ig.as_ref(),
+            perturbation: e.perturbation.as_ref(),
             attributions: &e.attributions,
             words: e.words.as_ref(),
         }
@@ -96,6 +99,7 @@ impl<'a> Block<'a> {
             score: a.score,
             delta: a.delta,
             ig: a.ig.as_ref(),
+            perturbation: a.perturbation.as_ref(),
             attributions: &a.attributions,
             words: a.words.as_ref(),
         }
@@ -136,8 +140,46 @@ fn method_sentence(e: &Explanation, b: &Block) -> String {
         ),
         (Method::Saliency, _) => format!("Gradient saliency (the norm of ∂F/∂x) of {target}, at {layer}"),
         (Method::InputXGradient, _) => format!("Input × gradient of {target}, at {layer}"),
+        (Method::Occlusion | Method::Shapley, _) => perturbation_sentence(e.method, &target, b),
         _ => "Attention rollout (Abnar & Zuidema 2020)".to_string(),
     }
+}
+
+/// Occlusion's or the Shapley values' sentence: what was removed, how, and how often.
+fn perturbation_sentence(method: Method, target: &str, b: &Block) -> String {
+    let Some(p) = b.perturbation else {
+        return format!("{method:?} of {target}");
+    };
+    let unit = match p.unit {
+        FeatureUnit::Token => "tokens",
+        FeatureUnit::Word => "words",
+    };
+    let base = match p.baseline {
+        Baseline::Pad | Baseline::PadAll => "[PAD]",
+        Baseline::Mask => "[MASK]",
+        Baseline::Zero => "zero activations",
+    };
+    let how = match (method, p.window, p.stride, p.exact) {
+        (Method::Occlusion, Some(1), Some(1), _) => "Feature ablation".to_string(),
+        (Method::Occlusion, Some(w), Some(s), _) => {
+            format!("Occlusion (windows of {w}, stride {s})")
+        }
+        (_, _, _, Some(true)) => "Exact Shapley values (every coalition)".to_string(),
+        _ => format!(
+            "Shapley value sampling ({} permutations, seed {})",
+            p.n_samples.unwrap_or(0),
+            p.seed.unwrap_or(0)
+        ),
+    };
+    let mut s = format!(
+        "{how} of {target}: {n} {unit} replaced by {base}, {e} inputs scored",
+        n = p.features,
+        e = p.evaluations
+    );
+    if let Some(note) = &p.note {
+        s.push_str(&format!("\nnote: {note}"));
+    }
+    s
 }
 
 /// A bar of `p` (0..1) of `BAR` cells.
@@ -298,8 +340,11 @@ fn attribution(out: &mut String, e: &Explanation, b: &Block, texts: [&str; 2], c
         let _ = writeln!(out, "\n── {title} ──");
     }
     let _ = writeln!(out, "\n{}", method_sentence(e, b));
-    if let (Some(delta), Some(ig), Some(score)) = (b.delta, b.ig, b.score) {
-        let span = score - ig.baseline_score;
+    let baseline_score =
+        b.ig.map(|ig| ig.baseline_score)
+            .or(b.perturbation.and_then(|p| p.baseline_score));
+    if let (Some(delta), Some(baseline_score), Some(score)) = (b.delta, baseline_score, b.score) {
+        let span = score - baseline_score;
         let pct = if span != 0.0 {
             100.0 * delta.abs() / span.abs()
         } else {
@@ -312,8 +357,7 @@ fn attribution(out: &mut String, e: &Explanation, b: &Block, texts: [&str; 2], c
         };
         let _ = writeln!(
             out,
-            "convergence delta {delta:+.2e}: {pct} of F(x) − F(x′) = {span:.4} (F(x) = {score:.4}, F(x′) = {:.4})",
-            ig.baseline_score
+            "convergence delta {delta:+.2e}: {pct} of F(x) − F(x′) = {span:.4} (F(x) = {score:.4}, F(x′) = {baseline_score:.4})",
         );
     }
     out.push('\n');

@@ -326,3 +326,95 @@ fn serve_binds_loopback_and_serves_wasm_as_wasm() {
     );
     assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
 }
+
+#[test]
+fn occlusion_and_shapley_from_the_command_line() {
+    let model = fixture("bert");
+    let m = model.to_str().unwrap();
+    let text = "a quiet hotel near the station";
+    let (code, out, err) = run(&[
+        "explain", "--model", m, "--method", "shapley", "--json", text,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let e: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(e["method"], "shapley");
+    assert_eq!(e["perturbation"]["exact"], true);
+    assert!(e["delta"].as_f64().unwrap().abs() < 1e-4, "{}", e["delta"]);
+
+    let (code, out, err) = run(&[
+        "explain",
+        "--model",
+        m,
+        "--method",
+        "shapley",
+        "--n-samples",
+        "3",
+        "--seed",
+        "5",
+        "--json",
+        text,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let e: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(e["perturbation"]["n_samples"], 3);
+    assert_eq!(e["perturbation"]["seed"], 5);
+
+    let (code, out, err) = run(&[
+        "explain",
+        "--model",
+        m,
+        "--method",
+        "occlusion",
+        "--window",
+        "2",
+        "--words",
+        "--color",
+        "never",
+        text,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Occlusion (windows of 2, stride 1)"), "{out}");
+    assert!(out.contains("words replaced by [PAD]"), "{out}");
+
+    let (code, _, err) = run(&[
+        "explain",
+        "--model",
+        m,
+        "--method",
+        "occlusion",
+        "--window",
+        "0",
+        text,
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("window") && err.contains("at least 1"),
+        "{err}"
+    );
+    let (code, _, err) = run(&[
+        "explain",
+        "--model",
+        m,
+        "--method",
+        "occlusion",
+        "--window",
+        "40",
+        text,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("wider than the text's"), "{err}");
+
+    let (code, out, err) = run(&["info", "--model", m, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let info: Value = serde_json::from_str(&out).unwrap();
+    let methods: Vec<&str> = info["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        methods.contains(&"occlusion") && methods.contains(&"shapley"),
+        "{methods:?}"
+    );
+}

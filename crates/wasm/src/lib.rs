@@ -97,6 +97,8 @@ struct Info<'a> {
     warnings: &'a [String],
     /// The most Integrated Gradients steps a fixed rule computes.
     max_n_steps: usize,
+    /// Every attribution method's name (`ExplainOptions.method`).
+    methods: &'static [&'static str],
 }
 
 /// `igPath`'s answer: the core's path and what it explains.
@@ -145,6 +147,7 @@ impl Explainer {
             mask_token: self.model.tokenizer().mask_token(),
             warnings: self.model.warnings(),
             max_n_steps: bertlens_core::MAX_N_STEPS,
+            methods: bertlens_core::Method::NAMES,
         })
     }
 

@@ -78,20 +78,30 @@ impl AnalysisOptions {
 /// A row tokenized and run, or why it could not be.
 type Ran = std::result::Result<(Tokenized, Forward), String>;
 
-/// The evaluated-method name of an attribution method.
-fn eval_method(m: Method) -> EvalMethod {
-    match m {
+/// The evaluated-method name of an attribution method; the perturbation
+/// methods are not yet among a set's row methods (nor its evaluated ones).
+fn eval_method(m: Method) -> Result<EvalMethod> {
+    Ok(match m {
         Method::Ig => EvalMethod::Ig,
         Method::Saliency => EvalMethod::Saliency,
         Method::InputXGradient => EvalMethod::InputXGradient,
         Method::Rollout => EvalMethod::Rollout,
-    }
+        Method::Occlusion | Method::Shapley => {
+            return Err(crate::error::Error::option(
+                "method",
+                "a labelled set's rows are explained by ig, saliency, input-x-gradient or                  rollout; occlusion and shapley explain one text (bertlens explain)",
+            ))
+        }
+    })
 }
 
 /// Every row's result, in the order of `rows`. A row that cannot be read
 /// (an empty text) has its `error` and no prediction; the others go on.
 pub fn analyze_rows(model: &Model, rows: &[Row], opts: &AnalysisOptions) -> Result<Vec<RowResult>> {
     require_classifier(model)?;
+    if let Some(m) = opts.method {
+        eval_method(m)?;
+    }
     let inputs: Vec<Result<Tokenized>> = rows
         .iter()
         .map(|r| model.tokenize(&r.text, r.pair.as_deref()))
@@ -180,17 +190,18 @@ fn one_row(
     let mut known = BTreeMap::new();
     let attributions = match opts.method {
         Some(m) => {
+            let m_eval = eval_method(m)?;
             let seed = opts.faithfulness.as_ref().map_or(0, |f| f.seed);
             let a = attributions_of(
                 model,
                 input,
                 row.index,
                 p.predicted,
-                eval_method(m),
+                m_eval,
                 &opts.explain,
                 seed,
             )?;
-            known.insert(eval_method(m), a.clone());
+            known.insert(m_eval, a.clone());
             Some(a)
         }
         None => None,

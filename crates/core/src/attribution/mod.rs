@@ -2,18 +2,23 @@
 //!
 //! As in Captum, three separable pieces: [`quadrature`] (pure: points and
 //! weights), the bare algorithms ([`ig`], [`gradient`]) that interpolate,
-//! differentiate, weigh and sum, and batching of the steps. They talk to
+//! differentiate, weigh and sum, and batching of the steps. The
+//! perturbation methods ([`occlusion`], [`shapley`]) score inputs with
+//! features removed ([`ablation`]), forward passes only. They talk to
 //! the model through [`Differentiable`], Captum's `forward_func` at a
 //! layer: the scalar F of an activation and its gradient. [`ForwardFunc`]
 //! is the engine's, for any task's scalar (a class's logit, a token's
 //! label, a filler at a mask, an answer's start or end).
 
+pub mod ablation;
 pub mod adaptive;
 pub mod gradient;
 pub mod ig;
+pub mod occlusion;
 pub mod path;
 pub mod quadrature;
 pub mod rollout;
+pub mod shapley;
 
 use serde::{Deserialize, Serialize};
 

@@ -17,6 +17,7 @@ pub use objectives::{
 use crate::session::Session;
 pub use options::{ExplainOptions, Method, Part, RolloutRow, Target};
 
+use crate::attribution::ablation::PerturbationReport;
 use crate::attribution::ig::OnSteps;
 use crate::attribution::quadrature::Integration;
 use crate::attribution::{l2_normalized, Baseline, TargetOutput};
@@ -72,6 +73,9 @@ pub struct Attribution {
     /// Σ attributions − (F(x) − F(x′)), for Integrated Gradients.
     pub delta: Option<f32>,
     pub ig: Option<IgReport>,
+    /// Occlusion and Shapley values: how they ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perturbation: Option<PerturbationReport>,
     pub words: Option<Vec<Word>>,
 }
 
@@ -114,6 +118,9 @@ pub struct Explanation {
     /// Σ attributions − (F(x) − F(x′)), for Integrated Gradients.
     pub delta: Option<f32>,
     pub ig: Option<IgReport>,
+    /// Occlusion and Shapley values: how they ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perturbation: Option<PerturbationReport>,
     /// The input was cut to the model's maximum length.
     pub truncated: bool,
     pub words: Option<Vec<Word>>,
@@ -202,6 +209,7 @@ pub fn assemble(
         attributions: s.attributions.clone(),
         delta: s.delta,
         ig: s.ig.clone(),
+        perturbation: s.perturbation.clone(),
         words: opts
             .words
             .then(|| merge_words(input, &s.attributions, texts)),
@@ -240,6 +248,7 @@ pub fn assemble(
         attributions_normalized: Vec::new(),
         delta: None,
         ig: None,
+        perturbation: None,
         words: None,
     });
     let attributed_any = !parts.is_empty();
@@ -268,6 +277,7 @@ pub fn assemble(
         attributions_normalized: first.attributions_normalized,
         delta: first.delta,
         ig: first.ig,
+        perturbation: first.perturbation,
         truncated: input.truncated,
         words: first.words,
         answer: analysis.answers.as_ref().and_then(|a| a.first().cloned()),

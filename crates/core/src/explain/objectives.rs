@@ -3,9 +3,14 @@
 
 use super::options::{ExplainOptions, Method, Part, RolloutRow, Target};
 use super::IgReport;
+use crate::attribution::ablation::{
+    Ablation, Features, PerturbationAttribution, PerturbationReport,
+};
 use crate::attribution::gradient::{input_x_gradient, saliency};
 use crate::attribution::ig::{integrated_gradients_observed, IgAttribution, OnSteps, Steps};
+use crate::attribution::occlusion::{occlusion, Window};
 use crate::attribution::rollout::attention_rollout;
+use crate::attribution::shapley::{shapley, ShapleyOptions};
 use crate::attribution::{ForwardFunc, Scalar};
 use crate::engine::{Rows, Trace};
 use crate::error::{Error, Result};
@@ -277,9 +282,21 @@ pub struct Scores {
     pub score: Option<f32>,
     pub delta: Option<f32>,
     pub ig: Option<IgReport>,
+    /// Occlusion and Shapley values: how they ran.
+    pub perturbation: Option<PerturbationReport>,
 }
 
 impl Scores {
+    pub fn from_perturbation(r: PerturbationAttribution) -> Self {
+        Self {
+            attributions: r.attributions,
+            score: Some(r.score),
+            delta: r.delta,
+            ig: None,
+            perturbation: Some(r.report),
+        }
+    }
+
     pub fn from_ig(r: IgAttribution, opts: &ExplainOptions) -> Self {
         Self {
             ig: Some(IgReport {
@@ -293,6 +310,7 @@ impl Scores {
             score: Some(r.score),
             delta: Some(r.delta),
             attributions: r.attributions,
+            perturbation: None,
         }
     }
 }
@@ -352,6 +370,7 @@ pub fn attribute_observed(
             score: None,
             delta: None,
             ig: None,
+            perturbation: None,
         });
     };
     let f = ForwardFunc::new(model, input, layer, ex.scalar)?;
@@ -377,7 +396,36 @@ pub fn attribute_observed(
                 score: Some(r.score),
                 delta: None,
                 ig: None,
+                perturbation: None,
             }
+        }
+        Method::Occlusion | Method::Shapley => {
+            let baseline = opts.baseline.ids(model, input)?;
+            let features = Features::new(input, opts.words);
+            let ab = Ablation::new(
+                &f,
+                &features,
+                &input.ids,
+                baseline.as_deref(),
+                opts.internal_batch_size,
+            )?;
+            let r = match method {
+                Method::Occlusion => {
+                    let window = Window {
+                        window: opts.window,
+                        stride: opts.stride,
+                    };
+                    occlusion(&ab, opts.baseline, window)?
+                }
+                _ => {
+                    let sampling = ShapleyOptions {
+                        n_samples: opts.n_samples,
+                        seed: opts.seed,
+                    };
+                    shapley(&ab, opts.baseline, sampling)?
+                }
+            };
+            Scores::from_perturbation(r)
         }
         Method::Rollout => unreachable!("rollout has no layer"),
     })

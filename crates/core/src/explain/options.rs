@@ -22,10 +22,23 @@ pub enum Method {
     InputXGradient,
     /// Attention rollout (no gradients).
     Rollout,
+    /// Occlusion of windows of features (Captum's `Occlusion`; with window
+    /// 1, `FeatureAblation`).
+    Occlusion,
+    /// Shapley values: exact up to 12 features, else sampled (Captum's
+    /// `ShapleyValues`, `ShapleyValueSampling`).
+    Shapley,
 }
 
 impl Method {
-    pub const NAMES: &'static [&'static str] = &["ig", "saliency", "input-x-gradient", "rollout"];
+    pub const NAMES: &'static [&'static str] = &[
+        "ig",
+        "saliency",
+        "input-x-gradient",
+        "rollout",
+        "occlusion",
+        "shapley",
+    ];
 
     pub fn parse(s: &str) -> Result<Self> {
         Ok(match s {
@@ -33,6 +46,8 @@ impl Method {
             "saliency" => Self::Saliency,
             "input-x-gradient" | "ixg" => Self::InputXGradient,
             "rollout" => Self::Rollout,
+            "occlusion" | "feature-ablation" => Self::Occlusion,
+            "shapley" | "shapley-values" => Self::Shapley,
             other => {
                 return Err(Error::option(
                     "method",
@@ -44,10 +59,13 @@ impl Method {
 
     /// The layer a gradient method attributes to unless told otherwise:
     /// Integrated Gradients at the embeddings block (Captum's BERT
-    /// tutorial), saliency and input × gradient at the word embeddings.
+    /// tutorial), saliency and input × gradient at the word embeddings;
+    /// the perturbation methods replace token ids, and so enter at the
+    /// embeddings block (a removed token's activation is the model's for
+    /// the baseline's id).
     pub fn default_layer(self) -> Option<AttributionLayer> {
         match self {
-            Self::Ig => Some(AttributionLayer::Embeddings),
+            Self::Ig | Self::Occlusion | Self::Shapley => Some(AttributionLayer::Embeddings),
             Self::Saliency | Self::InputXGradient => Some(AttributionLayer::WordEmbeddings),
             Self::Rollout => None,
         }
@@ -143,8 +161,18 @@ pub struct ExplainOptions {
     pub rollout_row: Option<RolloutRow>,
     /// Answers and fillers to list.
     pub top_k: usize,
-    /// Also merge wordpiece scores into words.
+    /// Also merge wordpiece scores into words; for occlusion and Shapley
+    /// values, each word is one feature.
     pub words: bool,
+    /// Occlusion: features per window (Captum's `sliding_window_shapes`).
+    pub window: usize,
+    /// Occlusion: features between windows (Captum's `strides`).
+    pub stride: usize,
+    /// Shapley values: permutations sampled (`None`: exact up to 12
+    /// features, else 25).
+    pub n_samples: Option<usize>,
+    /// Shapley values: the seed of the sampled permutations.
+    pub seed: u64,
 }
 
 impl Default for ExplainOptions {
@@ -165,6 +193,10 @@ impl Default for ExplainOptions {
             rollout_row: None,
             top_k: 5,
             words: false,
+            window: 1,
+            stride: 1,
+            n_samples: None,
+            seed: 0,
         }
     }
 }
@@ -191,9 +223,21 @@ impl ExplainOptions {
     /// question answering explains an answer's start and end (no `target`;
     /// `token` picks another start or end, so it needs `part`); only
     /// question answering has parts; a bare encoder explains nothing
-    /// chosen.
+    /// chosen. A window, stride or number of permutations of 0 is refused.
     pub fn check(&self, task: Task) -> Result<()> {
         let refuse = |name: &'static str, why: &str| Err(Error::option(name, why));
+        if self.window == 0 {
+            return refuse("window", "occlusion's window must be at least 1 feature");
+        }
+        if self.stride == 0 {
+            return refuse("stride", "occlusion's stride must be at least 1 feature");
+        }
+        if self.n_samples == Some(0) {
+            return refuse(
+                "n_samples",
+                "Shapley value sampling needs at least 1 permutation",
+            );
+        }
         match task {
             Task::SequenceClassification if self.token.is_some() => refuse(
                 "token",
