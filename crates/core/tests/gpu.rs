@@ -192,6 +192,36 @@ fn explanations_match_the_cpu_engine() {
     }
 }
 
+/// The perturbation methods' batched forward passes run on the GPU too.
+#[test]
+fn occlusion_and_shapley_values_match_the_cpu_engine() {
+    for (name, text) in [
+        ("bert", "the film was a quiet triumph"),
+        ("deberta-v3", "a slow, dull film"),
+        ("modernbert-ner", "Ada Lovelace lived in London"),
+    ] {
+        let Some(gpu) = on_gpu(name) else { return };
+        let cpu = load(name);
+        for method in [Method::Occlusion, Method::Shapley] {
+            let opts = ExplainOptions {
+                method: Some(method),
+                ..Default::default()
+            };
+            let want = serde_json::to_value(explain(&cpu, text, None, &opts).unwrap()).unwrap();
+            let got = serde_json::to_value(explain(&gpu, text, None, &opts).unwrap()).unwrap();
+            let score = want["score"].as_f64().unwrap_or(0.0).abs().max(1.0);
+            close_above(
+                &format!("{name} {method:?}: attributions"),
+                &floats(&got["attributions"]),
+                &floats(&want["attributions"]),
+                1e-4,
+                1e-2 * score,
+            );
+            assert_eq!(got["device"]["kind"], "gpu", "{name} {method:?}");
+        }
+    }
+}
+
 /// Layers the backend does not run yet (DeBERTa-v2's convolution) stay on
 /// the CPU, say why, and give the CPU's numbers.
 #[test]
