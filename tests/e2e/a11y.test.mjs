@@ -196,8 +196,10 @@ describe('accessibility', () => {
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowDown');
     await shot(page, 'a11y-dark');
+    const drawn = { head: '#head-canvas', model: '#model-grid', neuron: '#neuron-table', heatmap: '#heatmap-canvas' };
     for (const tab of ['head', 'model', 'neuron', 'heatmap']) {
       await page.click(`#tab-${tab}`);
+      await page.waitForSelector(drawn[tab]);
       await shotOf(page, `a11y-dark-${tab}`, '#attention-panel');
       await assertAccessible(page, `the page in the dark, ${tab} view`);
     }

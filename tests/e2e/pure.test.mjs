@@ -80,17 +80,16 @@ describe('the pure functions of the page', () => {
   it('the neuron view adds the position terms, masks keys outside the window, and its softmax sums to 1', () => {
     const T = 4;
     const d = 2;
-    const a = {
-      heads: 1,
-      tokens: T,
-      headDim: d,
-      scale: 1 / Math.sqrt(3 * d),
+    const a = { heads: 1, tokens: T, headDim: d, scale: 1 / Math.sqrt(3 * d), windows: [null, 1] };
+    // One head's maps, as the neuron view asks for them (layer 1: the windowed one).
+    const m = {
+      layer: 1,
+      head: 0,
       queries: Float32Array.from([1, 0, 0, 1, 1, 1, 0.5, -1]),
       keys: Float32Array.from([1, 2, -1, 0, 0.5, 0.5, 2, 1]),
       positionScores: Float32Array.from({ length: T * T }, (_, i) => i / 10),
-      windows: [1],
     };
-    const n = neuronData(a, 0, 0, 0);
+    const n = neuronData(a, m, 0);
     assert.equal(scaleText(a.scale, d), '1/√(3·2)');
     assert.equal(scaleText(1 / Math.sqrt(8), 8), '1/√8');
     assert.deepEqual(n.masked, [false, false, true, true]);
@@ -256,4 +255,5 @@ describe('palettes and the head view by keyboard', () => {
     const pair = { ...data, segments: [0, 0, 1] };
     assert.deepEqual(moveHover(pair, { ...view, filter: 'ab' }, { side: 'left', index: 1 }, 'ArrowRight'), { side: 'right', index: 2 });
   });
+
 });

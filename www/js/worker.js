@@ -77,9 +77,21 @@ const handlers = {
     return prepared(req).prediction(req.options);
   },
 
+  /** The forward pass with its attentions recorded: the prediction and the maps' sizes (`Analysis`). */
   attentions(req) {
-    const a = prepared(req, { attentions: true }).attentions(req.options);
-    return withTransfer(a, [a.probabilities.buffer, a.queries.buffer, a.keys.buffer, a.positionScores.buffer, a.rollout.buffer]);
+    return prepared(req, { attentions: true }).attentions(req.options);
+  },
+
+  /**
+   * What one view shows of the input's maps (`AttentionAsk` → `AttentionMaps`):
+   * `{layer}` its heads, `{layer, head}` one head with its vectors, `{rollout: true}`,
+   * or `{all: true}` every layer (the model view). The maps do not depend on top_k.
+   */
+  attentionMaps(req) {
+    const s = prepared(req, { attentions: true, anyTopK: true });
+    if (req.rollout) return arrays({ rollout: s.rollout() });
+    if (req.all) return arrays({ probabilities: s.attentionMaps() });
+    return arrays(s.attentionLayer(req.layer, req.head ?? undefined));
   },
 
   /** Every step of one layer for one query token (the classroom's step-through). */
@@ -187,6 +199,11 @@ const TRANSFER = Symbol('transfer');
 
 function withTransfer(value, buffers) {
   return { [TRANSFER]: buffers, value };
+}
+
+/** `value` with the buffers of its typed arrays transferred. */
+function arrays(value) {
+  return withTransfer(value, Object.values(value).filter(ArrayBuffer.isView).map((v) => v.buffer));
 }
 
 self.onmessage = async ({ data }) => {

@@ -45,6 +45,7 @@ function headsWidth(heads) {
  * of its arguments. Returns the number of lines drawn.
  * @param {HTMLCanvasElement} canvas
  * @param {{labels: string[], att: Float32Array, layers: number, heads: number, tokens: number, segments: number[]}} data
+ *   att: the maps of the layer shown, `[head][query][key]` (`headAsk`)
  * @param {{layer: number, active: boolean[], hover: {side: 'left'|'right', index: number}|null, filter: string}} view
  */
 export function drawHeadView(canvas, data, view) {
@@ -66,7 +67,6 @@ export function drawHeadView(canvas, data, view) {
   const y = (row) => TEXT_TOP + row * BOXHEIGHT + BOXHEIGHT / 2;
   const active = [];
   for (let k = 0; k < heads; k++) if (view.active[k]) active.push(k);
-  const base = view.layer * heads * T * T;
   const hover = view.hover;
 
   // Lines, head by head, additively.
@@ -75,7 +75,7 @@ export function drawHeadView(canvas, data, view) {
   for (const k of active) {
     const [r, g, b] = rgb(headColor(k));
     ctx.strokeStyle = `rgb(${r}, ${g}, ${b})`;
-    const off = base + k * T * T;
+    const off = k * T * T;
     left.forEach((i, li) => {
       if (hover?.side === 'left' && hover.index !== i) return;
       right.forEach((j, rj) => {
@@ -121,7 +121,7 @@ export function drawHeadView(canvas, data, view) {
     others.forEach((j, row) => {
       active.forEach((k, n) => {
         const [q, key] = hover.side === 'left' ? [hover.index, j] : [j, hover.index];
-        const w = att[base + k * T * T + q * T + key];
+        const w = att[k * T * T + q * T + key];
         const [r, g, b] = rgb(headColor(k));
         ctx.fillStyle = `rgba(${r}, ${g}, ${b}, ${Math.min(1, w)})`;
         const x = hover.side === 'left' ? xR + BOXWIDTH + 4 + n * HEAD_SQUARE : hw - 4 - (n + 1) * HEAD_SQUARE;
@@ -167,12 +167,11 @@ export function strongest(data, view, hover) {
   const active = [];
   for (let k = 0; k < heads; k++) if (view.active[k]) active.push(k);
   if (!active.length) return null;
-  const base = view.layer * heads * T * T;
   let best = null;
   for (const j of hover.side === 'left' ? right : left) {
     const [q, key] = hover.side === 'left' ? [hover.index, j] : [j, hover.index];
     let w = 0;
-    for (const k of active) w += att[base + k * T * T + q * T + key];
+    for (const k of active) w += att[k * T * T + q * T + key];
     w /= active.length;
     if (!best || w > best.weight) best = { index: j, weight: w };
   }
@@ -213,6 +212,11 @@ export function moveHover(data, view, hover, key) {
     case 'Escape': return null;
     default: return undefined;
   }
+}
+
+/** What the head view shows of the maps (`AttentionAsk`): one layer's heads. */
+export function headAsk(view) {
+  return { layer: view.layer };
 }
 
 let focusedHead = 0; // the head the picker's Tab stop is on (a roving tabindex)
@@ -295,9 +299,10 @@ export function isolate(active, k) {
  * The head view with its controls.
  * @param {HTMLElement} el
  * @param data  as drawHeadView, plus `pair` (whether the input is a sentence pair) and
- *   `names` (what its two texts are called)
+ *   `names` (what its two texts are called); `att` null while on its way, `error` if it failed
  * @param view  as drawHeadView
  * @param {{onLayer: Function, onFilter: Function, onToggle: Function, onIsolate: Function, onHover: Function}} actions
+ * @returns {HTMLCanvasElement | null} the canvas, once the maps are in
  */
 export function renderHeadView(el, data, view, actions) {
   const canvas = h('canvas', {
@@ -329,6 +334,10 @@ export function renderHeadView(el, data, view, actions) {
       : null,
     headPicker(data.heads, view.active, actions),
   );
+  if (!data.att) {
+    fill(el, controls, h('p', { class: 'muted', id: 'head-wait', role: 'status' }, data.error ?? 'Reading the attention maps…'));
+    return null;
+  }
   canvas.addEventListener('mousemove', (ev) => {
     const r = canvas.getBoundingClientRect();
     const hit = hitTest(data, view, ev.clientX - r.left, ev.clientY - r.top);
