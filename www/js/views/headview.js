@@ -1,6 +1,8 @@
 // The head view, after bertviz's `head_view`: tokens in two columns, a line
 // from each query (left) to each key (right) whose opacity is the attention
-// weight ÷ the number of active heads, one colour per head. Click a head's
+// weight ÷ the number of active heads, one colour per head. On a dark
+// background such lines all but vanish, so there they add up as light, each
+// at its weight against the strongest line shown, never under DARK_FLOOR. Click a head's
 // swatch to toggle it, double-click to isolate it; hover a token to see only
 // its lines and, beside the other column, each head's weight. Drawn on a
 // canvas, so that 512 tokens stay fast. By keyboard: the canvas takes focus,
@@ -9,14 +11,15 @@
 // of heads, arrows move, Enter or Space toggles, Shift+Enter isolates.
 
 import { h, fill, hiDpiCanvas } from '../dom.js';
-import { headColor, inkOn, rgb } from '../colors.js';
+import { headColor, inkOn, isLight, rgb } from '../colors.js';
 
 export const BOXWIDTH = 130; // a token column
 export const BOXHEIGHT = 22; // a row
 export const MATRIX_WIDTH = 170; // between the columns, where the lines go
 export const TEXT_TOP = 8;
 export const HEAD_SQUARE = 7; // per-head weight beside a token, on hover
-const MIN_ALPHA = 0.004; // lines fainter than this are not drawn
+const MIN_ALPHA = 0.004; // lines fainter than this (weight ÷ active heads) are not drawn
+export const DARK_FLOOR = 0.06; // the faintest line drawn on a dark background
 
 /** The pair filters, their texts named `names` (e.g. Question and Context). */
 export function filters([a, b] = ['Sentence A', 'Sentence B']) {
@@ -68,21 +71,23 @@ export function drawHeadView(canvas, data, view) {
   const active = [];
   for (let k = 0; k < heads; k++) if (view.active[k]) active.push(k);
   const hover = view.hover;
+  const shown = (i, j) => !(hover?.side === 'left' && hover.index !== i) && !(hover?.side === 'right' && hover.index !== j);
+  const opacity = lineOpacity(att, T, active, left, right, shown, isLight(ink));
 
   // Lines, head by head, additively.
   let lines = 0;
   ctx.lineWidth = 2;
+  ctx.globalCompositeOperation = opacity.blend;
   for (const k of active) {
     const [r, g, b] = rgb(headColor(k));
     ctx.strokeStyle = `rgb(${r}, ${g}, ${b})`;
     const off = k * T * T;
     left.forEach((i, li) => {
-      if (hover?.side === 'left' && hover.index !== i) return;
       right.forEach((j, rj) => {
-        if (hover?.side === 'right' && hover.index !== j) return;
-        const alpha = att[off + i * T + j] / active.length;
-        if (alpha < MIN_ALPHA) return;
-        ctx.globalAlpha = Math.min(1, alpha);
+        if (!shown(i, j)) return;
+        const alpha = opacity.of(att[off + i * T + j]);
+        if (alpha === 0) return;
+        ctx.globalAlpha = alpha;
         ctx.beginPath();
         ctx.moveTo(xL, y(li));
         ctx.lineTo(xR, y(rj));
@@ -92,6 +97,7 @@ export function drawHeadView(canvas, data, view) {
     });
   }
   ctx.globalAlpha = 1;
+  ctx.globalCompositeOperation = 'source-over';
 
   // Tokens.
   ctx.font = '14px system-ui, sans-serif';
@@ -133,6 +139,27 @@ export function drawHeadView(canvas, data, view) {
   canvas.dataset.layer = String(view.layer);
   canvas.dataset.heads = active.join(',');
   return lines;
+}
+
+/**
+ * How opaque a line of weight `w` is drawn (`of(w)`, 0: not drawn) and how
+ * lines blend. On a light background, bertviz's weight ÷ active heads, over
+ * the page. On a dark one (`dark`: the ink is light) the same lines, each at
+ * its weight against the strongest line `shown(i, j)` of the active heads
+ * (no fainter than DARK_FLOOR), added up as light ('lighter'): where heads
+ * agree, the line grows brighter.
+ */
+export function lineOpacity(att, T, active, left, right, shown, dark) {
+  const n = active.length;
+  const drawn = (w) => w / n >= MIN_ALPHA;
+  if (!dark) return { blend: 'source-over', of: (w) => (drawn(w) ? Math.min(1, w / n) : 0) };
+  let max = 0;
+  for (const k of active) {
+    for (const i of left) {
+      for (const j of right) if (shown(i, j)) max = Math.max(max, att[k * T * T + i * T + j]);
+    }
+  }
+  return { blend: 'lighter', of: (w) => (drawn(w) ? Math.max(DARK_FLOOR, Math.min(1, w / max)) : 0) };
 }
 
 /** Cuts `text` with an ellipsis to fit `max` pixels. */
