@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, binary, open, shot, startPage, stopPage } from './harness.mjs';
-import { DEFAULT_MODEL, FIXTURES } from './common.mjs';
+import { DEFAULT_MODEL, FIXTURES, explainText } from './common.mjs';
 
 const DATA = path.join(ROOT, 'data/intents-example.csv');
 const GOLDEN = JSON.parse(readFileSync(path.join(FIXTURES, 'analysis/intents-example.json'), 'utf8'));
@@ -165,6 +165,31 @@ describe('the dataset workbench', () => {
     near.forEach((n, k) => assert.ok(Math.abs(n.similarity - want[k].similarity) < 1e-5, `similarity ${n.similarity} vs ${want[k].similarity}`));
     assert.ok(!near.some((n) => n.row === rows[0]), 'the row itself is left out');
     await shot(page, 'workbench-explained');
+    // The set's vectors went to worker 0 once: another row's lookup names them, and carries no vectors.
+    const sent = () => page.evaluate(() => structuredClone(globalThis.bertlens.pool().engines[0].sent));
+    const before = await sent();
+    const n = await page.evaluate(() => globalThis.bertlens.state.dataset.run.predicted.filter((p) => p >= 0).length);
+    const dim = await page.evaluate(() => globalThis.bertlens.state.dataset.run.dim);
+    assert.equal(before.keepVectors.calls, 1);
+    assert.equal(before.keepVectors.bytes, n * dim * 4 + n * 4, 'the vectors and their row numbers, once');
+    assert.equal(before.nearest.bytes, 0, 'a lookup by key');
+    // A typed text, then the row again (from the set's view, as before).
+    const lookup = async (t, go) => {
+      await page.evaluate(() => (globalThis.bertlens.state.dataset.neighbours = null));
+      await go();
+      await page.waitForFunction((t) => globalThis.bertlens.state.dataset.neighbours?.text === t && globalThis.bertlens.state.dataset.neighbours.rows, t, { timeout: 120000 });
+    };
+    const typed = 'how do I order a new card';
+    await lookup(typed, () => explainText(page, typed));
+    await lookup(text, async () => {
+      await page.click('#mode-dataset');
+      await page.click(`#mistakes-table tr[data-row="${rows[0]}"]`);
+    });
+    await page.waitForFunction(() => !globalThis.bertlens.state.busy, null, { timeout: 120000 });
+    const after = await sent();
+    assert.equal(after.keepVectors.calls, 1, 'no second copy of the vectors');
+    assert.equal(after.nearest.calls, before.nearest.calls + 2);
+    assert.equal(after.nearest.bytes, 0);
   });
 
   it('tabulates the faithfulness of every method on the explained row, as bertlens analyze does', async () => {

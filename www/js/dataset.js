@@ -278,9 +278,14 @@ export function explainRow(i) {
   return act.explain();
 }
 
+let setsKept = 0; // numbers the sets of vectors handed to worker 0
+
 /**
  * The rows of the set nearest to the explained input, when a run has
  * their vectors (called by the explanation as soon as its forward pass is in).
+ * Worker 0 keeps the set's vectors (`keepVectors`), handed over once per run
+ * (and again only as more rows come in, or if that worker was replaced);
+ * each lookup names them by key.
  */
 export async function findNeighbours(input) {
   const ds = state.dataset;
@@ -291,25 +296,44 @@ export async function findNeighbours(input) {
   }
   const rows = [];
   for (let i = 0; i < run.n; i++) if (run.predicted[i] >= 0) rows.push(i);
-  const vectors = new Float32Array(rows.length * run.dim);
-  rows.forEach((r, k) => vectors.set(run.vectors.subarray(r * run.dim, (r + 1) * run.dim), k * run.dim));
+  if (run.kept?.rows !== rows.length) run.kept = { rows: rows.length, key: `set-${++setsKept}` };
+  const { key } = run.kept;
+  const keep = () => {
+    const vectors = new Float32Array(rows.length * run.dim);
+    rows.forEach((r, k) => vectors.set(run.vectors.subarray(r * run.dim, (r + 1) * run.dim), k * run.dim));
+    return act.getPool().call(0, 'keepVectors', { key, vectors, rows: Uint32Array.from(rows) }, [vectors.buffer]);
+  };
   const { texts, pairs } = picked(ds);
   const own = ds.explaining;
   const skip = own !== null && texts[own] === input.text && (pairs?.[own] || null) === (input.pair || null) ? own : null;
+  const ask = () => act.getPool().call(0, 'nearest', { text: input.text, pair: input.pair, key, k: NEIGHBOURS, skip });
   try {
-    const near = await act.getPool().call(0, 'nearest', {
-      text: input.text,
-      pair: input.pair,
-      vectors,
-      rows: Uint32Array.from(rows),
-      k: NEIGHBOURS,
-      skip,
-    });
+    let near = await ask();
+    if (near.missing) {
+      await keep();
+      near = await ask();
+    }
     ds.neighbours = { text: input.text, pair: input.pair, ...near };
   } catch (e) {
     ds.neighbours = { text: input.text, pair: input.pair, error: e.message };
   }
   update();
+}
+
+/**
+ * The seed of a typed text's faithfulness: FNV-1a (32 bits) of the UTF-8
+ * bytes of the text, a NUL and the pair (none: empty), never 0. A row of a
+ * set is evaluated with seed 0 and its index, as `bertlens analyze` does;
+ * typed text is row 0 of its own seed, so its random baseline and its
+ * perturbations are its own, not those of a set's row 0.
+ */
+export function textSeed(text, pair = null) {
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(`${text}\u0000${pair ?? ''}`)) {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h || 1;
 }
 
 /**

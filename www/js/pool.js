@@ -18,7 +18,8 @@ class Engine {
     this.worker = new Worker(WORKER_URL, { type: 'module', name: 'bertlens' });
     this.pending = new Map();
     this.nextId = 1;
-    /** Per request type, the answers' typed-array bytes that crossed from the worker (`{calls, bytes}`). */
+    /** Per request type, the typed-array bytes that crossed to the worker and back (`{calls, bytes}`). */
+    this.sent = {};
     this.received = {};
     this.worker.onmessage = ({ data }) => {
       const p = this.pending.get(data.id);
@@ -48,6 +49,9 @@ class Engine {
 
   call(type, payload, transfer = []) {
     const id = this.nextId++;
+    const sent = (this.sent[type] ??= { calls: 0, bytes: 0 });
+    sent.calls++;
+    sent.bytes += arrayBytes(payload);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, type });
       this.worker.postMessage({ id, type, payload }, transfer);
