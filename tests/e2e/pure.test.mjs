@@ -10,6 +10,7 @@ import { neuronData, scaleText } from '../../www/js/views/neuronview.js';
 import { guessColumns, matcher, mistakes, confusions, problem, faithRows } from '../../www/js/table.js';
 import { emptyDataset } from '../../www/js/state.js';
 import { curveArea } from '../../www/js/views/faithfulness.js';
+import { textSeed } from '../../www/js/dataset.js';
 import { toFragment, fromFragment } from '../../www/js/share.js';
 import { state as pageState } from '../../www/js/state.js';
 import * as colors from '../../www/js/colors.js';
@@ -282,4 +283,13 @@ describe('palettes and the head view by keyboard', () => {
     assert.equal(colors.isLight('#1d2330'), false);
   });
 
+  it("seeds typed text's faithfulness by FNV-1a of its UTF-8 text, NUL and pair: never 0, the seed of a set's rows", () => {
+    // FNV-1a 32 of the bytes, as Python computes it: 'a' NUL; 'a' NUL 'b'; 'café' NUL (UTF-8).
+    assert.equal(textSeed('a'), 723832900);
+    assert.equal(textSeed('a', 'b'), 284404690);
+    assert.equal(textSeed('café', null), 86991595);
+    assert.equal(textSeed('a', ''), textSeed('a'), 'no pair and an empty pair are one input');
+    assert.notEqual(textSeed('ab'), textSeed('a', 'b'), 'the NUL keeps text and pair apart');
+    assert.ok(['', 'x', 'my card was declined'].every((t) => textSeed(t) > 0));
+  });
 });

@@ -236,6 +236,30 @@ describe('the dataset workbench', () => {
     await shot(page, 'workbench-faithfulness', { fullPage: false });
   });
 
+  it("evaluates typed text with its own seed, not the random baseline of the set's row 0", async () => {
+    const text = 'is there a fee for sending money abroad from my phone';
+    const csv = readFileSync(DATA, 'utf8');
+    assert.ok(!csv.includes(text), 'the text is no row of the set');
+    await explainText(page, text);
+    await page.click('#faith-run');
+    await page.waitForFunction((t) => globalThis.bertlens.state.faithfulness?.input.text === t && !globalThis.bertlens.state.faithfulness.running, text, { timeout: 180000 });
+    const { f, own, rowZero } = await page.evaluate(async (t) => {
+      const { state, pool } = globalThis.bertlens;
+      const f = state.faithfulness;
+      // The random method alone, with the text's seed and with a set's (0), as row 0.
+      const random = (seed) => pool().call(0, 'faithfulness', { text: t, pair: null, row: 0, options: { methods: ['random'], fractions: [0.01, 0.05, 0.1, 0.2, 0.5], infidelity: { n_perturb_samples: 0 }, sensitivity: { n_perturb_samples: 0 }, seed } });
+      return { f: { row: f.row, seed: f.seed, random: f.result.methods.random, error: f.error }, own: (await random(f.seed)).methods.random, rowZero: (await random(0)).methods.random };
+    }, text);
+    assert.equal(f.error, null);
+    assert.equal(f.row, null, 'no row of the set');
+    assert.ok(f.seed > 0);
+    // (The page evaluates every method in one batch, this call the random one alone: floats differ in the 7th digit.)
+    const apart = (a, b) => Math.max(...a.map((x, k) => Math.abs(x - b[k])));
+    assert.equal(f.random.deletion_curve.length, own.deletion_curve.length);
+    assert.ok(apart(f.random.deletion_curve, own.deletion_curve) < 1e-4, "the page's random baseline is the text's seed's");
+    assert.ok(apart(own.deletion_curve, rowZero.deletion_curve) > 1e-3, "and not row 0's");
+  });
+
   it('shows words per class as bars, as bertlens analyze reports them', async () => {
     await page.click('#mode-dataset');
     await page.click('#words-run');

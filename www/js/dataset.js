@@ -339,22 +339,23 @@ export function textSeed(text, pair = null) {
 /**
  * Every method's faithfulness on the explained input (the core's
  * `evaluate_row`, as `bertlens analyze --faithfulness`); a row of the
- * loaded set is evaluated as that row (its index seeds the random baseline).
+ * loaded set is evaluated as that row (its index seeds the random
+ * baseline), typed text as row 0 of its own seed (`textSeed`).
  */
 export async function evaluateFaithfulness(perturb) {
   const input = state.input;
   if (!input) return;
   const { texts, pairs } = picked(state.dataset);
-  let row = texts.findIndex((t, i) => t === input.text && (pairs?.[i] || null) === (input.pair || null));
-  if (row < 0) row = 0;
-  const f = { input, running: true, result: null, error: null, perturb, row };
+  const at = texts.findIndex((t, i) => t === input.text && (pairs?.[i] || null) === (input.pair || null));
+  const [row, seed] = at >= 0 ? [at, 0] : [0, textSeed(input.text, input.pair)];
+  const f = { input, running: true, result: null, error: null, perturb, row: at >= 0 ? at : null, seed };
   state.faithfulness = f;
   update();
   try {
     f.result = await act.getPool().call(0, 'faithfulness', {
       ...input,
       row,
-      options: faithOptions(perturb, state.dataset.view.faithRemoval),
+      options: { ...faithOptions(perturb, state.dataset.view.faithRemoval), seed },
     });
   } catch (e) {
     f.error = e.message;
