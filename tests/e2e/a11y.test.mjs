@@ -180,6 +180,24 @@ describe('accessibility', () => {
   });
 
   it('has a dark theme: the system’s, or the header’s toggle, remembered', async () => {
+    // How much ink the head view's lines put between the token columns (alpha summed, in pixels).
+    const lineInk = () =>
+      page.$eval('#head-canvas', (c) => {
+        const r = c.width / c.getBoundingClientRect().width;
+        const xL = 12 * 7 + 8 + 130; // the heads' squares and the query column (12 heads)
+        const d = c.getContext('2d').getImageData(Math.round((xL + 10) * r), 0, Math.round(150 * r), c.height).data;
+        let sum = 0;
+        for (let i = 3; i < d.length; i += 4) sum += d[i] / 255;
+        return sum / (r * r);
+      });
+    await page.click('#tab-head');
+    await page.waitForSelector('#head-canvas');
+    // Every head shown: where weight ÷ heads made the lines faint.
+    // (Each click redraws the picker: the next one is looked up anew.)
+    while (await page.$('.heads button[aria-pressed="false"]')) await page.click('.heads button[aria-pressed="false"]');
+    assert.equal((await page.getAttribute('#head-canvas', 'data-heads')).split(',').length, 12);
+    await shotOf(page, 'a11y-light-head-lines', '#attention-panel');
+    const lightInk = await lineInk();
     const light = await colours(page);
     await page.emulateMedia({ colorScheme: 'dark' });
     assert.equal(await page.inputValue('#theme-select'), 'auto');
@@ -192,12 +210,18 @@ describe('accessibility', () => {
     await page.selectOption('#theme-select', 'dark');
     assert.deepEqual(await colours(page), dark);
     await page.click('#tab-head');
+    // On the dark background the same lines are drawn brighter, as light: not weight ÷ heads.
+    const darkInk = await lineInk();
+    assert.ok(darkInk > 2 * lightInk, `the lines' ink: ${darkInk} in the dark, ${lightInk} in the light`);
+    await shotOf(page, 'a11y-dark-head-lines', '#attention-panel');
     await page.focus('#head-canvas');
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowDown');
     await shot(page, 'a11y-dark');
+    const drawn = { head: '#head-canvas', model: '#model-grid', neuron: '#neuron-table', heatmap: '#heatmap-canvas' };
     for (const tab of ['head', 'model', 'neuron', 'heatmap']) {
       await page.click(`#tab-${tab}`);
+      await page.waitForSelector(drawn[tab]);
       await shotOf(page, `a11y-dark-${tab}`, '#attention-panel');
       await assertAccessible(page, `the page in the dark, ${tab} view`);
     }

@@ -116,8 +116,9 @@ export const shownScores = (page) => page.$$eval('#record mark.tok', (marks) => 
 /** The explanation the page shows. */
 export const shown = (page) => page.evaluate(() => globalThis.bertlens.state.explanation);
 
-/** Every row of the neuron view's table, as numbers. */
-export function neuronRows(page) {
+/** Every row of the neuron view's table, as numbers (once the head's maps are in). */
+export async function neuronRows(page) {
+  await page.waitForSelector('#neuron-table');
   return page.$$eval('#neuron-table tbody tr', (trs) =>
     trs.map((tr) => {
       const num = (sel) => (tr.querySelector(sel) ? Number(tr.querySelector(sel).dataset.value) : null);

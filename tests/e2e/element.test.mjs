@@ -452,24 +452,34 @@ describe('the <bert-lens> element', () => {
     assert.equal(await root('head', '#head-layer').inputValue(), '2');
     const on = await page.evaluate(() => [...document.getElementById('head').shadowRoot.querySelectorAll('.heads button')].map((b) => b.getAttribute('aria-pressed')));
     assert.deepEqual(on.map((p, k) => (p === 'true' ? k : -1)).filter((k) => k >= 0), [0, 3]);
+    await root('model', 'canvas.thumb').first().waitFor();
     assert.equal(await page.evaluate(() => document.getElementById('model').shadowRoot.querySelectorAll('canvas.thumb').length), 72);
     assert.equal(await root('neuron', '#neuron-query').inputValue(), '3');
-    const neuron = await page.evaluate(() => {
-      const el = document.getElementById('neuron');
-      const a = el.live.analysis;
-      const at = ((1 * a.heads + 2) * a.tokens + 3) * a.tokens;
-      return { shown: [...el.shadowRoot.querySelectorAll('td.softmax')].map((td) => Number(td.dataset.value)), model: Array.from(a.probabilities.subarray(at, at + a.tokens)) };
-    });
+    // The model's own attention, asked of the worker that keeps the element's pass.
+    const attention = (id, layer, head, query) =>
+      page.evaluate(
+        async ([id, layer, head, query]) => {
+          const el = document.getElementById(id);
+          const [text, pair] = el.live.shownTexts();
+          const t = el.live.analysis.tokens;
+          const m = await el.live.model.run((pool) => pool.call(0, 'attentionMaps', { text, pair: pair.trim() ? pair : null, layer, head }));
+          return Array.from(m.probabilities.subarray(query * t, (query + 1) * t));
+        },
+        [id, layer, head, query],
+      );
+    await root('neuron', 'td.softmax').first().waitFor();
+    const neuron = {
+      shown: await page.evaluate(() => [...document.getElementById('neuron').shadowRoot.querySelectorAll('td.softmax')].map((td) => Number(td.dataset.value))),
+      model: await attention('neuron', 1, 2, 3),
+    };
     neuron.shown.forEach((v, j) => assert.ok(Math.abs(v - neuron.model[j]) <= 1e-5, `neuron softmax ${j}`));
     // The step-through: its softmax equals the element's own attention to 1e-5.
     await root('steps', '[data-step=softmax]').first().click();
     await page.waitForFunction(() => document.getElementById('steps').shadowRoot.querySelector('#step-body[data-step=softmax]'), null, { timeout: 60000 });
-    const steps = await page.evaluate(() => {
-      const el = document.getElementById('steps');
-      const a = el.live.analysis;
-      const at = ((4 * a.heads + 5) * a.tokens + 2) * a.tokens;
-      return { shown: [...el.shadowRoot.querySelectorAll('#step-body td.softmax')].map((td) => Number(td.dataset.value)), model: Array.from(a.probabilities.subarray(at, at + a.tokens)) };
-    });
+    const steps = {
+      shown: await page.evaluate(() => [...document.getElementById('steps').shadowRoot.querySelectorAll('#step-body td.softmax')].map((td) => Number(td.dataset.value))),
+      model: await attention('steps', 4, 5, 2),
+    };
     assert.equal(steps.shown.length, steps.model.length);
     steps.shown.forEach((v, j) => assert.ok(Math.abs(v - steps.model[j]) <= 1e-5, `steps softmax ${j}: ${v} vs ${steps.model[j]}`));
     await shot(page, 'element-views');

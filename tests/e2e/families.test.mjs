@@ -60,14 +60,16 @@ describe('every encoder family', () => {
       const w = qa ? want.start : want;
       assertClose(`${name} attributions`, e.attributions, w.attributions, 1e-4);
 
-      const { info, windows, positions } = await page.evaluate(() => {
+      const { info, windows, positions } = await page.evaluate(async () => {
         const s = globalThis.bertlens.state;
-        return { info: s.model.info, windows: s.analysis.windows, positions: s.analysis.positionScores.length };
+        const m = await globalThis.bertlens.pool().call(0, 'attentionMaps', { ...s.input, layer: 0, head: 0 });
+        return { info: s.model.info, windows: s.analysis.windows, positions: m.positionScores.length };
       });
       // The head view and the model view: every layer × head.
       assert.ok(Number(await page.getAttribute('#head-canvas', 'data-lines')) > 0, 'head view lines');
       assert.equal(await page.$$eval('.heads button', (b) => b.length), info.heads);
       await page.click('#tab-model');
+      await page.waitForSelector('#model-grid');
       const thumbs = await page.$$eval('#model-grid canvas.thumb', (cs) => cs.map((c) => Number(c.dataset.lines)));
       assert.equal(thumbs.length, info.layers * info.heads);
       assert.ok(thumbs.every((n) => n > 0), 'every thumbnail has lines');

@@ -3,7 +3,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, idle, launch, open, shot, startServer } from './harness.mjs';
@@ -171,6 +171,61 @@ describe('models from files and URLs, and bad ones', () => {
     await explainText(page, g.text);
     const e = await page.evaluate(() => globalThis.bertlens.state.explanation);
     assertClose('probabilities', e.probabilities, g.probabilities, 1e-5);
+  });
+
+  it('opens a Hugging Face Hub address from its listing: no failed request, no console error', async () => {
+    // The hub, emulated from the BERT fixture (nothing leaves the machine): its files, its API's listing.
+    const dir = path.join(FIXTURES, 'bert');
+    const names = readdirSync(dir).filter((n) => n !== 'expected.json');
+    const cors = { 'access-control-allow-origin': '*' };
+    const asked = [];
+    const HUB = 'https://huggingface.co/**';
+    await page.route(HUB, (route) => {
+      const at = new URL(route.request().url()).pathname;
+      asked.push(at);
+      if (at === '/api/models/e2e/bert/tree/main') return route.fulfill({ json: names.map((n) => ({ type: 'file', path: n, size: 1 })), headers: cors });
+      const file = /^\/e2e\/bert\/resolve\/main\/([^/]+)$/.exec(at)?.[1];
+      if (file && names.includes(file)) return route.fulfill({ body: readFileSync(path.join(dir, file)), headers: cors });
+      return route.fulfill({ status: 404, body: 'not found', headers: cors });
+    });
+    const errors = [];
+    const failed = [];
+    const onConsole = (m) => m.type() === 'error' && errors.push(m.text());
+    const onResponse = (r) => r.status() >= 400 && failed.push(`${r.status()} ${r.url()}`);
+    const onFailed = (r) => failed.push(`failed: ${r.url()}`);
+    page.on('console', onConsole);
+    page.on('response', onResponse);
+    page.on('requestfailed', onFailed);
+    try {
+      await loadUrl(page, 'https://huggingface.co/e2e/bert');
+    } finally {
+      page.off('console', onConsole);
+      page.off('response', onResponse);
+      page.off('requestfailed', onFailed);
+      await page.unroute(HUB);
+    }
+    assert.deepEqual(errors, [], 'no error in the console');
+    assert.deepEqual(failed, [], 'no failed request');
+    // The listing, then the files it lists (config.json first, before the listing is read).
+    assert.deepEqual(asked.sort(), ['/api/models/e2e/bert/tree/main', ...names.map((n) => `/e2e/bert/resolve/main/${n}`)].sort());
+    const g = golden('bert').cases[1];
+    await explainText(page, g.text);
+    assertClose('probabilities', (await page.evaluate(() => globalThis.bertlens.state.explanation)).probabilities, g.probabilities, 1e-5);
+
+    // A host with no listing: a tokenizer_config.json with added_tokens_decoder means the legacy
+    // special_tokens_map.json and added_tokens.json are not read, so not looked for either.
+    const modern = path.join(ROOT, 'www/models/e2e-bert-modern');
+    cpSync(dir, modern, { recursive: true });
+    try {
+      writeFileSync(path.join(modern, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'BertTokenizer', added_tokens_decoder: {} }));
+      const from = log.requests.length;
+      await loadUrl(page, `${server.url}/models/e2e-bert-modern/`);
+      const probed = log.requests.slice(from).filter((r) => r.includes('e2e-bert-modern/')).map((r) => r.split('/').pop());
+      assert.ok(probed.includes('tokenizer_config.json'), probed.join(' '));
+      assert.ok(!probed.includes('special_tokens_map.json') && !probed.includes('added_tokens.json'), probed.join(' '));
+    } finally {
+      rmSync(modern, { recursive: true, force: true });
+    }
   });
 
   it('shows what the core says about how the files were read', async () => {

@@ -96,6 +96,7 @@ describe('the page on the default model', () => {
     assert.notEqual(bg, 'rgba(0, 0, 0, 0)');
     assert.ok(Number(await page.getAttribute('#head-canvas', 'data-lines')) > tokens, 'head view lines');
     await page.click('#tab-model');
+    await page.waitForSelector('#model-grid');
     const thumbs = await page.$$eval('#model-grid canvas.thumb', (cs) => cs.map((c) => Number(c.dataset.lines)));
     assert.equal(thumbs.length, 6 * 12);
     assert.ok(thumbs.every((n) => n > 0), 'every thumbnail has lines');
@@ -104,6 +105,7 @@ describe('the page on the default model', () => {
     await page.selectOption('#neuron-layer', '2');
     await page.selectOption('#neuron-head', '5');
     await page.selectOption('#neuron-query', '3');
+    await page.waitForSelector('#neuron-table');
     const rows = await page.$$eval('#neuron-table tbody tr', (trs) =>
       trs.map((tr) => ({
         softmax: Number(tr.querySelector('.softmax').dataset.value),
@@ -186,6 +188,50 @@ describe('the page on the default model', () => {
     await settle(page, (s) => s.explanation?.method === 'ig');
   });
 
+  it('ships the attention maps a view shows, not every layer; another layer is asked for and drawn', async () => {
+    // About 128 tokens: 16 × 8 words and [CLS], [SEP].
+    const text = Array(16).fill('my card was declined at the grocery store').join(' ');
+    const received = () => page.evaluate(() => structuredClone(globalThis.bertlens.pool().engines[0].received));
+    await page.evaluate(() => (globalThis.bertlens.pool().engines[0].received = {}));
+    await explainText(page, text);
+    // The head view as the last test left it: its layer and heads.
+    const { layer, active } = await page.evaluate(() => structuredClone(globalThis.bertlens.state.view.head));
+    await page.waitForSelector(`#head-canvas[data-layer="${layer}"]`);
+    const { layers, heads, tokens: T, headDim: d } = await page.evaluate(() => globalThis.bertlens.state.analysis);
+    assert.ok(T >= 120 && T <= 140, `${T} tokens`);
+    const got = await received();
+    const layerBytes = heads * T * T * 4;
+    // Before: every layer's probabilities, queries and keys, and the rollout, with every explanation.
+    const everything = layers * heads * T * (T + 2 * d) * 4 + T * T * 4;
+    const shipped = (got.attentions?.bytes ?? 0) + (got.attentionMaps?.bytes ?? 0);
+    console.log(`# attention maps from the worker at ${T} tokens: ${shipped} bytes (one layer's heads); every map: ${everything} bytes`);
+    assert.equal(got.attentions.calls, 1, 'one forward pass');
+    assert.equal(got.attentions.bytes, 0, 'the pass answers sizes, no maps');
+    assert.deepEqual(got.attentionMaps, { calls: 1, bytes: layerBytes }, "the head view's layer only");
+    // Another layer: asked for once, and drawn from its own maps.
+    const other = layer === 4 ? 2 : 4;
+    await page.selectOption('#head-layer', String(other));
+    await page.waitForSelector(`#head-canvas[data-layer="${other}"]`);
+    assert.deepEqual((await received()).attentionMaps, { calls: 2, bytes: 2 * layerBytes });
+    const want = await page.evaluate(
+      async ([l, on]) => {
+        const { state, pool } = globalThis.bertlens;
+        const m = await pool().call(0, 'attentionMaps', { ...state.input, layer: l });
+        // The lines drawn: every weight of a shown head ÷ the heads shown at or over the view's 0.004.
+        const T = state.analysis.tokens;
+        const shown = on.flatMap((a, k) => (a ? [k] : []));
+        return shown.reduce((n, k) => n + m.probabilities.subarray(k * T * T, (k + 1) * T * T).filter((w) => w / shown.length >= 0.004).length, 0);
+      },
+      [other, active],
+    );
+    assert.ok(want > 0);
+    assert.equal(Number(await page.getAttribute('#head-canvas', 'data-lines')), want);
+    // Back: nothing asked again.
+    await page.selectOption('#head-layer', String(layer));
+    await page.waitForSelector(`#head-canvas[data-layer="${layer}"]`);
+    assert.equal((await received()).attentionMaps.calls, 3, 'the test asked once; the page once per layer');
+  });
+
   it('n_steps "auto": saliency at once, then Integrated Gradients to 1% completeness, as the CLI computes it', async () => {
     const text = 'please move 200 dollars from savings to checking';
     await explainText(page, text);
@@ -262,6 +308,7 @@ describe('the page on the default model', () => {
 
   it('explains sentence pairs and filters their attention', async () => {
     await explainText(page, 'is the hotel near the station?', 'yes, it is a short walk away');
+    await page.waitForSelector('#head-canvas');
     assert.ok(await page.$('#head-filter'), 'the pair filter is offered');
     const count = (f) => page.evaluate((f) => {
       const s = globalThis.bertlens.state;

@@ -10,10 +10,11 @@ import { neuronData, scaleText } from '../../www/js/views/neuronview.js';
 import { guessColumns, matcher, mistakes, confusions, problem, faithRows } from '../../www/js/table.js';
 import { emptyDataset } from '../../www/js/state.js';
 import { curveArea } from '../../www/js/views/faithfulness.js';
+import { textSeed } from '../../www/js/dataset.js';
 import { toFragment, fromFragment } from '../../www/js/share.js';
 import { state as pageState } from '../../www/js/state.js';
 import * as colors from '../../www/js/colors.js';
-import { strongest, describeHover, moveHover } from '../../www/js/views/headview.js';
+import { strongest, describeHover, moveHover, lineOpacity, DARK_FLOOR } from '../../www/js/views/headview.js';
 
 /** An explanation's token fields for `text`, cut at `spans` ([a, b) in characters). */
 function tokenized(text, spans) {
@@ -80,17 +81,16 @@ describe('the pure functions of the page', () => {
   it('the neuron view adds the position terms, masks keys outside the window, and its softmax sums to 1', () => {
     const T = 4;
     const d = 2;
-    const a = {
-      heads: 1,
-      tokens: T,
-      headDim: d,
-      scale: 1 / Math.sqrt(3 * d),
+    const a = { heads: 1, tokens: T, headDim: d, scale: 1 / Math.sqrt(3 * d), windows: [null, 1] };
+    // One head's maps, as the neuron view asks for them (layer 1: the windowed one).
+    const m = {
+      layer: 1,
+      head: 0,
       queries: Float32Array.from([1, 0, 0, 1, 1, 1, 0.5, -1]),
       keys: Float32Array.from([1, 2, -1, 0, 0.5, 0.5, 2, 1]),
       positionScores: Float32Array.from({ length: T * T }, (_, i) => i / 10),
-      windows: [1],
     };
-    const n = neuronData(a, 0, 0, 0);
+    const n = neuronData(a, m, 0);
     assert.equal(scaleText(a.scale, d), '1/√(3·2)');
     assert.equal(scaleText(1 / Math.sqrt(8), 8), '1/√8');
     assert.deepEqual(n.masked, [false, false, true, true]);
@@ -255,5 +255,41 @@ describe('palettes and the head view by keyboard', () => {
     // A sentence pair, A → B: the columns hold different tokens.
     const pair = { ...data, segments: [0, 0, 1] };
     assert.deepEqual(moveHover(pair, { ...view, filter: 'ab' }, { side: 'left', index: 1 }, 'ArrowRight'), { side: 'right', index: 2 });
+  });
+
+  it('draws the head view lines readable on a dark background: the same lines, scaled to the strongest, as light', () => {
+    // 2 heads of 2 tokens; every line shown.
+    const att = Float32Array.from([0.9, 0.1, 0.5, 0.5, 0.006, 0.994, 0.3, 0.7]);
+    const all = () => true;
+    const light = lineOpacity(att, 2, [0, 1], [0, 1], [0, 1], all, false);
+    const dark = lineOpacity(att, 2, [0, 1], [0, 1], [0, 1], all, true);
+    assert.equal(light.blend, 'source-over');
+    assert.equal(dark.blend, 'lighter');
+    // Light: bertviz's weight ÷ active heads.
+    assert.ok(Math.abs(light.of(0.5) - 0.25) < 1e-12);
+    // Dark: against the strongest line (0.994), at least the floor; the faint ones drawn there too.
+    assert.ok(Math.abs(dark.of(0.5) - 0.5 / att[5]) < 1e-12);
+    assert.equal(dark.of(att[5]), 1);
+    assert.equal(dark.of(0.02), DARK_FLOOR);
+    assert.ok(dark.of(0.1) > 2 * light.of(0.1), 'a weak line is brighter on dark than ÷ heads');
+    // The same lines in both themes: too faint for one (÷ heads) is too faint for both.
+    for (const w of att) assert.equal(light.of(w) === 0, dark.of(w) === 0, `weight ${w}`);
+    assert.equal(dark.of(0.006), 0);
+    // Hovering a token: the strongest of its own lines sets the scale.
+    const row1 = lineOpacity(att, 2, [0, 1], [0, 1], [0, 1], (i) => i === 1, true);
+    assert.equal(row1.of(att[7]), 1);
+    assert.equal(colors.isLight('rgb(230, 233, 239)'), true);
+    assert.equal(colors.isLight('rgb(29, 35, 48)'), false);
+    assert.equal(colors.isLight('#1d2330'), false);
+  });
+
+  it("seeds typed text's faithfulness by FNV-1a of its UTF-8 text, NUL and pair: never 0, the seed of a set's rows", () => {
+    // FNV-1a 32 of the bytes, as Python computes it: 'a' NUL; 'a' NUL 'b'; 'café' NUL (UTF-8).
+    assert.equal(textSeed('a'), 723832900);
+    assert.equal(textSeed('a', 'b'), 284404690);
+    assert.equal(textSeed('café', null), 86991595);
+    assert.equal(textSeed('a', ''), textSeed('a'), 'no pair and an empty pair are one input');
+    assert.notEqual(textSeed('ab'), textSeed('a', 'b'), 'the NUL keeps text and pair apart');
+    assert.ok(['', 'x', 'my card was declined'].every((t) => textSeed(t) > 0));
   });
 });

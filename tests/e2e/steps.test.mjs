@@ -31,13 +31,13 @@ describe('step through attention', () => {
     await page.selectOption('#steps-token', '4');
     await page.waitForFunction(() => globalThis.bertlens.state.steps.result?.layer === 3 && globalThis.bertlens.state.steps.result?.token === 4);
     await page.click('#steps-list-softmax, [data-step=softmax]');
-    const { shown, model } = await page.evaluate(() => {
-      const a = globalThis.bertlens.state.analysis;
-      const t = a.tokens;
-      const at = ((3 * a.heads + 7) * t + 4) * t;
+    const { shown, model } = await page.evaluate(async () => {
+      const { state, pool } = globalThis.bertlens;
+      const t = state.analysis.tokens;
+      const m = await pool().call(0, 'attentionMaps', { ...state.input, layer: 3, head: 7 });
       return {
         shown: [...document.querySelectorAll('#step-body td.softmax')].map((td) => Number(td.dataset.value)),
-        model: Array.from(a.probabilities.subarray(at, at + t)),
+        model: Array.from(m.probabilities.subarray(4 * t, 5 * t)),
       };
     });
     assert.equal(shown.length, model.length);
@@ -98,10 +98,11 @@ describe('step through attention', () => {
       const names = await page.$$eval('#step-body .step-vector', (vs) => vs.map((v) => v.dataset.name));
       assert.deepEqual(names, ['h = LayerNorm₁(x)', 'q (rotated)', 'k (rotated)', 'v']);
       await page.click('button[data-step=softmax]');
-      const { shown, model } = await page.evaluate((k) => {
-        const a = globalThis.bertlens.state.analysis;
-        const at = ((1 * a.heads + 2) * a.tokens + k) * a.tokens;
-        return { shown: [...document.querySelectorAll('#step-body td.softmax')].map((td) => Number(td.dataset.value)), model: Array.from(a.probabilities.subarray(at, at + a.tokens)) };
+      const { shown, model } = await page.evaluate(async (k) => {
+        const { state, pool } = globalThis.bertlens;
+        const t = state.analysis.tokens;
+        const m = await pool().call(0, 'attentionMaps', { ...state.input, layer: 1, head: 2 });
+        return { shown: [...document.querySelectorAll('#step-body td.softmax')].map((td) => Number(td.dataset.value)), model: Array.from(m.probabilities.subarray(k * t, (k + 1) * t)) };
       }, t - 2);
       shown.forEach((v, j) => assert.ok(Math.abs(v - model[j]) <= 1e-5, `key ${j}: softmax ${v} vs the model's attention ${model[j]}`));
       assert.ok(model.some((p) => p === 0), 'keys outside the window');

@@ -204,6 +204,7 @@ describe('a model of each task', () => {
     assert.ok(Number(await page.getAttribute('#head-canvas', 'data-lines')) > 0);
     await shot(page, 'task-encoder');
     await page.click('#tab-model');
+    await page.waitForSelector('#model-grid');
     const thumbs = await page.$$eval('#model-grid canvas.thumb', (cs) => cs.map((c) => Number(c.dataset.lines)));
     assert.equal(thumbs.length, info.layers * info.heads);
     await page.click('#tab-neuron');

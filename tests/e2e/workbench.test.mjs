@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, binary, open, shot, startPage, stopPage } from './harness.mjs';
-import { DEFAULT_MODEL, FIXTURES } from './common.mjs';
+import { DEFAULT_MODEL, FIXTURES, explainText } from './common.mjs';
 
 const DATA = path.join(ROOT, 'data/intents-example.csv');
 const GOLDEN = JSON.parse(readFileSync(path.join(FIXTURES, 'analysis/intents-example.json'), 'utf8'));
@@ -165,6 +165,31 @@ describe('the dataset workbench', () => {
     near.forEach((n, k) => assert.ok(Math.abs(n.similarity - want[k].similarity) < 1e-5, `similarity ${n.similarity} vs ${want[k].similarity}`));
     assert.ok(!near.some((n) => n.row === rows[0]), 'the row itself is left out');
     await shot(page, 'workbench-explained');
+    // The set's vectors went to worker 0 once: another row's lookup names them, and carries no vectors.
+    const sent = () => page.evaluate(() => structuredClone(globalThis.bertlens.pool().engines[0].sent));
+    const before = await sent();
+    const n = await page.evaluate(() => globalThis.bertlens.state.dataset.run.predicted.filter((p) => p >= 0).length);
+    const dim = await page.evaluate(() => globalThis.bertlens.state.dataset.run.dim);
+    assert.equal(before.keepVectors.calls, 1);
+    assert.equal(before.keepVectors.bytes, n * dim * 4 + n * 4, 'the vectors and their row numbers, once');
+    assert.equal(before.nearest.bytes, 0, 'a lookup by key');
+    // A typed text, then the row again (from the set's view, as before).
+    const lookup = async (t, go) => {
+      await page.evaluate(() => (globalThis.bertlens.state.dataset.neighbours = null));
+      await go();
+      await page.waitForFunction((t) => globalThis.bertlens.state.dataset.neighbours?.text === t && globalThis.bertlens.state.dataset.neighbours.rows, t, { timeout: 120000 });
+    };
+    const typed = 'how do I order a new card';
+    await lookup(typed, () => explainText(page, typed));
+    await lookup(text, async () => {
+      await page.click('#mode-dataset');
+      await page.click(`#mistakes-table tr[data-row="${rows[0]}"]`);
+    });
+    await page.waitForFunction(() => !globalThis.bertlens.state.busy, null, { timeout: 120000 });
+    const after = await sent();
+    assert.equal(after.keepVectors.calls, 1, 'no second copy of the vectors');
+    assert.equal(after.nearest.calls, before.nearest.calls + 2);
+    assert.equal(after.nearest.bytes, 0);
   });
 
   it('tabulates the faithfulness of every method on the explained row, as bertlens analyze does', async () => {
@@ -209,6 +234,30 @@ describe('the dataset workbench', () => {
     assert.equal(await page.$$eval('#anchor-result mark.anchor-word', (ms) => ms.length), a.words.length);
     await page.$eval('#faithfulness-panel', (el) => el.scrollIntoView());
     await shot(page, 'workbench-faithfulness', { fullPage: false });
+  });
+
+  it("evaluates typed text with its own seed, not the random baseline of the set's row 0", async () => {
+    const text = 'is there a fee for sending money abroad from my phone';
+    const csv = readFileSync(DATA, 'utf8');
+    assert.ok(!csv.includes(text), 'the text is no row of the set');
+    await explainText(page, text);
+    await page.click('#faith-run');
+    await page.waitForFunction((t) => globalThis.bertlens.state.faithfulness?.input.text === t && !globalThis.bertlens.state.faithfulness.running, text, { timeout: 180000 });
+    const { f, own, rowZero } = await page.evaluate(async (t) => {
+      const { state, pool } = globalThis.bertlens;
+      const f = state.faithfulness;
+      // The random method alone, with the text's seed and with a set's (0), as row 0.
+      const random = (seed) => pool().call(0, 'faithfulness', { text: t, pair: null, row: 0, options: { methods: ['random'], fractions: [0.01, 0.05, 0.1, 0.2, 0.5], infidelity: { n_perturb_samples: 0 }, sensitivity: { n_perturb_samples: 0 }, seed } });
+      return { f: { row: f.row, seed: f.seed, random: f.result.methods.random, error: f.error }, own: (await random(f.seed)).methods.random, rowZero: (await random(0)).methods.random };
+    }, text);
+    assert.equal(f.error, null);
+    assert.equal(f.row, null, 'no row of the set');
+    assert.ok(f.seed > 0);
+    // (The page evaluates every method in one batch, this call the random one alone: floats differ in the 7th digit.)
+    const apart = (a, b) => Math.max(...a.map((x, k) => Math.abs(x - b[k])));
+    assert.equal(f.random.deletion_curve.length, own.deletion_curve.length);
+    assert.ok(apart(f.random.deletion_curve, own.deletion_curve) < 1e-4, "the page's random baseline is the text's seed's");
+    assert.ok(apart(own.deletion_curve, rowZero.deletion_curve) > 1e-3, "and not row 0's");
   });
 
   it('shows words per class as bars, as bertlens analyze reports them', async () => {

@@ -9,6 +9,7 @@ import { state, update, currentInput, coreOptions, cacheKey, remember, formProbl
 import { knownTarget } from './share.js';
 import { defaultExamples, exampleFields, typedIn } from './task.js';
 import { findNeighbours, modelChanged } from './dataset.js';
+import { onDemand } from './maps.js';
 
 /** @type {import('./pool.js').Pool | null} */
 let pool = null;
@@ -182,6 +183,8 @@ export async function explain() {
   try {
     const analysis = await pool.call(0, 'attentions', { ...input, options: opts });
     if (signal.aborted) throw new AbortError();
+    // The maps come a view at a time, from the worker that keeps this pass.
+    onDemand(analysis, (what) => pool.call(0, 'attentionMaps', { ...input, ...what }));
     state.analysis = analysis;
     state.input = input;
     state.explanation = null;

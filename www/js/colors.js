@@ -77,6 +77,16 @@ export function inkOn(color) {
   return y > 0.179 ? '#000' : '#fff';
 }
 
+/**
+ * Whether a CSS colour (`rgb(r, g, b)` as computed, or `#rrggbb`) is light:
+ * ink that light stands on a dark background (the dark theme).
+ */
+export function isLight(color) {
+  const m = /^rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(color ?? '');
+  const c = m ? `#${m.slice(1, 4).map((v) => Number(v).toString(16).padStart(2, '0')).join('')}` : color;
+  return /^#[0-9a-f]{6}$/i.test(c ?? '') && inkOn(c) === '#000';
+}
+
 /** `#rrggbb` → `[r, g, b]`. */
 export function rgb(hex) {
   const n = parseInt(hex.slice(1), 16);

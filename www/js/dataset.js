@@ -278,9 +278,14 @@ export function explainRow(i) {
   return act.explain();
 }
 
+let setsKept = 0; // numbers the sets of vectors handed to worker 0
+
 /**
  * The rows of the set nearest to the explained input, when a run has
  * their vectors (called by the explanation as soon as its forward pass is in).
+ * Worker 0 keeps the set's vectors (`keepVectors`), handed over once per run
+ * (and again only as more rows come in, or if that worker was replaced);
+ * each lookup names them by key.
  */
 export async function findNeighbours(input) {
   const ds = state.dataset;
@@ -291,20 +296,23 @@ export async function findNeighbours(input) {
   }
   const rows = [];
   for (let i = 0; i < run.n; i++) if (run.predicted[i] >= 0) rows.push(i);
-  const vectors = new Float32Array(rows.length * run.dim);
-  rows.forEach((r, k) => vectors.set(run.vectors.subarray(r * run.dim, (r + 1) * run.dim), k * run.dim));
+  if (run.kept?.rows !== rows.length) run.kept = { rows: rows.length, key: `set-${++setsKept}` };
+  const { key } = run.kept;
+  const keep = () => {
+    const vectors = new Float32Array(rows.length * run.dim);
+    rows.forEach((r, k) => vectors.set(run.vectors.subarray(r * run.dim, (r + 1) * run.dim), k * run.dim));
+    return act.getPool().call(0, 'keepVectors', { key, vectors, rows: Uint32Array.from(rows) }, [vectors.buffer]);
+  };
   const { texts, pairs } = picked(ds);
   const own = ds.explaining;
   const skip = own !== null && texts[own] === input.text && (pairs?.[own] || null) === (input.pair || null) ? own : null;
+  const ask = () => act.getPool().call(0, 'nearest', { text: input.text, pair: input.pair, key, k: NEIGHBOURS, skip });
   try {
-    const near = await act.getPool().call(0, 'nearest', {
-      text: input.text,
-      pair: input.pair,
-      vectors,
-      rows: Uint32Array.from(rows),
-      k: NEIGHBOURS,
-      skip,
-    });
+    let near = await ask();
+    if (near.missing) {
+      await keep();
+      near = await ask();
+    }
     ds.neighbours = { text: input.text, pair: input.pair, ...near };
   } catch (e) {
     ds.neighbours = { text: input.text, pair: input.pair, error: e.message };
@@ -313,24 +321,41 @@ export async function findNeighbours(input) {
 }
 
 /**
+ * The seed of a typed text's faithfulness: FNV-1a (32 bits) of the UTF-8
+ * bytes of the text, a NUL and the pair (none: empty), never 0. A row of a
+ * set is evaluated with seed 0 and its index, as `bertlens analyze` does;
+ * typed text is row 0 of its own seed, so its random baseline and its
+ * perturbations are its own, not those of a set's row 0.
+ */
+export function textSeed(text, pair = null) {
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(`${text}\u0000${pair ?? ''}`)) {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h || 1;
+}
+
+/**
  * Every method's faithfulness on the explained input (the core's
  * `evaluate_row`, as `bertlens analyze --faithfulness`); a row of the
- * loaded set is evaluated as that row (its index seeds the random baseline).
+ * loaded set is evaluated as that row (its index seeds the random
+ * baseline), typed text as row 0 of its own seed (`textSeed`).
  */
 export async function evaluateFaithfulness(perturb) {
   const input = state.input;
   if (!input) return;
   const { texts, pairs } = picked(state.dataset);
-  let row = texts.findIndex((t, i) => t === input.text && (pairs?.[i] || null) === (input.pair || null));
-  if (row < 0) row = 0;
-  const f = { input, running: true, result: null, error: null, perturb, row };
+  const at = texts.findIndex((t, i) => t === input.text && (pairs?.[i] || null) === (input.pair || null));
+  const [row, seed] = at >= 0 ? [at, 0] : [0, textSeed(input.text, input.pair)];
+  const f = { input, running: true, result: null, error: null, perturb, row: at >= 0 ? at : null, seed };
   state.faithfulness = f;
   update();
   try {
     f.result = await act.getPool().call(0, 'faithfulness', {
       ...input,
       row,
-      options: faithOptions(perturb, state.dataset.view.faithRemoval),
+      options: { ...faithOptions(perturb, state.dataset.view.faithRemoval), seed },
     });
   } catch (e) {
     f.error = e.message;

@@ -185,13 +185,58 @@ function shardsOf(index) {
 }
 
 /**
+ * The Hugging Face Hub's form of an address: `https://huggingface.co/OWNER/NAME`,
+ * `…/tree/REV[/DIR]` or `…/resolve/REV[/DIR]/`, as `{base, listing}`: the
+ * folder its files download from and the API address that lists them. Null
+ * for any other host.
+ */
+export function hubFolder(url) {
+  if (!['huggingface.co', 'hf.co'].includes(url.hostname)) return null;
+  const m = /^\/([^/]+)\/([^/]+?)(?:\/(?:resolve|tree|blob)\/([^/]+)(\/.*?)?)?\/?$/.exec(url.pathname);
+  if (!m || ['api', 'datasets', 'spaces', 'docs'].includes(m[1])) return null;
+  const [, owner, name, rev = 'main', dir = ''] = m;
+  const sub = dir.replace(/^\/|\/$/g, '');
+  const tail = sub ? `/${sub}` : '';
+  return {
+    base: `${url.origin}/${owner}/${name}/resolve/${rev}${tail}/`,
+    listing: `${url.origin}/api/models/${owner}/${name}/tree/${rev}${tail}`,
+    dir: sub,
+  };
+}
+
+/**
+ * The names of the files in a hub folder (`hubFolder`), from its listing: a
+ * Set, or null when the listing cannot be read (then files are looked for).
+ */
+async function hubListing(hub, { signal } = {}) {
+  try {
+    const res = await fetch(hub.listing, { signal, credentials: 'omit' });
+    if (!res.ok) return null;
+    const entries = await res.json();
+    if (!Array.isArray(entries)) return null;
+    const prefix = hub.dir ? `${hub.dir}/` : '';
+    return new Set(entries.filter((e) => e?.type === 'file' && typeof e.path === 'string' && e.path.startsWith(prefix)).map((e) => e.path.slice(prefix.length)).filter((n) => !n.includes('/')));
+  } catch (e) {
+    if (signal?.aborted) throw new AbortError();
+    return null;
+  }
+}
+
+/**
  * A model from a base URL laid out like a model hub: `config.json`, the
  * tokenizer (`tokenizer.json`, else the slow files of its family:
  * `vocab.txt`, `vocab.json` + `merges.txt`, a sentencepiece model; with
- * `tokenizer_config.json`, `special_tokens_map.json`, `added_tokens.json`
- * when present), the first of the weights that exists (a sharded
- * checkpoint through its index), and `head.json` with `head.safetensors`
- * when present.
+ * `tokenizer_config.json`, and `special_tokens_map.json` and
+ * `added_tokens.json` when that config has no `added_tokens_decoder`, the
+ * only layout the core reads them in), the first of the weights that exists
+ * (a sharded checkpoint through its index), and `head.json` with
+ * `head.safetensors` when present.
+ *
+ * Which files exist: on the Hugging Face Hub, its listing says, and only
+ * those are fetched (an absent optional file is no failed request, no error
+ * in the console). Other hosts list nothing: optional files are looked for
+ * (an absent one answers 404), as few as can be, stopping at the first
+ * weights and tokenizer found.
  */
 export async function fetchFromUrl(base, opts = {}) {
   let url;
@@ -201,22 +246,30 @@ export async function fetchFromUrl(base, opts = {}) {
     throw new Error(`${base} is not a URL`);
   }
   if (!/^https?:$/.test(url.protocol)) throw new Error(`${base}: only http(s) addresses can be loaded`);
+  const hub = hubFolder(url);
+  if (hub) url = new URL(hub.base);
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   const base_ = url.href;
-  const optional = (names) => fetchModel(base_, names.map((name) => ({ name, optional: true })), opts);
   // config.json first: if it is not there, the address is not a model folder.
   const [config] = await fetchModel(base_, [{ name: 'config.json' }], opts);
+  const listed = hub ? await hubListing(hub, opts) : null;
+  // Absent from a listing: not asked for. No listing: asked for, optionally.
+  const optional = (names) => fetchModel(base_, names.filter((n) => !listed || listed.has(n)).map((name) => ({ name, optional: true })), opts);
   let modelType = '';
   try {
     modelType = JSON.parse(new TextDecoder().decode(config.bytes)).model_type ?? '';
   } catch {
     // The core says what is wrong with it.
   }
-  const files = [config, ...(await optional(['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json', 'head.json']))];
+  const files = [config, ...(await optional(['tokenizer.json', 'tokenizer_config.json', 'head.json']))];
+  // The legacy layout's files, read only when tokenizer_config.json has no added_tokens_decoder.
+  if (!hasAddedTokensDecoder(files.find((f) => f.name === 'tokenizer_config.json'))) {
+    files.push(...(await optional(['special_tokens_map.json', 'added_tokens.json'])));
+  }
   if (!files.some((f) => f.name === 'tokenizer.json')) {
     const tried = new Set();
     for (const group of [...(SLOW_TOKENIZERS[modelType] ?? []), ...ALL_SLOW]) {
-      if (tried.has(group.join())) continue;
+      if (tried.has(group.join()) || (listed && !group.every((n) => listed.has(n)))) continue;
       tried.add(group.join());
       const got = await optional(group);
       if (got.length === group.length) {
@@ -227,6 +280,7 @@ export async function fetchFromUrl(base, opts = {}) {
   }
   let weights = [];
   for (const name of HUB_WEIGHTS) {
+    if (listed && !listed.has(name)) continue;
     const [found] = await optional([name]);
     if (!found) continue;
     weights = name.endsWith('.index.json') ? await fetchModel(base_, shardsOf(found).map((n) => ({ name: n })), opts) : [found];
@@ -237,6 +291,17 @@ export async function fetchFromUrl(base, opts = {}) {
   }
   const extra = files.some((f) => f.name === 'head.json') ? await optional(['head.safetensors']) : [];
   return [...files, ...weights, ...extra];
+}
+
+/** Whether a tokenizer_config.json file has `added_tokens_decoder` (unreadable: no). */
+function hasAddedTokensDecoder(file) {
+  if (!file) return false;
+  try {
+    const c = JSON.parse(new TextDecoder().decode(file.bytes));
+    return Boolean(c && typeof c.added_tokens_decoder === 'object' && c.added_tokens_decoder !== null);
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -18,10 +18,16 @@ class Engine {
     this.worker = new Worker(WORKER_URL, { type: 'module', name: 'bertlens' });
     this.pending = new Map();
     this.nextId = 1;
+    /** Per request type, the typed-array bytes that crossed to the worker and back (`{calls, bytes}`). */
+    this.sent = {};
+    this.received = {};
     this.worker.onmessage = ({ data }) => {
       const p = this.pending.get(data.id);
       if (!p) return;
       this.pending.delete(data.id);
+      const r = (this.received[p.type] ??= { calls: 0, bytes: 0 });
+      r.calls++;
+      r.bytes += arrayBytes(data.result);
       if ('error' in data) {
         const e = new Error(data.error);
         e.fatal = Boolean(data.fatal);
@@ -43,8 +49,11 @@ class Engine {
 
   call(type, payload, transfer = []) {
     const id = this.nextId++;
+    const sent = (this.sent[type] ??= { calls: 0, bytes: 0 });
+    sent.calls++;
+    sent.bytes += arrayBytes(payload);
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, type });
       this.worker.postMessage({ id, type, payload }, transfer);
     });
   }
@@ -55,6 +64,13 @@ class Engine {
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
   }
+}
+
+/** The bytes of the typed arrays in an answer (itself, or its fields). */
+function arrayBytes(v) {
+  if (ArrayBuffer.isView(v)) return v.byteLength;
+  if (!v || typeof v !== 'object') return 0;
+  return Object.values(v).reduce((n, x) => n + (ArrayBuffer.isView(x) ? x.byteLength : 0), 0);
 }
 
 /** The buffers of `files` that can be handed over whole (each once). */

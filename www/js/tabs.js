@@ -1,15 +1,17 @@
 // The attention panel: four views of one forward pass (head view, model
-// view, neuron view, heatmap), the open one drawn from `state.view`. The tabs
-// follow WAI-ARIA's tabs pattern (one Tab stop, arrows move); a view redrawn
-// while a control in it has focus gives the focus to the same control anew.
+// view, neuron view, heatmap), the open one drawn from `state.view`, each
+// from the maps it shows, asked for when first shown (`analysis.maps`,
+// maps.js). The tabs follow WAI-ARIA's tabs pattern (one Tab stop, arrows
+// move); a view redrawn while a control in it has focus gives the focus to
+// the same control anew.
 
 import { state, update } from './state.js';
 import { memo } from './dom.js';
 import { segments, isPair } from './tokens.js';
-import { renderHeadView, drawHeadView, isolate } from './views/headview.js';
+import { renderHeadView, drawHeadView, isolate, headAsk } from './views/headview.js';
 import { renderModelView } from './views/modelview.js';
-import { renderNeuronView } from './views/neuronview.js';
-import { renderHeatmap } from './views/heatmap.js';
+import { renderNeuronView, neuronAsk } from './views/neuronview.js';
+import { renderHeatmap, heatmapAsk } from './views/heatmap.js';
 import { THEME_EVENT } from './prefs.js';
 
 const $ = (id) => document.getElementById(id);
@@ -69,10 +71,14 @@ export function renderTabs(a, labels) {
     button.tabIndex = t === tab ? 0 : -1;
   }
   const names = state.model.info.task === 'question-answering' ? ['Question', 'Context'] : undefined;
-  const data = { labels, att: a.probabilities, layers: a.layers, heads: a.heads, tokens: a.tokens, segments: segments(a.explanation), pair: isPair(a.explanation), names };
   const v = state.view;
-  redrawHead = () => $('head-canvas') && drawHeadView($('head-canvas'), data, v.head);
-  if (tab === 'head' && changed('head', [a, v.head.layer, v.head.active.join(), v.head.filter, tab])) {
+  // Only the open view's maps are asked for; update() draws again once they are in.
+  const maps = (what) => a.maps(what, () => update());
+  const base = { labels, layers: a.layers, heads: a.heads, tokens: a.tokens, segments: segments(a.explanation), pair: isPair(a.explanation), names };
+  const headMaps = tab === 'head' ? maps(headAsk(v.head)) : null;
+  const data = { ...base, att: headMaps?.probabilities ?? null, error: headMaps?.error };
+  redrawHead = () => data.att && $('head-canvas') && drawHeadView($('head-canvas'), data, v.head);
+  if (tab === 'head' && changed('head', [a, headMaps, v.head.layer, v.head.active.join(), v.head.filter, tab])) {
     keepFocus($('view-head'), () => renderHeadView($('view-head'), data, v.head, {
       onLayer: (l) => ((v.head.layer = l), update()),
       onFilter: (f) => ((v.head.filter = f), (v.head.hover = null), update()),
@@ -84,8 +90,9 @@ export function renderTabs(a, labels) {
       },
     }));
   }
-  if (tab === 'model' && changed('model', [a, tab])) {
-    keepFocus($('view-model'), () => renderModelView($('view-model'), data, {
+  const all = tab === 'model' ? maps({ all: true }) : null;
+  if (tab === 'model' && changed('model', [a, all, tab])) {
+    keepFocus($('view-model'), () => renderModelView($('view-model'), { ...base, att: all?.probabilities ?? null, error: all?.error }, {
       onOpen: (l, k, keyboard = false) => {
         v.tab = 'head';
         v.head.layer = l;
@@ -97,15 +104,17 @@ export function renderTabs(a, labels) {
       },
     }));
   }
-  if (tab === 'neuron' && changed('neuron', [a, v.neuron.layer, v.neuron.head, v.neuron.query, tab])) {
-    keepFocus($('view-neuron'), () => renderNeuronView($('view-neuron'), { analysis: a, labels, family: state.model.info.model_type }, v.neuron, {
+  const neuron = tab === 'neuron' ? maps(neuronAsk(v.neuron)) : null;
+  if (tab === 'neuron' && changed('neuron', [a, neuron, v.neuron.layer, v.neuron.head, v.neuron.query, tab])) {
+    keepFocus($('view-neuron'), () => renderNeuronView($('view-neuron'), { analysis: a, labels, family: state.model.info.model_type, maps: neuron }, v.neuron, {
       onLayer: (l) => ((v.neuron.layer = l), update()),
       onHead: (k) => ((v.neuron.head = k), update()),
       onQuery: (q) => ((v.neuron.query = q), update()),
     }));
   }
-  if (tab === 'heatmap' && changed('heatmap', [a, v.heatmap.layer, v.heatmap.source, tab])) {
-    keepFocus($('view-heatmap'), () => renderHeatmap($('view-heatmap'), { analysis: a, labels }, v.heatmap, {
+  const heat = tab === 'heatmap' ? maps(heatmapAsk(v.heatmap)) : null;
+  if (tab === 'heatmap' && changed('heatmap', [a, heat, v.heatmap.layer, v.heatmap.source, tab])) {
+    keepFocus($('view-heatmap'), () => renderHeatmap($('view-heatmap'), { analysis: a, labels, maps: heat }, v.heatmap, {
       onLayer: (l) => ((v.heatmap.layer = l), update()),
       onSource: (s) => ((v.heatmap.source = s), update()),
     }));

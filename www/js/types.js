@@ -187,9 +187,11 @@ export {};
  */
 
 /**
- * The result of `attentions`: one forward pass, every attention map, and
- * what entered its scores, so that the neuron view can recompute them:
- * score = q·k·scale + positionScores, keys beyond a layer's window masked.
+ * The result of `attentions`: one forward pass with its attention recorded,
+ * the prediction and the maps' sizes, and what entered the scores, so that
+ * the neuron view can recompute them: score = q·k·scale + positionScores,
+ * keys beyond a layer's window masked. The maps themselves are asked for a
+ * view at a time (`attentionMaps`, maps.js).
  * @typedef {object} Analysis
  * @property {Explanation} explanation   the prediction, with rollout as attributions
  * @property {number} layers
@@ -198,12 +200,29 @@ export {};
  * @property {number} headDim
  * @property {number} scale               the factor of q·k (1/√d; DeBERTa 1/√(3d))
  * @property {(number|null)[]} windows    per layer: a sliding window (|query − key| > window is masked), or null
- * @property {Float32Array} probabilities [layer][head][query][key]
- * @property {Float32Array} queries       [layer][head][token][d] (after the rotary rotation, ModernBERT)
- * @property {Float32Array} keys          [layer][head][token][d]
- * @property {Float32Array} positionScores [layer][head][query][key]: DeBERTa's relative-position terms,
- *                                        already scaled; empty for other families
- * @property {Float32Array} rollout       [query][key]
+ */
+
+/**
+ * What a view asks of an input's maps (the worker's `attentionMaps`, with
+ * the input's `text` and `pair`): `{layer}` one layer's heads (head view,
+ * heatmap), `{layer, head}` one head with its vectors (neuron view),
+ * `{rollout: true}`, or `{all: true}` every layer (the model view only).
+ * @typedef {{layer: number, head?: number} | {rollout: true} | {all: true}} AttentionAsk
+ */
+
+/**
+ * The maps an `AttentionAsk` names (`Session.attentionLayer(layer, head)`,
+ * `attentionMaps()`, `rollout()`); only the fields asked for.
+ * @typedef {object} AttentionMaps
+ * @property {number} [layer]
+ * @property {number|null} [head]
+ * @property {Float32Array} [probabilities] `{layer}`: [head][query][key]; `{layer, head}`: [query][key];
+ *                                        `{all}`: [layer][head][query][key]
+ * @property {Float32Array} [queries]     `{layer, head}`: [token][d] (after the rotary rotation, ModernBERT)
+ * @property {Float32Array} [keys]        `{layer, head}`: [token][d]
+ * @property {Float32Array} [positionScores] `{layer, head}`: [query][key], DeBERTa's relative-position
+ *                                        terms, already scaled; empty for other families
+ * @property {Float32Array} [rollout]     `{rollout}`: [query][key]
  */
 
 /**

@@ -20,6 +20,9 @@ let explainer = null;
 const sessions = [];
 const SESSIONS = 2;
 
+/** The workbench set's vectors that `nearest` looks in (`keepVectors`), or null. */
+let keptSet = null;
+
 /** The session of `{text, pair, options}` (any top_k with `anyTopK`), prepared if need be. */
 function prepared({ text, pair, options }, { attentions = false, anyTopK = false } = {}) {
   const p = pair ?? null;
@@ -63,6 +66,7 @@ const handlers = {
   load({ files, source }) {
     const next = new Explainer(files, source);
     dropSessions();
+    keptSet = null; // another model's vectors
     explainer?.free();
     explainer = next;
     return explainer.info();
@@ -77,9 +81,21 @@ const handlers = {
     return prepared(req).prediction(req.options);
   },
 
+  /** The forward pass with its attentions recorded: the prediction and the maps' sizes (`Analysis`). */
   attentions(req) {
-    const a = prepared(req, { attentions: true }).attentions(req.options);
-    return withTransfer(a, [a.probabilities.buffer, a.queries.buffer, a.keys.buffer, a.positionScores.buffer, a.rollout.buffer]);
+    return prepared(req, { attentions: true }).attentions(req.options);
+  },
+
+  /**
+   * What one view shows of the input's maps (`AttentionAsk` → `AttentionMaps`):
+   * `{layer}` its heads, `{layer, head}` one head with its vectors, `{rollout: true}`,
+   * or `{all: true}` every layer (the model view). The maps do not depend on top_k.
+   */
+  attentionMaps(req) {
+    const s = prepared(req, { attentions: true, anyTopK: true });
+    if (req.rollout) return arrays({ rollout: s.rollout() });
+    if (req.all) return arrays({ probabilities: s.attentionMaps() });
+    return arrays(s.attentionLayer(req.layer, req.head ?? undefined));
   },
 
   /** Every step of one layer for one query token (the classroom's step-through). */
@@ -170,11 +186,22 @@ const handlers = {
     return model().metrics(truth, predicted);
   },
 
-  /** The `k` rows of a set nearest to a text, by the model's pooled vector (`Nearest`). */
-  nearest({ text, pair, vectors, rows, k, skip }) {
+  /** Keeps a set's vectors (`rows.length` × dim) and their row numbers under `key`, for `nearest`; one set at a time. */
+  keepVectors({ key, vectors, rows }) {
+    keptSet = { key, vectors, rows };
+    return true;
+  },
+
+  /**
+   * The `k` rows of the set kept under `key` nearest to a text, by the
+   * model's pooled vector (`Nearest`); `{missing: true}` when this worker
+   * does not keep that set (then `keepVectors` first).
+   */
+  nearest({ text, pair, key, k, skip }) {
+    if (keptSet?.key !== key) return { missing: true };
     const q = model().predictBatch([text], pair ? [pair] : undefined, true);
     if (q.predicted[0] < 0) throw new Error(q.errors[0]);
-    return nearestRows(q.vectors, vectors, rows, k, skip ?? undefined);
+    return nearestRows(q.vectors, keptSet.vectors, keptSet.rows, k, skip ?? undefined);
   },
 };
 
@@ -187,6 +214,11 @@ const TRANSFER = Symbol('transfer');
 
 function withTransfer(value, buffers) {
   return { [TRANSFER]: buffers, value };
+}
+
+/** `value` with the buffers of its typed arrays transferred. */
+function arrays(value) {
+  return withTransfer(value, Object.values(value).filter(ArrayBuffer.isView).map((v) => v.buffer));
 }
 
 self.onmessage = async ({ data }) => {

@@ -4,6 +4,10 @@
 //! Integrated Gradients in jobs that other workers compute (an [`IgJob`]:
 //! serializable, it needs the model and nothing of the session), and the
 //! classroom's step-through, without tokenizing or analysing the text again.
+//! The attention maps are handed out a layer or a head at a time, for views
+//! that show one; their rollout is computed once, when first asked for.
+
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +15,7 @@ use crate::attention_maps::Attentions;
 use crate::attribution::adaptive::Progress;
 use crate::attribution::ig::{IgDriver, IgPlan, OnSteps, Points, Round};
 use crate::attribution::path::IgPath;
+use crate::attribution::rollout::Rollout;
 use crate::attribution::{ForwardFunc, Scalar};
 use crate::error::{Error, Result};
 use crate::explain::{
@@ -30,6 +35,23 @@ pub struct Session {
     top_k: usize,
     analysis: Analysis,
     attentions: Option<Attentions>,
+    /// The rollout of `attentions`, once asked for.
+    rollout: OnceLock<Rollout>,
+}
+
+/// One layer's attention maps, or one head's of it, borrowed from a
+/// session: `probabilities` `[head][query][key]`, `queries`/`keys`
+/// `[head][token][d]`, `position_scores` `[head][query][key]` (DeBERTa's
+/// relative terms, else empty), for the heads `heads`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LayerMaps<'a> {
+    pub layer: usize,
+    /// The first head and how many: `(0, heads)` for the whole layer.
+    pub heads: (usize, usize),
+    pub probabilities: &'a [f32],
+    pub queries: &'a [f32],
+    pub keys: &'a [f32],
+    pub position_scores: &'a [f32],
 }
 
 impl Session {
@@ -73,6 +95,7 @@ impl Session {
             top_k,
             analysis,
             attentions,
+            rollout: OnceLock::new(),
         })
     }
 
@@ -87,6 +110,56 @@ impl Session {
     /// The attentions of the pass, if it recorded them.
     pub fn attentions(&self) -> Option<&Attentions> {
         self.attentions.as_ref()
+    }
+
+    fn recorded(&self) -> Result<&Attentions> {
+        self.attentions.as_ref().ok_or_else(|| {
+            Error::option(
+                "attentions",
+                "this input was prepared without its attentions",
+            )
+        })
+    }
+
+    /// The maps of `layer`: all its heads, or only `head`.
+    pub fn attention_layer(&self, layer: usize, head: Option<usize>) -> Result<LayerMaps<'_>> {
+        let att = self.recorded()?;
+        if layer >= att.layers {
+            let reason = format!(
+                "the model has {} layers: 0 to {}",
+                att.layers,
+                att.layers - 1
+            );
+            return Err(Error::option("layer", reason));
+        }
+        let (first, count) = match head {
+            Some(k) if k >= att.heads => {
+                let reason = format!("the model has {} heads: 0 to {}", att.heads, att.heads - 1);
+                return Err(Error::option("head", reason));
+            }
+            Some(k) => (k, 1),
+            None => (0, att.heads),
+        };
+        let (t, d) = (att.tokens, att.head_dim);
+        // Heads `first..first + count` of `layer` in a `[layer][head][n]` array (empty: none).
+        let from = layer * att.heads + first;
+        fn cut(v: &[f32], from: usize, count: usize, n: usize) -> &[f32] {
+            v.get(from * n..(from + count) * n).unwrap_or(&[])
+        }
+        Ok(LayerMaps {
+            layer,
+            heads: (first, count),
+            probabilities: cut(&att.probabilities, from, count, t * t),
+            queries: cut(&att.queries, from, count, t * d),
+            keys: cut(&att.keys, from, count, t * d),
+            position_scores: cut(&att.position_scores, from, count, t * t),
+        })
+    }
+
+    /// The rollout of the recorded attentions, computed on the first call.
+    pub fn rollout(&self) -> Result<&Rollout> {
+        let att = self.recorded()?;
+        Ok(self.rollout.get_or_init(|| att.rollout()))
     }
 
     /// What `opts` explains (question answering: the start and the end).

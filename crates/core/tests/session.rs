@@ -124,3 +124,40 @@ fn one_session_answers_every_method_as_explain_does() {
     let err = session.explain(&model, &opts, &|_| {}).unwrap_err();
     assert!(err.to_string().contains("top_k"), "{err}");
 }
+
+#[test]
+fn a_session_hands_out_one_layer_or_head_of_its_maps_and_its_rollout_once() {
+    let model = load("bert");
+    let session = Session::new(&model, "terrible plot, I hated it", None, 5, true).unwrap();
+    let att = session.attentions().unwrap();
+    let (t, d) = (att.tokens, att.head_dim);
+    for layer in 0..att.layers {
+        let all = session.attention_layer(layer, None).unwrap();
+        assert_eq!(all.heads, (0, att.heads));
+        assert_eq!(all.probabilities.len(), att.heads * t * t);
+        assert!(all.position_scores.is_empty(), "BERT has no position terms");
+        for head in 0..att.heads {
+            let one = session.attention_layer(layer, Some(head)).unwrap();
+            assert_eq!(one.probabilities, att.map(layer, head));
+            assert_eq!(
+                &all.probabilities[head * t * t..(head + 1) * t * t],
+                att.map(layer, head)
+            );
+            let at = ((layer * att.heads + head) * t) * d;
+            assert_eq!(one.queries, &att.queries[at..at + t * d]);
+            assert_eq!(one.keys, &att.keys[at..at + t * d]);
+        }
+    }
+    let err = session.attention_layer(att.layers, None).unwrap_err();
+    assert!(err.to_string().contains("layers"), "{err}");
+    let err = session.attention_layer(0, Some(att.heads)).unwrap_err();
+    assert!(err.to_string().contains("heads"), "{err}");
+    // The rollout: the maps' own, and the same one on the next call.
+    let first = session.rollout().unwrap();
+    assert_eq!(first, &att.rollout());
+    assert!(std::ptr::eq(first, session.rollout().unwrap()));
+    // Without the attentions recorded, no maps.
+    let plain = Session::new(&model, "terrible plot", None, 5, false).unwrap();
+    assert!(plain.attention_layer(0, None).is_err());
+    assert!(plain.rollout().is_err());
+}

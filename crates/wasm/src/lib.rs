@@ -1,6 +1,7 @@
 //! bertlens in the browser: an `Explainer` built from the model's files, a
 //! `Session` per input (one forward pass, then everything the page asks of
-//! that input), Integrated Gradients jobs any worker computes, and one error
+//! that input; its attention maps a view at a time, in attention.rs),
+//! Integrated Gradients jobs any worker computes, and one error
 //! mapper to `JsError`. No logic lives here: it is all in `bertlens-core`
 //! (the session and the Integrated Gradients driver included); this crate
 //! converts bytes and plain objects in, DTOs and typed arrays out.
@@ -11,6 +12,7 @@
 //!
 //! The page's contract is written out by hand in `www/js/types.js`.
 
+mod attention;
 mod files;
 mod workbench;
 
@@ -18,7 +20,6 @@ pub use workbench::{nearest_rows, summarize_faithfulness};
 
 use std::rc::Rc;
 
-use bertlens_core::attention_maps::Attentions;
 use bertlens_core::attribution::ig::Points;
 use bertlens_core::attribution::path::IgPath;
 use bertlens_core::attribution::quadrature::Integration;
@@ -240,42 +241,6 @@ impl Session {
     /// attentions recorded, the rollout of what `options` explains.
     pub fn prediction(&self, options: JsValue) -> Result<JsValue, JsError> {
         to_js(&self.inner.prediction(&self.model, &self::options(options)?))
-    }
-
-    /// The recorded attentions (`Analysis`): the prediction and the rollout
-    /// as an `Explanation`, and as typed arrays `probabilities`
-    /// `[layer][head][query][key]`, `queries`/`keys` `[layer][head][token][d]`,
-    /// `positionScores` (DeBERTa's relative terms of the scores, else
-    /// empty), `rollout` `[query][key]`, with `scale` and the sliding
-    /// `windows` of each layer.
-    pub fn attentions(&self, options: JsValue) -> Result<Object, JsError> {
-        let att: &Attentions = self
-            .inner
-            .attentions()
-            .ok_or_else(|| JsError::new("this input was prepared without its attentions"))?;
-        let out = Object::new();
-        set(&out, "explanation", self.prediction(options)?)?;
-        set(&out, "layers", att.layers as u32)?;
-        set(&out, "heads", att.heads as u32)?;
-        set(&out, "tokens", att.tokens as u32)?;
-        set(&out, "headDim", att.head_dim as u32)?;
-        set(&out, "scale", att.scale)?;
-        set(&out, "windows", to_js(&att.windows)?)?;
-        let arrays: [(&str, &[f32]); 4] = [
-            ("probabilities", &att.probabilities),
-            ("queries", &att.queries),
-            ("keys", &att.keys),
-            ("positionScores", &att.position_scores),
-        ];
-        for (key, values) in arrays {
-            set(&out, key, Float32Array::from(values))?;
-        }
-        set(
-            &out,
-            "rollout",
-            Float32Array::from(&att.rollout().matrix[..]),
-        )?;
-        Ok(out)
     }
 
     /// The attributions `options` ask for, by any method (`Explanation`);

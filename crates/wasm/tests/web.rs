@@ -257,19 +257,58 @@ fn equals_the_native_core() {
             &case["methods"]["rollout"],
             1e-5,
         );
-        for (key, native) in [
-            ("probabilities", "attentions"),
-            ("queries", "queries"),
-            ("keys", "keys"),
-            ("positionScores", "position_scores"),
-            ("rollout", "rollout"),
+        // The maps come a view at a time: each layer's heads, each head with
+        // its vectors, every layer at once, the rollout; none with the sizes.
+        assert!(
+            !Reflect::has(&a, &"probabilities".into()).unwrap(),
+            "{what}"
+        );
+        let size = |key: &str| Reflect::get(&a, &key.into()).unwrap().as_f64().unwrap() as usize;
+        let (layers, heads) = (size("layers"), size("heads"));
+        let mut by_layer = Vec::new();
+        let mut by_head: [Vec<f64>; 4] = Default::default();
+        for l in 0..layers {
+            by_layer.extend(typed(
+                &session.attention_layer(l, None).unwrap(),
+                "probabilities",
+            ));
+            for k in 0..heads {
+                let m = session.attention_layer(l, Some(k)).unwrap();
+                for (i, key) in ["probabilities", "queries", "keys", "positionScores"]
+                    .iter()
+                    .enumerate()
+                {
+                    by_head[i].extend(typed(&m, key));
+                }
+            }
+        }
+        assert!(session.attention_layer(layers, None).is_err(), "{what}");
+        assert!(session.attention_layer(0, Some(heads)).is_err(), "{what}");
+        let all: Vec<f64> = session
+            .attention_maps()
+            .unwrap()
+            .to_vec()
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        let rollout: Vec<f64> = session
+            .rollout()
+            .unwrap()
+            .to_vec()
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        let [probabilities, queries, keys, position] = by_head;
+        for (key, got, native) in [
+            ("attentionLayer", by_layer, "attentions"),
+            ("attentionLayer by head", probabilities, "attentions"),
+            ("queries", queries, "queries"),
+            ("keys", keys, "keys"),
+            ("positionScores", position, "position_scores"),
+            ("attentionMaps", all, "attentions"),
+            ("rollout", rollout, "rollout"),
         ] {
-            close(
-                &format!("{what} {key}"),
-                &typed(&a, key),
-                &floats(&case[native]),
-                1e-5,
-            );
+            close(&format!("{what} {key}"), &got, &floats(&case[native]), 1e-5);
         }
         let scale = Reflect::get(&a, &"scale".into()).unwrap().as_f64().unwrap();
         assert!(

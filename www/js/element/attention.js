@@ -2,12 +2,14 @@
 // neuron views and its step-through (views/*.js), each drawn from the forward
 // pass the element ran, with the element's own view state (which layer,
 // head, token, step) that the `layer`, `head` and `token` attributes set.
+// Each view asks for the maps it shows when it is drawn (`analysis.maps`,
+// which live.js gives it: maps.js).
 
 import { h, fill } from '../dom.js';
 import { segments, isPair } from '../tokens.js';
-import { renderHeadView, drawHeadView, isolate } from '../views/headview.js';
+import { renderHeadView, drawHeadView, isolate, headAsk } from '../views/headview.js';
 import { renderModelView } from '../views/modelview.js';
-import { renderNeuronView } from '../views/neuronview.js';
+import { renderNeuronView, neuronAsk } from '../views/neuronview.js';
 import { renderSteps } from '../views/steps.js';
 
 /** The views drawn here. */
@@ -60,8 +62,10 @@ export function presentAttention(el, data, v, actions) {
   fill(el, box);
   const labels = data.labels;
   const redraw = () => actions.redraw();
+  const maps = (what) => a.maps(what, redraw);
   if (data.view === 'head') {
-    const hv = { labels, att: a.probabilities, layers: a.layers, heads: a.heads, tokens: a.tokens, segments: segments(a.explanation), pair: isPair(a.explanation) };
+    const m = maps(headAsk(v.head));
+    const hv = { labels, att: m?.probabilities ?? null, error: m?.error, layers: a.layers, heads: a.heads, tokens: a.tokens, segments: segments(a.explanation), pair: isPair(a.explanation) };
     let canvas = null;
     canvas = renderHeadView(box, hv, v.head, {
       onLayer: (l) => ((v.head.layer = l), redraw()),
@@ -74,7 +78,8 @@ export function presentAttention(el, data, v, actions) {
       },
     });
   } else if (data.view === 'model') {
-    renderModelView(box, { att: a.probabilities, layers: a.layers, heads: a.heads, tokens: a.tokens, labels }, {
+    const m = maps({ all: true });
+    renderModelView(box, { att: m?.probabilities ?? null, error: m?.error, layers: a.layers, heads: a.heads, tokens: a.tokens, labels }, {
       // A thumbnail opens its head in the head view.
       onOpen: (l, k) => {
         v.head.layer = l;
@@ -83,7 +88,7 @@ export function presentAttention(el, data, v, actions) {
       },
     });
   } else if (data.view === 'neuron') {
-    renderNeuronView(box, { analysis: a, labels, family: data.family ?? '' }, v.neuron, {
+    renderNeuronView(box, { analysis: a, labels, family: data.family ?? '', maps: maps(neuronAsk(v.neuron)) }, v.neuron, {
       onLayer: (l) => ((v.neuron.layer = l), redraw()),
       onHead: (k) => ((v.neuron.head = k), redraw()),
       onQuery: (q) => ((v.neuron.query = q), redraw()),

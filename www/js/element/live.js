@@ -6,6 +6,7 @@
 import { h } from '../dom.js';
 import { sharedModel } from './registry.js';
 import { viewList } from './present.js';
+import { onDemand } from '../maps.js';
 
 /** The views drawn from the forward pass's attention. */
 const ATTENTION = ['heatmap', 'rollout', 'head', 'model', 'neuron', 'steps'];
@@ -247,7 +248,8 @@ export class LiveController {
       const path = this.shows(['ig-path']) ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'igPath', { ...input, options: { ...input.options, method: 'ig' } }) : null)) : null;
       if (run !== this.run) return;
       this.explained = [text, pair];
-      this.analysis = analysis;
+      // Its maps come a view at a time, from the worker that keeps this pass.
+      this.analysis = analysis && onDemand(analysis, (what) => this.model.run((pool) => pool.call(0, 'attentionMaps', { text, pair: input.pair, ...what })));
       this.igPath = path;
       this.steps = null;
       this.stepsError = null;

@@ -11,7 +11,7 @@ import { renderAnswer } from '../views/answer.js';
 import { renderEntities } from '../views/entities.js';
 import { renderFillers } from '../views/fillers.js';
 import { renderAttribution } from '../views/attribution.js';
-import { renderHeatmap } from '../views/heatmap.js';
+import { renderHeatmap, heatmapAsk } from '../views/heatmap.js';
 import { renderIgPath } from '../views/igpath.js';
 import { ATTENTION_VIEWS as LIVE_ATTENTION, presentAttention } from './attention.js';
 
@@ -130,7 +130,9 @@ export function present(el, data, actions = NO_ACTIONS) {
   if (view === 'heatmap' && data.analysis) {
     // Live: the forward pass's attention, as the page's heatmap tab draws it.
     const box = h('section', { part: 'heatmap', class: 'heatmap-view', 'aria-label': 'Attention heatmap' });
-    renderHeatmap(box, { analysis: data.analysis, labels: tokenLabels(data.analysis.explanation, data.texts) }, data.heatmap, {
+    // Its maps (the layer's heads, or the rollout) asked for when drawn; drawn again once in.
+    const maps = data.analysis.maps(heatmapAsk(data.heatmap), () => actions.redraw?.());
+    renderHeatmap(box, { analysis: data.analysis, labels: tokenLabels(data.analysis.explanation, data.texts), maps }, data.heatmap, {
       onLayer: actions.onHeatmap ? (l) => actions.onHeatmap({ ...data.heatmap, layer: l }) : () => {},
       onSource: actions.onHeatmap ? (s) => actions.onHeatmap({ ...data.heatmap, source: s }) : () => {},
     });

@@ -1,6 +1,8 @@
 // The head view, after bertviz's `head_view`: tokens in two columns, a line
 // from each query (left) to each key (right) whose opacity is the attention
-// weight ÷ the number of active heads, one colour per head. Click a head's
+// weight ÷ the number of active heads, one colour per head. On a dark
+// background such lines all but vanish, so there they add up as light, each
+// at its weight against the strongest line shown, never under DARK_FLOOR. Click a head's
 // swatch to toggle it, double-click to isolate it; hover a token to see only
 // its lines and, beside the other column, each head's weight. Drawn on a
 // canvas, so that 512 tokens stay fast. By keyboard: the canvas takes focus,
@@ -9,14 +11,15 @@
 // of heads, arrows move, Enter or Space toggles, Shift+Enter isolates.
 
 import { h, fill, hiDpiCanvas } from '../dom.js';
-import { headColor, inkOn, rgb } from '../colors.js';
+import { headColor, inkOn, isLight, rgb } from '../colors.js';
 
 export const BOXWIDTH = 130; // a token column
 export const BOXHEIGHT = 22; // a row
 export const MATRIX_WIDTH = 170; // between the columns, where the lines go
 export const TEXT_TOP = 8;
 export const HEAD_SQUARE = 7; // per-head weight beside a token, on hover
-const MIN_ALPHA = 0.004; // lines fainter than this are not drawn
+const MIN_ALPHA = 0.004; // lines fainter than this (weight ÷ active heads) are not drawn
+export const DARK_FLOOR = 0.06; // the faintest line drawn on a dark background
 
 /** The pair filters, their texts named `names` (e.g. Question and Context). */
 export function filters([a, b] = ['Sentence A', 'Sentence B']) {
@@ -45,6 +48,7 @@ function headsWidth(heads) {
  * of its arguments. Returns the number of lines drawn.
  * @param {HTMLCanvasElement} canvas
  * @param {{labels: string[], att: Float32Array, layers: number, heads: number, tokens: number, segments: number[]}} data
+ *   att: the maps of the layer shown, `[head][query][key]` (`headAsk`)
  * @param {{layer: number, active: boolean[], hover: {side: 'left'|'right', index: number}|null, filter: string}} view
  */
 export function drawHeadView(canvas, data, view) {
@@ -66,23 +70,24 @@ export function drawHeadView(canvas, data, view) {
   const y = (row) => TEXT_TOP + row * BOXHEIGHT + BOXHEIGHT / 2;
   const active = [];
   for (let k = 0; k < heads; k++) if (view.active[k]) active.push(k);
-  const base = view.layer * heads * T * T;
   const hover = view.hover;
+  const shown = (i, j) => !(hover?.side === 'left' && hover.index !== i) && !(hover?.side === 'right' && hover.index !== j);
+  const opacity = lineOpacity(att, T, active, left, right, shown, isLight(ink));
 
   // Lines, head by head, additively.
   let lines = 0;
   ctx.lineWidth = 2;
+  ctx.globalCompositeOperation = opacity.blend;
   for (const k of active) {
     const [r, g, b] = rgb(headColor(k));
     ctx.strokeStyle = `rgb(${r}, ${g}, ${b})`;
-    const off = base + k * T * T;
+    const off = k * T * T;
     left.forEach((i, li) => {
-      if (hover?.side === 'left' && hover.index !== i) return;
       right.forEach((j, rj) => {
-        if (hover?.side === 'right' && hover.index !== j) return;
-        const alpha = att[off + i * T + j] / active.length;
-        if (alpha < MIN_ALPHA) return;
-        ctx.globalAlpha = Math.min(1, alpha);
+        if (!shown(i, j)) return;
+        const alpha = opacity.of(att[off + i * T + j]);
+        if (alpha === 0) return;
+        ctx.globalAlpha = alpha;
         ctx.beginPath();
         ctx.moveTo(xL, y(li));
         ctx.lineTo(xR, y(rj));
@@ -92,6 +97,7 @@ export function drawHeadView(canvas, data, view) {
     });
   }
   ctx.globalAlpha = 1;
+  ctx.globalCompositeOperation = 'source-over';
 
   // Tokens.
   ctx.font = '14px system-ui, sans-serif';
@@ -121,7 +127,7 @@ export function drawHeadView(canvas, data, view) {
     others.forEach((j, row) => {
       active.forEach((k, n) => {
         const [q, key] = hover.side === 'left' ? [hover.index, j] : [j, hover.index];
-        const w = att[base + k * T * T + q * T + key];
+        const w = att[k * T * T + q * T + key];
         const [r, g, b] = rgb(headColor(k));
         ctx.fillStyle = `rgba(${r}, ${g}, ${b}, ${Math.min(1, w)})`;
         const x = hover.side === 'left' ? xR + BOXWIDTH + 4 + n * HEAD_SQUARE : hw - 4 - (n + 1) * HEAD_SQUARE;
@@ -133,6 +139,27 @@ export function drawHeadView(canvas, data, view) {
   canvas.dataset.layer = String(view.layer);
   canvas.dataset.heads = active.join(',');
   return lines;
+}
+
+/**
+ * How opaque a line of weight `w` is drawn (`of(w)`, 0: not drawn) and how
+ * lines blend. On a light background, bertviz's weight ÷ active heads, over
+ * the page. On a dark one (`dark`: the ink is light) the same lines, each at
+ * its weight against the strongest line `shown(i, j)` of the active heads
+ * (no fainter than DARK_FLOOR), added up as light ('lighter'): where heads
+ * agree, the line grows brighter.
+ */
+export function lineOpacity(att, T, active, left, right, shown, dark) {
+  const n = active.length;
+  const drawn = (w) => w / n >= MIN_ALPHA;
+  if (!dark) return { blend: 'source-over', of: (w) => (drawn(w) ? Math.min(1, w / n) : 0) };
+  let max = 0;
+  for (const k of active) {
+    for (const i of left) {
+      for (const j of right) if (shown(i, j)) max = Math.max(max, att[k * T * T + i * T + j]);
+    }
+  }
+  return { blend: 'lighter', of: (w) => (drawn(w) ? Math.max(DARK_FLOOR, Math.min(1, w / max)) : 0) };
 }
 
 /** Cuts `text` with an ellipsis to fit `max` pixels. */
@@ -167,12 +194,11 @@ export function strongest(data, view, hover) {
   const active = [];
   for (let k = 0; k < heads; k++) if (view.active[k]) active.push(k);
   if (!active.length) return null;
-  const base = view.layer * heads * T * T;
   let best = null;
   for (const j of hover.side === 'left' ? right : left) {
     const [q, key] = hover.side === 'left' ? [hover.index, j] : [j, hover.index];
     let w = 0;
-    for (const k of active) w += att[base + k * T * T + q * T + key];
+    for (const k of active) w += att[k * T * T + q * T + key];
     w /= active.length;
     if (!best || w > best.weight) best = { index: j, weight: w };
   }
@@ -213,6 +239,11 @@ export function moveHover(data, view, hover, key) {
     case 'Escape': return null;
     default: return undefined;
   }
+}
+
+/** What the head view shows of the maps (`AttentionAsk`): one layer's heads. */
+export function headAsk(view) {
+  return { layer: view.layer };
 }
 
 let focusedHead = 0; // the head the picker's Tab stop is on (a roving tabindex)
@@ -295,9 +326,10 @@ export function isolate(active, k) {
  * The head view with its controls.
  * @param {HTMLElement} el
  * @param data  as drawHeadView, plus `pair` (whether the input is a sentence pair) and
- *   `names` (what its two texts are called)
+ *   `names` (what its two texts are called); `att` null while on its way, `error` if it failed
  * @param view  as drawHeadView
  * @param {{onLayer: Function, onFilter: Function, onToggle: Function, onIsolate: Function, onHover: Function}} actions
+ * @returns {HTMLCanvasElement | null} the canvas, once the maps are in
  */
 export function renderHeadView(el, data, view, actions) {
   const canvas = h('canvas', {
@@ -329,6 +361,10 @@ export function renderHeadView(el, data, view, actions) {
       : null,
     headPicker(data.heads, view.active, actions),
   );
+  if (!data.att) {
+    fill(el, controls, h('p', { class: 'muted', id: 'head-wait', role: 'status' }, data.error ?? 'Reading the attention maps…'));
+    return null;
+  }
   canvas.addEventListener('mousemove', (ev) => {
     const r = canvas.getBoundingClientRect();
     const hit = hitTest(data, view, ev.clientX - r.left, ev.clientY - r.top);

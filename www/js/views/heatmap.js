@@ -10,20 +10,27 @@ import { fit, numberSelect } from './headview.js';
 
 const LABEL = 110; // room for token labels
 
-/** The matrix a view state names, as a Float32Array of T×T. */
-export function matrixOf(a, view) {
+/** What the heatmap shows of the maps (`AttentionAsk`): the rollout, or one layer's heads. */
+export function heatmapAsk(view) {
+  return view.source === 'rollout' ? { rollout: true } : { layer: view.layer };
+}
+
+/**
+ * The matrix a view state names, as a Float32Array of T×T, from `maps`:
+ * what `heatmapAsk(view)` asked for (the rollout, or the layer's heads).
+ */
+export function matrixOf(a, view, maps) {
   const T = a.tokens;
-  if (view.source === 'rollout') return a.rollout;
-  const off = (view.layer * a.heads) * T * T;
+  if (view.source === 'rollout') return maps.rollout;
   if (view.source === 'mean') {
     const m = new Float32Array(T * T);
     for (let k = 0; k < a.heads; k++) {
-      for (let i = 0; i < T * T; i++) m[i] += a.probabilities[off + k * T * T + i] / a.heads;
+      for (let i = 0; i < T * T; i++) m[i] += maps.probabilities[k * T * T + i] / a.heads;
     }
     return m;
   }
   const head = Number(view.source);
-  return a.probabilities.subarray(off + head * T * T, off + (head + 1) * T * T);
+  return maps.probabilities.subarray(head * T * T, (head + 1) * T * T);
 }
 
 function cellSize(T) {
@@ -73,14 +80,14 @@ export function drawHeatmap(canvas, m, labels, T, window = null) {
 
 /**
  * @param {HTMLElement} el
- * @param {{analysis: import('../types.js').Analysis, labels: string[]}} data
+ * @param {{analysis: import('../types.js').Analysis, labels: string[], maps: import('../types.js').AttentionMaps | {error: string} | null}} data
+ *   maps: what `heatmapAsk(view)` names (null while on its way)
  * @param {{layer: number, source: string}} view  source: a head index, 'mean' or 'rollout'
  * @param {{onLayer: Function, onSource: Function}} actions
  */
 export function renderHeatmap(el, data, view, actions) {
   const a = data.analysis;
   const T = a.tokens;
-  const m = matrixOf(a, view);
   const canvas = h('canvas', {
     class: 'heatmap',
     id: 'heatmap-canvas',
@@ -114,6 +121,10 @@ export function renderHeatmap(el, data, view, actions) {
       ),
     ),
   );
+  if (!data.maps || data.maps.error) {
+    return fill(el, controls, h('p', { class: 'muted', id: 'heatmap-wait', role: 'status' }, data.maps?.error ?? 'Reading the attention maps…'));
+  }
+  const m = matrixOf(a, view, data.maps);
   const cursor = h('div', { class: 'heat-cursor', hidden: true });
   fill(el, controls, tip, h('div', { class: 'canvas-scroll' }, h('div', { class: 'heat-wrap' }, canvas, cursor)));
   const { pad, c } = drawHeatmap(canvas, m, data.labels, T, window);

@@ -52,11 +52,13 @@ let focused = [0, 0]; // the thumbnail the grid's Tab stop is on (a roving tabin
 
 /**
  * @param {HTMLElement} el
- * @param {{att: Float32Array, layers: number, heads: number, tokens: number}} data
+ * @param {{att: Float32Array | null, layers: number, heads: number, tokens: number, error?: string}} data
+ *   att: every layer's maps `[layer][head][query][key]` (`{all: true}`), null while on their way
  * @param {{onOpen: (layer: number, head: number, keyboard?: boolean) => void}} actions  keyboard: opened by a key
  */
 export function renderModelView(el, data, actions) {
   const { att, layers, heads, tokens: T } = data;
+  if (!att) return fill(el, h('p', { class: 'muted', id: 'model-wait', role: 'status' }, data.error ?? 'Reading the attention maps of every layer…'));
   if (focused[0] >= layers || focused[1] >= heads) focused = [0, 0];
   const header = h('div', { class: 'grid-row grid-header' }, h('span', { class: 'grid-label' }), Array.from({ length: heads }, (_, k) => h('span', { class: 'grid-col' }, `head ${k}`)));
   const rows = Array.from({ length: layers }, (_, l) =>

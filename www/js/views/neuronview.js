@@ -11,17 +11,22 @@ import { diverging, css } from '../colors.js';
 import { fmt } from '../tokens.js';
 import { numberSelect } from './headview.js';
 
+/** What the neuron view shows of the maps (`AttentionAsk`): one head, with its vectors. */
+export function neuronAsk(view) {
+  return { layer: view.layer, head: view.head };
+}
+
 /**
  * The numbers behind one row of attention, in float64.
- * @param {import('../types.js').Analysis} a
+ * @param {import('../types.js').Analysis} a  the sizes, scale and windows
+ * @param {import('../types.js').AttentionMaps} m  one head's maps (`neuronAsk`): its queries, keys and position terms
  */
-export function neuronData(a, layer, head, query) {
-  const { heads, tokens: T, headDim: d } = a;
-  const base = (layer * heads + head) * T * d;
-  const q = a.queries.subarray(base + query * d, base + (query + 1) * d);
-  const hasPosition = a.positionScores?.length > 0;
-  const row = ((layer * heads + head) * T + query) * T;
-  const window = a.windows?.[layer] ?? null;
+export function neuronData(a, m, query) {
+  const { tokens: T, headDim: d } = a;
+  const q = m.queries.subarray(query * d, (query + 1) * d);
+  const hasPosition = m.positionScores?.length > 0;
+  const row = query * T;
+  const window = a.windows?.[m.layer] ?? null;
   const scale = a.scale ?? 1 / Math.sqrt(d);
   const keys = [];
   const products = [];
@@ -31,7 +36,7 @@ export function neuronData(a, layer, head, query) {
   const scores = [];
   const masked = [];
   for (let j = 0; j < T; j++) {
-    const k = a.keys.subarray(base + j * d, base + (j + 1) * d);
+    const k = m.keys.subarray(j * d, (j + 1) * d);
     const p = new Float64Array(d);
     let dot = 0;
     for (let c = 0; c < d; c++) {
@@ -42,7 +47,7 @@ export function neuronData(a, layer, head, query) {
     products.push(p);
     dots.push(dot);
     scaled.push(dot * scale);
-    position.push(hasPosition ? a.positionScores[row + j] : 0);
+    position.push(hasPosition ? m.positionScores[row + j] : 0);
     scores.push(scaled[j] + position[j]);
     masked.push(window !== null && Math.abs(query - j) > window);
   }
@@ -82,18 +87,14 @@ function vectorCells(v, scale, what) {
 
 /**
  * @param {HTMLElement} el
- * @param {{analysis: import('../types.js').Analysis, labels: string[], family: string}} data  family: the model_type
+ * @param {{analysis: import('../types.js').Analysis, labels: string[], family: string, maps: import('../types.js').AttentionMaps | {error: string} | null}} data
+ *   family: the model_type; maps: what `neuronAsk(view)` names (null while on its way)
  * @param {{layer: number, head: number, query: number}} view
  * @param {{onLayer: Function, onHead: Function, onQuery: Function}} actions
  */
 export function renderNeuronView(el, data, view, actions) {
   const a = data.analysis;
   const query = Math.min(view.query, a.tokens - 1);
-  const n = neuronData(a, view.layer, view.head, query);
-  const vecScale = maxAbs([n.q, ...n.keys.filter((_, j) => !n.masked[j])]);
-  const prodScale = maxAbs(n.products.filter((_, j) => !n.masked[j]));
-  const rowAt = ((view.layer * a.heads + view.head) * a.tokens + query) * a.tokens;
-  const attRow = a.probabilities.subarray(rowAt, rowAt + a.tokens);
   const controls = h(
     'div',
     { class: 'controls' },
@@ -110,6 +111,12 @@ export function renderNeuronView(el, data, view, actions) {
       ),
     ),
   );
+  const m = data.maps;
+  if (!m || m.error) return fill(el, controls, h('p', { class: 'muted', id: 'neuron-wait', role: 'status' }, m?.error ?? 'Reading the attention maps…'));
+  const n = neuronData(a, m, query);
+  const vecScale = maxAbs([n.q, ...n.keys.filter((_, j) => !n.masked[j])]);
+  const prodScale = maxAbs(n.products.filter((_, j) => !n.masked[j]));
+  const attRow = m.probabilities.subarray(query * a.tokens, (query + 1) * a.tokens);
   const scaleT = scaleText(n.scale, n.d);
   const rows = n.keys.map((k, j) =>
     h(
