@@ -225,6 +225,14 @@ mod on_gpu {
             self.gpu.as_ref().filter(|_| self.notice().is_none())
         }
 
+        /// Marks the GPU lost, as a driver reset would (for the tests).
+        #[doc(hidden)]
+        pub fn simulate_loss(&self) {
+            if let Some(d) = &self.gpu {
+                d.encoder.gpu.simulate_loss();
+            }
+        }
+
         /// Records a fault: the rest runs on the CPU.
         fn failed(&self, e: Error) {
             *self.notice() = Some(format!("{e}; computed on the CPU"));

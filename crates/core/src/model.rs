@@ -172,6 +172,13 @@ impl Model {
         self.placement.info()
     }
 
+    /// Marks the model's GPU lost, as a driver reset would (for the tests).
+    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+    #[doc(hidden)]
+    pub fn simulate_device_loss(&self) {
+        self.placement.simulate_loss();
+    }
+
     pub(crate) fn placement(&self) -> &Placement {
         &self.placement
     }

@@ -222,6 +222,33 @@ fn occlusion_and_shapley_values_match_the_cpu_engine() {
     }
 }
 
+/// A device lost mid-session: the same explanation from the CPU, a notice
+/// saying so, and the model on the CPU from then on.
+#[test]
+fn a_lost_device_falls_back_to_the_cpu_with_a_notice() {
+    let Some(gpu) = on_gpu("bert") else { return };
+    let cpu = load("bert");
+    let opts = ExplainOptions {
+        method: Some(Method::Ig),
+        n_steps: Steps::Fixed(16),
+        ..Default::default()
+    };
+    let text = "the film was a quiet triumph";
+    let before = explain(&gpu, text, None, &opts).unwrap();
+    assert_eq!(before.device.kind, DeviceKind::Gpu);
+    gpu.simulate_device_loss();
+    let after = explain(&gpu, text, None, &opts).unwrap();
+    let want = explain(&cpu, text, None, &opts).unwrap();
+    assert_eq!(after.device.kind, DeviceKind::Cpu);
+    let notice = after.device.notice.clone().unwrap_or_default();
+    assert!(
+        notice.contains("was lost") && notice.ends_with("computed on the CPU"),
+        "{notice}"
+    );
+    assert_eq!(after.attributions, want.attributions);
+    assert_eq!(gpu.device().kind, DeviceKind::Cpu, "stays on the CPU");
+}
+
 /// Layers the backend does not run yet (DeBERTa-v2's convolution) stay on
 /// the CPU, say why, and give the CPU's numbers.
 #[test]

@@ -302,6 +302,12 @@ impl Gpu {
         }))
     }
 
+    /// Marks the device lost, as the driver would (for the fallback's tests).
+    #[doc(hidden)]
+    pub fn simulate_loss(&self) {
+        self.lost.store(true, Ordering::SeqCst);
+    }
+
     fn check(&self) -> Result<()> {
         if self.lost.load(Ordering::SeqCst) {
             return Err(device_error("was lost"));
