@@ -263,7 +263,7 @@ fn batch(
 pub fn info(dir: &Path, as_json: bool) -> Result<ExitCode, String> {
     let model = load(dir, DeviceChoice::Cpu)?;
     let cfg = model.config();
-    let info = json!({
+    let mut info = json!({
         "model_type": cfg.model_type,
         "architecture": cfg.architecture,
         "task": model.task(),
@@ -277,8 +277,14 @@ pub fn info(dir: &Path, as_json: bool) -> Result<ExitCode, String> {
         "labels": model.labels(),
         "max_n_steps": bertlens_core::MAX_N_STEPS,
         "devices": DeviceChoice::NAMES,
-        "methods": Method::NAMES,
     });
+    // The core's vocabulary: the methods (what each is, needs and reads), the defaults.
+    if let (Some(info), serde_json::Value::Object(words)) = (
+        info.as_object_mut(),
+        serde_json::to_value(bertlens_core::vocabulary()).map_err(|e| e.to_string())?,
+    ) {
+        info.extend(words);
+    }
     if as_json {
         println!("{info}");
     } else {

@@ -58,7 +58,9 @@ pub use attribution::quadrature::Integration;
 pub use attribution::{Baseline, TargetOutput};
 pub use device::{DeviceChoice, DeviceInfo, DeviceKind};
 pub use error::{Error, Result};
-pub use explain::{explain, ExplainOptions, Explanation, Method, Part, Target};
+pub use explain::{
+    explain, vocabulary, ExplainOptions, Explanation, Method, MethodInfo, Part, Target, Vocabulary,
+};
 pub use files::ModelFiles;
 pub use model::{Model, Prediction};
 pub use types::{AttributionLayer, Output, Pool, Task};

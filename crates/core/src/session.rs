@@ -4,6 +4,8 @@
 //! Integrated Gradients in jobs that other workers compute (an [`IgJob`]:
 //! serializable, it needs the model and nothing of the session), and the
 //! classroom's step-through, without tokenizing or analysing the text again.
+//! The perturbation methods' inputs are scored in jobs too (a
+//! [`PerturbJob`]), and their attributions found from the scores.
 //! The attention maps are handed out a layer or a head at a time, for views
 //! that show one; their rollout is computed once, when first asked for.
 
@@ -12,6 +14,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::attention_maps::Attentions;
+use crate::attribution::ablation::{Ablation, Features, Recorder, Replay, Scorer};
 use crate::attribution::adaptive::Progress;
 use crate::attribution::ig::{IgDriver, IgPlan, OnSteps, Points, Round};
 use crate::attribution::path::IgPath;
@@ -19,8 +22,8 @@ use crate::attribution::rollout::Rollout;
 use crate::attribution::{ForwardFunc, Scalar};
 use crate::error::{Error, Result};
 use crate::explain::{
-    analyze, assemble, attribute_observed, objectives, Analysis, ExplainOptions, Explained,
-    Explanation, Method, Scores,
+    analyze, assemble, attribute_observed, objectives, perturb, Analysis, ExplainOptions,
+    Explained, Explanation, Method, MethodKind, Scores,
 };
 use crate::model::Model;
 use crate::steps::{steps, StepThrough};
@@ -275,6 +278,40 @@ impl Session {
         })
     }
 
+    /// A perturbation method (occlusion, Shapley values) of the first
+    /// scalar `opts` explains (question answering: `part`, the start by
+    /// default), its inputs to be scored in jobs.
+    pub fn perturbation(&self, model: &Model, opts: &ExplainOptions) -> Result<PerturbRun> {
+        let method = opts.method_for(model.task());
+        if method.info().kind != MethodKind::Perturbation {
+            return Err(Error::option(
+                "method",
+                format!("{} is not a perturbation method", method.info().label),
+            ));
+        }
+        let explained = self
+            .objectives(model, opts)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::TaskInput("there is nothing to explain".into()))?;
+        let job = PerturbJob {
+            method,
+            input: self.input.clone(),
+            baseline: opts.baseline.ids(model, &self.input)?,
+            layer: opts
+                .layer_for(model.task())
+                .expect("a perturbation has a layer"),
+            scalar: explained.scalar,
+        };
+        let inputs = job.sets(opts)?.len();
+        Ok(PerturbRun {
+            job,
+            explained,
+            opts: opts.clone(),
+            inputs,
+        })
+    }
+
     /// Every vector of `layer` for the query `token` (the step-through).
     pub fn steps(&self, model: &Model, layer: usize, token: usize) -> Result<StepThrough> {
         steps(model, &self.input, layer, token)
@@ -324,6 +361,134 @@ impl IgJob {
         let f = self.forward(model)?;
         self.plan(model, opts)?.scores_at(&f, alphas)
     }
+}
+
+/// What a worker needs to score inputs of a perturbation method: the
+/// input, the baseline, the layer and the scalar; serializable, so that
+/// any worker holding the model scores them without the session. Which
+/// inputs a method scores depends on the options alone (a seed for the
+/// sampled ones), never on scores it has seen: [`PerturbJob::sets`] lists
+/// them, workers score ranges of them, and [`PerturbRun::finish`] replays
+/// the method over their scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerturbJob {
+    /// Occlusion or Shapley values.
+    pub method: Method,
+    pub input: Tokenized,
+    /// The baseline's ids (`None`: zero activations).
+    pub baseline: Option<Vec<u32>>,
+    pub layer: AttributionLayer,
+    pub scalar: Scalar,
+}
+
+impl PerturbJob {
+    /// Every input the method of `opts` scores, in order: the removed flags of each.
+    pub fn sets(&self, opts: &ExplainOptions) -> Result<Vec<Vec<bool>>> {
+        let features = Features::new(&self.input, opts.words);
+        let recorder = Recorder::new(&features);
+        perturb(&recorder, self.method, opts)?;
+        Ok(recorder.into_sets())
+    }
+
+    /// F at the inputs `from..to` of [`PerturbJob::sets`], in f64.
+    pub fn scores(
+        &self,
+        model: &Model,
+        opts: &ExplainOptions,
+        from: usize,
+        to: usize,
+    ) -> Result<Vec<f64>> {
+        let sets = self.sets(opts)?;
+        let range = sets.get(from..to).ok_or_else(|| {
+            Error::option(
+                "range",
+                format!(
+                    "inputs {from}..{to} are not among the {} scored",
+                    sets.len()
+                ),
+            )
+        })?;
+        let f = ForwardFunc::new(model, &self.input, self.layer, self.scalar)?;
+        let features = Features::new(&self.input, opts.words);
+        let ab = Ablation::new(
+            &f,
+            &features,
+            &self.input.ids,
+            self.baseline.as_deref(),
+            opts.internal_batch_size,
+        )?;
+        Scorer::scores(&ab, range)
+    }
+}
+
+/// A perturbation method of one scalar of a session: its inputs scored by
+/// workers ([`PerturbJob::scores`]), then [`PerturbRun::finish`]ed.
+#[derive(Debug, Clone)]
+pub struct PerturbRun {
+    pub job: PerturbJob,
+    pub explained: Explained,
+    pub opts: ExplainOptions,
+    /// How many inputs the method scores.
+    pub inputs: usize,
+}
+
+impl PerturbRun {
+    /// Inputs one of the page's jobs holds, for `workers` workers: small
+    /// enough that progress moves and a cancel lands within a job.
+    pub fn chunk_for(&self, workers: usize) -> usize {
+        self.inputs
+            .div_ceil(8 * workers.max(1))
+            .clamp(1, MAX_PERTURB_CHUNK)
+    }
+
+    /// The attributions from the scores of every input, in the order of
+    /// [`PerturbJob::sets`].
+    pub fn finish(&self, scores: Vec<f64>) -> Result<Scores> {
+        if scores.len() != self.inputs {
+            return Err(Error::option(
+                "scores",
+                format!(
+                    "{} scores for the method's {} inputs",
+                    scores.len(),
+                    self.inputs
+                ),
+            ));
+        }
+        let features = Features::new(&self.job.input, self.opts.words);
+        let replay = Replay::new(&features, scores);
+        let r = perturb(&replay, self.job.method, &self.opts)?;
+        debug_assert!(replay.finished());
+        Ok(Scores::from_perturbation(r))
+    }
+
+    /// What a run tells its driver.
+    pub fn started(&self, workers: usize) -> PerturbStarted<'_> {
+        PerturbStarted {
+            job: &self.job,
+            inputs: self.inputs,
+            chunk: self.chunk_for(workers),
+            target: self.explained.target,
+            target_label: &self.explained.target_label,
+            token: self.explained.token,
+        }
+    }
+}
+
+/// Inputs one of the page's perturbation jobs holds at most.
+pub const MAX_PERTURB_CHUNK: usize = 128;
+
+/// A perturbation run as it starts (the page's `PerturbStarted`).
+#[derive(Debug, Serialize)]
+pub struct PerturbStarted<'a> {
+    /// What any worker needs to score the inputs.
+    pub job: &'a PerturbJob,
+    /// How many inputs the method scores.
+    pub inputs: usize,
+    /// Inputs per job.
+    pub chunk: usize,
+    pub target: usize,
+    pub target_label: &'a str,
+    pub token: Option<usize>,
 }
 
 /// Integrated Gradients of one scalar of a session, driven in rounds: each

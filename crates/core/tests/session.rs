@@ -1,12 +1,13 @@
 //! A session answers what `explain` answers (which the parity tests hold
 //! to transformers and Captum), from one preparation; its Integrated
 //! Gradients, driven in jobs that travel as JSON (as the page's workers
-//! receive them) and come back in any order, equal one call's.
+//! receive them) and come back in any order, equal one call's; so do the
+//! perturbation methods' inputs scored in ranges.
 
 mod common;
 
 use bertlens_core::explain::{explain, ExplainOptions, Method};
-use bertlens_core::session::{IgJob, Session};
+use bertlens_core::session::{IgJob, PerturbJob, Session};
 use bertlens_core::Steps;
 use common::*;
 use serde_json::Value;
@@ -80,6 +81,95 @@ fn integrated_gradients_in_jobs_equal_one_call() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn perturbation_methods_scored_in_ranges_equal_one_call() {
+    for (name, text, pair, part) in [
+        (
+            "bert",
+            "the film was a quiet triumph, warm and wise",
+            None,
+            None,
+        ),
+        (
+            "distilbert-ner",
+            "Anna flew from Paris to Berlin",
+            None,
+            None,
+        ),
+        (
+            "bert-qa",
+            "Where is the hotel?",
+            Some("The hotel is near the old bank."),
+            Some(bertlens_core::Part::End),
+        ),
+    ] {
+        let model = load(name);
+        let session = Session::new(&model, text, pair, 5, false).unwrap();
+        for (method, words, window, stride, n_samples) in [
+            (Method::Occlusion, false, 1, 1, None),
+            (Method::Occlusion, true, 2, 1, None),
+            (Method::Shapley, true, 1, 1, None),
+            (Method::Shapley, false, 1, 1, Some(3)),
+        ] {
+            let opts = ExplainOptions {
+                method: Some(method),
+                words,
+                window,
+                stride,
+                n_samples,
+                seed: 11,
+                part,
+                ..ExplainOptions::default()
+            };
+            let what =
+                format!("{name} {method:?} words {words} window {window} n_samples {n_samples:?}");
+            let want = serde_json::to_value(explain(&model, text, pair, &opts).unwrap()).unwrap();
+            let run = session.perturbation(&model, &opts).unwrap();
+            let started = serde_json::to_value(run.started(2)).unwrap();
+            assert_eq!(
+                started["inputs"].as_u64().unwrap() as usize,
+                run.inputs,
+                "{what}"
+            );
+            let job: PerturbJob = serde_json::from_value(started["job"].clone()).unwrap();
+            // Ranges of 5 inputs, scored last to first, as workers might return them.
+            let mut scores = vec![0.0; run.inputs];
+            let ranges: Vec<usize> = (0..run.inputs).step_by(5).collect();
+            for &from in ranges.iter().rev() {
+                let to = (from + 5).min(run.inputs);
+                scores[from..to].copy_from_slice(&job.scores(&model, &opts, from, to).unwrap());
+            }
+            let finished = run.finish(scores.clone()).unwrap();
+            let got = serde_json::to_value(session.assemble(
+                &model,
+                &run.opts,
+                vec![(run.explained.clone(), finished)],
+            ))
+            .unwrap();
+            close(&what, &got["attributions"], &want["attributions"], 1e-6);
+            assert_eq!(got["perturbation"], want["perturbation"], "{what}");
+            assert_eq!(got["target"], want["target"], "{what}");
+            // Too few scores, or a range past the end, are refused.
+            scores.pop();
+            assert!(run.finish(scores).is_err(), "{what}");
+            assert!(
+                job.scores(&model, &opts, 0, run.inputs + 1).is_err(),
+                "{what}"
+            );
+        }
+        // A gradient method is not run in ranges.
+        let ig = ExplainOptions {
+            part,
+            ..ExplainOptions::default()
+        };
+        let err = session.perturbation(&model, &ig).unwrap_err();
+        assert!(
+            err.to_string().contains("not a perturbation method"),
+            "{err}"
+        );
     }
 }
 

@@ -14,6 +14,7 @@
 
 mod attention;
 mod files;
+mod perturb;
 mod workbench;
 
 pub use workbench::{nearest_rows, summarize_faithfulness};
@@ -98,8 +99,9 @@ struct Info<'a> {
     warnings: &'a [String],
     /// The most Integrated Gradients steps a fixed rule computes.
     max_n_steps: usize,
-    /// Every attribution method's name (`ExplainOptions.method`).
-    methods: &'static [&'static str],
+    /// The core's vocabulary: the methods, the defaults, the baselines.
+    #[serde(flatten)]
+    vocabulary: bertlens_core::Vocabulary,
 }
 
 /// `igPath`'s answer: the core's path and what it explains.
@@ -111,6 +113,13 @@ struct IgPathOut {
     target: usize,
     target_label: String,
     token: Option<usize>,
+}
+
+/// The core's vocabulary (`Vocabulary`): its methods (what each is, needs
+/// and reads), the defaults and the baselines; no model needed.
+#[wasm_bindgen]
+pub fn vocabulary() -> Result<JsValue, JsError> {
+    to_js(&bertlens_core::vocabulary())
 }
 
 #[wasm_bindgen]
@@ -148,7 +157,7 @@ impl Explainer {
             mask_token: self.model.tokenizer().mask_token(),
             warnings: self.model.warnings(),
             max_n_steps: bertlens_core::MAX_N_STEPS,
-            methods: bertlens_core::Method::NAMES,
+            vocabulary: bertlens_core::vocabulary(),
         })
     }
 

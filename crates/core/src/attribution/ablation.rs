@@ -100,6 +100,104 @@ impl Features {
     }
 }
 
+/// What a perturbation method asks of the model: F at the input with sets
+/// of its features removed. [`Ablation`] runs the forward passes; a
+/// [`Recorder`] and a [`Replay`] split one run in two, so that workers can
+/// score the inputs in between ([`crate::session::PerturbJob`]): none of
+/// the methods chooses which inputs to score from the scores it has seen.
+pub trait Scorer {
+    fn features(&self) -> &Features;
+    /// F at the input with each set of features removed (`sets[k][j]`:
+    /// feature j is removed in input k), in f64.
+    fn scores(&self, sets: &[Vec<bool>]) -> Result<Vec<f64>>;
+    /// Inputs scored so far.
+    fn evaluations(&self) -> usize;
+}
+
+/// A [`Scorer`] that writes down the sets a method asks for, and answers 0.
+pub struct Recorder<'a> {
+    features: &'a Features,
+    sets: std::cell::RefCell<Vec<Vec<bool>>>,
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(features: &'a Features) -> Self {
+        Self {
+            features,
+            sets: Default::default(),
+        }
+    }
+
+    /// Every set asked for, in order.
+    pub fn into_sets(self) -> Vec<Vec<bool>> {
+        self.sets.into_inner()
+    }
+}
+
+impl Scorer for Recorder<'_> {
+    fn features(&self) -> &Features {
+        self.features
+    }
+
+    fn scores(&self, sets: &[Vec<bool>]) -> Result<Vec<f64>> {
+        self.sets.borrow_mut().extend_from_slice(sets);
+        Ok(vec![0.0; sets.len()])
+    }
+
+    fn evaluations(&self) -> usize {
+        self.sets.borrow().len()
+    }
+}
+
+/// A [`Scorer`] that answers, in order, scores computed elsewhere for the
+/// sets a [`Recorder`] wrote down.
+pub struct Replay<'a> {
+    features: &'a Features,
+    scores: Vec<f64>,
+    next: std::cell::Cell<usize>,
+}
+
+impl<'a> Replay<'a> {
+    pub fn new(features: &'a Features, scores: Vec<f64>) -> Self {
+        Self {
+            features,
+            scores,
+            next: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Whether every score was asked for.
+    pub fn finished(&self) -> bool {
+        self.next.get() == self.scores.len()
+    }
+}
+
+impl Scorer for Replay<'_> {
+    fn features(&self) -> &Features {
+        self.features
+    }
+
+    fn scores(&self, sets: &[Vec<bool>]) -> Result<Vec<f64>> {
+        let from = self.next.get();
+        let to = from + sets.len();
+        let scores = self.scores.get(from..to).ok_or_else(|| {
+            Error::option(
+                "scores",
+                format!(
+                    "{} scores were submitted, and the method asks for more",
+                    self.scores.len()
+                ),
+            )
+        })?;
+        self.next.set(to);
+        Ok(scores.to_vec())
+    }
+
+    fn evaluations(&self) -> usize {
+        self.next.get()
+    }
+}
+
 /// F at the input with sets of features removed, in batched forward passes.
 pub struct Ablation<'a, F: Differentiable> {
     f: &'a F,
@@ -152,15 +250,6 @@ impl<'a, F: Differentiable> Ablation<'a, F> {
         })
     }
 
-    pub fn features(&self) -> &Features {
-        self.features
-    }
-
-    /// Forward passes run so far (one per input scored).
-    pub fn evaluations(&self) -> usize {
-        self.evaluations.get()
-    }
-
     /// The activation of the input with the features `removed` (one flag
     /// per feature) replaced by the baseline's.
     fn activation(&self, removed: &[bool]) -> Result<Vec<f32>> {
@@ -187,10 +276,19 @@ impl<'a, F: Differentiable> Ablation<'a, F> {
             }
         }
     }
+}
 
-    /// F at the input with each set of features removed (`sets[k][j]`:
-    /// feature j is removed in input k), in f64.
-    pub fn scores(&self, sets: &[Vec<bool>]) -> Result<Vec<f64>> {
+impl<F: Differentiable> Scorer for Ablation<'_, F> {
+    fn features(&self) -> &Features {
+        self.features
+    }
+
+    /// Forward passes run so far (one per input scored).
+    fn evaluations(&self) -> usize {
+        self.evaluations.get()
+    }
+
+    fn scores(&self, sets: &[Vec<bool>]) -> Result<Vec<f64>> {
         let mut out = Vec::with_capacity(sets.len());
         for chunk in sets.chunks(self.batch) {
             let mut xs = Vec::new();

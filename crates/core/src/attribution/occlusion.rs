@@ -13,8 +13,8 @@
 //! cut at its end, as Captum's negative padding cuts it. A feature that no
 //! window covers (stride > window) gets 0, where Captum divides 0 by 0.
 
-use super::ablation::{Ablation, PerturbationAttribution, PerturbationReport};
-use super::{Baseline, Differentiable};
+use super::ablation::{PerturbationAttribution, PerturbationReport, Scorer};
+use super::Baseline;
 use crate::error::{Error, Result};
 
 /// Captum's `sliding_window_shapes` and `strides`, in features.
@@ -59,8 +59,8 @@ impl Window {
 }
 
 /// Occlusion of every window of `window` over the features of `ab`.
-pub fn occlusion<F: Differentiable>(
-    ab: &Ablation<'_, F>,
+pub fn occlusion(
+    ab: &impl Scorer,
     baseline: Baseline,
     window: Window,
 ) -> Result<PerturbationAttribution> {

@@ -16,8 +16,8 @@
 //! Both are complete: Σ φ = F(x) − F(x′) (each permutation's marginal
 //! contributions telescope), and the delta reports the rounding.
 
-use super::ablation::{Ablation, PerturbationAttribution, PerturbationReport};
-use super::{Baseline, Differentiable};
+use super::ablation::{PerturbationAttribution, PerturbationReport, Scorer};
+use super::Baseline;
 use crate::analysis::random::Rng;
 use crate::error::{Error, Result};
 
@@ -37,8 +37,8 @@ pub struct ShapleyOptions {
 }
 
 /// Shapley values of the features of `ab`.
-pub fn shapley<F: Differentiable>(
-    ab: &Ablation<'_, F>,
+pub fn shapley(
+    ab: &impl Scorer,
     baseline: Baseline,
     opts: ShapleyOptions,
 ) -> Result<PerturbationAttribution> {
@@ -88,7 +88,7 @@ fn removed(kept: usize, n: usize) -> Vec<bool> {
 }
 
 /// φ over every coalition; with F(x) and F(x′).
-fn exact_values<F: Differentiable>(ab: &Ablation<'_, F>, n: usize) -> Result<(Vec<f64>, f64, f64)> {
+fn exact_values(ab: &impl Scorer, n: usize) -> Result<(Vec<f64>, f64, f64)> {
     let all = 1usize << n;
     let sets: Vec<Vec<bool>> = (0..all).map(|kept| removed(kept, n)).collect();
     let v = ab.scores(&sets)?;
@@ -119,8 +119,8 @@ pub fn permutation(seed: u64, k: usize, n: usize) -> Vec<usize> {
 }
 
 /// φ as the mean marginal contribution over `samples` permutations; with F(x) and F(x′).
-fn sampled_values<F: Differentiable>(
-    ab: &Ablation<'_, F>,
+fn sampled_values(
+    ab: &impl Scorer,
     n: usize,
     samples: usize,
     seed: u64,

@@ -7,15 +7,18 @@
 
 mod objectives;
 mod options;
+mod vocabulary;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use objectives::perturb;
 pub use objectives::{
     analyze, attribute, attribute_observed, objectives, rollout_row, Analysis, Explained, Scores,
 };
 
 use crate::session::Session;
 pub use options::{ExplainOptions, Method, Part, RolloutRow, Target};
+pub use vocabulary::{vocabulary, MethodInfo, MethodKind, Vocabulary};
 
 use crate::attribution::ablation::PerturbationReport;
 use crate::attribution::ig::OnSteps;

@@ -4,7 +4,7 @@
 use super::options::{ExplainOptions, Method, Part, RolloutRow, Target};
 use super::IgReport;
 use crate::attribution::ablation::{
-    Ablation, Features, PerturbationAttribution, PerturbationReport,
+    Ablation, Features, PerturbationAttribution, PerturbationReport, Scorer,
 };
 use crate::attribution::gradient::{input_x_gradient, saliency};
 use crate::attribution::ig::{integrated_gradients_observed, IgAttribution, OnSteps, Steps};
@@ -409,24 +409,36 @@ pub fn attribute_observed(
                 baseline.as_deref(),
                 opts.internal_batch_size,
             )?;
-            let r = match method {
-                Method::Occlusion => {
-                    let window = Window {
-                        window: opts.window,
-                        stride: opts.stride,
-                    };
-                    occlusion(&ab, opts.baseline, window)?
-                }
-                _ => {
-                    let sampling = ShapleyOptions {
-                        n_samples: opts.n_samples,
-                        seed: opts.seed,
-                    };
-                    shapley(&ab, opts.baseline, sampling)?
-                }
-            };
-            Scores::from_perturbation(r)
+            Scores::from_perturbation(perturb(&ab, method, opts)?)
         }
         Method::Rollout => unreachable!("rollout has no layer"),
     })
+}
+
+/// A perturbation method's attributions, its inputs scored by `ab`.
+pub(crate) fn perturb(
+    ab: &impl Scorer,
+    method: Method,
+    opts: &ExplainOptions,
+) -> Result<PerturbationAttribution> {
+    match method {
+        Method::Occlusion => {
+            let window = Window {
+                window: opts.window,
+                stride: opts.stride,
+            };
+            occlusion(ab, opts.baseline, window)
+        }
+        Method::Shapley => {
+            let sampling = ShapleyOptions {
+                n_samples: opts.n_samples,
+                seed: opts.seed,
+            };
+            shapley(ab, opts.baseline, sampling)
+        }
+        other => Err(Error::option(
+            "method",
+            format!("{} is not a perturbation method", other.info().label),
+        )),
+    }
 }

@@ -1,0 +1,214 @@
+//! The core's own vocabulary, for whoever shows it: each method's name,
+//! label, a one-line description, its reference, what it needs and which
+//! options it reads; the defaults; the baselines. `bertlens info --json`
+//! and the binding's `info()` give it, and the page builds its method menu
+//! and shows an option's field from it, instead of a copy in JavaScript.
+
+use serde::Serialize;
+
+use super::options::{ExplainOptions, Method};
+use crate::attribution::Baseline;
+use crate::types::Task;
+
+/// How a method finds its attributions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodKind {
+    /// Gradients of the explained score (backward passes).
+    Gradient,
+    /// Forward passes of the input with features removed.
+    Perturbation,
+    /// The attention maps alone (no score, no head).
+    Attention,
+}
+
+/// What one attribution method is, in the core's words.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MethodInfo {
+    /// `ExplainOptions.method`, `--method`.
+    pub name: &'static str,
+    pub label: &'static str,
+    /// One line, for a menu's tooltip.
+    pub description: &'static str,
+    /// Where it comes from, and the implementation it is checked against.
+    pub reference: &'static str,
+    pub kind: MethodKind,
+    /// It explains a score of a task head: a bare encoder has none.
+    pub needs_head: bool,
+    /// The options (`ExplainOptions`' keys) it reads; the others it ignores.
+    pub options: &'static [&'static str],
+}
+
+/// What every gradient or perturbation method reads beside its own options.
+const SCORED: [&str; 2] = ["output", "internal_batch_size"];
+
+impl Method {
+    /// Every method, in the order a menu lists them.
+    pub const ALL: &'static [Method] = &[
+        Method::Ig,
+        Method::Saliency,
+        Method::InputXGradient,
+        Method::Occlusion,
+        Method::Shapley,
+        Method::Rollout,
+    ];
+
+    /// What the method is (see [`MethodInfo`]).
+    pub fn info(self) -> MethodInfo {
+        let (name, label, description, reference, kind, options): (_, _, _, _, _, &[&str]) =
+            match self {
+                Method::Ig => (
+                    "ig",
+                    "Integrated Gradients",
+                    "the gradient averaged along a straight path from the baseline to the input, \
+                     times the input's difference from the baseline; complete: the attributions \
+                     add up to F(x) − F(x′)",
+                    "Sundararajan et al. 2017; Captum's (Layer)IntegratedGradients",
+                    MethodKind::Gradient,
+                    &[
+                        "layer",
+                        "n_steps",
+                        "tolerance",
+                        "integration",
+                        "baseline",
+                        "output",
+                        "internal_batch_size",
+                    ],
+                ),
+                Method::Saliency => (
+                    "saliency",
+                    "Saliency",
+                    "the norm of the score's gradient at each token: one backward pass",
+                    "Simonyan et al. 2014; Captum's Saliency",
+                    MethodKind::Gradient,
+                    &["layer", "norm", "output", "internal_batch_size"],
+                ),
+                Method::InputXGradient => (
+                    "input-x-gradient",
+                    "Input × gradient",
+                    "the gradient times the token's vector, summed over the vector: one backward \
+                     pass",
+                    "Shrikumar et al. 2016; Captum's InputXGradient",
+                    MethodKind::Gradient,
+                    &["layer", "output", "internal_batch_size"],
+                ),
+                Method::Occlusion => (
+                    "occlusion",
+                    "Occlusion",
+                    "how much the score drops when a window of words (or tokens) is replaced by \
+                     the baseline's: one forward pass per window",
+                    "Zeiler & Fergus 2014; Captum's FeatureAblation and Occlusion",
+                    MethodKind::Perturbation,
+                    &[
+                        "baseline",
+                        "words",
+                        "window",
+                        "stride",
+                        "output",
+                        "internal_batch_size",
+                    ],
+                ),
+                Method::Shapley => (
+                    "shapley",
+                    "Shapley values",
+                    "each word's (or token's) average marginal contribution over coalitions: exact \
+                     up to 12 features (4,096 forward passes), else sampled permutations",
+                    "Shapley 1953; Štrumbelj & Kononenko 2010; Captum's ShapleyValues and \
+                     ShapleyValueSampling",
+                    MethodKind::Perturbation,
+                    &[
+                        "baseline",
+                        "words",
+                        "n_samples",
+                        "seed",
+                        "output",
+                        "internal_batch_size",
+                    ],
+                ),
+                Method::Rollout => (
+                    "rollout",
+                    "Attention rollout",
+                    "the attention of every layer multiplied through, with the residual \
+                     connection: no score, no gradients",
+                    "Abnar & Zuidema 2020",
+                    MethodKind::Attention,
+                    &["rollout_row"],
+                ),
+            };
+        debug_assert!(kind == MethodKind::Attention || SCORED.iter().all(|o| options.contains(o)));
+        MethodInfo {
+            name,
+            label,
+            description,
+            reference,
+            kind,
+            needs_head: kind != MethodKind::Attention,
+            options,
+        }
+    }
+}
+
+/// The core's vocabulary (see the module's documentation).
+#[derive(Debug, Clone, Serialize)]
+pub struct Vocabulary {
+    /// Every option's default (`method: null` is the task's: see `default_method`).
+    pub defaults: ExplainOptions,
+    /// The method explained when none is asked for, per task.
+    pub default_method: DefaultMethod,
+    pub methods: Vec<MethodInfo>,
+    pub baselines: &'static [&'static str],
+}
+
+/// The method of each task when none is asked for.
+#[derive(Debug, Clone, Serialize)]
+pub struct DefaultMethod {
+    /// Every task with a head.
+    pub head: Method,
+    /// A bare encoder.
+    pub encoder: Method,
+}
+
+/// The core's vocabulary.
+pub fn vocabulary() -> Vocabulary {
+    let defaults = ExplainOptions::default();
+    Vocabulary {
+        default_method: DefaultMethod {
+            head: defaults.method_for(Task::SequenceClassification),
+            encoder: defaults.method_for(Task::Encoder),
+        },
+        defaults,
+        methods: Method::ALL.iter().map(|m| m.info()).collect(),
+        baselines: Baseline::NAMES,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_is_described_once_under_the_name_it_parses_from() {
+        assert_eq!(Method::ALL.len(), Method::NAMES.len());
+        for &m in Method::ALL {
+            let info = m.info();
+            let name = info.name;
+            assert!(Method::NAMES.contains(&name), "{name}");
+            assert_eq!(Method::parse(info.name).unwrap(), m);
+            assert_eq!(
+                serde_json::to_value(m).unwrap(),
+                serde_json::Value::from(name)
+            );
+            assert_eq!(info.needs_head, m.default_layer().is_some());
+        }
+    }
+
+    #[test]
+    fn the_options_a_method_reads_are_options() {
+        let defaults = serde_json::to_value(ExplainOptions::default()).unwrap();
+        for m in Method::ALL {
+            for o in m.info().options {
+                assert!(defaults.get(o).is_some(), "{o} of {m:?} is no option");
+            }
+        }
+    }
+}
