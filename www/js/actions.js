@@ -5,7 +5,7 @@
 
 import { AbortError } from './pool.js';
 import { fetchModel, fetchFromUrl, readFiles, dropFiles } from './models.js';
-import { state, update, currentInput, coreOptions, cacheKey, remember, formProblem, stepsError, stepCap, parseSteps } from './state.js';
+import { state, update, currentInput, coreOptions, cacheKey, remember, formProblem, stepsError, stepCap, parseSteps, methodInfo } from './state.js';
 import { knownTarget } from './share.js';
 import { defaultExamples, exampleFields, typedIn } from './task.js';
 import { findNeighbours, modelChanged } from './dataset.js';
@@ -243,7 +243,9 @@ export async function attribute(signal = startJob(), preview = null) {
   const req = { ...state.input, options: opts };
   const ig = opts.method === 'ig';
   const auto = opts.n_steps === 'auto';
-  state.busy = { label: ig ? 'Integrated Gradients' : 'attributing', done: 0, total: ig && !auto ? opts.n_steps : 0 };
+  const method = methodInfo(opts.method);
+  const perturbation = method?.kind === 'perturbation';
+  state.busy = { label: ig || perturbation ? method.label : 'attributing', done: 0, total: ig && !auto ? opts.n_steps : 0 };
   update();
   try {
     if (ig) {
@@ -271,7 +273,16 @@ export async function attribute(signal = startJob(), preview = null) {
             update();
           },
         })
-      : await pool.call(0, 'attribute', req);
+      : perturbation
+        ? await pool.perturbation(req, {
+            signal,
+            onProgress: (done, total) => {
+              if (signal.aborted) return;
+              state.busy = { label: method.label, done, total, note: `${done} of ${total} inputs scored` };
+              update();
+            },
+          })
+        : await pool.call(0, 'attribute', req);
     if (signal.aborted) throw new AbortError();
     remember(key, e);
     state.explanation = e;

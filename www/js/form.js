@@ -21,11 +21,39 @@ const OPTION_FIELDS = {
   rollout_row: 'opt-row',
 };
 
+/**
+ * The number fields (perturbation methods' options): each one's field and
+ * least value; `empty` means that no number is the core's default (null).
+ */
+const NUMBER_FIELDS = {
+  window: { id: 'opt-window', min: 1 },
+  stride: { id: 'opt-stride', min: 1 },
+  n_samples: { id: 'opt-n-samples', min: 1, empty: true },
+  seed: { id: 'opt-seed', min: 0 },
+};
+
+/** The option a number field's text is (null: none, for an empty field that takes it), or undefined when it is no such number. */
+function parseNumber(key, text) {
+  const f = NUMBER_FIELDS[key];
+  const t = String(text).trim();
+  if (t === '' && f.empty) return null;
+  if (!/^\d+$/.test(t) || Number(t) < f.min || !Number.isSafeInteger(Number(t))) return undefined;
+  return Number(t);
+}
+
 /** Listens to the form's fields. */
 export function bindForm() {
   for (const [key, id] of Object.entries(OPTION_FIELDS)) {
     const parse = key === 'tolerance' ? Number : (v) => v;
     $(id).addEventListener('change', (ev) => act.setOption(key, parse(ev.target.value)));
+  }
+  for (const [key, { id }] of Object.entries(NUMBER_FIELDS)) {
+    $(id).addEventListener('change', (ev) => {
+      const v = parseNumber(key, ev.target.value);
+      // A number the option cannot take puts back the one in use.
+      if (v === undefined) ev.target.value = state.options[key] ?? '';
+      else act.setOption(key, v);
+    });
   }
   bindSteps();
 }
@@ -63,6 +91,8 @@ function bindSteps() {
  */
 export function formAccepts(key, value) {
   if (key === 'n_steps') return stepsError(value, stepCap()) === null;
+  if (key in NUMBER_FIELDS) return parseNumber(key, value) !== undefined;
+  if (key === 'method' && !state.vocabulary) return /^[a-z][a-z-]*$/.test(value); // checked once the engine says its methods (link.js)
   if (key === 'target') return value === '' || /^\d+$/.test(value);
   if (key === 'tab') return [...document.querySelectorAll('.tabs [data-tab]')].some((b) => b.dataset.tab === value);
   const field = $(OPTION_FIELDS[key]);

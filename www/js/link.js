@@ -27,6 +27,17 @@ export function restoreLink() {
 }
 
 /**
+ * Once the engine has said its methods: a link's method that is none of
+ * them is left at the default, and said to be.
+ */
+export function checkLinkMethod() {
+  const m = state.options.method;
+  if (state.vocabulary?.methods.some((x) => x.name === m)) return;
+  state.linkIgnored = [...state.linkIgnored, ['method', m]];
+  state.options.method = state.vocabulary?.default_method.head ?? 'ig';
+}
+
+/**
  * A link to the model, text and options shown, copied on request only: the
  * address bar is left alone, so that no text typed goes into the browser's
  * history (which a browser may sync) unless the user asks for a link.

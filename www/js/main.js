@@ -11,7 +11,7 @@ import * as data from './dataset.js';
 import { loadDataset, setBadRows } from './readset.js';
 import { fill, download } from './dom.js';
 import { bindForm } from './form.js';
-import { restoreLink, copyLink } from './link.js';
+import { restoreLink, copyLink, checkLinkMethod } from './link.js';
 import { initPrefs } from './prefs.js';
 import { exportBar, slug } from './export.js';
 import { renderStepsPanel, bindStepsPanel } from './stepspanel.js';
@@ -316,7 +316,17 @@ async function start() {
     update();
     return;
   }
-  act.setPool(new Pool({ size: workerCount(), module }));
+  const pool = new Pool({ size: workerCount(), module });
+  act.setPool(pool);
+  // The engine's own vocabulary: its methods (the menu, each one's fields) and defaults.
+  try {
+    state.vocabulary = await pool.vocabulary;
+    checkLinkMethod();
+  } catch (e) {
+    state.modelMessage = { kind: 'error', text: `The engine could not start: ${e.message}` };
+    update();
+    return;
+  }
   try {
     const res = await fetch(new URL('models/index.json', document.baseURI));
     state.catalog = res.ok ? ((await res.json()).models ?? []) : [];

@@ -44,6 +44,7 @@ class Engine {
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
     };
+    /** Resolves, once the engine has started, to its vocabulary (`Vocabulary`). */
     this.ready = this.call('init', { module });
   }
 
@@ -94,6 +95,11 @@ export class Pool {
     /** Gets the loaded model's files again, to load into a replacement worker. */
     this.reload = null;
     this.source = null;
+  }
+
+  /** The engine's vocabulary (`Vocabulary`: its methods, defaults and baselines), once it has started. */
+  get vocabulary() {
+    return this.engines[0].ready;
   }
 
   get size() {
@@ -201,6 +207,34 @@ export class Pool {
       round = submitted.round;
     }
     return this.call(0, 'igFinish', req);
+  }
+
+  /**
+   * A perturbation method (occlusion, Shapley values) of `{text, pair,
+   * options}`: worker 0 says which inputs the core scores, every worker
+   * scores ranges of them, and worker 0 finds the attributions from the
+   * scores. `onProgress(done, total)` as ranges come back; a cancel stops
+   * handing out ranges.
+   */
+  async perturbation({ text, pair, options }, { onProgress, signal } = {}) {
+    const req = { text, pair, options };
+    const started = await this.call(0, 'perturbStart', { ...req, workers: this.size });
+    if (signal?.aborted) throw new AbortError();
+    const { job, inputs, chunk } = started;
+    const ranges = [];
+    for (let from = 0; from < inputs; from += chunk) ranges.push({ job, options, from, to: Math.min(from + chunk, inputs) });
+    const scores = new Float64Array(inputs);
+    let done = 0;
+    onProgress?.(0, inputs);
+    await this.each('perturbScores', ranges, {
+      signal,
+      onResult: (k, part) => {
+        scores.set(part, ranges[k].from);
+        done += part.length;
+        onProgress?.(done, inputs);
+      },
+    });
+    return this.call(0, 'perturbFinish', { ...req, scores }, [scores.buffer]);
   }
 
   /**

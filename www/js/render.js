@@ -2,7 +2,7 @@
 // and options the model's task reads) and the results. Each section is
 // redrawn only when what it shows has changed.
 
-import { state, gradientFree, stepsField } from './state.js';
+import { state, gradientFree, stepsField, methodInfo } from './state.js';
 import { ignoredNotice } from './share.js';
 import * as act from './actions.js';
 import { tokenLabels, units } from './tokens.js';
@@ -86,7 +86,15 @@ function setValue(id, value) {
   if ($(id).value !== value) $(id).value = value;
 }
 
-const GRADIENT = ['ig', 'saliency', 'input-x-gradient'];
+/** A number field shows `value` ('' for none), unless the user is typing in it. */
+function setNumber(id, value) {
+  if (document.activeElement !== $(id)) setValue(id, value === null || value === undefined ? '' : String(value));
+}
+
+/** “a, b and c”. */
+function listed(names) {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
 
 function renderInputPanel() {
   const m = state.model;
@@ -114,12 +122,17 @@ function renderInputPanel() {
     fill($('opt-target'), opts(task === 'token-classification' ? "the token's predicted label" : 'predicted class'));
     fill($('true-label'), opts('—'));
     fill($('examples'), h('option', { value: '' }, '—'), (m?.examples ?? []).map((x, i) => h('option', { value: String(i) }, exampleLabel(x))));
-    // A bare encoder has no score to take gradients of.
-    for (const opt of $('opt-method').options) {
-      const off = gradientFree() && GRADIENT.includes(opt.value);
-      opt.disabled = off;
-      opt.textContent = opt.textContent.replace(/ \(needs a task head\)$/, '') + (off ? ' (needs a task head)' : '');
-    }
+  }
+  if (changed('methods', [state.vocabulary, m])) {
+    // The engine's methods, as it describes them; a bare encoder has no score to explain.
+    const methods = state.vocabulary?.methods ?? [];
+    fill(
+      $('opt-method'),
+      methods.map((x) => {
+        const off = gradientFree() && x.needs_head;
+        return h('option', { value: x.name, title: `${x.description} (${x.reference})`, disabled: off }, x.label + (off ? ' (needs a task head)' : ''));
+      }),
+    );
   }
   $('opt-target').value = state.options.target;
   $('true-label').value = state.trueLabel;
@@ -138,21 +151,24 @@ function renderInputPanel() {
   $('opt-output').value = o.output;
   $('opt-norm').value = o.norm;
   $('opt-row').value = o.rollout_row;
-  for (const el of document.querySelectorAll('.options [data-for]')) {
-    const f = el.dataset.for;
-    el.hidden = !(
-      f === method ||
-      (f === 'grad' && method !== 'rollout') ||
-      (f === 'auto' && method === 'ig' && o.n_steps === 'auto')
-    );
+  setNumber('opt-window', o.window);
+  setNumber('opt-stride', o.stride);
+  setNumber('opt-n-samples', o.n_samples);
+  setNumber('opt-seed', o.seed);
+  // A method's fields are those of the options the core says it reads.
+  const reads = methodInfo(method)?.options ?? [];
+  for (const el of document.querySelectorAll('.options [data-option]')) {
+    const k = el.dataset.option;
+    el.hidden = !reads.includes(k) || (k === 'tolerance' && o.n_steps !== 'auto');
   }
   if (!steps.error) $('opt-steps-error').hidden = true;
   $('opt-steps-error').textContent = steps.error ?? '';
   $('link-message').textContent = ignoredNotice(state.linkIgnored);
   const note = $('method-note');
   note.hidden = !gradientFree();
+  const scored = (state.vocabulary?.methods ?? []).filter((x) => x.needs_head).map((x) => x.label);
   note.textContent = gradientFree()
-    ? 'This is a bare encoder (no task head): there is no score to take gradients of, so Integrated Gradients, saliency and input × gradient do not apply. Its attention and the attention rollout are shown.'
+    ? `This is a bare encoder (no task head): there is no score to explain, so ${listed(scored)} do not apply. Its attention and the attention rollout are shown.`
     : '';
   $('explain').disabled = !m || Boolean(state.loading);
   const msg = $('run-message');
@@ -173,7 +189,7 @@ function renderBusy() {
     bar.removeAttribute('value');
   }
   $('run-progress-text').textContent =
-    b.total > 0 ? `${b.label}: step ${b.done} of ${b.total}` : b.note ? `${b.label}: ${b.note}` : `${b.label}…`;
+    b.note ? `${b.label}: ${b.note}` : b.total > 0 ? `${b.label}: step ${b.done} of ${b.total}` : `${b.label}…`;
 }
 
 /** The tokens as the user typed them, for the analysed input. */

@@ -4,7 +4,9 @@
 // Pure: the page's state in, a fragment out, and back.
 
 /** The options that travel in a link, as `state.options` names them. */
-const OPTIONS = ['method', 'n_steps', 'tolerance', 'integration', 'baseline', 'layer', 'output', 'norm', 'rollout_row', 'target'];
+const OPTIONS = ['method', 'n_steps', 'tolerance', 'integration', 'baseline', 'layer', 'output', 'norm', 'rollout_row', 'window', 'stride', 'n_samples', 'seed', 'target'];
+/** The options that are numbers. */
+const NUMBERS = ['tolerance', 'window', 'stride', 'n_samples', 'seed'];
 /** The boxes that travel, by their short names in the fragment. */
 const FIELDS = { t: 'text', p: 'pair', q: 'question', c: 'context' };
 
@@ -54,7 +56,7 @@ export function fromFragment(hash, accepts = () => true) {
   // In the link's order; a key given twice is read once, as URLSearchParams.get reads it.
   for (const k of new Set(f.keys())) {
     const v = f.get(k);
-    if (OPTIONS.includes(k) && accepts(k, v)) options[k] = k === 'tolerance' ? Number(v) : k === 'n_steps' && v !== 'auto' ? Number(v) : v;
+    if (OPTIONS.includes(k) && accepts(k, v)) options[k] = NUMBERS.includes(k) || (k === 'n_steps' && v !== 'auto') ? Number(v) : v;
     else if (OPTIONS.includes(k) || !OTHER_KEYS.includes(k) || (k === 'tab' && !accepts(k, v))) ignored.push([k, v]);
   }
   const tab = f.has('tab') && accepts('tab', f.get('tab')) ? f.get('tab') : null;
@@ -91,4 +93,4 @@ export function ignoredNotice(ignored) {
 }
 
 /** The options a link leaves out when they have these values (the page's defaults). */
-const DEFAULTS = { method: 'ig', n_steps: 50, tolerance: 0.01, integration: 'gausslegendre', baseline: 'pad', output: 'logit', norm: 'l2' };
+const DEFAULTS = { method: 'ig', n_steps: 50, tolerance: 0.01, integration: 'gausslegendre', baseline: 'pad', output: 'logit', norm: 'l2', window: 1, stride: 1, seed: 0 };

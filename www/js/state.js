@@ -37,7 +37,13 @@ export const state = {
     output: 'logit',
     norm: 'l2',
     rollout_row: '', // '' the task's default
+    window: 1, // occlusion: words per window
+    stride: 1, // occlusion: words between windows
+    n_samples: null, // shapley: permutations; null: exact up to 12 words, else 25
+    seed: 0, // shapley: the permutations' seed
   },
+  /** @type {import('./types.js').Vocabulary | null} the engine's methods and defaults (its `vocabulary()`) */
+  vocabulary: null,
   /**
    * What is explained within the input: the token (token classification),
    * the mask and its filler (fill-mask), the answer and its part (question
@@ -195,6 +201,15 @@ export function formProblem(s = state) {
   return `Not explained: n_steps is “${text}”, and Integrated Gradients takes ${error}. Change n_steps, or pick another method.`;
 }
 
+/**
+ * What the core says method `name` is (`MethodInfo`: label, description,
+ * kind, needs_head, the options it reads), from the engine's vocabulary.
+ * @returns {import('./types.js').MethodInfo | undefined}
+ */
+export function methodInfo(name, s = state) {
+  return s.vocabulary?.methods.find((m) => m.name === name);
+}
+
 /** Whether the model's task has nothing to take gradients of. */
 export function gradientFree(s = state) {
   return s.model?.info.task === 'encoder';
@@ -215,6 +230,10 @@ export function coreOptions(s = state) {
     output: o.output,
     norm: o.norm,
     words: true,
+    window: o.window,
+    stride: o.stride,
+    n_samples: o.n_samples,
+    seed: o.seed,
   };
   if (o.layer) opts.layer = o.layer;
   if (o.rollout_row) opts.rollout_row = o.rollout_row;

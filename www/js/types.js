@@ -32,7 +32,44 @@ export {};
  * @property {number} max_n_steps     the most Integrated Gradients steps the core computes (its
  *                                    `MAX_N_STEPS`, 2000): a larger `n_steps` is refused. The page
  *                                    takes its cap from here (state.js stepCap; 2000 before a model)
- * @property {string[]} methods       every attribution method the core has (`Options.method`)
+ * @property {MethodInfo[]} methods   every attribution method the core has, and the rest of
+ *                                    its `Vocabulary` (defaults, default_method, baselines)
+ */
+
+/**
+ * One attribution method, as the core describes it (`MethodInfo`).
+ * @typedef {object} MethodInfo
+ * @property {string} name            `Options.method`
+ * @property {string} label
+ * @property {string} description     one line
+ * @property {string} reference       where it comes from, what it is checked against
+ * @property {'gradient'|'perturbation'|'attention'} kind
+ * @property {boolean} needs_head     it explains a score of a task head (no bare encoder)
+ * @property {string[]} options       the options (`Options` keys) it reads
+ */
+
+/**
+ * The core's vocabulary (the wasm `vocabulary()`, also in `info()`): what
+ * the page's method menu and option fields are built from.
+ * @typedef {object} Vocabulary
+ * @property {MethodInfo[]} methods
+ * @property {Options} defaults
+ * @property {{head: string, encoder: string}} default_method
+ * @property {string[]} baselines
+ */
+
+/**
+ * `Session.perturbStart(options, workers)`: a perturbation method's run
+ * (pool.js perturbation): workers score ranges of its inputs
+ * (`perturbScores(job, options, from, to)`), worker 0 finishes it
+ * (`perturbFinish(options, scores)`).
+ * @typedef {object} PerturbStarted
+ * @property {object} job      what any worker needs to score the inputs; passed back as it came
+ * @property {number} inputs   how many inputs the method scores
+ * @property {number} chunk    inputs per job
+ * @property {number} target
+ * @property {string} target_label
+ * @property {number|null} token
  */
 
 /**

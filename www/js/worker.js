@@ -2,7 +2,7 @@
 // model work happens here, so the page never freezes. Messages follow
 // types.js: `{id, type, payload}` in, `{id, result}` or `{id, error}` out.
 
-import init, { Explainer, nearestRows, summarizeFaithfulness } from '../pkg/bertlens_wasm.js';
+import init, { Explainer, nearestRows, summarizeFaithfulness, vocabulary } from '../pkg/bertlens_wasm.js';
 
 /** @type {Promise<{memory: WebAssembly.Memory}> | null} */
 let ready = null;
@@ -51,11 +51,11 @@ function dropSessions() {
 }
 
 const handlers = {
-  /** Instantiates the wasm module (compiled once by the page and shared). */
+  /** Instantiates the wasm module (compiled once by the page and shared); answers the engine's vocabulary. */
   async init({ module }) {
     ready ??= init(module ? { module_or_path: module } : undefined);
     await ready;
-    return true;
+    return vocabulary();
   },
 
   /**
@@ -130,6 +130,22 @@ const handlers = {
 
   igFinish(req) {
     return prepared(req).igFinish();
+  },
+
+  /** Starts a perturbation method (`PerturbStarted`): its job, how many inputs it scores, the chunk per job. */
+  perturbStart(req) {
+    return prepared(req).perturbStart(req.options, req.workers ?? 1);
+  },
+
+  /** F at inputs `from..to` of a perturbation job (f64), in any worker: no session needed. */
+  perturbScores({ job, options, from, to }) {
+    const scores = model().perturbScores(job, options, from, to);
+    return withTransfer(scores, [scores.buffer]);
+  },
+
+  /** The perturbation method's `Explanation` from every input's score. */
+  perturbFinish(req) {
+    return prepared(req).perturbFinish(req.options, req.scores);
   },
 
   /** The Integrated Gradients path point by point (`IgPath`): the classroom's walk. */

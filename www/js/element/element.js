@@ -176,12 +176,8 @@ export class BertLens extends HTMLElement {
               h(
                 'select',
                 { name: 'method' },
-                [
-                  ['ig', 'Integrated Gradients'],
-                  ['saliency', 'Saliency'],
-                  ['input-x-gradient', 'Input × gradient'],
-                  ['rollout', 'Attention rollout'],
-                ].map(([v, l]) => h('option', { value: v, selected: (this.method || 'ig') === v }, l)),
+                // The engine's methods, as it describes them (its info()).
+                (info.methods ?? []).map((m) => h('option', { value: m.name, title: m.description, selected: (this.method || info.default_method.head) === m.name }, m.label)),
               ),
             )
           : null,

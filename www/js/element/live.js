@@ -234,14 +234,15 @@ export class LiveController {
       if (run !== this.run) return;
       const e = await this.model.run((pool) => {
         if (run !== this.run) return null; // asked again meanwhile
+        const method = this.info.methods?.find((m) => m.name === input.options.method);
+        const onProgress = (unit) => (done, total) => {
+          if (run !== this.run || !total) return;
+          const bar = h('progress', { part: 'progress', max: total, value: done, 'aria-label': method.label });
+          el.status('', 'info', h('div', { class: 'progress' }, bar, h('span', null, `${method.label}: ${unit} ${done} of ${total}`)));
+        };
+        if (method?.kind === 'perturbation') return pool.perturbation(input, { onProgress: onProgress('input') });
         if (input.options.method !== 'ig') return pool.call(0, 'attribute', input);
-        return pool.integratedGradients(input, {
-          onProgress: (done, total) => {
-            if (run !== this.run || !total) return;
-            const bar = h('progress', { part: 'progress', max: total, value: done, 'aria-label': 'Integrated Gradients' });
-            el.status('', 'info', h('div', { class: 'progress' }, bar, h('span', null, `Integrated Gradients: step ${done} of ${total}`)));
-          },
-        });
+        return pool.integratedGradients(input, { onProgress: onProgress('step') });
       });
       if (run !== this.run || !e) return;
       // The walk along the Integrated Gradients path (a backward pass per point), when shown.

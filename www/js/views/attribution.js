@@ -41,14 +41,34 @@ export function describe(e, labels = e.tokens, how = {}) {
       return `Input × gradient Σ x·∂F/∂x of ${what} at ${at}`;
     case 'rollout':
       return `Attention rollout (Abnar & Zuidema 2020): ${rolloutRowText(e, labels, how.row)}`;
+    case 'occlusion':
+    case 'shapley':
+      return perturbationText(e, what);
     default:
       return e.method;
   }
 }
 
+/** What occlusion or the Shapley values computed, from the core's report of how they ran. */
+function perturbationText(e, what) {
+  const p = e.perturbation;
+  if (!p) return e.method;
+  const unit = p.unit === 'word' ? 'word' : 'token';
+  const removed = `replaced by the ${BASELINES[p.baseline] ?? p.baseline} baseline's`;
+  const passes = `${p.evaluations.toLocaleString('en')} forward passes`;
+  if (e.method === 'occlusion') {
+    const windows = p.window > 1 || p.stride > 1 ? `windows of ${p.window} ${unit}s (stride ${p.stride}) ${removed}, each ${unit} the mean of its windows` : `each ${unit} ${removed}`;
+    return `Occlusion of ${what}: F(x) − F(x with ${windows}); ${passes}`;
+  }
+  const how = p.exact ? `exact, every coalition of the ${p.features} ${unit}s` : `sampled over ${p.n_samples} permutations of the ${p.features} ${unit}s (seed ${p.seed})`;
+  return `Shapley values of ${what}: ${how}, a removed ${unit} ${removed}; ${passes}${p.note ? `. Note: ${p.note}` : ''}`;
+}
+
 function deltaLine(e) {
-  if (e.delta === null || e.delta === undefined || !e.ig) return null;
-  const diff = e.score - e.ig.baseline_score;
+  // Complete methods (Integrated Gradients, Shapley values) add up to F(x) − F(x′).
+  const baseline = e.ig?.baseline_score ?? e.perturbation?.baseline_score;
+  if (e.delta === null || e.delta === undefined || baseline === undefined || baseline === null) return null;
+  const diff = e.score - baseline;
   const rel = Math.abs(diff) > 0 ? Math.abs(e.delta / diff) : 0;
   const relText = rel < 1e-4 ? '<0.01%' : `${(rel * 100).toFixed(2)}%`;
   return h(
@@ -56,7 +76,7 @@ function deltaLine(e) {
     { class: `delta${rel > 0.05 ? ' warning' : ''}`, id: 'delta-line' },
     'Convergence delta Σ attributions − (F(x) − F(x′)) = ',
     h('strong', { id: 'delta-value' }, fmt(e.delta)),
-    `: ${relText} of F(x) − F(x′) = ${fmt(diff, 4)} (F(x) = ${fmt(e.score, 4)}, F(x′) = ${fmt(e.ig.baseline_score, 4)})`,
+    `: ${relText} of F(x) − F(x′) = ${fmt(diff, 4)} (F(x) = ${fmt(e.score, 4)}, F(x′) = ${fmt(baseline, 4)})`,
     rel > 0.05 ? ' — large: raise the number of steps.' : '',
   );
 }
