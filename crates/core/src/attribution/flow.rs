@@ -399,10 +399,10 @@ mod tests {
             }
         }
         // The mean sink is the mean of the token sinks.
-        let mean = g.flows(Sink::Mean);
-        for j in 0..t {
-            let m: f64 = (0..t).map(|i| g.flows(Sink::Token(i))[j]).sum::<f64>() / t as f64;
-            assert!((mean[j] - m).abs() < 1e-12);
+        let rows: Vec<Vec<f64>> = (0..t).map(|i| g.flows(Sink::Token(i))).collect();
+        for (j, mean) in g.flows(Sink::Mean).into_iter().enumerate() {
+            let m: f64 = rows.iter().map(|r| r[j]).sum::<f64>() / t as f64;
+            assert!((mean - m).abs() < 1e-12);
         }
     }
 
