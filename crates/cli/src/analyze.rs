@@ -55,7 +55,8 @@ pub struct AnalyzeArgs {
     /// Integrated Gradients steps (for --method ig and --faithfulness).
     #[arg(long, default_value = "50")]
     pub n_steps: Steps,
-    /// Also evaluate the explanations of every method (ig, saliency, input-x-gradient, rollout, random).
+    /// Also evaluate the explanations of every method (ig, saliency, input-x-gradient, rollout,
+    /// attention-flow, random).
     #[arg(long)]
     pub faithfulness: bool,
     /// Evaluate faithfulness on the first N rows only (IG's sensitivity costs 10 IG runs a row).
@@ -100,6 +101,7 @@ pub enum RowMethod {
     InputXGradient,
     Ig,
     Rollout,
+    AttentionFlow,
     None,
 }
 
@@ -127,6 +129,7 @@ pub fn options(args: &AnalyzeArgs) -> AnalysisOptions {
             RowMethod::InputXGradient => Some(Method::InputXGradient),
             RowMethod::Ig => Some(Method::Ig),
             RowMethod::Rollout => Some(Method::Rollout),
+            RowMethod::AttentionFlow => Some(Method::AttentionFlow),
             RowMethod::None => None,
         },
         neighbours: args.neighbours,

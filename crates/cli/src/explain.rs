@@ -40,6 +40,7 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
             MethodArg::Rollout => Method::Rollout,
             MethodArg::Occlusion => Method::Occlusion,
             MethodArg::Shapley => Method::Shapley,
+            MethodArg::AttentionFlow => Method::AttentionFlow,
         }),
         target: args.target.clone().map(Into::into),
         token: args.token,

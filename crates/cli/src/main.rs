@@ -99,7 +99,7 @@ pub struct ExplainArgs {
     /// token classification a label; for fill-mask a filler token or its id.
     #[arg(long)]
     pub target: Option<String>,
-    /// The attribution method (default: ig; rollout for a bare encoder).
+    /// The attribution method (default: ig; rollout for a bare encoder, which also takes attention-flow).
     #[arg(long, value_enum)]
     pub method: Option<MethodArg>,
     /// Token classification: the token to explain (default: the first token of the
@@ -141,8 +141,8 @@ pub struct ExplainArgs {
     /// Attribute the target's logit or its probability.
     #[arg(long, value_enum, default_value_t = OutputArg::Logit)]
     pub output: OutputArg,
-    /// Which rollout row is the per-token score (default: cls for sequence-level
-    /// heads, the explained token's for per-token heads).
+    /// Which rollout row is the per-token score, or which position attention flow goes into
+    /// (default: cls for sequence-level heads, the explained token's for per-token heads).
     #[arg(long, value_enum)]
     pub rollout_row: Option<RowArg>,
     /// Also merge wordpiece scores into words; for occlusion and shapley, each word is one
@@ -218,6 +218,8 @@ pub enum MethodArg {
     Occlusion,
     /// Shapley values: exact up to 12 features, else sampled (--n-samples, --seed).
     Shapley,
+    /// Attention flow (Abnar & Zuidema 2020): max-flow through the attention graph (--rollout-row).
+    AttentionFlow,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -141,6 +141,9 @@ fn method_sentence(e: &Explanation, b: &Block) -> String {
         (Method::Saliency, _) => format!("Gradient saliency (the norm of ∂F/∂x) of {target}, at {layer}"),
         (Method::InputXGradient, _) => format!("Input × gradient of {target}, at {layer}"),
         (Method::Occlusion | Method::Shapley, _) => perturbation_sentence(e.method, &target, b),
+        (Method::AttentionFlow, _) => "Attention flow (Abnar & Zuidema 2020): each input token's \
+                                       maximum flow through the layered attention graph"
+            .to_string(),
         _ => "Attention rollout (Abnar & Zuidema 2020)".to_string(),
     }
 }
@@ -304,7 +307,11 @@ fn prediction(out: &mut String, e: &Explanation, top: usize) {
             }
         }
         Task::Encoder => {
-            let _ = writeln!(out, "a bare encoder (no task head): attention rollout");
+            let method = match e.method {
+                Method::AttentionFlow => "attention flow",
+                _ => "attention rollout",
+            };
+            let _ = writeln!(out, "a bare encoder (no task head): {method}");
         }
     }
 }

@@ -222,7 +222,14 @@ fn two_shards_merged_are_one_run() {
     );
     assert!(x == y, "the merged report.json differs from one run's");
     let f = &read(&one.join("report.json"))["faithfulness"];
-    for m in ["ig", "saliency", "input-x-gradient", "rollout", "random"] {
+    for m in [
+        "ig",
+        "saliency",
+        "input-x-gradient",
+        "rollout",
+        "attention-flow",
+        "random",
+    ] {
         for key in [
             "aopc_comprehensiveness",
             "aopc_sufficiency",

@@ -401,4 +401,22 @@ fn inputs_of_the_wrong_task_are_messages() {
         "good film",
     ]);
     assert_eq!(e["method"], "rollout");
+    // Or by attention flow: one value per token, none above 1.
+    let e = json(&[
+        "explain",
+        "--model",
+        &fixture("bert-encoder"),
+        "--method",
+        "attention-flow",
+        "--words",
+        "--json",
+        "good film",
+    ]);
+    assert_eq!(e["method"], "attention-flow");
+    let flow = e["attributions"].as_array().unwrap();
+    assert_eq!(flow.len(), e["tokens"].as_array().unwrap().len());
+    assert!(flow
+        .iter()
+        .all(|v| (0.0..=1.0 + 1e-6).contains(&v.as_f64().unwrap())));
+    assert!(e["words"].as_array().is_some_and(|w| !w.is_empty()));
 }

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::attribution::flow::{attention_flow, Sink};
 use crate::attribution::rollout::{attention_rollout, Rollout};
 use crate::engine::{Attention, Trace};
 use crate::error::Result;
@@ -70,6 +71,17 @@ impl Attentions {
     /// Their rollout.
     pub fn rollout(&self) -> Rollout {
         attention_rollout(&self.probabilities, self.layers, self.heads, self.tokens)
+    }
+
+    /// Their attention flow into `sink`, per input token.
+    pub fn flow(&self, sink: Sink) -> Vec<f32> {
+        attention_flow(
+            &self.probabilities,
+            self.layers,
+            self.heads,
+            self.tokens,
+            sink,
+        )
     }
 }
 

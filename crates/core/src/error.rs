@@ -45,8 +45,8 @@ pub enum Error {
 
     /// A method needs a head and the model is a bare encoder.
     #[error(
-        "this model is a bare encoder (no task head): its attention and attention rollout can \
-         be shown, but gradient methods need a head to explain"
+        "this model is a bare encoder (no task head): its attention, attention rollout and \
+         attention flow can be shown, but gradient and perturbation methods need a head to explain"
     )]
     NoHead,
 

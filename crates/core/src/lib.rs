@@ -17,8 +17,9 @@
 //! 7. [`model`]: all of the above assembled into a [`Model`].
 //! 8. [`task`]: a head's output decoded as transformers' pipelines do
 //!    (answers, entities, fillers).
-//! 9. [`attribution`]: Integrated Gradients, saliency, input × gradient and
-//!    attention rollout, with Captum's names and defaults.
+//! 9. [`attribution`]: Integrated Gradients, saliency, input × gradient,
+//!    occlusion, Shapley values, attention rollout and attention flow, with
+//!    Captum's names and defaults.
 //! 10. [`explain`]: one call from text to an [`Explanation`].
 //! 11. [`attention_maps`]: attention maps and the vectors behind them.
 //!     [`session`]: one input prepared once (one forward pass) and asked for

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::attention_maps::Attentions;
 use crate::attribution::ablation::{Ablation, Features, Recorder, Replay, Scorer};
 use crate::attribution::adaptive::Progress;
+use crate::attribution::flow::Sink;
 use crate::attribution::ig::{IgDriver, IgPlan, OnSteps, Points, Round};
 use crate::attribution::path::IgPath;
 use crate::attribution::rollout::Rollout;
@@ -163,6 +164,20 @@ impl Session {
     pub fn rollout(&self) -> Result<&Rollout> {
         let att = self.recorded()?;
         Ok(self.rollout.get_or_init(|| att.rollout()))
+    }
+
+    /// The attention flow of the recorded attentions into `sink`, per
+    /// input token (computed on each call: one max-flow per token, and per
+    /// position for [`Sink::Mean`]).
+    pub fn attention_flow(&self, sink: Sink) -> Result<Vec<f32>> {
+        let att = self.recorded()?;
+        if let Sink::Token(i) = sink {
+            if i >= att.tokens {
+                let reason = format!("token {i} is not below the input's {} tokens", att.tokens);
+                return Err(Error::option("token", reason));
+            }
+        }
+        Ok(att.flow(sink))
     }
 
     /// What `opts` explains (question answering: the start and the end).

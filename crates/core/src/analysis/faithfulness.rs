@@ -55,8 +55,9 @@ impl Removal {
     }
 }
 
-/// A method whose explanations are evaluated: the four attribution
-/// methods, and a random baseline (uniform scores, seeded per row).
+/// A method whose explanations are evaluated: the gradient methods,
+/// rollout, attention flow, and a random baseline (uniform scores, seeded
+/// per row).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EvalMethod {
@@ -65,14 +66,16 @@ pub enum EvalMethod {
     InputXGradient,
     Rollout,
     Random,
+    AttentionFlow,
 }
 
 impl EvalMethod {
-    pub const ALL: [EvalMethod; 5] = [
+    pub const ALL: [EvalMethod; 6] = [
         Self::Ig,
         Self::Saliency,
         Self::InputXGradient,
         Self::Rollout,
+        Self::AttentionFlow,
         Self::Random,
     ];
 
@@ -83,6 +86,7 @@ impl EvalMethod {
             Self::InputXGradient => "input-x-gradient",
             Self::Rollout => "rollout",
             Self::Random => "random",
+            Self::AttentionFlow => "attention-flow",
         }
     }
 
@@ -93,7 +97,10 @@ impl EvalMethod {
             .ok_or_else(|| {
                 Error::option(
                     "method",
-                    format!("{s:?} is not one of ig, saliency, input-x-gradient, rollout, random"),
+                    format!(
+                        "{s:?} is not one of ig, saliency, input-x-gradient, rollout, \
+                         attention-flow, random"
+                    ),
                 )
             })
     }

@@ -24,6 +24,7 @@
 
 use super::faithfulness::{EvalMethod, InfidelityOptions, SensitivityOptions};
 use super::random::Rng;
+use crate::attribution::flow::{attention_flow, Sink};
 use crate::attribution::ig::integrated_gradients;
 use crate::attribution::rollout::attention_rollout;
 use crate::attribution::{Differentiable, ForwardFunc, Scalar};
@@ -41,6 +42,7 @@ pub fn method_of(m: EvalMethod) -> Option<Method> {
         EvalMethod::Saliency => Some(Method::Saliency),
         EvalMethod::InputXGradient => Some(Method::InputXGradient),
         EvalMethod::Rollout => Some(Method::Rollout),
+        EvalMethod::AttentionFlow => Some(Method::AttentionFlow),
         EvalMethod::Random => None,
     }
 }
@@ -229,7 +231,8 @@ pub fn explain_at(
         types: &input.type_ids,
     };
     let Some(layer) = opts.layer_for(model.task()) else {
-        // Rollout: the attention of a forward pass from each perturbed input.
+        // Rollout and attention flow: the attention of a forward pass from
+        // each perturbed input.
         return Ok(Some(
             words
                 .chunks_exact(t * width)
@@ -242,16 +245,15 @@ pub fn explain_at(
                         Some(&mut trace),
                         Threads::Pool,
                     );
-                    let r = attention_rollout(
-                        &trace.probabilities,
-                        model.num_layers(),
-                        model.num_heads(),
-                        t,
-                    );
-                    Ok(match opts.rollout_row {
-                        Some(RolloutRow::Mean) => r.mean,
-                        _ => r.cls,
-                    })
+                    let (p, layers, heads) =
+                        (&trace.probabilities, model.num_layers(), model.num_heads());
+                    let mean = opts.rollout_row == Some(RolloutRow::Mean);
+                    if m == Method::AttentionFlow {
+                        let sink = if mean { Sink::Mean } else { Sink::Token(0) };
+                        return Ok(attention_flow(p, layers, heads, t, sink));
+                    }
+                    let r = attention_rollout(p, layers, heads, t);
+                    Ok(if mean { r.mean } else { r.cls })
                 })
                 .collect::<Result<_>>()?,
         ));

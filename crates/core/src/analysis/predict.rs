@@ -86,10 +86,13 @@ fn eval_method(m: Method) -> Result<EvalMethod> {
         Method::Saliency => EvalMethod::Saliency,
         Method::InputXGradient => EvalMethod::InputXGradient,
         Method::Rollout => EvalMethod::Rollout,
+        Method::AttentionFlow => EvalMethod::AttentionFlow,
         Method::Occlusion | Method::Shapley => {
             return Err(crate::error::Error::option(
                 "method",
-                "a labelled set's rows are explained by ig, saliency, input-x-gradient or                  rollout; occlusion and shapley explain one text (bertlens explain)",
+                "a labelled set's rows are explained by ig, saliency, input-x-gradient, \
+                 rollout or attention-flow; occlusion and shapley explain one text \
+                 (bertlens explain)",
             ))
         }
     })

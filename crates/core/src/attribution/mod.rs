@@ -9,9 +9,14 @@
 //! layer: the scalar F of an activation and its gradient. [`ForwardFunc`]
 //! is the engine's, for any task's scalar (a class's logit, a token's
 //! label, a filler at a mask, an answer's start or end).
+//!
+//! Two methods read the attention of the forward pass instead of a score:
+//! [`rollout`] (the product of the layers' residual attention) and
+//! [`flow`] (the maximum flow through them).
 
 pub mod ablation;
 pub mod adaptive;
+pub mod flow;
 pub mod gradient;
 pub mod ig;
 pub mod occlusion;

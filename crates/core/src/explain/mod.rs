@@ -67,7 +67,7 @@ pub struct Attribution {
     /// The class (label, vocabulary id, 0/1 for start/end) explained.
     pub target: usize,
     pub target_label: String,
-    /// F(x): the attributed score at the input (`null` for rollout).
+    /// F(x): the attributed score at the input (`null` for rollout and attention flow).
     pub score: Option<f32>,
     /// One score per token.
     pub attributions: Vec<f32>,
@@ -108,11 +108,11 @@ pub struct Explanation {
     /// The token whose output is explained (per-token heads).
     pub token: Option<usize>,
     pub method: Method,
-    /// The layer attributed to (`null` for rollout).
+    /// The layer attributed to (`null` for rollout and attention flow).
     pub layer: Option<AttributionLayer>,
     /// What is attributed: the target's logit or probability.
     pub output: TargetOutput,
-    /// F(x): the attributed score at the input (`null` for rollout).
+    /// F(x): the attributed score at the input (`null` for rollout and attention flow).
     pub score: Option<f32>,
     /// One score per token.
     pub attributions: Vec<f32>,
@@ -179,7 +179,8 @@ pub fn explain_tokens(
 /// [`explain_tokens`], telling `on_steps` as Integrated Gradients' steps
 /// finish (question answering runs two: the start's, then the end's). A
 /// [`Session`] does the work: one forward pass (recording the attentions
-/// when rollout needs them), then each explained scalar's attributions.
+/// when rollout or attention flow needs them), then each explained
+/// scalar's attributions.
 pub fn explain_observed(
     model: &Model,
     input: &Tokenized,
@@ -187,8 +188,8 @@ pub fn explain_observed(
     opts: &ExplainOptions,
     on_steps: OnSteps,
 ) -> Result<Explanation> {
-    let rollout = opts.method_for(model.task()) == Method::Rollout;
-    Session::from_tokens(model, input.clone(), texts, opts.top_k, rollout)?
+    let record = opts.method_for(model.task()).reads_attention();
+    Session::from_tokens(model, input.clone(), texts, opts.top_k, record)?
         .explain(model, opts, on_steps)
 }
 

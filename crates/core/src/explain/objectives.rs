@@ -6,6 +6,7 @@ use super::IgReport;
 use crate::attribution::ablation::{
     Ablation, Features, PerturbationAttribution, PerturbationReport, Scorer,
 };
+use crate::attribution::flow::{attention_flow, Sink};
 use crate::attribution::gradient::{input_x_gradient, saliency};
 use crate::attribution::ig::{integrated_gradients_observed, IgAttribution, OnSteps, Steps};
 use crate::attribution::occlusion::{occlusion, Window};
@@ -150,7 +151,7 @@ pub fn objectives(
     }
     Ok(match task {
         Task::Encoder => {
-            if opts.method_for(task) != Method::Rollout {
+            if !opts.method_for(task).reads_attention() {
                 return Err(Error::NoHead);
             }
             vec![one(Rows::Pooled, 0, String::new(), None)]
@@ -324,8 +325,8 @@ pub fn rollout_row(model: &Model, opts: &ExplainOptions, ex: &Explained) -> Roll
 }
 
 /// The attributions of one explained scalar by `opts`' method
-/// (`attentions`: the forward pass's probabilities, for rollout;
-/// recomputed when absent).
+/// (`attentions`: the forward pass's probabilities, for rollout and
+/// attention flow; recomputed when absent).
 pub fn attribute(
     model: &Model,
     input: &Tokenized,
@@ -355,14 +356,24 @@ pub fn attribute_observed(
                 &owned
             }
         };
-        let t = input.len();
-        let r = attention_rollout(probabilities, model.num_layers(), model.num_heads(), t);
-        let attributions = match rollout_row(model, opts, ex) {
-            RolloutRow::Cls => r.cls,
-            RolloutRow::Mean => r.mean,
-            RolloutRow::Token => {
-                let i = ex.token.unwrap_or(0);
-                r.matrix[i * t..(i + 1) * t].to_vec()
+        let (t, layers, heads) = (input.len(), model.num_layers(), model.num_heads());
+        let row = rollout_row(model, opts, ex);
+        let attributions = if method == Method::AttentionFlow {
+            let sink = match row {
+                RolloutRow::Cls => Sink::Token(0),
+                RolloutRow::Mean => Sink::Mean,
+                RolloutRow::Token => Sink::Token(ex.token.unwrap_or(0)),
+            };
+            attention_flow(probabilities, layers, heads, t, sink)
+        } else {
+            let r = attention_rollout(probabilities, layers, heads, t);
+            match row {
+                RolloutRow::Cls => r.cls,
+                RolloutRow::Mean => r.mean,
+                RolloutRow::Token => {
+                    let i = ex.token.unwrap_or(0);
+                    r.matrix[i * t..(i + 1) * t].to_vec()
+                }
             }
         };
         return Ok(Scores {
@@ -411,7 +422,7 @@ pub fn attribute_observed(
             )?;
             Scores::from_perturbation(perturb(&ab, method, opts)?)
         }
-        Method::Rollout => unreachable!("rollout has no layer"),
+        Method::Rollout | Method::AttentionFlow => unreachable!("{method:?} has no layer"),
     })
 }
 

@@ -28,6 +28,9 @@ pub enum Method {
     /// Shapley values: exact up to 12 features, else sampled (Captum's
     /// `ShapleyValues`, `ShapleyValueSampling`).
     Shapley,
+    /// Attention flow: the maximum flow from each input token through the
+    /// layered attention graph (no gradients).
+    AttentionFlow,
 }
 
 impl Method {
@@ -38,6 +41,7 @@ impl Method {
         "rollout",
         "occlusion",
         "shapley",
+        "attention-flow",
     ];
 
     pub fn parse(s: &str) -> Result<Self> {
@@ -48,6 +52,7 @@ impl Method {
             "rollout" => Self::Rollout,
             "occlusion" | "feature-ablation" => Self::Occlusion,
             "shapley" | "shapley-values" => Self::Shapley,
+            "attention-flow" | "flow" => Self::AttentionFlow,
             other => {
                 return Err(Error::option(
                     "method",
@@ -67,12 +72,19 @@ impl Method {
         match self {
             Self::Ig | Self::Occlusion | Self::Shapley => Some(AttributionLayer::Embeddings),
             Self::Saliency | Self::InputXGradient => Some(AttributionLayer::WordEmbeddings),
-            Self::Rollout => None,
+            Self::Rollout | Self::AttentionFlow => None,
         }
+    }
+
+    /// Whether the method reads the attention of the forward pass (rollout
+    /// and attention flow), rather than a score of the head.
+    pub fn reads_attention(self) -> bool {
+        matches!(self, Self::Rollout | Self::AttentionFlow)
     }
 }
 
-/// Which row of the rollout matrix is the per-token score.
+/// Which row of the rollout matrix is the per-token score; for attention
+/// flow, which position the flow goes into (the mean: into each in turn).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RolloutRow {
@@ -210,10 +222,10 @@ impl ExplainOptions {
         })
     }
 
-    /// The layer attributed to (`None` for rollout).
+    /// The layer attributed to (`None` for rollout and attention flow).
     pub fn layer_for(&self, task: Task) -> Option<AttributionLayer> {
         match self.method_for(task) {
-            Method::Rollout => None,
+            Method::Rollout | Method::AttentionFlow => None,
             m => self.layer.or(m.default_layer()),
         }
     }
@@ -266,7 +278,7 @@ impl ExplainOptions {
                     "token"
                 },
                 "a bare encoder has no head: there is no class or token to explain, only \
-                 attention and its rollout",
+                 attention, its rollout and its flow",
             ),
             _ => Ok(()),
         }
