@@ -130,12 +130,14 @@ $(VENV_REF)/.ok: $(MODEL_DIR)/head.json
 # Rewrites tests/fixtures/*/ from transformers + Captum (never from bertlens), then the
 # tokenizer goldens when tests/fixtures/gen_tokenizers.py is there, then the perturbation
 # methods' goldens (tests/fixtures/perturbation.json, on the folders just written) and
-# attention flow's (tests/fixtures/flow.json, networkx's max-flow on the same folders).
+# attention flow's (tests/fixtures/flow.json, networkx's max-flow on the same folders),
+# SmoothGrad's and VarGrad's (tests/fixtures/noise.json, Captum's noise recorded).
 fixtures: $(VENV_REF)/.ok
 	$(VENV_REF)/bin/python tests/fixtures/generate.py --default-model $(MODEL_DIR)
 	if [ -f tests/fixtures/gen_tokenizers.py ]; then $(VENV_REF)/bin/python tests/fixtures/gen_tokenizers.py; fi
 	$(VENV_REF)/bin/python tests/fixtures/gen_perturbation.py
 	$(VENV_REF)/bin/python tests/fixtures/gen_flow.py
+	$(VENV_REF)/bin/python tests/fixtures/gen_noise.py
 
 clean:
 	$(CARGO) clean

@@ -7,14 +7,15 @@ use std::process::ExitCode;
 use bertlens_core::explain::{explain, explain_observed, explain_tokens, Part, RolloutRow};
 use bertlens_core::{
     AttributionLayer, Baseline, DeviceChoice, ExplainOptions, Integration, Method, Model,
-    ModelFiles, SaliencyNorm, Steps, TargetOutput, Task,
+    ModelFiles, NoiseBase, SaliencyNorm, Steps, TargetOutput, Task,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use crate::{html, render};
 use crate::{
-    BaselineArg, ColorArg, ExplainArgs, LayerArg, MethodArg, NormArg, OutputArg, PartArg, RowArg,
+    BaselineArg, ColorArg, ExplainArgs, LayerArg, MethodArg, NormArg, NtBaseArg, OutputArg,
+    PartArg, RowArg,
 };
 
 /// Loads a model folder and places its layers on `device`; what the user
@@ -41,6 +42,8 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
             MethodArg::Occlusion => Method::Occlusion,
             MethodArg::Shapley => Method::Shapley,
             MethodArg::AttentionFlow => Method::AttentionFlow,
+            MethodArg::SmoothGrad => Method::SmoothGrad,
+            MethodArg::VarGrad => Method::VarGrad,
         }),
         target: args.target.clone().map(Into::into),
         token: args.token,
@@ -81,6 +84,13 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
         stride: args.stride,
         n_samples: args.n_samples,
         seed: args.seed,
+        nt_base: match args.nt_base {
+            NtBaseArg::Saliency => NoiseBase::Saliency,
+            NtBaseArg::InputXGradient => NoiseBase::InputXGradient,
+            NtBaseArg::Ig => NoiseBase::Ig,
+        },
+        nt_samples: args.nt_samples,
+        stdevs: args.stdevs,
     })
 }
 
@@ -169,16 +179,20 @@ fn explain_with_progress(
     let input = model.tokenize(text, pair)?;
     let texts = [text, pair.unwrap_or("")];
     let task = model.task();
-    if opts.method_for(task) != Method::Ig {
-        return explain_tokens(model, &input, texts, opts);
-    }
+    // IG, alone or on each of a noise tunnel's samples.
+    let method = opts.method_for(task);
+    let runs = match method {
+        Method::Ig => 1,
+        Method::SmoothGrad | Method::VarGrad if opts.nt_base == NoiseBase::Ig => opts.nt_samples,
+        _ => return explain_tokens(model, &input, texts, opts),
+    };
     let parts = if task == Task::QuestionAnswering && opts.part.is_none() {
         2
     } else {
         1
     };
     let bar = match opts.n_steps {
-        Steps::Fixed(n) => ProgressBar::new((n * parts) as u64).with_style(
+        Steps::Fixed(n) => ProgressBar::new((n * parts * runs) as u64).with_style(
             ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} steps, {eta} left")
                 .expect("a valid template"),
         ),

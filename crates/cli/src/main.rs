@@ -118,7 +118,8 @@ pub struct ExplainArgs {
     /// Saliency's norm over the hidden dimension: l2 (‖∂F/∂x‖) or l1 (Σ|∂F/∂x|).
     #[arg(long, value_enum, default_value_t = NormArg::L2)]
     pub norm: NormArg,
-    /// Where to attribute (default: embeddings for ig, word-embeddings for saliency and input-x-gradient).
+    /// Where to attribute (default: embeddings for ig, occlusion and shapley, word-embeddings for
+    /// saliency and input-x-gradient; smoothgrad and vargrad: their --nt-base's).
     #[arg(long, value_enum)]
     pub layer: Option<LayerArg>,
     /// Integrated Gradients steps, or "auto": as few as keep the convergence delta within --tolerance.
@@ -160,9 +161,20 @@ pub struct ExplainArgs {
     /// else 25 permutations, Captum's ShapleyValueSampling).
     #[arg(long)]
     pub n_samples: Option<usize>,
-    /// Shapley: the seed of the sampled permutations.
+    /// Shapley: the seed of the sampled permutations; smoothgrad and vargrad: of the noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Smoothgrad and vargrad: the method run on each noisy input (at its own default layer).
+    #[arg(long, value_enum, default_value_t = NtBaseArg::Saliency)]
+    pub nt_base: NtBaseArg,
+    /// Smoothgrad and vargrad: noisy inputs (Captum's nt_samples).
+    #[arg(long, default_value_t = bertlens_core::attribution::noise::DEFAULT_NT_SAMPLES)]
+    pub nt_samples: usize,
+    /// Smoothgrad and vargrad: the standard deviation of the Gaussian noise added to the
+    /// activation at the layer, absolute (Captum's stdevs; embeddings are of order 0.1–1, so
+    /// 1.0 is strong noise: try 0.1–0.3 for a gentler smoothing).
+    #[arg(long, default_value_t = bertlens_core::attribution::noise::DEFAULT_STDEVS)]
+    pub stdevs: f64,
     /// Print one JSON object (JSON Lines with --batch).
     #[arg(long)]
     pub json: bool,
@@ -220,6 +232,19 @@ pub enum MethodArg {
     Shapley,
     /// Attention flow (Abnar & Zuidema 2020): max-flow through the attention graph (--rollout-row).
     AttentionFlow,
+    /// SmoothGrad: Captum's NoiseTunnel, the mean of --nt-base over --nt-samples noisy inputs.
+    #[value(name = "smoothgrad")]
+    SmoothGrad,
+    /// VarGrad: the variance of --nt-base over --nt-samples noisy inputs.
+    #[value(name = "vargrad")]
+    VarGrad,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum NtBaseArg {
+    Saliency,
+    InputXGradient,
+    Ig,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -7,8 +7,8 @@
 use std::fmt::Write;
 
 use bertlens_core::attribution::ablation::{FeatureUnit, PerturbationReport};
-use bertlens_core::explain::{Attribution, IgReport, Method, Word};
-use bertlens_core::{AttributionLayer, Baseline, Explanation, TargetOutput, Task};
+use bertlens_core::explain::{Attribution, IgReport, Method, NoiseReport, Word};
+use bertlens_core::{AttributionLayer, Baseline, Explanation, NoiseBase, TargetOutput, Task};
 
 const BAR: usize = 24;
 
@@ -74,6 +74,7 @@ struct Block<'a> {
     delta: Option<f32>,
     ig: Option<&'a IgReport>,
     perturbation: Option<&'a PerturbationReport>,
+    noise: Option<&'a NoiseReport>,
     attributions: &'a [f32],
     words: Option<&'a Vec<Word>>,
 }
@@ -87,6 +88,7 @@ impl<'a> Block<'a> {
             delta: e.delta,
             ig: e.ig.as_ref(),
             perturbation: e.perturbation.as_ref(),
+            noise: e.noise.as_ref(),
             attributions: &e.attributions,
             words: e.words.as_ref(),
         }
@@ -100,6 +102,7 @@ impl<'a> Block<'a> {
             delta: a.delta,
             ig: a.ig.as_ref(),
             perturbation: a.perturbation.as_ref(),
+            noise: a.noise.as_ref(),
             attributions: &a.attributions,
             words: a.words.as_ref(),
         }
@@ -131,12 +134,7 @@ fn method_sentence(e: &Explanation, b: &Block) -> String {
             n = ig.n_steps,
             q = ig.integration.name(),
             auto = if ig.auto { " (auto)" } else { "" },
-            base = match ig.baseline {
-                Baseline::Pad => "[PAD]",
-                Baseline::PadAll => "all-[PAD]",
-                Baseline::Mask => "[MASK]",
-                Baseline::Zero => "zero",
-            },
+            base = baseline_name(ig.baseline),
         ),
         (Method::Saliency, _) => format!("Gradient saliency (the norm of ∂F/∂x) of {target}, at {layer}"),
         (Method::InputXGradient, _) => format!("Input × gradient of {target}, at {layer}"),
@@ -144,8 +142,43 @@ fn method_sentence(e: &Explanation, b: &Block) -> String {
         (Method::AttentionFlow, _) => "Attention flow (Abnar & Zuidema 2020): each input token's \
                                        maximum flow through the layered attention graph"
             .to_string(),
+        (Method::SmoothGrad | Method::VarGrad, _) => noise_sentence(e.method, &target, layer, b),
         _ => "Attention rollout (Abnar & Zuidema 2020)".to_string(),
     }
+}
+
+/// SmoothGrad's or VarGrad's sentence: the base method, the noise and how it ran.
+fn noise_sentence(method: Method, target: &str, layer: &str, b: &Block) -> String {
+    let Some(n) = b.noise else {
+        return format!("{method:?} of {target}");
+    };
+    let (name, of) = match method {
+        Method::VarGrad => ("VarGrad", "variance"),
+        _ => ("SmoothGrad", "mean"),
+    };
+    let base = match (n.base, b.ig) {
+        (NoiseBase::Saliency, _) => "gradient saliency".to_string(),
+        (NoiseBase::InputXGradient, _) => "input × gradient".to_string(),
+        (NoiseBase::Ig, Some(ig)) => format!(
+            "Integrated Gradients ({} {} steps from a {} baseline)",
+            ig.n_steps,
+            ig.integration.name(),
+            baseline_name(ig.baseline)
+        ),
+        (NoiseBase::Ig, None) => "Integrated Gradients".to_string(),
+    };
+    let mut s = format!(
+        "{name} of {target}, at {layer}: the {of} of {base} over {k} inputs with Gaussian noise \
+         (σ = {sd}, seed {seed}); E[F(x̃)] = {mean:.4}",
+        k = n.nt_samples,
+        sd = n.stdevs,
+        seed = n.seed,
+        mean = n.mean_score,
+    );
+    if let Some(d) = n.mean_delta {
+        s.push_str(&format!(", mean convergence delta {d:+.2e}"));
+    }
+    s
 }
 
 /// Occlusion's or the Shapley values' sentence: what was removed, how, and how often.
@@ -183,6 +216,15 @@ fn perturbation_sentence(method: Method, target: &str, b: &Block) -> String {
         s.push_str(&format!("\nnote: {note}"));
     }
     s
+}
+
+fn baseline_name(b: Baseline) -> &'static str {
+    match b {
+        Baseline::Pad => "[PAD]",
+        Baseline::PadAll => "all-[PAD]",
+        Baseline::Mask => "[MASK]",
+        Baseline::Zero => "zero",
+    }
 }
 
 /// A bar of `p` (0..1) of `BAR` cells.

@@ -5,7 +5,7 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bertlens"))
@@ -417,4 +417,72 @@ fn occlusion_and_shapley_from_the_command_line() {
         methods.contains(&"occlusion") && methods.contains(&"shapley"),
         "{methods:?}"
     );
+}
+
+#[test]
+fn smoothgrad_and_vargrad_from_the_command_line() {
+    let model = fixture("bert");
+    let m = model.to_str().unwrap();
+    let text = "a quiet hotel near the station";
+    let args = |method: &'static str, rest: &[&'static str]| {
+        let mut v = vec!["explain", "--model", m, "--method", method];
+        v.extend_from_slice(rest);
+        v.push(text);
+        v
+    };
+    let (code, out, err) = run(&args(
+        "smoothgrad",
+        &[
+            "--nt-samples",
+            "3",
+            "--stdevs",
+            "0.25",
+            "--seed",
+            "4",
+            "--json",
+        ],
+    ));
+    assert_eq!(code, 0, "{err}");
+    let e: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(e["method"], "smoothgrad");
+    assert_eq!(e["layer"], "word-embeddings");
+    let n = &e["noise"];
+    assert_eq!(
+        (&n["nt_type"], &n["base"], &n["nt_samples"], &n["seed"]),
+        (
+            &json!("smoothgrad"),
+            &json!("saliency"),
+            &json!(3),
+            &json!(4)
+        )
+    );
+    assert_eq!(n["stdevs"], 0.25);
+
+    let (code, out, err) = run(&args(
+        "vargrad",
+        &[
+            "--nt-base",
+            "ig",
+            "--nt-samples",
+            "2",
+            "--n-steps",
+            "4",
+            "--color",
+            "never",
+        ],
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("VarGrad of"), "{out}");
+    assert!(
+        out.contains("the variance of Integrated Gradients (4 gausslegendre steps"),
+        "{out}"
+    );
+    assert!(
+        out.contains("over 2 inputs with Gaussian noise (σ = 1, seed 0)"),
+        "{out}"
+    );
+
+    let (code, _, err) = run(&args("smoothgrad", &["--nt-samples", "0"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nt_samples"), "{err}");
 }

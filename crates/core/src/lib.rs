@@ -55,6 +55,7 @@ pub mod weights;
 
 pub use attribution::gradient::SaliencyNorm;
 pub use attribution::ig::{Steps, MAX_N_STEPS};
+pub use attribution::noise::{NoiseBase, NtType};
 pub use attribution::quadrature::Integration;
 pub use attribution::{Baseline, TargetOutput};
 pub use device::{DeviceChoice, DeviceInfo, DeviceKind};

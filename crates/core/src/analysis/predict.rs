@@ -87,11 +87,12 @@ fn eval_method(m: Method) -> Result<EvalMethod> {
         Method::InputXGradient => EvalMethod::InputXGradient,
         Method::Rollout => EvalMethod::Rollout,
         Method::AttentionFlow => EvalMethod::AttentionFlow,
-        Method::Occlusion | Method::Shapley => {
+        Method::Occlusion | Method::Shapley | Method::SmoothGrad | Method::VarGrad => {
             return Err(crate::error::Error::option(
                 "method",
                 "a labelled set's rows are explained by ig, saliency, input-x-gradient, \
-                 rollout or attention-flow; occlusion and shapley explain one text \
+                 rollout or attention-flow; occlusion, shapley, smoothgrad and vargrad explain \
+                 one text \
                  (bertlens explain)",
             ))
         }

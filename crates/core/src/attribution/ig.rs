@@ -211,6 +211,34 @@ impl IgPlan {
         baseline_ids: Option<&[u32]>,
         opts: &IgOptions,
     ) -> Result<Self> {
+        let x = f.activation(ids)?;
+        let b = match baseline_ids {
+            Some(ids) => f.activation(ids)?,
+            None => vec![0.0; x.len()],
+        };
+        Self::from_activations(f, x, b, opts)
+    }
+
+    /// The plan from the input's activation `x` at the layer to the
+    /// baseline's `b` (`(t, width)` each): SmoothGrad's noisy inputs enter here.
+    pub fn from_activations(
+        f: &impl Differentiable,
+        x: Vec<f32>,
+        b: Vec<f32>,
+        opts: &IgOptions,
+    ) -> Result<Self> {
+        if x.len() != b.len() || x.len() % f.width() != 0 {
+            return Err(Error::option(
+                "baselines",
+                format!(
+                    "the input's activation has {} values and the baseline's {}; both must be \
+                     tokens × {}",
+                    x.len(),
+                    b.len(),
+                    f.width()
+                ),
+            ));
+        }
         let (alphas, weights) = match opts.n_steps {
             Steps::Fixed(n) => {
                 Steps::fixed(n as u64)?; // the cap, for steps not parsed by `Steps`
@@ -245,11 +273,6 @@ impl IgPlan {
                 // Enough batches to keep every thread busy.
                 .min(n.div_ceil(threads()))
                 .max(1),
-        };
-        let x = f.activation(ids)?;
-        let b = match baseline_ids {
-            Some(ids) => f.activation(ids)?,
-            None => vec![0.0; x.len()],
         };
         let diff = x.iter().zip(&b).map(|(a, b)| a - b).collect();
         Ok(Self {
@@ -453,6 +476,22 @@ impl IgPlan {
         })
     }
 
+    /// Every round of `driver` on this thread's pool: afterwards
+    /// [`IgDriver::total`] is the weighted gradient sum of the whole path.
+    pub fn integrate(
+        &self,
+        f: &impl Differentiable,
+        driver: &mut IgDriver,
+        on_steps: OnSteps,
+    ) -> Result<()> {
+        while let Some(round) = driver.round(self, usize::MAX) {
+            let sums = self.jobs_sum_f64(f, &round.jobs, on_steps)?;
+            let scores = self.scores_at(f, &round.scores_at)?;
+            driver.submit(self, sums, &scores)?;
+        }
+        Ok(())
+    }
+
     /// Every round of `driver` on this thread's pool, then the attributions.
     pub fn drive(
         &self,
@@ -460,11 +499,7 @@ impl IgPlan {
         driver: &mut IgDriver,
         on_steps: OnSteps,
     ) -> Result<IgAttribution> {
-        while let Some(round) = driver.round(self, usize::MAX) {
-            let sums = self.jobs_sum_f64(f, &round.jobs, on_steps)?;
-            let scores = self.scores_at(f, &round.scores_at)?;
-            driver.submit(self, sums, &scores)?;
-        }
+        self.integrate(f, driver, on_steps)?;
         let mut r = self.finish(f, &driver.total())?;
         r.n_steps = driver.steps();
         Ok(r)

@@ -2,7 +2,8 @@
 //!
 //! As in Captum, three separable pieces: [`quadrature`] (pure: points and
 //! weights), the bare algorithms ([`ig`], [`gradient`]) that interpolate,
-//! differentiate, weigh and sum, and batching of the steps. The
+//! differentiate, weigh and sum, and batching of the steps; [`noise`]
+//! runs them on noisy copies of the input (SmoothGrad, VarGrad). The
 //! perturbation methods ([`occlusion`], [`shapley`]) score inputs with
 //! features removed ([`ablation`]), forward passes only. They talk to
 //! the model through [`Differentiable`], Captum's `forward_func` at a
@@ -19,6 +20,7 @@ pub mod adaptive;
 pub mod flow;
 pub mod gradient;
 pub mod ig;
+pub mod noise;
 pub mod occlusion;
 pub mod path;
 pub mod quadrature;

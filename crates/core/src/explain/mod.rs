@@ -22,6 +22,7 @@ pub use vocabulary::{vocabulary, MethodInfo, MethodKind, Vocabulary};
 
 use crate::attribution::ablation::PerturbationReport;
 use crate::attribution::ig::OnSteps;
+use crate::attribution::noise::{NoiseBase, NtType};
 use crate::attribution::quadrature::Integration;
 use crate::attribution::{l2_normalized, Baseline, TargetOutput};
 use crate::device::DeviceInfo;
@@ -59,6 +60,24 @@ pub struct IgReport {
     pub baseline_score: f32,
 }
 
+/// How a noise tunnel (SmoothGrad, VarGrad) ran, echoed with its result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoiseReport {
+    pub nt_type: NtType,
+    /// The method run on each noisy input (IG's settings are in `ig`).
+    pub base: NoiseBase,
+    pub nt_samples: usize,
+    /// The noise's standard deviation, absolute, at the attributed layer.
+    pub stdevs: f64,
+    /// The seed the noise was drawn from.
+    pub seed: u64,
+    /// E[F(x̃)]: the mean score of the noisy inputs.
+    pub mean_score: f32,
+    /// IG: the mean of the samples' convergence deltas Σ a − (F(x̃) − F(x′)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_delta: Option<f32>,
+}
+
 /// One attributed scalar (question answering has two: start and end).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attribution {
@@ -79,6 +98,9 @@ pub struct Attribution {
     /// Occlusion and Shapley values: how they ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub perturbation: Option<PerturbationReport>,
+    /// SmoothGrad and VarGrad: how they ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<NoiseReport>,
     pub words: Option<Vec<Word>>,
 }
 
@@ -124,6 +146,9 @@ pub struct Explanation {
     /// Occlusion and Shapley values: how they ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub perturbation: Option<PerturbationReport>,
+    /// SmoothGrad and VarGrad: how they ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<NoiseReport>,
     /// The input was cut to the model's maximum length.
     pub truncated: bool,
     pub words: Option<Vec<Word>>,
@@ -214,6 +239,7 @@ pub fn assemble(
         delta: s.delta,
         ig: s.ig.clone(),
         perturbation: s.perturbation.clone(),
+        noise: s.noise.clone(),
         words: opts
             .words
             .then(|| merge_words(input, &s.attributions, texts)),
@@ -253,6 +279,7 @@ pub fn assemble(
         delta: None,
         ig: None,
         perturbation: None,
+        noise: None,
         words: None,
     });
     let attributed_any = !parts.is_empty();
@@ -282,6 +309,7 @@ pub fn assemble(
         delta: first.delta,
         ig: first.ig,
         perturbation: first.perturbation,
+        noise: first.noise,
         truncated: input.truncated,
         words: first.words,
         answer: analysis.answers.as_ref().and_then(|a| a.first().cloned()),

@@ -2,13 +2,14 @@
 //! attributions by each method.
 
 use super::options::{ExplainOptions, Method, Part, RolloutRow, Target};
-use super::IgReport;
+use super::{IgReport, NoiseReport};
 use crate::attribution::ablation::{
     Ablation, Features, PerturbationAttribution, PerturbationReport, Scorer,
 };
 use crate::attribution::flow::{attention_flow, Sink};
 use crate::attribution::gradient::{input_x_gradient, saliency};
 use crate::attribution::ig::{integrated_gradients_observed, IgAttribution, OnSteps, Steps};
+use crate::attribution::noise::{noise_tunnel, NoiseAttribution, NoiseBase};
 use crate::attribution::occlusion::{occlusion, Window};
 use crate::attribution::rollout::attention_rollout;
 use crate::attribution::shapley::{shapley, ShapleyOptions};
@@ -285,6 +286,8 @@ pub struct Scores {
     pub ig: Option<IgReport>,
     /// Occlusion and Shapley values: how they ran.
     pub perturbation: Option<PerturbationReport>,
+    /// SmoothGrad and VarGrad: how they ran.
+    pub noise: Option<NoiseReport>,
 }
 
 impl Scores {
@@ -295,6 +298,7 @@ impl Scores {
             delta: r.delta,
             ig: None,
             perturbation: Some(r.report),
+            noise: None,
         }
     }
 
@@ -312,6 +316,35 @@ impl Scores {
             delta: Some(r.delta),
             attributions: r.attributions,
             perturbation: None,
+            noise: None,
+        }
+    }
+
+    /// A noise tunnel's scores: F(x) at the input, no delta (the samples'
+    /// mean delta is in the report), IG's settings for an IG base.
+    pub fn from_noise(r: NoiseAttribution, opts: &ExplainOptions, report: NoiseReport) -> Self {
+        let ig = match (r.n_steps, r.baseline_score) {
+            (Some(n_steps), Some(baseline_score)) => Some(IgReport {
+                n_steps,
+                auto: opts.n_steps == Steps::Auto,
+                integration: opts.integration,
+                baseline: opts.baseline,
+                internal_batch_size: r.internal_batch_size.unwrap_or(0),
+                baseline_score,
+            }),
+            _ => None,
+        };
+        Self {
+            attributions: r.attributions,
+            score: Some(r.score),
+            delta: None,
+            ig,
+            perturbation: None,
+            noise: Some(NoiseReport {
+                mean_score: r.mean_score,
+                mean_delta: r.mean_delta,
+                ..report
+            }),
         }
     }
 }
@@ -382,6 +415,7 @@ pub fn attribute_observed(
             delta: None,
             ig: None,
             perturbation: None,
+            noise: None,
         });
     };
     let f = ForwardFunc::new(model, input, layer, ex.scalar)?;
@@ -408,6 +442,7 @@ pub fn attribute_observed(
                 delta: None,
                 ig: None,
                 perturbation: None,
+                noise: None,
             }
         }
         Method::Occlusion | Method::Shapley => {
@@ -421,6 +456,24 @@ pub fn attribute_observed(
                 opts.internal_batch_size,
             )?;
             Scores::from_perturbation(perturb(&ab, method, opts)?)
+        }
+        Method::SmoothGrad | Method::VarGrad => {
+            let nt = opts.noise(method.nt_type().expect("a noise tunnel"));
+            let baseline = match nt.base {
+                NoiseBase::Ig => opts.baseline.ids(model, input)?,
+                _ => None,
+            };
+            let r = noise_tunnel(&f, &input.ids, baseline.as_deref(), &nt, on_steps)?;
+            let report = NoiseReport {
+                nt_type: nt.nt_type,
+                base: nt.base,
+                nt_samples: nt.nt_samples,
+                stdevs: nt.stdevs,
+                seed: nt.seed,
+                mean_score: 0.0,
+                mean_delta: None,
+            };
+            Scores::from_noise(r, opts, report)
         }
         Method::Rollout | Method::AttentionFlow => unreachable!("{method:?} has no layer"),
     })

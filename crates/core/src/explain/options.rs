@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::attribution::adaptive::DEFAULT_TOLERANCE;
 use crate::attribution::gradient::SaliencyNorm;
 use crate::attribution::ig::{IgOptions, Steps};
+use crate::attribution::noise::{
+    NoiseBase, NoiseOptions, NtType, DEFAULT_NT_SAMPLES, DEFAULT_STDEVS,
+};
 use crate::attribution::quadrature::Integration;
 use crate::attribution::{Baseline, TargetOutput};
 use crate::error::{Error, Result};
@@ -31,6 +34,13 @@ pub enum Method {
     /// Attention flow: the maximum flow from each input token through the
     /// layered attention graph (no gradients).
     AttentionFlow,
+    /// SmoothGrad: the mean attribution of `nt_base` over noisy copies of
+    /// the input (Captum's `NoiseTunnel`, `nt_type="smoothgrad"`).
+    #[serde(rename = "smoothgrad")]
+    SmoothGrad,
+    /// VarGrad: their variance (`nt_type="vargrad"`).
+    #[serde(rename = "vargrad")]
+    VarGrad,
 }
 
 impl Method {
@@ -42,6 +52,8 @@ impl Method {
         "occlusion",
         "shapley",
         "attention-flow",
+        "smoothgrad",
+        "vargrad",
     ];
 
     pub fn parse(s: &str) -> Result<Self> {
@@ -53,6 +65,8 @@ impl Method {
             "occlusion" | "feature-ablation" => Self::Occlusion,
             "shapley" | "shapley-values" => Self::Shapley,
             "attention-flow" | "flow" => Self::AttentionFlow,
+            "smoothgrad" | "smooth-grad" => Self::SmoothGrad,
+            "vargrad" | "var-grad" => Self::VarGrad,
             other => {
                 return Err(Error::option(
                     "method",
@@ -67,11 +81,13 @@ impl Method {
     /// tutorial), saliency and input × gradient at the word embeddings;
     /// the perturbation methods replace token ids, and so enter at the
     /// embeddings block (a removed token's activation is the model's for
-    /// the baseline's id).
+    /// the baseline's id). SmoothGrad and VarGrad take their base method's
+    /// ([`ExplainOptions::layer_for`]); here, the default base's (saliency's).
     pub fn default_layer(self) -> Option<AttributionLayer> {
         match self {
             Self::Ig | Self::Occlusion | Self::Shapley => Some(AttributionLayer::Embeddings),
             Self::Saliency | Self::InputXGradient => Some(AttributionLayer::WordEmbeddings),
+            Self::SmoothGrad | Self::VarGrad => Some(NoiseBase::default().default_layer()),
             Self::Rollout | Self::AttentionFlow => None,
         }
     }
@@ -80,6 +96,15 @@ impl Method {
     /// and attention flow), rather than a score of the head.
     pub fn reads_attention(self) -> bool {
         matches!(self, Self::Rollout | Self::AttentionFlow)
+    }
+
+    /// The noise tunnel's `nt_type`, for SmoothGrad and VarGrad.
+    pub fn nt_type(self) -> Option<NtType> {
+        match self {
+            Self::SmoothGrad => Some(NtType::SmoothGrad),
+            Self::VarGrad => Some(NtType::VarGrad),
+            _ => None,
+        }
     }
 }
 
@@ -183,8 +208,16 @@ pub struct ExplainOptions {
     /// Shapley values: permutations sampled (`None`: exact up to 12
     /// features, else 25).
     pub n_samples: Option<usize>,
-    /// Shapley values: the seed of the sampled permutations.
+    /// Shapley values: the seed of the sampled permutations; SmoothGrad and
+    /// VarGrad: the seed of the Gaussian noise.
     pub seed: u64,
+    /// SmoothGrad and VarGrad: the method run on each noisy input.
+    pub nt_base: NoiseBase,
+    /// SmoothGrad and VarGrad: noisy inputs (Captum's `nt_samples`, default 5).
+    pub nt_samples: usize,
+    /// SmoothGrad and VarGrad: the standard deviation of the noise added to
+    /// the activation at the layer, absolute (Captum's `stdevs`, default 1.0).
+    pub stdevs: f64,
 }
 
 impl Default for ExplainOptions {
@@ -209,6 +242,9 @@ impl Default for ExplainOptions {
             stride: 1,
             n_samples: None,
             seed: 0,
+            nt_base: NoiseBase::Saliency,
+            nt_samples: DEFAULT_NT_SAMPLES,
+            stdevs: DEFAULT_STDEVS,
         }
     }
 }
@@ -226,6 +262,9 @@ impl ExplainOptions {
     pub fn layer_for(&self, task: Task) -> Option<AttributionLayer> {
         match self.method_for(task) {
             Method::Rollout | Method::AttentionFlow => None,
+            Method::SmoothGrad | Method::VarGrad => {
+                Some(self.layer.unwrap_or(self.nt_base.default_layer()))
+            }
             m => self.layer.or(m.default_layer()),
         }
     }
@@ -235,7 +274,8 @@ impl ExplainOptions {
     /// question answering explains an answer's start and end (no `target`;
     /// `token` picks another start or end, so it needs `part`); only
     /// question answering has parts; a bare encoder explains nothing
-    /// chosen. A window, stride or number of permutations of 0 is refused.
+    /// chosen. A window, stride or number of permutations of 0 is refused,
+    /// and so are SmoothGrad's and VarGrad's 0 samples or a negative `stdevs`.
     pub fn check(&self, task: Task) -> Result<()> {
         let refuse = |name: &'static str, why: &str| Err(Error::option(name, why));
         if self.window == 0 {
@@ -249,6 +289,9 @@ impl ExplainOptions {
                 "n_samples",
                 "Shapley value sampling needs at least 1 permutation",
             );
+        }
+        if self.method_for(task).nt_type().is_some() {
+            self.noise(NtType::SmoothGrad).check()?;
         }
         match task {
             Task::SequenceClassification if self.token.is_some() => refuse(
@@ -292,6 +335,19 @@ impl ExplainOptions {
             method: self.integration,
             internal_batch_size: self.internal_batch_size,
             baseline: self.baseline,
+        }
+    }
+
+    /// The noise tunnel options these imply, for `nt_type`.
+    pub fn noise(&self, nt_type: NtType) -> NoiseOptions {
+        NoiseOptions {
+            nt_type,
+            base: self.nt_base,
+            nt_samples: self.nt_samples,
+            stdevs: self.stdevs,
+            seed: self.seed,
+            norm: self.norm,
+            ig: self.ig(),
         }
     }
 }

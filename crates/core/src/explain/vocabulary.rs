@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use super::options::{ExplainOptions, Method};
+use crate::attribution::noise::NoiseBase;
 use crate::attribution::Baseline;
 use crate::types::Task;
 
@@ -39,6 +40,21 @@ pub struct MethodInfo {
     pub options: &'static [&'static str],
 }
 
+/// What SmoothGrad and VarGrad read: the noise, and their base method's options.
+const NOISE: &[&str] = &[
+    "nt_base",
+    "nt_samples",
+    "stdevs",
+    "seed",
+    "layer",
+    "norm",
+    "n_steps",
+    "integration",
+    "baseline",
+    "output",
+    "internal_batch_size",
+];
+
 /// What every gradient or perturbation method reads beside its own options.
 const SCORED: [&str; 2] = ["output", "internal_batch_size"];
 
@@ -50,7 +66,10 @@ impl Method {
         Method::InputXGradient,
         Method::Occlusion,
         Method::Shapley,
+        Method::SmoothGrad,
+        Method::VarGrad,
         Method::Rollout,
+        Method::AttentionFlow,
     ];
 
     /// What the method is (see [`MethodInfo`]).
@@ -125,12 +144,38 @@ impl Method {
                         "internal_batch_size",
                     ],
                 ),
+                Method::SmoothGrad => (
+                    "smoothgrad",
+                    "SmoothGrad",
+                    "a base method's attributions averaged over copies of the input with Gaussian \
+                     noise added (σ = stdevs, nt_samples copies, drawn from seed)",
+                    "Smilkov et al. 2017; Captum's NoiseTunnel (nt_type smoothgrad)",
+                    MethodKind::Gradient,
+                    NOISE,
+                ),
+                Method::VarGrad => (
+                    "vargrad",
+                    "VarGrad",
+                    "the variance of a base method's attributions over copies of the input with \
+                     Gaussian noise added: where the explanation is unstable",
+                    "Adebayo et al. 2018; Captum's NoiseTunnel (nt_type vargrad)",
+                    MethodKind::Gradient,
+                    NOISE,
+                ),
                 Method::Rollout => (
                     "rollout",
                     "Attention rollout",
                     "the attention of every layer multiplied through, with the residual \
                      connection: no score, no gradients",
                     "Abnar & Zuidema 2020",
+                    MethodKind::Attention,
+                    &["rollout_row"],
+                ),
+                Method::AttentionFlow => (
+                    "attention-flow",
+                    "Attention flow",
+                    "the maximum flow from each token, through every layer's attention with the                      residual connection, into the position read: exact, no score, no gradients",
+                    "Abnar & Zuidema 2020; networkx maximum_flow_value",
                     MethodKind::Attention,
                     &["rollout_row"],
                 ),
@@ -157,6 +202,8 @@ pub struct Vocabulary {
     pub default_method: DefaultMethod,
     pub methods: Vec<MethodInfo>,
     pub baselines: &'static [&'static str],
+    /// The methods SmoothGrad and VarGrad wrap (`nt_base`).
+    pub nt_bases: &'static [&'static str],
 }
 
 /// The method of each task when none is asked for.
@@ -179,6 +226,7 @@ pub fn vocabulary() -> Vocabulary {
         defaults,
         methods: Method::ALL.iter().map(|m| m.info()).collect(),
         baselines: Baseline::NAMES,
+        nt_bases: NoiseBase::NAMES,
     }
 }
 
