@@ -134,6 +134,7 @@ fixtures: $(VENV_REF)/.ok
 	$(VENV_REF)/bin/python tests/fixtures/generate.py --default-model $(MODEL_DIR)
 	if [ -f tests/fixtures/gen_tokenizers.py ]; then $(VENV_REF)/bin/python tests/fixtures/gen_tokenizers.py; fi
 	$(VENV_REF)/bin/python tests/fixtures/gen_perturbation.py
+	$(VENV_REF)/bin/python tests/fixtures/gen_sampled.py
 
 clean:
 	$(CARGO) clean

@@ -86,10 +86,10 @@ fn eval_method(m: Method) -> Result<EvalMethod> {
         Method::Saliency => EvalMethod::Saliency,
         Method::InputXGradient => EvalMethod::InputXGradient,
         Method::Rollout => EvalMethod::Rollout,
-        Method::Occlusion | Method::Shapley => {
+        Method::Occlusion | Method::Shapley | Method::KernelShap | Method::Lime => {
             return Err(crate::error::Error::option(
                 "method",
-                "a labelled set's rows are explained by ig, saliency, input-x-gradient or                  rollout; occlusion and shapley explain one text (bertlens explain)",
+                "a labelled set's rows are explained by ig, saliency, input-x-gradient or                  rollout; occlusion, shapley, kernel-shap and lime explain one text (bertlens explain)",
             ))
         }
     })

@@ -10,6 +10,7 @@ use crate::attribution::gradient::{input_x_gradient, saliency};
 use crate::attribution::ig::{integrated_gradients_observed, IgAttribution, OnSteps, Steps};
 use crate::attribution::occlusion::{occlusion, Window};
 use crate::attribution::rollout::attention_rollout;
+use crate::attribution::sampled::{sampled, SampledOptions, Surrogate};
 use crate::attribution::shapley::{shapley, ShapleyOptions};
 use crate::attribution::{ForwardFunc, Scalar};
 use crate::engine::{Rows, Trace};
@@ -282,7 +283,7 @@ pub struct Scores {
     pub score: Option<f32>,
     pub delta: Option<f32>,
     pub ig: Option<IgReport>,
-    /// Occlusion and Shapley values: how they ran.
+    /// The perturbation methods (occlusion, Shapley values, KernelSHAP, LIME): how they ran.
     pub perturbation: Option<PerturbationReport>,
 }
 
@@ -399,7 +400,7 @@ pub fn attribute_observed(
                 perturbation: None,
             }
         }
-        Method::Occlusion | Method::Shapley => {
+        Method::Occlusion | Method::Shapley | Method::KernelShap | Method::Lime => {
             let baseline = opts.baseline.ids(model, input)?;
             let features = Features::new(input, opts.words);
             let ab = Ablation::new(
@@ -417,12 +418,23 @@ pub fn attribute_observed(
                     };
                     occlusion(&ab, opts.baseline, window)?
                 }
-                _ => {
+                Method::Shapley => {
                     let sampling = ShapleyOptions {
                         n_samples: opts.n_samples,
                         seed: opts.seed,
                     };
                     shapley(&ab, opts.baseline, sampling)?
+                }
+                _ => {
+                    let surrogate = match method {
+                        Method::KernelShap => Surrogate::KernelShap,
+                        _ => Surrogate::Lime,
+                    };
+                    let sampling = SampledOptions {
+                        n_samples: opts.n_samples,
+                        seed: opts.seed,
+                    };
+                    sampled(&ab, opts.baseline, surrogate, sampling)?
                 }
             };
             Scores::from_perturbation(r)

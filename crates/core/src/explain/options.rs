@@ -28,6 +28,10 @@ pub enum Method {
     /// Shapley values: exact up to 12 features, else sampled (Captum's
     /// `ShapleyValues`, `ShapleyValueSampling`).
     Shapley,
+    /// KernelSHAP over sampled coalitions (Captum's `KernelShap`).
+    KernelShap,
+    /// LIME over sampled coalitions (Captum's `Lime`).
+    Lime,
 }
 
 impl Method {
@@ -38,6 +42,8 @@ impl Method {
         "rollout",
         "occlusion",
         "shapley",
+        "kernel-shap",
+        "lime",
     ];
 
     pub fn parse(s: &str) -> Result<Self> {
@@ -48,6 +54,8 @@ impl Method {
             "rollout" => Self::Rollout,
             "occlusion" | "feature-ablation" => Self::Occlusion,
             "shapley" | "shapley-values" => Self::Shapley,
+            "kernel-shap" | "kernelshap" => Self::KernelShap,
+            "lime" => Self::Lime,
             other => {
                 return Err(Error::option(
                     "method",
@@ -65,7 +73,9 @@ impl Method {
     /// the baseline's id).
     pub fn default_layer(self) -> Option<AttributionLayer> {
         match self {
-            Self::Ig | Self::Occlusion | Self::Shapley => Some(AttributionLayer::Embeddings),
+            Self::Ig | Self::Occlusion | Self::Shapley | Self::KernelShap | Self::Lime => {
+                Some(AttributionLayer::Embeddings)
+            }
             Self::Saliency | Self::InputXGradient => Some(AttributionLayer::WordEmbeddings),
             Self::Rollout => None,
         }
@@ -169,9 +179,10 @@ pub struct ExplainOptions {
     /// Occlusion: features between windows (Captum's `strides`).
     pub stride: usize,
     /// Shapley values: permutations sampled (`None`: exact up to 12
-    /// features, else 25).
+    /// features, else 25); KernelSHAP and LIME: coalitions sampled
+    /// (`None`: 25, Captum's default).
     pub n_samples: Option<usize>,
-    /// Shapley values: the seed of the sampled permutations.
+    /// Shapley values, KernelSHAP and LIME: the seed of the samples.
     pub seed: u64,
 }
 
@@ -235,7 +246,7 @@ impl ExplainOptions {
         if self.n_samples == Some(0) {
             return refuse(
                 "n_samples",
-                "Shapley value sampling needs at least 1 permutation",
+                "must be at least 1 (permutations for shapley, samples for kernel-shap and lime)",
             );
         }
         match task {
