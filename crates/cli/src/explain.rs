@@ -40,6 +40,8 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
             MethodArg::Rollout => Method::Rollout,
             MethodArg::Occlusion => Method::Occlusion,
             MethodArg::Shapley => Method::Shapley,
+            MethodArg::KernelShap => Method::KernelShap,
+            MethodArg::Lime => Method::Lime,
         }),
         target: args.target.clone().map(Into::into),
         token: args.token,
