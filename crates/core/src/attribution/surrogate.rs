@@ -4,13 +4,13 @@
 //! `sklearn_train_linear_model`), with one sample weight per sample and an
 //! intercept. Both solve the problem in f64.
 //!
-//! - [`linear_regression`]: `sklearn.linear_model.LinearRegression()`,
+//! - [`linear_regression`], `sklearn.linear_model.LinearRegression()`,
 //!   Captum's `SkLearnLinearRegression`: X and y centred on their weighted
 //!   means, rows scaled by √w, then the minimum-norm least-squares solution
 //!   with singular values below `1e-6 ×` the largest taken as zero
 //!   (`scipy.linalg.lstsq(X, y, cond=tol)`, tol = 1e-6); here through a
 //!   one-sided Jacobi SVD.
-//! - [`lasso`]: `sklearn.linear_model.Lasso(alpha)`, Captum's
+//! - [`lasso`], `sklearn.linear_model.Lasso(alpha)`, Captum's
 //!   `SkLearnLasso(alpha=0.01)`: minimises
 //!   `1 / (2 Σw) · Σ wᵢ (yᵢ − b − xᵢ·β)² + α ‖β‖₁` by scikit-learn's cyclic
 //!   coordinate descent (`sklearn/linear_model/_cd_fast.pyx`,
