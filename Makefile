@@ -138,6 +138,7 @@ fixtures: $(VENV_REF)/.ok
 	$(VENV_REF)/bin/python tests/fixtures/gen_perturbation.py
 	$(VENV_REF)/bin/python tests/fixtures/gen_flow.py
 	$(VENV_REF)/bin/python tests/fixtures/gen_noise.py
+	$(VENV_REF)/bin/python tests/fixtures/gen_sampled.py
 
 clean:
 	$(CARGO) clean

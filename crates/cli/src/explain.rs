@@ -44,6 +44,8 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
             MethodArg::AttentionFlow => Method::AttentionFlow,
             MethodArg::SmoothGrad => Method::SmoothGrad,
             MethodArg::VarGrad => Method::VarGrad,
+            MethodArg::KernelShap => Method::KernelShap,
+            MethodArg::Lime => Method::Lime,
         }),
         target: args.target.clone().map(Into::into),
         token: args.token,

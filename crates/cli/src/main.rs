@@ -132,8 +132,8 @@ pub struct ExplainArgs {
     #[arg(long, default_value = "gausslegendre",
           value_parser = ["gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"])]
     pub integration: String,
-    /// The baseline: of Integrated Gradients, and the tokens occlusion and shapley put in
-    /// place of the removed ones (special tokens are never removed).
+    /// The baseline: of Integrated Gradients, and the tokens occlusion, shapley, kernel-shap
+    /// and lime put in place of the removed ones (special tokens are never removed).
     #[arg(long, value_enum, default_value_t = BaselineArg::Pad)]
     pub baseline: BaselineArg,
     /// Steps per forward/backward pass (default: as many as fit in memory).
@@ -146,8 +146,8 @@ pub struct ExplainArgs {
     /// (default: cls for sequence-level heads, the explained token's for per-token heads).
     #[arg(long, value_enum)]
     pub rollout_row: Option<RowArg>,
-    /// Also merge wordpiece scores into words; for occlusion and shapley, each word is one
-    /// feature (removed whole).
+    /// Also merge wordpiece scores into words; for occlusion, shapley, kernel-shap and lime,
+    /// each word is one feature (removed whole).
     #[arg(long)]
     pub words: bool,
     /// Occlusion: features (tokens, or words with --words) per window (Captum's
@@ -158,10 +158,12 @@ pub struct ExplainArgs {
     #[arg(long, default_value_t = 1)]
     pub stride: usize,
     /// Shapley: permutations to sample (default: exact Shapley values up to 12 features,
-    /// else 25 permutations, Captum's ShapleyValueSampling).
+    /// else 25 permutations, Captum's ShapleyValueSampling). kernel-shap and lime: coalitions
+    /// to sample (default 25, Captum's).
     #[arg(long)]
     pub n_samples: Option<usize>,
-    /// Shapley: the seed of the sampled permutations; smoothgrad and vargrad: of the noise.
+    /// Shapley, kernel-shap and lime: the seed of the samples; smoothgrad and vargrad: of the
+    /// noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Smoothgrad and vargrad: the method run on each noisy input (at its own default layer).
@@ -238,6 +240,11 @@ pub enum MethodArg {
     /// VarGrad: the variance of --nt-base over --nt-samples noisy inputs.
     #[value(name = "vargrad")]
     VarGrad,
+    /// Captum's KernelShap: a weighted linear fit over sampled coalitions (--n-samples, --seed).
+    KernelShap,
+    /// Captum's Lime: a Lasso fit over coalitions weighted by their cosine similarity
+    /// (--n-samples, --seed).
+    Lime,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

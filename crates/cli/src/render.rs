@@ -138,7 +138,9 @@ fn method_sentence(e: &Explanation, b: &Block) -> String {
         ),
         (Method::Saliency, _) => format!("Gradient saliency (the norm of ∂F/∂x) of {target}, at {layer}"),
         (Method::InputXGradient, _) => format!("Input × gradient of {target}, at {layer}"),
-        (Method::Occlusion | Method::Shapley, _) => perturbation_sentence(e.method, &target, b),
+        (Method::Occlusion | Method::Shapley | Method::KernelShap | Method::Lime, _) => {
+            perturbation_sentence(e.method, &target, b)
+        }
         (Method::AttentionFlow, _) => "Attention flow (Abnar & Zuidema 2020): each input token's \
                                        maximum flow through the layered attention graph"
             .to_string(),
@@ -181,7 +183,7 @@ fn noise_sentence(method: Method, target: &str, layer: &str, b: &Block) -> Strin
     s
 }
 
-/// Occlusion's or the Shapley values' sentence: what was removed, how, and how often.
+/// A perturbation method's sentence: what was removed, how, and how often.
 fn perturbation_sentence(method: Method, target: &str, b: &Block) -> String {
     let Some(p) = b.perturbation else {
         return format!("{method:?} of {target}");
@@ -201,6 +203,16 @@ fn perturbation_sentence(method: Method, target: &str, b: &Block) -> String {
             format!("Occlusion (windows of {w}, stride {s})")
         }
         (_, _, _, Some(true)) => "Exact Shapley values (every coalition)".to_string(),
+        (Method::KernelShap, ..) => format!(
+            "KernelSHAP ({} sampled coalitions, seed {}; weighted least squares)",
+            p.n_samples.unwrap_or(0),
+            p.seed.unwrap_or(0)
+        ),
+        (Method::Lime, ..) => format!(
+            "LIME ({} sampled coalitions, seed {}; Lasso α = 0.01, cosine kernel)",
+            p.n_samples.unwrap_or(0),
+            p.seed.unwrap_or(0)
+        ),
         _ => format!(
             "Shapley value sampling ({} permutations, seed {})",
             p.n_samples.unwrap_or(0),

@@ -486,3 +486,65 @@ fn smoothgrad_and_vargrad_from_the_command_line() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("nt_samples"), "{err}");
 }
+
+#[test]
+fn kernel_shap_and_lime_from_the_command_line() {
+    let model = fixture("bert");
+    let m = model.to_str().unwrap();
+    let text = "a quiet hotel near the station";
+    for (method, name) in [("kernel-shap", "KernelSHAP"), ("lime", "LIME")] {
+        let args = [
+            "explain",
+            "--model",
+            m,
+            "--method",
+            method,
+            "--n-samples",
+            "30",
+            "--seed",
+            "4",
+        ];
+        let (code, out, err) = run(&[&args[..], &["--json", text]].concat());
+        assert_eq!(code, 0, "{err}");
+        let e: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(e["method"], method);
+        let p = &e["perturbation"];
+        assert_eq!(
+            (p["n_samples"].as_u64(), p["seed"].as_u64()),
+            (Some(30), Some(4))
+        );
+        assert!(
+            p["intercept"].is_number() && p["baseline_score"].is_number(),
+            "{p}"
+        );
+        let (code, again, _) = run(&[&args[..], &["--json", text]].concat());
+        assert_eq!(code, 0);
+        let again: Value = serde_json::from_str(&again).unwrap();
+        assert_eq!(
+            again["attributions"], e["attributions"],
+            "{method}: same seed"
+        );
+
+        let (code, out, err) = run(&[&args[..], &["--color", "never", text]].concat());
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.contains(&format!("{name} (30 sampled coalitions, seed 4")),
+            "{out}"
+        );
+    }
+    let (code, _, err) = run(&[
+        "explain",
+        "--model",
+        m,
+        "--method",
+        "lime",
+        "--n-samples",
+        "0",
+        text,
+    ]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("n_samples") || err.contains("n-samples"),
+        "{err}"
+    );
+}

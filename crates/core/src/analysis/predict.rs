@@ -87,13 +87,17 @@ fn eval_method(m: Method) -> Result<EvalMethod> {
         Method::InputXGradient => EvalMethod::InputXGradient,
         Method::Rollout => EvalMethod::Rollout,
         Method::AttentionFlow => EvalMethod::AttentionFlow,
-        Method::Occlusion | Method::Shapley | Method::SmoothGrad | Method::VarGrad => {
+        Method::Occlusion
+        | Method::Shapley
+        | Method::KernelShap
+        | Method::Lime
+        | Method::SmoothGrad
+        | Method::VarGrad => {
             return Err(crate::error::Error::option(
                 "method",
                 "a labelled set's rows are explained by ig, saliency, input-x-gradient, \
-                 rollout or attention-flow; occlusion, shapley, smoothgrad and vargrad explain \
-                 one text \
-                 (bertlens explain)",
+                 rollout or attention-flow; occlusion, shapley, kernel-shap, lime, smoothgrad \
+                 and vargrad explain one text (bertlens explain)",
             ))
         }
     })

@@ -1,5 +1,5 @@
 //! What the perturbation methods ([`occlusion`](super::occlusion),
-//! [`shapley`](super::shapley)) remove, and the score of an input with some
+//! [`shapley`](super::shapley), [`sampled`](super::sampled)) remove, and the score of an input with some
 //! of it removed: Captum's `feature_mask` and the ablated inputs of its
 //! `FeatureAblation`, at the token-id level.
 //!
@@ -318,7 +318,8 @@ pub struct PerturbationReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stride: Option<usize>,
     /// Shapley values: exact (every coalition), or sampled over
-    /// `n_samples` permutations drawn from `seed`.
+    /// `n_samples` permutations drawn from `seed`; KernelSHAP and LIME:
+    /// `n_samples` coalitions drawn from `seed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exact: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -328,6 +329,9 @@ pub struct PerturbationReport {
     /// F(x′): every feature removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline_score: Option<f32>,
+    /// KernelSHAP and LIME: the intercept of the fitted linear model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intercept: Option<f32>,
     /// What the user should know (exact Shapley values fell back to sampling).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -342,7 +346,8 @@ pub struct PerturbationAttribution {
     pub feature_attributions: Vec<f64>,
     /// F(x).
     pub score: f32,
-    /// Σ attributions − (F(x) − F(x′)) where the method is complete (Shapley values).
+    /// Σ attributions − (F(x) − F(x′)) where the method is complete (Shapley
+    /// values; KernelSHAP, up to its 10⁶ weights).
     pub delta: Option<f32>,
     pub report: PerturbationReport,
 }

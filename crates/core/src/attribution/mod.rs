@@ -4,7 +4,8 @@
 //! weights), the bare algorithms ([`ig`], [`gradient`]) that interpolate,
 //! differentiate, weigh and sum, and batching of the steps; [`noise`]
 //! runs them on noisy copies of the input (SmoothGrad, VarGrad). The
-//! perturbation methods ([`occlusion`], [`shapley`]) score inputs with
+//! perturbation methods ([`occlusion`], [`shapley`], KernelSHAP and LIME
+//! in [`sampled`], fitting the [`surrogate`] models) score inputs with
 //! features removed ([`ablation`]), forward passes only. They talk to
 //! the model through [`Differentiable`], Captum's `forward_func` at a
 //! layer: the scalar F of an activation and its gradient. [`ForwardFunc`]
@@ -25,7 +26,9 @@ pub mod occlusion;
 pub mod path;
 pub mod quadrature;
 pub mod rollout;
+pub mod sampled;
 pub mod shapley;
+pub mod surrogate;
 
 use serde::{Deserialize, Serialize};
 

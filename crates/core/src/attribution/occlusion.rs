@@ -105,6 +105,7 @@ pub fn occlusion(
             n_samples: None,
             seed: None,
             baseline_score: None,
+            intercept: None,
             note: None,
         },
     })

@@ -77,6 +77,7 @@ pub fn shapley(
             n_samples: (!exact).then_some(n_samples),
             seed: (!exact).then_some(opts.seed),
             baseline_score: Some(fb as f32),
+            intercept: None,
             note,
         },
     })

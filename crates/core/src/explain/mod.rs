@@ -95,7 +95,7 @@ pub struct Attribution {
     /// Σ attributions − (F(x) − F(x′)), for Integrated Gradients.
     pub delta: Option<f32>,
     pub ig: Option<IgReport>,
-    /// Occlusion and Shapley values: how they ran.
+    /// The perturbation methods (occlusion, Shapley values, KernelSHAP, LIME): how they ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub perturbation: Option<PerturbationReport>,
     /// SmoothGrad and VarGrad: how they ran.
@@ -143,7 +143,7 @@ pub struct Explanation {
     /// Σ attributions − (F(x) − F(x′)), for Integrated Gradients.
     pub delta: Option<f32>,
     pub ig: Option<IgReport>,
-    /// Occlusion and Shapley values: how they ran.
+    /// The perturbation methods (occlusion, Shapley values, KernelSHAP, LIME): how they ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub perturbation: Option<PerturbationReport>,
     /// SmoothGrad and VarGrad: how they ran.

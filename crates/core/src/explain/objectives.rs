@@ -12,6 +12,7 @@ use crate::attribution::ig::{integrated_gradients_observed, IgAttribution, OnSte
 use crate::attribution::noise::{noise_tunnel, NoiseAttribution, NoiseBase};
 use crate::attribution::occlusion::{occlusion, Window};
 use crate::attribution::rollout::attention_rollout;
+use crate::attribution::sampled::{sampled, SampledOptions, Surrogate};
 use crate::attribution::shapley::{shapley, ShapleyOptions};
 use crate::attribution::{ForwardFunc, Scalar};
 use crate::engine::{Rows, Trace};
@@ -284,7 +285,7 @@ pub struct Scores {
     pub score: Option<f32>,
     pub delta: Option<f32>,
     pub ig: Option<IgReport>,
-    /// Occlusion and Shapley values: how they ran.
+    /// The perturbation methods (occlusion, Shapley values, KernelSHAP, LIME): how they ran.
     pub perturbation: Option<PerturbationReport>,
     /// SmoothGrad and VarGrad: how they ran.
     pub noise: Option<NoiseReport>,
@@ -445,7 +446,7 @@ pub fn attribute_observed(
                 noise: None,
             }
         }
-        Method::Occlusion | Method::Shapley => {
+        Method::Occlusion | Method::Shapley | Method::KernelShap | Method::Lime => {
             let baseline = opts.baseline.ids(model, input)?;
             let features = Features::new(input, opts.words);
             let ab = Ablation::new(
@@ -499,6 +500,17 @@ pub(crate) fn perturb(
                 seed: opts.seed,
             };
             shapley(ab, opts.baseline, sampling)
+        }
+        Method::KernelShap | Method::Lime => {
+            let surrogate = match method {
+                Method::KernelShap => Surrogate::KernelShap,
+                _ => Surrogate::Lime,
+            };
+            let sampling = SampledOptions {
+                n_samples: opts.n_samples,
+                seed: opts.seed,
+            };
+            sampled(ab, opts.baseline, surrogate, sampling)
         }
         other => Err(Error::option(
             "method",

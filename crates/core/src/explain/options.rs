@@ -41,6 +41,10 @@ pub enum Method {
     /// VarGrad: their variance (`nt_type="vargrad"`).
     #[serde(rename = "vargrad")]
     VarGrad,
+    /// KernelSHAP over sampled coalitions (Captum's `KernelShap`).
+    KernelShap,
+    /// LIME over sampled coalitions (Captum's `Lime`).
+    Lime,
 }
 
 impl Method {
@@ -54,6 +58,8 @@ impl Method {
         "attention-flow",
         "smoothgrad",
         "vargrad",
+        "kernel-shap",
+        "lime",
     ];
 
     pub fn parse(s: &str) -> Result<Self> {
@@ -67,6 +73,8 @@ impl Method {
             "attention-flow" | "flow" => Self::AttentionFlow,
             "smoothgrad" | "smooth-grad" => Self::SmoothGrad,
             "vargrad" | "var-grad" => Self::VarGrad,
+            "kernel-shap" | "kernelshap" => Self::KernelShap,
+            "lime" => Self::Lime,
             other => {
                 return Err(Error::option(
                     "method",
@@ -85,7 +93,9 @@ impl Method {
     /// ([`ExplainOptions::layer_for`]); here, the default base's (saliency's).
     pub fn default_layer(self) -> Option<AttributionLayer> {
         match self {
-            Self::Ig | Self::Occlusion | Self::Shapley => Some(AttributionLayer::Embeddings),
+            Self::Ig | Self::Occlusion | Self::Shapley | Self::KernelShap | Self::Lime => {
+                Some(AttributionLayer::Embeddings)
+            }
             Self::Saliency | Self::InputXGradient => Some(AttributionLayer::WordEmbeddings),
             Self::SmoothGrad | Self::VarGrad => Some(NoiseBase::default().default_layer()),
             Self::Rollout | Self::AttentionFlow => None,
@@ -206,10 +216,11 @@ pub struct ExplainOptions {
     /// Occlusion: features between windows (Captum's `strides`).
     pub stride: usize,
     /// Shapley values: permutations sampled (`None`: exact up to 12
-    /// features, else 25).
+    /// features, else 25); KernelSHAP and LIME: coalitions sampled
+    /// (`None`: 25, Captum's default).
     pub n_samples: Option<usize>,
-    /// Shapley values: the seed of the sampled permutations; SmoothGrad and
-    /// VarGrad: the seed of the Gaussian noise.
+    /// Shapley values, KernelSHAP and LIME: the seed of the samples;
+    /// SmoothGrad and VarGrad: the seed of the Gaussian noise.
     pub seed: u64,
     /// SmoothGrad and VarGrad: the method run on each noisy input.
     pub nt_base: NoiseBase,
@@ -287,7 +298,7 @@ impl ExplainOptions {
         if self.n_samples == Some(0) {
             return refuse(
                 "n_samples",
-                "Shapley value sampling needs at least 1 permutation",
+                "must be at least 1 (permutations for shapley, samples for kernel-shap and lime)",
             );
         }
         if self.method_for(task).nt_type().is_some() {

@@ -40,6 +40,16 @@ pub struct MethodInfo {
     pub options: &'static [&'static str],
 }
 
+/// What KernelSHAP and LIME read.
+const SAMPLED: &[&str] = &[
+    "baseline",
+    "words",
+    "n_samples",
+    "seed",
+    "output",
+    "internal_batch_size",
+];
+
 /// What SmoothGrad and VarGrad read: the noise, and their base method's options.
 const NOISE: &[&str] = &[
     "nt_base",
@@ -66,6 +76,8 @@ impl Method {
         Method::InputXGradient,
         Method::Occlusion,
         Method::Shapley,
+        Method::KernelShap,
+        Method::Lime,
         Method::SmoothGrad,
         Method::VarGrad,
         Method::Rollout,
@@ -143,6 +155,24 @@ impl Method {
                         "output",
                         "internal_batch_size",
                     ],
+                ),
+                Method::KernelShap => (
+                    "kernel-shap",
+                    "KernelSHAP",
+                    "a weighted linear fit of the score over sampled coalitions of words (or \
+                     tokens): Shapley values estimated from n_samples forward passes",
+                    "Lundberg & Lee 2017; Captum's KernelShap",
+                    MethodKind::Perturbation,
+                    SAMPLED,
+                ),
+                Method::Lime => (
+                    "lime",
+                    "LIME",
+                    "a sparse (Lasso) linear fit of the score over random coalitions of words (or \
+                     tokens), each weighted by its closeness to the text",
+                    "Ribeiro et al. 2016; Captum's Lime",
+                    MethodKind::Perturbation,
+                    SAMPLED,
                 ),
                 Method::SmoothGrad => (
                     "smoothgrad",
