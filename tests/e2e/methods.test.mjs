@@ -45,7 +45,8 @@ describe('methods in the page', () => {
       await page.selectOption('#opt-method', method);
       return (await fieldsShown(page)).sort();
     };
-    const reads = (name) => want.find((m) => m.name === name).options;
+    const own = (name) => want.find((m) => m.name === name).options;
+    const reads = (name) => (own(name).includes('nt_base') ? [...own(name), ...own('saliency')] : own(name));
     // Each field shown is an option the method reads (tolerance only with n_steps "auto").
     for (const m of want) {
       const shown = await fields(m.name);
@@ -54,6 +55,8 @@ describe('methods in the page', () => {
     assert.deepEqual(await fields('occlusion'), ['baseline', 'output', 'stride', 'window']);
     assert.deepEqual(await fields('shapley'), ['baseline', 'n_samples', 'output', 'seed']);
     assert.deepEqual(await fields('saliency'), ['layer', 'norm', 'output']);
+    // SmoothGrad: the noise's fields, and those of the method it wraps (saliency by default).
+    assert.deepEqual(await fields('smoothgrad'), ['layer', 'norm', 'nt_base', 'nt_samples', 'output', 'seed', 'stdevs']);
     await page.selectOption('#opt-method', 'ig');
     await settle(page, (s) => s.explanation?.method === 'ig' && !s.preview);
   });
@@ -109,6 +112,33 @@ describe('methods in the page', () => {
     await page.fill('#opt-n-samples', '');
     await page.dispatchEvent('#opt-n-samples', 'change');
     await settle(page, (s) => s.explanation?.perturbation?.exact === true);
+  });
+
+  it('KernelSHAP, LIME, SmoothGrad and attention flow equal the CLI', async () => {
+    const text = 'how do I activate my new card';
+    await explainText(page, text);
+    for (const [method, args] of [
+      ['kernel-shap', []],
+      ['lime', []],
+      ['attention-flow', []],
+    ]) {
+      await pick(page, method);
+      const want = cli('--model', DEFAULT_MODEL, '--method', method, '--words', ...args, text);
+      assertClose(method, await shownScores(page), want.attributions, 1e-4);
+      const e = await page.evaluate(() => globalThis.bertlens.state.explanation);
+      assert.deepEqual(e.perturbation ?? null, want.perturbation ?? null, method);
+    }
+    await shot(page, 'attention-flow');
+    await pick(page, 'smoothgrad');
+    await page.fill('#opt-stdevs', '0.2');
+    await page.dispatchEvent('#opt-stdevs', 'change');
+    await settle(page, (s) => s.explanation?.noise?.stdevs === 0.2);
+    const want = cli('--model', DEFAULT_MODEL, '--method', 'smoothgrad', '--stdevs', '0.2', '--words', text);
+    assertClose('smoothgrad', await shownScores(page), want.attributions, 1e-4);
+    assert.match(await page.textContent('#method-line'), /^SmoothGrad: the mean of gradient saliency of .+ over 5 copies with Gaussian noise \(σ = 0.2, seed 0\)/);
+    await shot(page, 'smoothgrad');
+    await page.selectOption('#opt-method', 'ig');
+    await settle(page, (s) => s.explanation?.method === 'ig' && !s.preview);
   });
 
   it('cancels a long perturbation run, which said how far it was, and stays usable', async () => {

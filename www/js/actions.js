@@ -278,7 +278,7 @@ export async function attribute(signal = startJob(), preview = null) {
             signal,
             onProgress: (done, total) => {
               if (signal.aborted) return;
-              state.busy = { label: method.label, done, total, note: `${done} of ${total} inputs scored` };
+              state.busy = { label: method.label, done, total, note: `${done.toLocaleString('en')} of ${total.toLocaleString('en')} inputs scored` };
               update();
             },
           })

@@ -19,6 +19,7 @@ const OPTION_FIELDS = {
   output: 'opt-output',
   norm: 'opt-norm',
   rollout_row: 'opt-row',
+  nt_base: 'opt-nt-base',
 };
 
 /**
@@ -30,6 +31,8 @@ const NUMBER_FIELDS = {
   stride: { id: 'opt-stride', min: 1 },
   n_samples: { id: 'opt-n-samples', min: 1, empty: true },
   seed: { id: 'opt-seed', min: 0 },
+  nt_samples: { id: 'opt-nt-samples', min: 1 },
+  stdevs: { id: 'opt-stdevs', min: 0, real: true },
 };
 
 /** The option a number field's text is (null: none, for an empty field that takes it), or undefined when it is no such number. */
@@ -37,6 +40,7 @@ function parseNumber(key, text) {
   const f = NUMBER_FIELDS[key];
   const t = String(text).trim();
   if (t === '' && f.empty) return null;
+  if (f.real) return /^\d*\.?\d+$/.test(t) && Number(t) >= f.min ? Number(t) : undefined;
   if (!/^\d+$/.test(t) || Number(t) < f.min || !Number.isSafeInteger(Number(t))) return undefined;
   return Number(t);
 }

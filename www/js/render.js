@@ -2,7 +2,7 @@
 // and options the model's task reads) and the results. Each section is
 // redrawn only when what it shows has changed.
 
-import { state, gradientFree, stepsField, methodInfo } from './state.js';
+import { state, gradientFree, stepsField, methodInfo, shownMethod } from './state.js';
 import { ignoredNotice } from './share.js';
 import * as act from './actions.js';
 import { tokenLabels, units } from './tokens.js';
@@ -137,7 +137,7 @@ function renderInputPanel() {
   $('opt-target').value = state.options.target;
   $('true-label').value = state.trueLabel;
   const o = state.options;
-  const method = gradientFree() ? 'rollout' : o.method;
+  const method = shownMethod();
   $('opt-method').value = method;
   // Not while the user is typing a number of steps (progress redraws the page);
   // what was typed stays, refused or not (state.js stepsField).
@@ -155,8 +155,17 @@ function renderInputPanel() {
   setNumber('opt-stride', o.stride);
   setNumber('opt-n-samples', o.n_samples);
   setNumber('opt-seed', o.seed);
+  setNumber('opt-nt-samples', o.nt_samples);
+  setNumber('opt-stdevs', o.stdevs);
+  if (changed('nt-bases', [state.vocabulary])) {
+    const label = (n) => methodInfo(n)?.label ?? n;
+    fill($('opt-nt-base'), (state.vocabulary?.nt_bases ?? []).map((n) => h('option', { value: n }, label(n))));
+  }
+  $('opt-nt-base').value = o.nt_base;
   // A method's fields are those of the options the core says it reads.
-  const reads = methodInfo(method)?.options ?? [];
+  // SmoothGrad and VarGrad read their base method's options too.
+  const own = methodInfo(method)?.options ?? [];
+  const reads = own.includes('nt_base') ? [...own, ...(methodInfo(o.nt_base)?.options ?? [])] : own;
   for (const el of document.querySelectorAll('.options [data-option]')) {
     const k = el.dataset.option;
     el.hidden = !reads.includes(k) || (k === 'tolerance' && o.n_steps !== 'auto');

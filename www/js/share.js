@@ -4,9 +4,9 @@
 // Pure: the page's state in, a fragment out, and back.
 
 /** The options that travel in a link, as `state.options` names them. */
-const OPTIONS = ['method', 'n_steps', 'tolerance', 'integration', 'baseline', 'layer', 'output', 'norm', 'rollout_row', 'window', 'stride', 'n_samples', 'seed', 'target'];
+const OPTIONS = ['method', 'n_steps', 'tolerance', 'integration', 'baseline', 'layer', 'output', 'norm', 'rollout_row', 'window', 'stride', 'n_samples', 'seed', 'nt_base', 'nt_samples', 'stdevs', 'target'];
 /** The options that are numbers. */
-const NUMBERS = ['tolerance', 'window', 'stride', 'n_samples', 'seed'];
+const NUMBERS = ['tolerance', 'window', 'stride', 'n_samples', 'seed', 'nt_samples', 'stdevs'];
 /** The boxes that travel, by their short names in the fragment. */
 const FIELDS = { t: 'text', p: 'pair', q: 'question', c: 'context' };
 
@@ -93,4 +93,4 @@ export function ignoredNotice(ignored) {
 }
 
 /** The options a link leaves out when they have these values (the page's defaults). */
-const DEFAULTS = { method: 'ig', n_steps: 50, tolerance: 0.01, integration: 'gausslegendre', baseline: 'pad', output: 'logit', norm: 'l2', window: 1, stride: 1, seed: 0 };
+const DEFAULTS = { method: 'ig', n_steps: 50, tolerance: 0.01, integration: 'gausslegendre', baseline: 'pad', output: 'logit', norm: 'l2', window: 1, stride: 1, seed: 0, nt_base: 'saliency', nt_samples: 5, stdevs: 1 };

@@ -40,7 +40,10 @@ export const state = {
     window: 1, // occlusion: words per window
     stride: 1, // occlusion: words between windows
     n_samples: null, // shapley: permutations; null: exact up to 12 words, else 25
-    seed: 0, // shapley: the permutations' seed
+    seed: 0, // the samples' seed (permutations, coalitions, noise)
+    nt_base: 'saliency', // smoothgrad, vargrad: the method run on each noisy copy
+    nt_samples: 5, // smoothgrad, vargrad: noisy copies
+    stdevs: 1, // smoothgrad, vargrad: σ of the noise
   },
   /** @type {import('./types.js').Vocabulary | null} the engine's methods and defaults (its `vocabulary()`) */
   vocabulary: null,
@@ -195,7 +198,7 @@ export function stepsField(s = state) {
  * null when it can.
  */
 export function formProblem(s = state) {
-  const method = gradientFree(s) ? 'rollout' : s.options.method;
+  const method = shownMethod(s);
   const { text, error } = stepsField(s);
   if (method !== 'ig' || !error) return null;
   return `Not explained: n_steps is “${text}”, and Integrated Gradients takes ${error}. Change n_steps, or pick another method.`;
@@ -210,6 +213,12 @@ export function methodInfo(name, s = state) {
   return s.vocabulary?.methods.find((m) => m.name === name);
 }
 
+/** The method explained: the form's, or for a bare encoder a method that needs no head (rollout by default). */
+export function shownMethod(s = state) {
+  const m = s.options.method;
+  return gradientFree(s) && methodInfo(m, s)?.needs_head !== false ? (s.vocabulary?.default_method.encoder ?? 'rollout') : m;
+}
+
 /** Whether the model's task has nothing to take gradients of. */
 export function gradientFree(s = state) {
   return s.model?.info.task === 'encoder';
@@ -222,7 +231,7 @@ export function gradientFree(s = state) {
 export function coreOptions(s = state) {
   const o = s.options;
   const opts = {
-    method: gradientFree(s) ? 'rollout' : o.method,
+    method: shownMethod(s),
     n_steps: o.n_steps === 'auto' ? 'auto' : Number(o.n_steps) || 50,
     tolerance: o.tolerance,
     integration: o.integration,
@@ -234,6 +243,9 @@ export function coreOptions(s = state) {
     stride: o.stride,
     n_samples: o.n_samples,
     seed: o.seed,
+    nt_base: o.nt_base,
+    nt_samples: o.nt_samples,
+    stdevs: o.stdevs,
   };
   if (o.layer) opts.layer = o.layer;
   if (o.rollout_row) opts.rollout_row = o.rollout_row;

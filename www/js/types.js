@@ -77,7 +77,7 @@ export {};
  * `integration` is what Captum calls `method` (the quadrature): here
  * `method` picks the attribution method. Unknown fields are an error.
  * @typedef {object} Options
- * @property {'ig'|'saliency'|'input-x-gradient'|'rollout'|'occlusion'|'shapley'} [method]   default `ig`; `rollout` for a
+ * @property {string} [method]     one of the vocabulary's `methods[].name` (ig, saliency, input-x-gradient, occlusion, shapley, kernel-shap, lime, smoothgrad, vargrad, rollout, attention-flow);   default `ig`; `rollout` for a
  *           bare encoder (the only method it has)
  * @property {number|string|null} [target]  a class (label) index or name; fill-mask: a vocabulary id
  *           or token; default the predicted one (the best filler)

@@ -202,7 +202,9 @@ export class LiveController {
   /** The options the core takes, from the attributes. */
   options() {
     const el = this.el;
-    const opts = { method: this.info.task === 'encoder' ? 'rollout' : (el.method || 'ig') };
+    const asked = el.method || this.info.default_method.head;
+    const needsHead = this.info.methods.find((m) => m.name === asked)?.needs_head !== false;
+    const opts = { method: this.info.task === 'encoder' && needsHead ? this.info.default_method.encoder : asked };
     const steps = el.nSteps;
     if (steps) opts.n_steps = steps.trim() === 'auto' ? 'auto' : Math.max(1, Math.round(Number(steps)) || 50);
     const target = el.target;

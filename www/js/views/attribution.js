@@ -43,7 +43,19 @@ export function describe(e, labels = e.tokens, how = {}) {
       return `Attention rollout (Abnar & Zuidema 2020): ${rolloutRowText(e, labels, how.row)}`;
     case 'occlusion':
     case 'shapley':
+    case 'kernel-shap':
+    case 'lime':
       return perturbationText(e, what);
+    case 'smoothgrad':
+    case 'vargrad': {
+      const n = e.noise;
+      if (!n) return e.method;
+      const base = { saliency: 'gradient saliency', 'input-x-gradient': 'input × gradient', ig: 'Integrated Gradients' }[n.base] ?? n.base;
+      const of = e.method === 'vargrad' ? 'VarGrad: the variance' : 'SmoothGrad: the mean';
+      return `${of} of ${base} of ${what} at ${at} over ${n.nt_samples} copies with Gaussian noise (σ = ${n.stdevs}, seed ${n.seed}); E[F(x̃)] = ${fmt(n.mean_score, 4)}`;
+    }
+    case 'attention-flow':
+      return `Attention flow (Abnar & Zuidema 2020), the maximum flow through the layers' attention: ${rolloutRowText(e, labels, how.row)}`;
     default:
       return e.method;
   }
@@ -59,6 +71,10 @@ function perturbationText(e, what) {
   if (e.method === 'occlusion') {
     const windows = p.window > 1 || p.stride > 1 ? `windows of ${p.window} ${unit}s (stride ${p.stride}) ${removed}, each ${unit} the mean of its windows` : `each ${unit} ${removed}`;
     return `Occlusion of ${what}: F(x) − F(x with ${windows}); ${passes}`;
+  }
+  if (e.method === 'kernel-shap' || e.method === 'lime') {
+    const fit = e.method === 'lime' ? 'LIME: a Lasso fit' : 'KernelSHAP: a weighted linear fit';
+    return `${fit} of ${what} over ${p.n_samples} coalitions of the ${p.features} ${unit}s (seed ${p.seed}), a removed ${unit} ${removed}; ${passes}`;
   }
   const how = p.exact ? `exact, every coalition of the ${p.features} ${unit}s` : `sampled over ${p.n_samples} permutations of the ${p.features} ${unit}s (seed ${p.seed})`;
   return `Shapley values of ${what}: ${how}, a removed ${unit} ${removed}; ${passes}${p.note ? `. Note: ${p.note}` : ''}`;

@@ -6,10 +6,10 @@
 
 import { h, s, tableHead as head } from '../dom.js';
 
-export const METHOD_NAMES = { ig: 'Integrated Gradients', saliency: 'saliency', 'input-x-gradient': 'input × gradient', rollout: 'attention rollout', random: 'random (baseline)' };
+export const METHOD_NAMES = { ig: 'Integrated Gradients', saliency: 'saliency', 'input-x-gradient': 'input × gradient', rollout: 'attention rollout', 'attention-flow': 'attention flow', random: 'random (baseline)' };
 /** Okabe–Ito: told apart with every common colour-vision deficiency; random is grey. */
-export const METHOD_COLOURS = { ig: '#0072b2', saliency: '#e69f00', 'input-x-gradient': '#009e73', rollout: '#cc79a7', random: '#7f7f7f' };
-const DASHES = { ig: '', saliency: '6 3', 'input-x-gradient': '2 2', rollout: '8 3 2 3', random: '1 3' };
+export const METHOD_COLOURS = { ig: '#0072b2', saliency: '#e69f00', 'input-x-gradient': '#009e73', rollout: '#cc79a7', 'attention-flow': '#d55e00', random: '#7f7f7f' };
+const DASHES = { ig: '', saliency: '6 3', 'input-x-gradient': '2 2', rollout: '8 3 2 3', 'attention-flow': '4 2 1 2', random: '1 3' };
 
 const name = (m) => METHOD_NAMES[m] ?? m;
 const num = (x, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));

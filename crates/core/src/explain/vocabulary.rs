@@ -36,7 +36,8 @@ pub struct MethodInfo {
     pub kind: MethodKind,
     /// It explains a score of a task head: a bare encoder has none.
     pub needs_head: bool,
-    /// The options (`ExplainOptions`' keys) it reads; the others it ignores.
+    /// The options (`ExplainOptions`' keys) it reads; the others it ignores
+    /// (SmoothGrad and VarGrad also read their `nt_base` method's).
     pub options: &'static [&'static str],
 }
 
@@ -50,17 +51,14 @@ const SAMPLED: &[&str] = &[
     "internal_batch_size",
 ];
 
-/// What SmoothGrad and VarGrad read: the noise, and their base method's options.
+/// What SmoothGrad and VarGrad read: the noise's options, and then those
+/// of their base method (`nt_base`).
 const NOISE: &[&str] = &[
     "nt_base",
     "nt_samples",
     "stdevs",
     "seed",
     "layer",
-    "norm",
-    "n_steps",
-    "integration",
-    "baseline",
     "output",
     "internal_batch_size",
 ];
