@@ -117,25 +117,34 @@ describe('methods in the page', () => {
   it('KernelSHAP, LIME, SmoothGrad and attention flow equal the CLI', async () => {
     const text = 'how do I activate my new card';
     await explainText(page, text);
+    // Seed 7 for the sampled methods below, as the CLI is told.
+    await pick(page, 'kernel-shap');
+    await page.fill('#opt-seed', '7');
+    await page.dispatchEvent('#opt-seed', 'change');
+    await settle(page, (s) => s.explanation?.perturbation?.seed === 7);
     for (const [method, args] of [
-      ['kernel-shap', []],
-      ['lime', []],
+      ['kernel-shap', ['--seed', '7']],
+      ['lime', ['--seed', '7']],
       ['attention-flow', []],
     ]) {
       await pick(page, method);
       const want = cli('--model', DEFAULT_MODEL, '--method', method, '--words', ...args, text);
       assertClose(method, await shownScores(page), want.attributions, 1e-4);
       const e = await page.evaluate(() => globalThis.bertlens.state.explanation);
-      assert.deepEqual(e.perturbation ?? null, want.perturbation ?? null, method);
+      // How it ran, as the CLI says; its numbers (F(x′), the fit's intercept) to f32 rounding.
+      const { baseline_score: fb, intercept, ...ran } = e.perturbation ?? {};
+      const { baseline_score: wantFb, intercept: wantIntercept, ...wantRan } = want.perturbation ?? {};
+      assert.deepEqual(ran, wantRan, method);
+      assertClose(`${method} F(x′), intercept`, [fb ?? 0, intercept ?? 0], [wantFb ?? 0, wantIntercept ?? 0], 1e-4);
     }
     await shot(page, 'attention-flow');
     await pick(page, 'smoothgrad');
     await page.fill('#opt-stdevs', '0.2');
     await page.dispatchEvent('#opt-stdevs', 'change');
     await settle(page, (s) => s.explanation?.noise?.stdevs === 0.2);
-    const want = cli('--model', DEFAULT_MODEL, '--method', 'smoothgrad', '--stdevs', '0.2', '--words', text);
+    const want = cli('--model', DEFAULT_MODEL, '--method', 'smoothgrad', '--stdevs', '0.2', '--seed', '7', '--words', text);
     assertClose('smoothgrad', await shownScores(page), want.attributions, 1e-4);
-    assert.match(await page.textContent('#method-line'), /^SmoothGrad: the mean of gradient saliency of .+ over 5 copies with Gaussian noise \(σ = 0.2, seed 0\)/);
+    assert.match(await page.textContent('#method-line'), /^SmoothGrad: the mean of gradient saliency of .+ over 5 copies with Gaussian noise \(σ = 0.2, seed 7\)/);
     await shot(page, 'smoothgrad');
     await page.selectOption('#opt-method', 'ig');
     await settle(page, (s) => s.explanation?.method === 'ig' && !s.preview);
@@ -143,6 +152,8 @@ describe('methods in the page', () => {
 
   it('cancels a long perturbation run, which said how far it was, and stays usable', async () => {
     const words = Array.from({ length: 40 }, (_, i) => ['card', 'bank', 'money', 'transfer', 'account'][i % 5]).join(' ');
+    await page.selectOption('#opt-method', 'shapley');
+    await settle(page, (s) => s.explanation?.method === 'shapley');
     await page.fill('#opt-n-samples', '200');
     await page.dispatchEvent('#opt-n-samples', 'change');
     await page.fill('#text', words);

@@ -185,9 +185,12 @@ describe('a model of each task', () => {
     assertSame('rollout', e, want);
     assertClose('rollout shown', await shownScores(page), want.attributions, 1e-4);
     assert.match(await page.textContent('#encoder-note'), /bare encoder: it has no task head/);
-    assert.match(await page.textContent('#method-note'), /bare encoder \(no task head\): there is no score to take gradients of/);
+    assert.match(await page.textContent('#method-note'), /bare encoder \(no task head\): there is no score to explain, so Integrated Gradients, Saliency, .+ do not apply/);
+    // The methods that explain a head's score are greyed out; rollout and attention flow are not.
     const disabled = await page.$$eval('#opt-method option', (o) => o.filter((x) => x.disabled).map((x) => x.value));
-    assert.deepEqual(disabled, ['ig', 'saliency', 'input-x-gradient']);
+    const vocabulary = await page.evaluate(() => globalThis.bertlens.state.vocabulary.methods);
+    assert.deepEqual(disabled, vocabulary.filter((m) => m.needs_head).map((m) => m.name));
+    assert.ok(disabled.includes('ig') && disabled.includes('occlusion') && !disabled.includes('attention-flow'), disabled.join(' '));
     // Asked anyway (as a script could), the engine says so.
     const message = await page.evaluate((t) =>
       globalThis.bertlens

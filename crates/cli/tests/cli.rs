@@ -411,12 +411,28 @@ fn occlusion_and_shapley_from_the_command_line() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| v.as_str().unwrap())
+        .map(|v| v["name"].as_str().unwrap())
         .collect();
     assert!(
         methods.contains(&"occlusion") && methods.contains(&"shapley"),
         "{methods:?}"
     );
+    // Each method as the core describes it: what it is and the options it reads.
+    let occlusion = &info["methods"][methods.iter().position(|&m| m == "occlusion").unwrap()];
+    assert_eq!(occlusion["kind"], "perturbation");
+    assert_eq!(occlusion["needs_head"], true);
+    let reads: Vec<&str> = occlusion["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        reads.contains(&"window") && reads.contains(&"stride"),
+        "{reads:?}"
+    );
+    assert_eq!(info["defaults"]["window"], 1);
+    assert_eq!(info["default_method"]["encoder"], "rollout");
 }
 
 #[test]
