@@ -37,14 +37,17 @@ export function startServer(dir = 'www') {
   });
 }
 
-/** Chromium as installed by Debian, headless, with nothing running in the background. */
-export async function launch() {
+/**
+ * Chromium as installed by Debian, headless, with nothing running in the
+ * background; with `webgpu`, its WebGPU adapter (SwiftShader, on the CPU).
+ */
+export async function launch({ webgpu = false } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args: [
       '--no-sandbox',
-      '--disable-gpu',
+      webgpu ? '--enable-unsafe-webgpu' : '--disable-gpu',
       '--disable-quic',
       '--no-first-run',
       '--disable-background-networking',

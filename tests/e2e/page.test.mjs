@@ -382,7 +382,7 @@ describe('the page on the default model', () => {
   });
 
   it('sends no request off this machine, and none besides the page and its model', () => {
-    const allowed = [/^\/$/, /^\/style\.css$/, /^\/js\/[\w/]+\.js$/, /^\/pkg\/bertlens_wasm(_bg\.wasm|\.js)$/, /^\/models\/index\.json$/, /^\/models\/minilm-intent\/[\w.]+$/];
+    const allowed = [/^\/$/, /^\/style\.css$/, /^\/js\/[\w/]+\.js$/, /^\/pkg\/bertlens_wasm(_bg\.wasm|\.js)$/, /^\/pkg\/snippets\/bertlens-wasm-[0-9a-f]+\/js\/jspi\.js$/, /^\/models\/index\.json$/, /^\/models\/minilm-intent\/[\w.]+$/];
     for (const r of log.requests) {
       const u = new URL(r);
       if (u.protocol === 'data:') continue;

@@ -102,6 +102,21 @@ export async function loadModel(label, getFiles, extra = {}) {
   }
 }
 
+/**
+ * Runs attribution on `device` (`auto`, `cpu`, `webgpu`) from now on; the
+ * input and what is shown stay. Where the GPU is asked for and cannot be
+ * had, the CPU computes it and the model line says why.
+ */
+export async function placeOn(device) {
+  if (!pool) return;
+  try {
+    await pool.place(device);
+  } catch (e) {
+    state.modelMessage = { kind: 'error', text: `Could not change where it runs: ${e.message}` };
+  }
+  update();
+}
+
 /** A built-in model; `keep.target`: the class to explain (a link's), else the predicted one. */
 export function loadFromCatalog(entry, keep = {}) {
   const base = new URL(entry.base, document.baseURI).href;

@@ -223,6 +223,12 @@ function bindDataset() {
 
 // ---- start ---------------------------------------------------------------------------
 
+/** `?device=auto|cpu|webgpu`: where attribution's passes run (auto by default). */
+function deviceChoice() {
+  const asked = new URLSearchParams(location.search).get('device');
+  return ['auto', 'cpu', 'webgpu', 'gpu'].includes(asked) ? asked.replace(/^gpu$/, 'webgpu') : 'auto';
+}
+
 function workerCount() {
   const asked = Number(new URLSearchParams(location.search).get('workers'));
   if (asked >= 1) return Math.min(16, Math.floor(asked));
@@ -316,8 +322,10 @@ async function start() {
     update();
     return;
   }
-  const pool = new Pool({ size: workerCount(), module });
+  const pool = new Pool({ size: workerCount(), module, device: deviceChoice() });
   act.setPool(pool);
+  $('device-select').value = pool.deviceChoice;
+  $('device-select').addEventListener('change', (ev) => act.placeOn(ev.target.value));
   // The engine's own vocabulary: its methods (the menu, each one's fields) and defaults.
   try {
     state.vocabulary = await pool.vocabulary;

@@ -1,7 +1,9 @@
 // A pool of module workers, each with its own wasm instance and its own
 // copy of the model. Worker 0 answers every request; Integrated Gradients
 // spreads its steps over all of them. No SharedArrayBuffer, so the page
-// needs no special headers and works on any static host.
+// needs no special headers and works on any static host. Where the model is
+// placed on WebGPU (worker 0 holds the device), the GPU computes the steps
+// alone: a CPU worker's share would finish last.
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
@@ -88,9 +90,13 @@ export class Pool {
    * @param {object} opts
    * @param {number} opts.size  workers (at least 1)
    * @param {WebAssembly.Module} [opts.module] the compiled wasm, shared by all workers
+   * @param {'auto' | 'cpu' | 'webgpu'} [opts.device] where attribution's passes run (worker 0's GPU, or the CPU)
    */
-  constructor({ size, module }) {
+  constructor({ size, module, device = 'auto' }) {
     this.module = module;
+    this.deviceChoice = device;
+    /** Where attribution's passes run (`DeviceInfo`), once a model has loaded. */
+    this.device = null;
     this.engines = Array.from({ length: Math.max(1, size) }, () => new Engine(module));
     /** Gets the loaded model's files again, to load into a replacement worker. */
     this.reload = null;
@@ -104,6 +110,17 @@ export class Pool {
 
   get size() {
     return this.engines.length;
+  }
+
+  /** The workers that compute a run's steps or inputs: worker 0 alone when it holds the GPU. */
+  get computing() {
+    return this.device?.kind === 'webgpu' ? [0] : this.engines.map((_, i) => i);
+  }
+
+  /** Worker 0's device, asked again after a run (a GPU fault moves it to the CPU, with a notice). */
+  async refreshDevice() {
+    if (this.device?.kind === 'webgpu') this.device = await this.call(0, 'device');
+    return this.device;
   }
 
   /** Calls worker `i`; a worker whose wasm trapped is replaced and reloaded. */
@@ -126,6 +143,7 @@ export class Pool {
     this.engines[i] = engine;
     await engine.ready;
     if (this.reload) await engine.call('load', { files: await this.reload(), source: this.source });
+    if (i === 0) await this.place(this.deviceChoice);
   }
 
   /**
@@ -149,7 +167,19 @@ export class Pool {
     );
     this.reload = reload;
     this.source = source;
+    await this.place(this.deviceChoice);
     return info;
+  }
+
+  /**
+   * Places the loaded model's attribution passes on `device` (`auto`, `cpu`,
+   * `webgpu`): the GPU, when asked for and there is one, in worker 0 only
+   * (one device, one upload). Answers `DeviceInfo`.
+   */
+  async place(device) {
+    this.deviceChoice = device;
+    if (this.reload) this.device = await this.call(0, 'place', { device });
+    return this.device;
   }
 
   /** Bytes of each worker's wasm memory. */
@@ -178,7 +208,8 @@ export class Pool {
       signal?.addEventListener('abort', () => reject(new AbortError()), { once: true });
     });
     aborted.catch(() => {});
-    const started = await Promise.race([this.call(0, 'igStart', { ...req, workers: this.size }), aborted]);
+    const computing = this.computing;
+    const started = await Promise.race([this.call(0, 'igStart', { ...req, workers: computing.length }), aborted]);
     const { job, size, auto, steps } = started;
     let round = started.round;
     let done = 0;
@@ -199,14 +230,16 @@ export class Pool {
       };
       // Worker 0 also computes the scores at an adaptive round's interval ends (forward passes only).
       const scored = round.scores_at.length ? this.call(0, 'igScores', { job, options, alphas: round.scores_at }) : new Float32Array(0);
-      const [, scores] = await Promise.race([Promise.all([Promise.all(this.engines.map((_, i) => work(i))), scored]), aborted]);
+      const [, scores] = await Promise.race([Promise.all([Promise.all(computing.map(work)), scored]), aborted]);
       if (signal?.aborted) throw new AbortError();
       const submitted = await this.call(0, 'igSubmit', { ...req, sums, scores }, [sums.buffer, scores.buffer]);
       if (signal?.aborted) throw new AbortError();
       if (submitted.progress) onProgress?.(submitted.progress.steps, 0, submitted.progress);
       round = submitted.round;
     }
-    return this.call(0, 'igFinish', req);
+    const out = await this.call(0, 'igFinish', req);
+    await this.refreshDevice();
+    return out;
   }
 
   /**
@@ -218,7 +251,7 @@ export class Pool {
    */
   async perturbation({ text, pair, options }, { onProgress, signal } = {}) {
     const req = { text, pair, options };
-    const started = await this.call(0, 'perturbStart', { ...req, workers: this.size });
+    const started = await this.call(0, 'perturbStart', { ...req, workers: this.computing.length });
     if (signal?.aborted) throw new AbortError();
     const { job, inputs, chunk } = started;
     const ranges = [];
@@ -234,7 +267,9 @@ export class Pool {
         onProgress?.(done, inputs);
       },
     });
-    return this.call(0, 'perturbFinish', { ...req, scores }, [scores.buffer]);
+    const out = await this.call(0, 'perturbFinish', { ...req, scores }, [scores.buffer]);
+    await this.refreshDevice();
+    return out;
   }
 
   /**
@@ -257,7 +292,8 @@ export class Pool {
       signal?.addEventListener('abort', () => reject(new AbortError()), { once: true });
     });
     aborted.catch(() => {});
-    await Promise.race([Promise.all(this.engines.map((_, i) => work(i))), aborted]);
+    const workers = type === 'perturbScores' ? this.computing : this.engines.map((_, i) => i);
+    await Promise.race([Promise.all(workers.map(work)), aborted]);
     if (signal?.aborted) throw new AbortError();
   }
 

@@ -31,6 +31,12 @@ export function render() {
   renderWorkbench();
 }
 
+/** Where attribution runs: "WebGPU · adapter" or "CPU · N workers". */
+function deviceLabel(pool) {
+  if (pool.device?.kind === 'webgpu') return `WebGPU · ${pool.device.adapter ?? 'adapter'}`;
+  return `CPU · ${pool.size} worker${pool.size > 1 ? 's' : ''}`;
+}
+
 function renderModelPanel() {
   const m = state.model;
   const pool = act.getPool();
@@ -40,7 +46,8 @@ function renderModelPanel() {
       ? [
           h('strong', { id: 'model-name' }, m.name),
           h('span', { id: 'model-summary' }, ` ${summary(m.info)}`),
-          pool ? h('span', { class: 'muted' }, ` · ${pool.size} worker${pool.size > 1 ? 's' : ''}`) : null,
+          pool ? h('span', { class: 'muted', id: 'device-status' }, ` · ${deviceLabel(pool)}`) : null,
+          pool?.device?.notice ? h('span', { class: 'device-notice', id: 'device-notice' }, ` (${pool.device.notice})`) : null,
         ]
       : state.loading
         ? 'loading a model…'

@@ -2,10 +2,36 @@
 // model work happens here, so the page never freezes. Messages follow
 // types.js: `{id, type, payload}` in, `{id, result}` or `{id, error}` out.
 
-import init, { Explainer, nearestRows, summarizeFaithfulness, vocabulary } from '../pkg/bertlens_wasm.js';
+import init, { Explainer, nearestRows, summarizeFaithfulness, takeResult, vocabulary } from '../pkg/bertlens_wasm.js';
 
-/** @type {Promise<{memory: WebAssembly.Memory}> | null} */
+/** @type {Promise<{memory: WebAssembly.Memory, bertlens_run: (suspendable: number) => void}> | null} */
 let ready = null;
+
+/**
+ * Runs the call the engine has staged (`Explainer.igSum`, `igScores`,
+ * `perturbScores`, `place`, `Session.explain`: the calls that may reach
+ * the GPU) and answers its result. Through `WebAssembly.promising` where
+ * the browser has JSPI: the engine then suspends, instead of blocking,
+ * while WebGPU works; elsewhere it runs at once, on the CPU.
+ * @type {(() => Promise<void>) | null}
+ */
+let runStaged = null;
+
+/** The GPU adapter as the browser describes it ("google swiftshader"), or undefined. */
+async function adapterName() {
+  try {
+    const info = (await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' }))?.info;
+    return info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function staged(stage) {
+  stage();
+  await runStaged();
+  return takeResult();
+}
 /** @type {Explainer | null} */
 let explainer = null;
 
@@ -54,8 +80,25 @@ const handlers = {
   /** Instantiates the wasm module (compiled once by the page and shared); answers the engine's vocabulary. */
   async init({ module }) {
     ready ??= init(module ? { module_or_path: module } : undefined);
-    await ready;
+    const wasm = await ready;
+    const jspi = typeof WebAssembly.promising === 'function' && typeof WebAssembly.Suspending === 'function';
+    const run = jspi ? WebAssembly.promising(wasm.bertlens_run) : wasm.bertlens_run;
+    runStaged = async () => run(jspi ? 1 : 0);
     return vocabulary();
+  },
+
+  /**
+   * Places the model's attribution passes on `device` (`auto`, `cpu`,
+   * `webgpu`): `DeviceInfo`, where they run and, when not where asked, why.
+   */
+  async place({ device }) {
+    const adapter = device === 'cpu' ? undefined : await adapterName();
+    return staged(() => model().place(device, adapter));
+  },
+
+  /** Where attribution's passes run now (`DeviceInfo`). */
+  device() {
+    return model().device();
   },
 
   /**
@@ -104,7 +147,8 @@ const handlers = {
   },
 
   attribute(req) {
-    return prepared(req).explain(req.options);
+    const session = prepared(req);
+    return staged(() => session.explain(req.options));
   },
 
   /** Starts Integrated Gradients of the input (`IgStarted`): its job and first round. */
@@ -113,13 +157,13 @@ const handlers = {
   },
 
   /** The gradient sum of one job's points (f64), in any worker: no session needed. */
-  igSum({ job, options, points }) {
-    const part = model().igSum(job, options, points);
+  async igSum({ job, options, points }) {
+    const part = await staged(() => model().igSum(job, options, points));
     return withTransfer(part, [part.buffer]);
   },
 
-  igScores({ job, options, alphas }) {
-    const scores = model().igScores(job, options, Float64Array.from(alphas));
+  async igScores({ job, options, alphas }) {
+    const scores = await staged(() => model().igScores(job, options, Float64Array.from(alphas)));
     return withTransfer(scores, [scores.buffer]);
   },
 
@@ -138,8 +182,8 @@ const handlers = {
   },
 
   /** F at inputs `from..to` of a perturbation job (f64), in any worker: no session needed. */
-  perturbScores({ job, options, from, to }) {
-    const scores = model().perturbScores(job, options, from, to);
+  async perturbScores({ job, options, from, to }) {
+    const scores = await staged(() => model().perturbScores(job, options, from, to));
     return withTransfer(scores, [scores.buffer]);
   },
 
@@ -237,7 +281,17 @@ function arrays(value) {
   return withTransfer(value, Object.values(value).filter(ArrayBuffer.isView).map((v) => v.buffer));
 }
 
-self.onmessage = async ({ data }) => {
+/**
+ * One request at a time, in the order they came: a call suspended while
+ * the GPU works must not be entered by the next one.
+ */
+let queue = Promise.resolve();
+
+self.onmessage = ({ data }) => {
+  queue = queue.then(() => answer(data));
+};
+
+async function answer(data) {
   const { id, type, payload } = data;
   try {
     const handler = handlers[type];
@@ -255,4 +309,4 @@ self.onmessage = async ({ data }) => {
     const fatal = e instanceof WebAssembly.RuntimeError || e instanceof RangeError;
     self.postMessage({ id, error: e?.message ?? String(e), fatal });
   }
-};
+}

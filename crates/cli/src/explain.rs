@@ -22,7 +22,7 @@ use crate::{
 /// should know about either goes to stderr.
 pub fn load(dir: &Path, device: DeviceChoice) -> Result<Model, String> {
     let files = ModelFiles::read_dir(dir).map_err(|e| e.to_string())?;
-    let mut model = Model::load(files).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let model = Model::load(files).map_err(|e| format!("{}: {e}", dir.display()))?;
     for w in model.warnings() {
         eprintln!("bertlens: warning: {}: {w}", dir.display());
     }

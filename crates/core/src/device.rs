@@ -76,13 +76,13 @@ impl DeviceInfo {
     }
 }
 
-#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+#[cfg(feature = "gpu")]
 pub use on_gpu::Placement;
 
-#[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+#[cfg(not(feature = "gpu"))]
 pub use cpu_only::Placement;
 
-#[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+#[cfg(not(feature = "gpu"))]
 mod cpu_only {
     use super::*;
     use crate::engine::{Network, Objective, Rows, Shared};
@@ -125,13 +125,13 @@ mod cpu_only {
     }
 }
 
-#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+#[cfg(feature = "gpu")]
 mod on_gpu {
     use std::sync::Mutex;
 
     use super::*;
     use crate::engine::embeddings::EmbeddingsTape;
-    use crate::engine::gpu::{Adapters, Gpu, GpuEncoder, GpuTape};
+    use crate::engine::gpu::{wait, Adapters, Gpu, GpuEncoder, GpuTape};
     use crate::engine::{Network, Objective, Rows, Shared};
     use crate::types::AttributionLayer;
 
@@ -212,7 +212,11 @@ mod on_gpu {
             let notice = self.notice().clone();
             match (&self.gpu, notice) {
                 (Some(d), None) => DeviceInfo {
-                    kind: DeviceKind::Gpu,
+                    kind: if cfg!(target_arch = "wasm32") {
+                        DeviceKind::Webgpu
+                    } else {
+                        DeviceKind::Gpu
+                    },
                     adapter: Some(d.encoder.gpu.adapter.clone()),
                     notice: None,
                 },
@@ -220,9 +224,13 @@ mod on_gpu {
             }
         }
 
-        /// The GPU, unless there is none or it has failed.
+        /// The GPU, unless there is none or it has failed. In a browser,
+        /// only inside a call that can wait for it (`gpu::wait`): any other
+        /// call computes the same numbers on the CPU.
         fn device(&self) -> Option<&OnDevice> {
-            self.gpu.as_ref().filter(|_| self.notice().is_none())
+            self.gpu
+                .as_ref()
+                .filter(|_| self.notice().is_none() && wait::can_wait())
         }
 
         /// Marks the GPU lost, as a driver reset would (for the tests).

@@ -30,7 +30,7 @@ pub struct Model {
     config: CheckpointConfig,
     warnings: Vec<String>,
     /// Where the layers run for attribution ([`Model::place`]).
-    placement: Placement,
+    placement: std::sync::RwLock<Placement>,
 }
 
 impl std::fmt::Debug for Model {
@@ -155,32 +155,34 @@ impl Model {
             output,
             config,
             warnings,
-            placement: Placement::default(),
+            placement: Default::default(),
         })
     }
 
     /// Runs the layers' many passes of attribution on the device `choice`
     /// asks for, when there is one that runs this model; the CPU otherwise
     /// ([`Self::device`] says which, and why).
-    pub fn place(&mut self, choice: DeviceChoice) -> DeviceInfo {
-        self.placement = Placement::choose(&self.network, choice);
-        self.placement.info()
+    pub fn place(&self, choice: DeviceChoice) -> DeviceInfo {
+        let placed = Placement::choose(&self.network, choice);
+        let info = placed.info();
+        *self.placement.write().unwrap_or_else(|p| p.into_inner()) = placed;
+        info
     }
 
     /// Where attribution's passes run (after a GPU fault: the CPU, with a notice).
     pub fn device(&self) -> DeviceInfo {
-        self.placement.info()
+        self.placement().info()
     }
 
     /// Marks the model's GPU lost, as a driver reset would (for the tests).
-    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+    #[cfg(feature = "gpu")]
     #[doc(hidden)]
     pub fn simulate_device_loss(&self) {
-        self.placement.simulate_loss();
+        self.placement().simulate_loss();
     }
 
-    pub(crate) fn placement(&self) -> &Placement {
-        &self.placement
+    pub(crate) fn placement(&self) -> std::sync::RwLockReadGuard<'_, Placement> {
+        self.placement.read().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn task(&self) -> Task {

@@ -18,7 +18,7 @@ use serde_json::Value;
 /// The fixture on the GPU, or `None` (with a note) where this machine has
 /// no adapter and the run does not require one.
 fn on_gpu(name: &str) -> Option<Model> {
-    let mut model = load(name);
+    let model = load(name);
     let info = model.place(DeviceChoice::Gpu);
     if info.kind == DeviceKind::Gpu {
         return Some(model);
@@ -255,7 +255,7 @@ fn a_lost_device_falls_back_to_the_cpu_with_a_notice() {
 fn other_families_stay_on_the_cpu_and_say_why() {
     {
         let name = "deberta-v2-conv";
-        let mut model = load(name);
+        let model = load(name);
         let info = model.place(DeviceChoice::Gpu);
         assert_eq!(info.kind, DeviceKind::Cpu, "{name}");
         let notice = info.notice.unwrap_or_default();
@@ -278,7 +278,7 @@ fn other_families_stay_on_the_cpu_and_say_why() {
 /// `cpu` never opens a device; `auto` never takes a software adapter.
 #[test]
 fn auto_and_cpu_choose_as_documented() {
-    let mut model = load("bert");
+    let model = load("bert");
     let info = model.place(DeviceChoice::Cpu);
     assert_eq!((info.kind, info.notice), (DeviceKind::Cpu, None));
     let info = model.place(DeviceChoice::Auto);

@@ -13,10 +13,12 @@
 //! The page's contract is written out by hand in `www/js/types.js`.
 
 mod attention;
+mod device;
 mod files;
 mod perturb;
 mod workbench;
 
+pub use device::{bertlens_run, take_result};
 pub use workbench::{nearest_rows, summarize_faithfulness};
 
 use std::rc::Rc;
@@ -73,6 +75,7 @@ fn options(v: JsValue) -> Result<ExplainOptions, JsError> {
 
 #[wasm_bindgen(start)]
 fn start() {
+    device::install();
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&format!("bertlens panicked: {info}").into());
     }));
@@ -176,7 +179,7 @@ impl Explainer {
             .map_err(into_error)?;
         Ok(Session {
             model: self.model.clone(),
-            inner,
+            inner: Rc::new(inner),
             run: None,
         })
     }
@@ -201,37 +204,38 @@ impl Explainer {
         to_js(&explain_tokens(&self.model, &input, texts, &opts).map_err(into_error)?)
     }
 
-    /// Σ wₖ ∂F/∂x over `points` (`{alphas, weights}`) of an Integrated
-    /// Gradients `job` (a `Session.igStart`'s): any worker holding the
-    /// model computes it, without the session. Flat `(tokens × width)`, f64.
+    /// Stages Σ wₖ ∂F/∂x over `points` (`{alphas, weights}`) of an
+    /// Integrated Gradients `job` (a `Session.igStart`'s), for `bertlens_run`
+    /// (device.rs): any worker holding the model computes it, without the
+    /// session, on the device the model is placed on. Its result: flat
+    /// `(tokens × width)`, f64.
     #[wasm_bindgen(js_name = igSum)]
-    pub fn ig_sum(
-        &self,
-        job: JsValue,
-        options: JsValue,
-        points: JsValue,
-    ) -> Result<Float64Array, JsError> {
+    pub fn ig_sum(&self, job: JsValue, options: JsValue, points: JsValue) -> Result<(), JsError> {
         let job: IgJob = from_js(job, "job")?;
         let points: Points = from_js(points, "points")?;
-        let sum = job
-            .gradient_sum(&self.model, &self::options(options)?, &points)
-            .map_err(into_error)?;
-        Ok(Float64Array::from(&sum[..]))
+        let opts = self::options(options)?;
+        let model = self.model.clone();
+        device::stage(move || {
+            let sum = job
+                .gradient_sum(&model, &opts, &points)
+                .map_err(into_error)?;
+            Ok(Float64Array::from(&sum[..]).into())
+        });
+        Ok(())
     }
 
-    /// F at points `alphas` of a `job`'s path (forward passes only).
+    /// Stages F at points `alphas` of a `job`'s path (forward passes only);
+    /// its result: `Float32Array`.
     #[wasm_bindgen(js_name = igScores)]
-    pub fn ig_scores(
-        &self,
-        job: JsValue,
-        options: JsValue,
-        alphas: &[f64],
-    ) -> Result<Float32Array, JsError> {
+    pub fn ig_scores(&self, job: JsValue, options: JsValue, alphas: &[f64]) -> Result<(), JsError> {
         let job: IgJob = from_js(job, "job")?;
-        let scores = job
-            .scores(&self.model, &self::options(options)?, alphas)
-            .map_err(into_error)?;
-        Ok(Float32Array::from(&scores[..]))
+        let opts = self::options(options)?;
+        let (model, alphas) = (self.model.clone(), alphas.to_vec());
+        device::stage(move || {
+            let scores = job.scores(&model, &opts, &alphas).map_err(into_error)?;
+            Ok(Float32Array::from(&scores[..]).into())
+        });
+        Ok(())
     }
 }
 
@@ -239,7 +243,7 @@ impl Explainer {
 #[wasm_bindgen]
 pub struct Session {
     model: Rc<Model>,
-    inner: CoreSession,
+    inner: Rc<CoreSession>,
     /// The Integrated Gradients run in progress (the core's driver).
     run: Option<IgRun>,
 }
@@ -252,14 +256,17 @@ impl Session {
         to_js(&self.inner.prediction(&self.model, &self::options(options)?))
     }
 
-    /// The attributions `options` ask for, by any method (`Explanation`);
-    /// Integrated Gradients with all its steps here.
-    pub fn explain(&self, options: JsValue) -> Result<JsValue, JsError> {
-        let e = self
-            .inner
-            .explain(&self.model, &self::options(options)?, &|_| {})
-            .map_err(into_error)?;
-        to_js(&e)
+    /// Stages the attributions `options` ask for, by any method, for
+    /// `bertlens_run` (device.rs), on the device the model is placed on;
+    /// its result: `Explanation` (Integrated Gradients with all its steps here).
+    pub fn explain(&self, options: JsValue) -> Result<(), JsError> {
+        let opts = self::options(options)?;
+        let (model, inner) = (self.model.clone(), self.inner.clone());
+        device::stage(move || {
+            let e = inner.explain(&model, &opts, &|_| {}).map_err(into_error)?;
+            to_js(&e)
+        });
+        Ok(())
     }
 
     /// Every step of `layer` for the query `token` (the classroom's

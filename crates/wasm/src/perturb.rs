@@ -8,12 +8,13 @@ use wasm_bindgen::prelude::*;
 
 use bertlens_core::session::PerturbJob;
 
-use crate::{from_js, into_error, options, to_js, Explainer, Session};
+use crate::{device, from_js, into_error, options, to_js, Explainer, Session};
 
 #[wasm_bindgen]
 impl Explainer {
-    /// F at the inputs `from..to` of `job` (a `Session.perturbStart`'s):
-    /// any worker holding the model scores them, without the session.
+    /// Stages F at the inputs `from..to` of `job` (a `Session.perturbStart`'s)
+    /// for `bertlens_run` (device.rs): any worker holding the model scores
+    /// them, without the session. Its result: `Float64Array`.
     #[wasm_bindgen(js_name = perturbScores)]
     pub fn perturb_scores(
         &self,
@@ -21,12 +22,15 @@ impl Explainer {
         options: JsValue,
         from: usize,
         to: usize,
-    ) -> Result<Float64Array, JsError> {
+    ) -> Result<(), JsError> {
         let job: PerturbJob = from_js(job, "job")?;
-        let scores = job
-            .scores(&self.model, &self::options(options)?, from, to)
-            .map_err(into_error)?;
-        Ok(Float64Array::from(&scores[..]))
+        let opts = self::options(options)?;
+        let model = self.model.clone();
+        device::stage(move || {
+            let scores = job.scores(&model, &opts, from, to).map_err(into_error)?;
+            Ok(Float64Array::from(&scores[..]).into())
+        });
+        Ok(())
     }
 }
 

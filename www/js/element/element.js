@@ -28,6 +28,7 @@ export const ATTRIBUTES = [
   'exports',
   'interactive',
   'model',
+  'device',
   'text',
   'pair',
   'question',
@@ -41,7 +42,7 @@ export const ATTRIBUTES = [
 ];
 
 /** Attributes that change what the engine computes (live mode). */
-const LIVE = ['model', 'text', 'pair', 'question', 'context', 'method', 'n-steps', 'target'];
+const LIVE = ['model', 'device', 'text', 'pair', 'question', 'context', 'method', 'n-steps', 'target'];
 
 const camel = (name) => name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
 

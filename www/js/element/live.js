@@ -130,7 +130,7 @@ export class LiveController {
     const run = ++this.run;
     let model;
     try {
-      model = await sharedModel(el.model);
+      model = await sharedModel(el.model, el.device);
     } catch (e) {
       return el.fail(e.message);
     }

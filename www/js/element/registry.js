@@ -38,10 +38,12 @@ function compiledEngine() {
 
 /**
  * The model `spec` names (an id of models/index.json, or a folder URL
- * relative to the page), shared by every element that names it.
+ * relative to the page), shared by every element that names it on the
+ * same `device` (`auto`, `cpu`, `webgpu`; the attribute `device`).
  * @returns {Promise<SharedModel>}
  */
-export async function sharedModel(spec) {
+export async function sharedModel(spec, device) {
+  device = ['cpu', 'webgpu'].includes(device) ? device : 'auto';
   const entries = await catalogEntries();
   let entry = entries.find((e) => e.id === spec);
   let base;
@@ -61,8 +63,8 @@ export async function sharedModel(spec) {
     entry = entries.find((e) => new URL(e.base, ROOT).href === base);
   }
   const files = entry?.files.map((f) => (typeof f === 'string' ? { name: f } : f)) ?? null;
-  const key = JSON.stringify([base, files]);
-  if (!models.has(key)) models.set(key, new SharedModel(entry?.name ?? spec, base, files));
+  const key = JSON.stringify([base, files, device]);
+  if (!models.has(key)) models.set(key, new SharedModel(entry?.name ?? spec, base, files, device));
   return models.get(key);
 }
 
@@ -71,9 +73,11 @@ export class SharedModel extends EventTarget {
    * @param {string} name
    * @param {string} base  a folder URL
    * @param {{name: string, path?: string}[] | null} files  null: looked for as on a model hub
+   * @param {'auto' | 'cpu' | 'webgpu'} device  where attribution's passes run
    */
-  constructor(name, base, files) {
+  constructor(name, base, files, device) {
     super();
+    this.device = device;
     this.name = name;
     this.base = base;
     this.files = files;
@@ -137,7 +141,7 @@ export class SharedModel extends EventTarget {
       const [module, files] = await Promise.all([compiledEngine(), getFiles({ onProgress })]);
       this.progress = null;
       this.dispatchEvent(new Event('progress'));
-      const pool = new Pool({ size: WORKERS, module });
+      const pool = new Pool({ size: WORKERS, module, device: this.device });
       try {
         this.info = await pool.load(files, this.name, () => getFiles({}));
       } catch (e) {

@@ -23,7 +23,7 @@ pub mod attention;
 pub mod conv;
 pub mod embeddings;
 pub mod encoder;
-#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+#[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod head;
 pub mod kernels;

@@ -1,5 +1,7 @@
 //! The GPU backend: the encoder's layers as WGSL compute shaders
-//! (`kernels.wgsl`) run through `wgpu`, on Vulkan, Metal or DX12.
+//! (`kernels.wgsl`) run through `wgpu`, on Vulkan, Metal or DX12 natively
+//! and on the browser's WebGPU in the page (the same kernels; see [`wait`]
+//! for how the page waits for its device).
 //!
 //! It implements the same [`super::Layers`] interface as the CPU engine
 //! (forward keeping what the backward pass reads, and the input-only
@@ -17,6 +19,7 @@
 //! the same thing on the CPU and says so.
 
 mod encoder;
+pub mod wait;
 
 pub use encoder::{GpuEncoder, GpuTape};
 
@@ -175,7 +178,13 @@ impl Gpu {
     /// Opens the first adapter `which` allows, with every limit it has,
     /// and compiles the kernels.
     pub fn open(which: Adapters) -> Result<Arc<Gpu>> {
-        pollster::block_on(Self::open_async(which))
+        if !wait::can_wait() {
+            return Err(device_error(
+                "is not available: this page cannot wait for WebGPU (its browser lacks \
+                 JavaScript Promise Integration)",
+            ));
+        }
+        wait::block_on(Self::open_async(which))
     }
 
     async fn open_async(which: Adapters) -> Result<Arc<Gpu>> {
@@ -191,9 +200,21 @@ impl Gpu {
                 ..Default::default()
             })
             .await
-            .map_err(|e| device_error(format!("is not available: no adapter ({e})")))?;
-        let info = adapter.get_info();
-        let software = info.device_type == wgpu::DeviceType::Cpu;
+            .map_err(|e| {
+                if cfg!(target_arch = "wasm32") {
+                    device_error("is not available: this browser offers no WebGPU adapter")
+                } else {
+                    device_error(format!("is not available: no adapter ({e})"))
+                }
+            })?;
+        let mut info = adapter.get_info();
+        if info.name.is_empty() {
+            // WebGPU: wgpu has the adapter's description alone, often empty.
+            info.name = wait::adapter().unwrap_or_else(|| "a WebGPU adapter".into());
+        }
+        // WebGPU reports no device type; its software adapter is SwiftShader.
+        let software = info.device_type == wgpu::DeviceType::Cpu
+            || info.name.to_lowercase().contains("swiftshader");
         if software && which == Adapters::Hardware {
             return Err(device_error(format!(
                 "is not available: the only adapter is a software one ({})",
@@ -293,8 +314,11 @@ impl Gpu {
             layout,
             pipelines,
             spare,
-            adapter: format!("{} ({:?}, {})", info.name, info.backend, info.driver_info)
-                .replace(", )", ")"),
+            adapter: match info.backend {
+                wgpu::Backend::BrowserWebGpu => info.name.clone(),
+                _ => format!("{} ({:?}, {})", info.name, info.backend, info.driver_info)
+                    .replace(", )", ")"),
+            },
             software,
             limits,
             lost,
@@ -396,13 +420,10 @@ impl Gpu {
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
+            wait::wake();
         });
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| device_error(format!("stopped answering: {e}")))?;
-        rx.recv()
-            .map_err(|_| device_error("did not return its results"))?
-            .map_err(|e| device_error(format!("could not return its results: {e}")))?;
+        let mapped = self.mapped(&rx)?;
+        mapped.map_err(|e| device_error(format!("could not return its results: {e}")))?;
         let view = slice
             .get_mapped_range()
             .map_err(|e| device_error(format!("could not return its results: {e}")))?;
@@ -411,6 +432,32 @@ impl Gpu {
         staging.unmap();
         self.check()?;
         Ok(out)
+    }
+
+    /// What the map callback sent, once the device has run everything before.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn mapped<T>(&self, rx: &std::sync::mpsc::Receiver<T>) -> Result<T> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| device_error(format!("stopped answering: {e}")))?;
+        rx.recv()
+            .map_err(|_| device_error("did not return its results"))
+    }
+
+    /// What the map callback sent: the browser calls it from its event loop,
+    /// which runs while the host has the stack suspended.
+    #[cfg(target_arch = "wasm32")]
+    fn mapped<T>(&self, rx: &std::sync::mpsc::Receiver<T>) -> Result<T> {
+        loop {
+            match rx.try_recv() {
+                Ok(v) => return Ok(v),
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    self.check()?;
+                    wait::pause();
+                }
+                Err(_) => return Err(device_error("did not return its results")),
+            }
+        }
     }
 
     /// A new pass: dispatches recorded, then run at once by [`Pass::submit`].
@@ -429,8 +476,8 @@ impl Gpu {
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let invalid = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let out = f();
-        let invalid = pollster::block_on(invalid.pop());
-        let oom = pollster::block_on(oom.pop());
+        let invalid = wait::block_on(invalid.pop());
+        let oom = wait::block_on(oom.pop());
         if let Some(e) = oom {
             return Err(device_error(format!("ran out of memory: {e}")));
         }
