@@ -131,7 +131,9 @@ $(VENV_REF)/.ok: $(MODEL_DIR)/head.json
 # tokenizer goldens when tests/fixtures/gen_tokenizers.py is there, then the perturbation
 # methods' goldens (tests/fixtures/perturbation.json, on the folders just written) and
 # attention flow's (tests/fixtures/flow.json, networkx's max-flow on the same folders),
-# SmoothGrad's and VarGrad's (tests/fixtures/noise.json, Captum's noise recorded).
+# SmoothGrad's and VarGrad's (tests/fixtures/noise.json, Captum's noise recorded),
+# KernelSHAP's and LIME's (tests/fixtures/sampled.json) and the lens on every layer's
+# (tests/fixtures/lens.json, each model's layers cut so that its own head reads them).
 fixtures: $(VENV_REF)/.ok
 	$(VENV_REF)/bin/python tests/fixtures/generate.py --default-model $(MODEL_DIR)
 	if [ -f tests/fixtures/gen_tokenizers.py ]; then $(VENV_REF)/bin/python tests/fixtures/gen_tokenizers.py; fi
@@ -139,6 +141,7 @@ fixtures: $(VENV_REF)/.ok
 	$(VENV_REF)/bin/python tests/fixtures/gen_flow.py
 	$(VENV_REF)/bin/python tests/fixtures/gen_noise.py
 	$(VENV_REF)/bin/python tests/fixtures/gen_sampled.py
+	$(VENV_REF)/bin/python tests/fixtures/gen_lens.py
 
 clean:
 	$(CARGO) clean

@@ -72,6 +72,7 @@ export async function loadModel(label, getFiles, extra = {}) {
     state.explanation = null;
     state.input = null;
     state.cache = new Map();
+    state.lens = null;
     // A link's class (extra.target) is kept when the model has it, else said to be ignored.
     const target = extra.target ?? '';
     state.options.target = knownTarget(info, target) ? target : '';
@@ -207,10 +208,23 @@ export async function explain() {
     state.view.head.hover = null;
     update();
     findNeighbours(input);
+    readLens(input, opts);
     await attribute(signal, preview);
   } catch (e) {
     finishWithError(e, signal);
   }
+}
+
+/** The lens on every layer of `input` (one forward pass; not for a bare encoder), shown when it comes. */
+async function readLens(input, opts) {
+  if (state.model.info.task === 'encoder' || sameInput(state.lens?.input, input)) return;
+  state.lens = { input, result: null, error: null };
+  try {
+    state.lens.result = await pool.call(0, 'lens', { ...input, options: opts });
+  } catch (e) {
+    state.lens.error = e.message;
+  }
+  if (sameInput(state.lens?.input, input)) update();
 }
 
 /**

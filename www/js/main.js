@@ -276,6 +276,7 @@ function bindExports() {
     { panel: 'attention-panel', target: () => $(`view-${state.view.tab}`), name: () => `attention-${state.view.tab}-${about()}` },
     { panel: 'steps-panel', target: () => $('step-body'), name: () => `steps-${about()}` },
     { panel: 'igpath-panel', target: () => $('igpath'), name: () => `ig-path-${about()}` },
+    { panel: 'lens-panel', target: () => $('lens'), name: () => `lens-${about()}` },
     { panel: 'faithfulness-panel', target: () => $('faithfulness'), name: () => `faithfulness-${about()}` },
     { panel: 'dataset-panel', target: () => $('dataset-results'), name: () => 'workbench' },
   ];

@@ -14,6 +14,7 @@ import { renderEntities } from './views/entities.js';
 import { renderFillers } from './views/fillers.js';
 import { renderAttribution } from './views/attribution.js';
 import { renderIgPath } from './views/igpath.js';
+import { renderLens } from './views/lens.js';
 import { renderTabs } from './tabs.js';
 import { renderWorkbench } from './views/workbench.js';
 
@@ -224,6 +225,7 @@ function renderResults() {
   renderPredictionPanel(a, labels);
   renderAttributionPanel(labels);
   renderIgPathPanel(a, labels);
+  renderLensPanel(labels);
   renderTabs(a, labels);
 }
 
@@ -315,6 +317,20 @@ function renderAttributionPanel(labels) {
   } else {
     fill($('attribution'), h('p', { class: 'muted' }, state.busy ? 'Computing the attributions…' : 'No attributions yet.'));
   }
+}
+
+/** The lens on every layer of the analysed input (views/lens.js), once it has come. */
+function renderLensPanel(labels) {
+  const l = state.lens;
+  const current = l && l.input.text === state.input?.text && l.input.pair === state.input?.pair;
+  $('lens-panel').hidden = !current || (!l.result && !l.error);
+  if (!current || !changed('lens', [l, l.result, l.error, labels.join('\u0000'), state.explanation?.target])) return;
+  if (l.error) {
+    fill($('lens'), h('p', { class: 'message error' }, l.error));
+    return;
+  }
+  const info = state.model.info;
+  renderLens($('lens'), { layers: l.result, task: info.task, labels: info.labels, tokens: labels, target: state.explanation?.target ?? null });
 }
 
 /**

@@ -75,6 +75,8 @@ export const state = {
    * cacheKey of the explanation it walks (another text or option makes it stale).
    */
   igPath: null,
+  /** The lens on every layer of the analysed input: {input, result: LensLayer[] | null, error}. */
+  lens: null,
   /** The step-through (stepspanel.js): the layer and query token computed, the head and step shown; result: the engine's steps. */
   steps: { layer: 0, head: 0, token: 1, step: 0, key: '', result: null, busy: false, error: null },
   /** The dataset workbench (dataset.js). */

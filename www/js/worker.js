@@ -141,6 +141,11 @@ const handlers = {
     return arrays(s.attentionLayer(req.layer, req.head ?? undefined));
   },
 
+  /** The lens on every layer (`LensLayer[]`): the head on each layer's hidden states. */
+  lens(req) {
+    return prepared(req, { anyTopK: true }).lens(req.options);
+  },
+
   /** Every step of one layer for one query token (the classroom's step-through). */
   steps(req) {
     return prepared(req, { anyTopK: true }).steps(req.layer, req.token);

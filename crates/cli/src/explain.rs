@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use bertlens_core::explain::{explain, explain_observed, explain_tokens, Part, RolloutRow};
+use bertlens_core::explain::{explain, explain_observed, explain_tokens, lens, Part, RolloutRow};
 use bertlens_core::{
     AttributionLayer, Baseline, DeviceChoice, ExplainOptions, Integration, Method, Model,
     ModelFiles, NoiseBase, SaliencyNorm, Steps, TargetOutput, Task,
@@ -131,7 +131,12 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
             args.pair.as_deref(),
         ),
     };
-    let e = explain_with_progress(&model, text, pair, &opts).map_err(|e| e.to_string())?;
+    let mut e = explain_with_progress(&model, text, pair, &opts).map_err(|e| e.to_string())?;
+    if args.lens {
+        let input = model.tokenize(text, pair).map_err(|e| e.to_string())?;
+        let texts = [text, pair.unwrap_or_default()];
+        e.lens = Some(lens::lens(&model, &input, texts, opts.top_k).map_err(|e| e.to_string())?);
+    }
     if let Some(path) = &args.html {
         let json = serde_json::to_string(&e).map_err(|e| e.to_string())?;
         let mut attrs = vec![("view", "all")];

@@ -150,6 +150,11 @@ pub struct ExplainArgs {
     /// each word is one feature (removed whole).
     #[arg(long)]
     pub words: bool,
+    /// Also apply the head to every layer's hidden states (the lens on every layer):
+    /// class probabilities, the first mask's fillers, each token's label or the best
+    /// answer per layer, from the embeddings' output (layer 0) to the last.
+    #[arg(long, conflicts_with = "batch")]
+    pub lens: bool,
     /// Occlusion: features (tokens, or words with --words) per window (Captum's
     /// sliding_window_shapes); 1 is feature ablation.
     #[arg(long, default_value_t = 1)]

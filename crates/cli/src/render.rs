@@ -7,6 +7,7 @@
 use std::fmt::Write;
 
 use bertlens_core::attribution::ablation::{FeatureUnit, PerturbationReport};
+use bertlens_core::explain::lens::LensLayer;
 use bertlens_core::explain::{Attribution, IgReport, Method, NoiseReport, Word};
 use bertlens_core::{AttributionLayer, Baseline, Explanation, NoiseBase, TargetOutput, Task};
 
@@ -380,6 +381,9 @@ pub fn explanation(e: &Explanation, texts: [&str; 2], top: usize, color: bool) -
     for b in blocks {
         attribution(&mut out, e, &b, texts, color);
     }
+    if let Some(layers) = &e.lens {
+        lens(&mut out, e, layers);
+    }
     if e.truncated {
         let _ = writeln!(
             out,
@@ -393,6 +397,47 @@ pub fn explanation(e: &Explanation, texts: [&str; 2], top: usize, color: bool) -
         );
     }
     out
+}
+
+/// The lens on every layer: what the head reads from each layer's hidden
+/// states, one line a layer.
+fn lens(out: &mut String, e: &Explanation, layers: &[LensLayer]) {
+    let _ = writeln!(
+        out,
+        "\nThe lens on every layer (the head on each layer's hidden states; 0: the embeddings):"
+    );
+    for l in layers {
+        let read = if let Some(p) = &l.probabilities {
+            let best = (0..p.len()).fold(0, |b, i| if p[i] > p[b] { i } else { b });
+            let mut read = format!(
+                "{} {:.1}%",
+                e.labels.get(best).map_or("?", String::as_str),
+                100.0 * p[best]
+            );
+            if let (Some(t), Some(label)) = (e.target, &e.target_label) {
+                if t != best && t < p.len() {
+                    let _ = write!(read, "   ({label} {:.1}%)", 100.0 * p[t]);
+                }
+            }
+            read
+        } else if let Some(fill) = &l.fill {
+            fill.iter()
+                .map(|f| format!("{} {:.1}%", f.token, 100.0 * f.score))
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else if let Some(labels) = &l.token_labels {
+            labels
+                .iter()
+                .map(|t| t.label.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else if let Some(a) = &l.answer {
+            format!("“{}” {:.1}%", a.text, 100.0 * a.score)
+        } else {
+            "no answer".into()
+        };
+        let _ = writeln!(out, "  layer {:>2}: {read}", l.layer);
+    }
 }
 
 /// One attribution: what it explains, its delta, the painted text and a bar per token.

@@ -564,3 +564,73 @@ fn kernel_shap_and_lime_from_the_command_line() {
         "{err}"
     );
 }
+
+/// `--lens`: the head on every layer (held to transformers in the core's
+/// tests/lens.rs), in the JSON and as text: one reading per layer, the last
+/// the prediction.
+#[test]
+fn explain_lens_reads_every_layer() {
+    let model = fixture("bert");
+    let m = model.to_str().unwrap();
+    let text = "The movie was wonderful.";
+    let (code, out, err) = run(&[
+        "explain", "--model", m, "--json", "--lens", "--method", "saliency", text,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let e: Value = serde_json::from_str(&out).unwrap();
+    let lens = e["lens"].as_array().unwrap();
+    let layers: Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        lens.len() as u64,
+        layers["num_hidden_layers"].as_u64().unwrap() + 1
+    );
+    for (l, reading) in lens.iter().enumerate() {
+        assert_eq!(reading["layer"], json!(l));
+        let p = reading["probabilities"].as_array().unwrap();
+        let sum: f64 = p.iter().map(|x| x.as_f64().unwrap()).sum();
+        assert!(
+            (sum - 1.0).abs() < 1e-5,
+            "layer {l}: probabilities sum to {sum}"
+        );
+    }
+    let last = &lens.last().unwrap()["probabilities"];
+    for (a, b) in last
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(e["probabilities"].as_array().unwrap())
+    {
+        assert!((a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-6);
+    }
+    // Without --lens, no lens; as text, a line per layer.
+    let (_, plain, _) = run(&[
+        "explain", "--model", m, "--json", "--method", "saliency", text,
+    ]);
+    assert!(serde_json::from_str::<Value>(&plain)
+        .unwrap()
+        .get("lens")
+        .is_none());
+    let (code, out, err) = run(&[
+        "explain", "--model", m, "--lens", "--method", "saliency", "--color", "never", text,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("The lens on every layer"), "{out}");
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.trim_start().starts_with("layer "))
+            .count(),
+        lens.len(),
+        "{out}"
+    );
+    // A fill-mask text without a mask: a clear message, exit 1.
+    let (code, _, err) = run(&[
+        "explain",
+        "--model",
+        fixture("bert-mlm").to_str().unwrap(),
+        "--lens",
+        "No mask here.",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("mask"), "{err}");
+}

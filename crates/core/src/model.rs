@@ -4,7 +4,8 @@
 
 use crate::config::CheckpointConfig;
 use crate::device::{DeviceChoice, DeviceInfo, Placement};
-use crate::engine::{Network, Rows, Shared, Threads, Trace};
+use crate::engine::record::LayerInputs;
+use crate::engine::{with_tape, Network, Rows, Shared, Threads, Trace};
 use crate::error::{Error, Result};
 use crate::files::ModelFiles;
 use crate::head_spec::HeadSpec;
@@ -348,6 +349,26 @@ impl Model {
             trace,
             Threads::Pool,
         ))
+    }
+
+    /// Every layer's hidden states of one input, as the head reads them:
+    /// `[l]` `(t, h)` for l = 0 (the embeddings block's output, projected
+    /// where the family projects it) to the number of layers, as
+    /// transformers' `hidden_states[l]`; through the final norm where the
+    /// family has one (ModernBERT), as the last layer's are.
+    pub fn layer_states(&self, input: &Tokenized) -> Result<Vec<Vec<f32>>> {
+        let x = self.layer_input(AttributionLayer::Embeddings, input, &input.ids)?;
+        let encoder = &self.network.encoder;
+        let mut rec = LayerInputs::default();
+        let last = with_tape(|tape| {
+            encoder.forward_recorded(x, 1, input.len(), tape, &mut rec, Threads::Pool)
+        });
+        let mut states = rec.states;
+        for s in &mut states {
+            encoder.through_final_norm(s);
+        }
+        states.push(last);
+        Ok(states)
     }
 
     /// The head's logits at `rows` of one input's hidden states.

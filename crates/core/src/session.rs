@@ -111,6 +111,16 @@ impl Session {
         [self.texts[0].as_str(), self.texts[1].as_str()]
     }
 
+    /// The lens on every layer of this input (`top_k` fillers for fill-mask):
+    /// the head on each layer's hidden states (explain/lens.rs).
+    pub fn lens(
+        &self,
+        model: &Model,
+        top_k: usize,
+    ) -> Result<Vec<crate::explain::lens::LensLayer>> {
+        crate::explain::lens::lens(model, &self.input, self.texts(), top_k)
+    }
+
     /// The attentions of the pass, if it recorded them.
     pub fn attentions(&self) -> Option<&Attentions> {
         self.attentions.as_ref()

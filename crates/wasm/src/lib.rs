@@ -269,6 +269,19 @@ impl Session {
         Ok(())
     }
 
+    /// The lens on every layer (`LensLayer[]`): the head on each layer's
+    /// hidden states, from the embeddings' output (0) to the last layer;
+    /// fill-mask reads the first mask's `options.top_k` fillers.
+    pub fn lens(&self, options: JsValue) -> Result<JsValue, JsError> {
+        let opts = self::options(options)?;
+        to_js(
+            &self
+                .inner
+                .lens(&self.model, opts.top_k)
+                .map_err(into_error)?,
+        )
+    }
+
     /// Every step of `layer` for the query `token` (the classroom's
     /// step-through, `bertlens_core::steps::StepThrough`): the embeddings' terms,
     /// q, k, v, the attention row, Σ a v, the output projection,

@@ -26,6 +26,13 @@ canvas { display: block; }
 .vec { display: inline-flex; border: 1px solid var(--line); }
 .vec .cell { display: inline-block; width: 8px; height: 16px; }
 .table-scroll { overflow: auto; max-height: 640px; }
+/* the lens on every layer (views/lens.js) */
+table.lens-table { border-collapse: collapse; font-size: 13px; }
+table.lens-table th, table.lens-table td { padding: 3px 8px; border-bottom: 1px solid var(--rule); white-space: nowrap; }
+table.lens-table thead th { font-weight: 600; text-align: right; max-width: 11em; overflow: hidden; text-overflow: ellipsis; }
+table.lens-table thead th:first-child, table.lens-table tbody th { text-align: left; color: var(--muted); font-weight: 500; }
+table.lens-table td.lens-p { text-align: right; font-variant-numeric: tabular-nums; min-width: 4.5em; }
+table.lens-table td.lens-top, table.lens-table thead th:last-child { text-align: left; max-width: none; }
 table.neuron { border-collapse: collapse; font-size: 13px; }
 table.neuron th, table.neuron td { padding: 2px 8px; border-bottom: 1px solid var(--rule); white-space: nowrap; text-align: left; }
 table.neuron thead th { position: sticky; top: 0; background: var(--panel); font-weight: 600; }

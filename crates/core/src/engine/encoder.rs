@@ -481,7 +481,7 @@ impl Encoder {
 
     /// [`Self::forward`], telling `rec` what it computes (the plain pass is
     /// monomorphized with [`NoRecord`]: no recording branch is left in it).
-    fn forward_recorded(
+    pub(crate) fn forward_recorded(
         &self,
         mut x: Vec<f32>,
         n: usize,
@@ -534,6 +534,15 @@ impl Encoder {
             kernels::layer_norm(&mut x, final_xhat, final_rstd, &f.gamma, &f.beta, f.eps);
         }
         x
+    }
+
+    /// `x` `(rows, h)` through the final norm (ModernBERT's), if there is one.
+    pub fn through_final_norm(&self, x: &mut [f32]) {
+        if let Some(f) = &self.final_norm {
+            let rows = x.len() / self.hidden.max(1);
+            let (mut xhat, mut rstd) = (vec![0f32; x.len()], vec![0f32; rows]);
+            kernels::layer_norm(x, &mut xhat, &mut rstd, &f.gamma, &f.beta, f.eps);
+        }
     }
 
     /// The input gradient of `forward`: ∂F/∂(last hidden states) in,

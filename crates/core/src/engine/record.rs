@@ -41,6 +41,22 @@ pub trait Recorder {
     fn stage(&mut self, _layer: usize, _stage: Stage, _m: &[f32], _width: usize, _t: usize) {}
 }
 
+/// Every layer's input of the first sequence: transformers' `hidden_states[l]`
+/// for `l` below the number of layers (the lens on every layer).
+#[derive(Debug, Default, Clone)]
+pub struct LayerInputs {
+    /// `[layer]`, each `(t, h)`.
+    pub states: Vec<Vec<f32>>,
+}
+
+impl Recorder for LayerInputs {
+    fn stage(&mut self, _layer: usize, stage: Stage, m: &[f32], width: usize, t: usize) {
+        if stage == Stage::Input {
+            self.states.push(m[..t * width].to_vec());
+        }
+    }
+}
+
 /// Records nothing: the plain forward pass.
 pub struct NoRecord;
 

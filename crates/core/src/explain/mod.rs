@@ -5,6 +5,7 @@
 //! merge wordpieces into words. The [`Explanation`] it returns is the JSON
 //! contract of `bertlens explain --json` and of the page.
 
+pub mod lens;
 mod objectives;
 mod options;
 mod vocabulary;
@@ -176,6 +177,10 @@ pub struct Explanation {
     /// Where the attributions were computed: the CPU, or a GPU and its adapter.
     #[serde(default)]
     pub device: DeviceInfo,
+    /// The lens on every layer (`bertlens explain --lens`): the head applied
+    /// to each layer's hidden states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lens: Option<Vec<lens::LensLayer>>,
 }
 
 /// Explains `text` (with `pair`: the second text of a sentence pair, or
@@ -324,6 +329,7 @@ pub fn assemble(
             .map(|m| m.fill.clone()),
         masks,
         device: model.device(),
+        lens: None,
     }
 }
 
