@@ -1,7 +1,7 @@
 // The lens on every layer: what the model's own head reads from each layer's
 // hidden states (0: the embeddings' output; the last row is the prediction),
 // the engine's `LensLayer[]`. A classifier: a layer × class table of
-// probabilities, shaded by them; fill-mask: the fillers each layer would
+// probabilities, each a bar behind its number; fill-mask: the fillers each layer would
 // choose; token classification: each token's label per layer; question
 // answering: the answer each layer would give. Where in the depth a decision
 // forms. Pure: data in, DOM out.
@@ -34,7 +34,11 @@ export function settlesAt(readings) {
 
 const argmax = (p) => p.reduce((b, x, i) => (x > p[b] ? i : b), 0);
 const layerName = (l) => (l === 0 ? 'embeddings' : `layer ${l}`);
-const shade = (p) => ({ background: `color-mix(in srgb, var(--accent) ${Math.round(p * 70)}%, transparent)`, color: p > 0.55 ? 'var(--on-accent)' : '' });
+/** A cell's probability as a bar behind its text (the text keeps the ink's contrast). */
+const shade = (p) => {
+  const w = `${(100 * Math.min(1, Math.max(0, p))).toFixed(1)}%`;
+  return { background: `linear-gradient(90deg, color-mix(in srgb, var(--accent) 38%, transparent) ${w}, transparent ${w})` };
+};
 
 /**
  * @param {HTMLElement} el
