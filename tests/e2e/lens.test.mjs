@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { shot, startPage, stopPage } from './harness.mjs';
+import { open, shot, startPage, stopPage } from './harness.mjs';
 import { DEFAULT_MODEL, FIXTURES, askQuestion, cli, explainText, loadUrl, serveFixtures, settle } from './common.mjs';
 
 /** The shaded cells' probabilities, row by row. */
@@ -102,5 +102,34 @@ describe('the lens on every layer', () => {
     await settle(page, (s) => s.explanation && !s.preview, null);
     await page.locator('#lens-panel').scrollIntoViewIfNeeded();
     await shot(page, 'lens-qa', { fullPage: false });
+  });
+
+  it('<bert-lens view="lens"> draws the same table', async () => {
+    const { browser, server } = ctx;
+    const { page, log } = await open(browser, `${server.url}/embed/`);
+    const text = 'can you book a table for two at the italian place tonight';
+    await page.evaluate((t) => {
+      const el = document.createElement('bert-lens');
+      el.id = 'lens-el';
+      globalThis.lensResult = new Promise((resolve, reject) => {
+        el.addEventListener('bert-lens-result', (ev) => resolve(ev.detail), { once: true });
+        el.addEventListener('bert-lens-error', (ev) => reject(new Error(String(ev.detail))), { once: true });
+      });
+      for (const [k, v] of Object.entries({ model: 'minilm-intent', view: 'lens', method: 'saliency', text: t })) el.setAttribute(k, v);
+      document.body.prepend(el); // in view: a live figure runs once it is seen, and asks first
+      scrollTo(0, 0);
+    }, text);
+    await page.locator('#lens-el').getByRole('button', { name: /Run in your browser/ }).click({ timeout: 60000 });
+    await page.evaluate(() => globalThis.lensResult);
+    await page.waitForFunction(() => document.getElementById('lens-el').shadowRoot.querySelector('#lens-table'), null, { timeout: 60000 });
+    const rows = await page.evaluate(() =>
+      [...document.getElementById('lens-el').shadowRoot.querySelectorAll('#lens-table tbody tr')].map((tr) => [...tr.querySelectorAll('td.lens-p')].map((td) => Number(td.dataset.p))),
+    );
+    const want = cli('--model', DEFAULT_MODEL, '--lens', '--method', 'saliency', text);
+    assert.equal(rows.length, want.lens.length);
+    const last = want.lens[want.lens.length - 1].probabilities;
+    assert.ok(Math.abs(rows[rows.length - 1][0] - Math.max(...last)) <= 1e-5);
+    await shot(page, 'lens-element', { fullPage: false });
+    assert.deepEqual(log.errors, []);
   });
 });

@@ -310,6 +310,7 @@ export class BertLens extends HTMLElement {
         live: Boolean(this.live),
         analysis: this.live?.analysis,
         igPath: this.live?.igPath,
+        lens: this.live?.lens,
         steps: this.live?.steps,
         stepsError: this.live?.stepsError,
         attention: (this.attention ??= viewState({ layer: this.layer, head: this.head, token: this.token })),

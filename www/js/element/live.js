@@ -74,7 +74,7 @@ export class LiveController {
 
   /** Whether the view shown draws what the last run did not compute: the attention, or the IG path. */
   missing() {
-    return (this.shows(ATTENTION) && !this.analysis) || (this.shows(['ig-path']) && !this.igPath);
+    return (this.shows(ATTENTION) && !this.analysis) || (this.shows(['ig-path']) && !this.igPath) || (this.shows(['lens']) && !this.lens);
   }
 
   /** Whether the element shows any of `views` (its view may be a list). */
@@ -249,11 +249,14 @@ export class LiveController {
       if (run !== this.run || !e) return;
       // The walk along the Integrated Gradients path (a backward pass per point), when shown.
       const path = this.shows(['ig-path']) ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'igPath', { ...input, options: { ...input.options, method: 'ig' } }) : null)) : null;
+      // The lens on every layer (one forward pass), when shown.
+      const lens = this.shows(['lens']) ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'lens', input) : null)) : null;
       if (run !== this.run) return;
       this.explained = [text, pair];
       // Its maps come a view at a time, from the worker that keeps this pass.
       this.analysis = analysis && onDemand(analysis, (what) => this.model.run((pool) => pool.call(0, 'attentionMaps', { text, pair: input.pair, ...what })));
       this.igPath = path;
+      this.lens = lens;
       this.steps = null;
       this.stepsError = null;
       this.stepsKey = null;

@@ -13,6 +13,7 @@ import { renderFillers } from '../views/fillers.js';
 import { renderAttribution } from '../views/attribution.js';
 import { renderHeatmap, heatmapAsk } from '../views/heatmap.js';
 import { renderIgPath } from '../views/igpath.js';
+import { renderLens } from '../views/lens.js';
 import { ATTENTION_VIEWS as LIVE_ATTENTION, presentAttention } from './attention.js';
 
 /** The views `view` names: one, or a list (`"prediction attribution head"`, commas or spaces). */
@@ -30,7 +31,7 @@ export const VIEWS = ['attribution', 'prediction', 'all'];
 const ATTENTION_VIEWS = ['heatmap', 'rollout', 'head', 'model', 'neuron', 'steps'];
 
 /** The views only a live element draws. */
-export const LIVE_ONLY = ['heatmap', 'rollout', 'head', 'model', 'neuron', 'steps', 'ig-path'];
+export const LIVE_ONLY = ['heatmap', 'rollout', 'head', 'model', 'neuron', 'steps', 'ig-path', 'lens'];
 
 /** The fields an explanation must have for any view. */
 const REQUIRED = ['task', 'tokens', 'offsets', 'sequence_ids', 'word_ids', 'attributions'];
@@ -101,7 +102,7 @@ const NO_ACTIONS = { onTarget: null, onShowAll: () => {} };
  *          maxTokens?: number, preview?: boolean, answer?: number, activation?: string}} data
  *   answer: which of the answers is explained (question answering); live: analysis, the forward
  *   pass with its attention (heatmap, head, model, neuron, steps); igPath, the Integrated Gradients
- *   path (ig-path); steps, stepsError: the step-through's numbers; attention: the attention views'
+ *   path (ig-path); lens, the lens on every layer (lens); steps, stepsError: the step-through's numbers; attention: the attention views'
  *   state (element/attention.js); heatmap: the heatmap's {layer, source}
  * @param {{onTarget?: ((i: number) => void) | null, onShowAll?: (v: boolean) => void,
  *          onToken?: (i: number) => void, onFiller?: (mask: number, id: number) => void,
@@ -125,6 +126,10 @@ export function present(el, data, actions = NO_ACTIONS) {
   const view = views[0];
   if (view === 'ig-path') {
     igPath(el, data);
+    return;
+  }
+  if (view === 'lens') {
+    lens(el, data);
     return;
   }
   if (view === 'heatmap' && data.analysis) {
@@ -211,6 +216,21 @@ function igPath(el, data) {
   const explained = data.e.method === 'ig' && ig && !ig.auto ? { integration: ig.integration, n_steps: ig.n_steps } : null;
   const draw = (k) => renderIgPath(box, { path, labels, special, explained }, { k }, { onStep: draw, onRule: null });
   draw(path.alphas.length - 1);
+}
+
+/** The lens on every layer (views/lens.js): live only; a saved explanation carries it only from `bertlens explain --lens`. */
+function lens(el, data) {
+  const layers = data.lens ?? data.e?.lens ?? null;
+  if (!layers) {
+    const text = data.live
+      ? 'Reading every layer…'
+      : 'The lens view reads what the head says at every layer: give the element a model and a text (live), or a saved explanation written by bertlens explain --lens.';
+    fill(el, h('p', { class: data.live ? 'muted' : 'message error', role: 'note' }, text));
+    return;
+  }
+  const box = h('section', { part: 'lens', class: 'lens-view', 'aria-label': 'What each layer would say' });
+  fill(el, box);
+  renderLens(box, { layers, task: data.e.task, labels: data.e.labels, tokens: tokenLabels(data.e, data.texts), target: data.e.target ?? null });
 }
 
 function prediction(el, data, actions) {
