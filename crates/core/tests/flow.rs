@@ -15,12 +15,6 @@ use bertlens_core::Task;
 use common::*;
 use serde_json::Value;
 
-fn goldens() -> Value {
-    let path = fixtures().join("flow.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
 /// The options a golden case was generated with.
 fn options_of(case: &Value) -> ExplainOptions {
     let task = case["task"].as_str().unwrap();
@@ -46,7 +40,7 @@ fn options_of(case: &Value) -> ExplainOptions {
 
 #[test]
 fn attention_flow_matches_networkx() {
-    let g = goldens();
+    let g = golden_file("flow.json");
     let cases = g["cases"].as_array().unwrap();
     assert!(cases.len() >= 10);
     let mut worst = 0f64;
@@ -55,13 +49,7 @@ fn attention_flow_matches_networkx() {
         let model = load(name);
         let (text, pair) = (case["text"].as_str().unwrap(), case["pair"].as_str());
         let what = format!("{name} {text:?} {pair:?}");
-        let want_ids: Vec<u32> = case["input_ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as u32)
-            .collect();
-        assert_eq!(model.tokenize(text, pair).unwrap().ids, want_ids, "{what}");
+        assert_ids(case, &model.tokenize(text, pair).unwrap(), &what);
         assert_eq!(
             model.num_layers(),
             case["layers"].as_u64().unwrap() as usize

@@ -10,12 +10,6 @@ use bertlens_core::explain::lens::lens;
 use common::*;
 use serde_json::Value;
 
-fn goldens() -> Value {
-    let path = fixtures().join("lens.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
 fn floats(v: &Value) -> Vec<f64> {
     v.as_array()
         .unwrap()
@@ -31,7 +25,7 @@ fn is_top(p: &[f64], i: usize, tol: f64) -> bool {
 
 #[test]
 fn the_lens_on_every_layer_matches_transformers() {
-    let g = goldens();
+    let g = golden_file("lens.json");
     let cases = g["cases"].as_array().unwrap();
     assert!(cases.len() >= 15);
     let mut worst = 0f64;
@@ -41,13 +35,7 @@ fn the_lens_on_every_layer_matches_transformers() {
         let (text, pair) = (case["text"].as_str().unwrap(), case["pair"].as_str());
         let what = format!("{name} {text:?}");
         let input = model.tokenize(text, pair).unwrap();
-        let want_ids: Vec<u32> = case["input_ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as u32)
-            .collect();
-        assert_eq!(input.ids, want_ids, "{what}: tokens");
+        assert_ids(case, &input, &what);
         let got = lens(&model, &input, [text, pair.unwrap_or("")], 5).unwrap();
         let want = case["layers"].as_array().unwrap();
         assert_eq!(

@@ -17,6 +17,24 @@ pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
 }
 
+/// A JSON golden file of tests/fixtures (`flow.json`, `lens.json`, …).
+pub fn golden_file(name: &str) -> Value {
+    let path = fixtures().join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A golden case's tokens (`input_ids`), checked against `input`'s.
+pub fn assert_ids(case: &Value, input: &Tokenized, what: &str) {
+    let want: Vec<u32> = case["input_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect();
+    assert_eq!(input.ids, want, "{what}: tokens");
+}
+
 pub fn fixture_files(name: &str) -> ModelFiles {
     ModelFiles::read_dir(fixtures().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
