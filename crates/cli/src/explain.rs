@@ -139,7 +139,9 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
     }
     if let Some(path) = &args.html {
         let json = serde_json::to_string(&e).map_err(|e| e.to_string())?;
-        let mut attrs = vec![("view", "all")];
+        // With --lens, the figure draws the lens too (from the JSON it carries).
+        let view = if args.lens { "all lens" } else { "all" };
+        let mut attrs = vec![("view", view)];
         if qa {
             attrs.extend([("question", text), ("context", pair.unwrap_or_default())]);
         } else {

@@ -86,6 +86,10 @@ const MODULES: &[(&str, &str)] = &[
         include_str!("../../../www/js/views/igpath.js"),
     ),
     (
+        "js/views/lens.js",
+        include_str!("../../../www/js/views/lens.js"),
+    ),
+    (
         "js/views/pathplot.js",
         include_str!("../../../www/js/views/pathplot.js"),
     ),
