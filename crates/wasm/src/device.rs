@@ -1,7 +1,7 @@
 //! The device a model's attribution runs on, and calls that can wait for
 //! it. WebGPU answers through the browser's event loop, so a call that may
 //! reach the GPU is staged (`Explainer.igSum`, `igScores`, `perturbScores`,
-//! `place`), then run through the raw export `bertlens_run`, which the
+//! `place`, `Session.explain`), then run through the raw export `bertlens_run`, which the
 //! worker calls through `WebAssembly.promising`: the core's waits suspend
 //! the wasm stack (js/jspi.js) instead of blocking. `takeResult` hands the
 //! answer over. Without JSPI the worker calls `bertlens_run(0)`: nothing
