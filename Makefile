@@ -133,7 +133,9 @@ $(VENV_REF)/.ok: $(MODEL_DIR)/head.json
 # attention flow's (tests/fixtures/flow.json, networkx's max-flow on the same folders),
 # SmoothGrad's and VarGrad's (tests/fixtures/noise.json, Captum's noise recorded),
 # KernelSHAP's and LIME's (tests/fixtures/sampled.json) and the lens on every layer's
-# (tests/fixtures/lens.json, each model's layers cut so that its own head reads them).
+# (tests/fixtures/lens.json, each model's layers cut so that its own head reads them), and
+# the probes' (tests/fixtures/probe.json: scikit-learn's logistic regression per layer on
+# transformers' hidden states, over tests/fixtures/analysis/probe-set.csv, which it writes).
 fixtures: $(VENV_REF)/.ok
 	$(VENV_REF)/bin/python tests/fixtures/generate.py --default-model $(MODEL_DIR)
 	if [ -f tests/fixtures/gen_tokenizers.py ]; then $(VENV_REF)/bin/python tests/fixtures/gen_tokenizers.py; fi
@@ -142,6 +144,7 @@ fixtures: $(VENV_REF)/.ok
 	$(VENV_REF)/bin/python tests/fixtures/gen_noise.py
 	$(VENV_REF)/bin/python tests/fixtures/gen_sampled.py
 	$(VENV_REF)/bin/python tests/fixtures/gen_lens.py
+	$(VENV_REF)/bin/python tests/fixtures/gen_probe.py --default-model $(MODEL_DIR)
 
 clean:
 	$(CARGO) clean

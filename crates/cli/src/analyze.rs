@@ -19,7 +19,7 @@ use clap::{Args, ValueEnum};
 
 use crate::explain::load;
 use crate::merge::{check_out, write_report};
-use crate::rows::{self, Columns, Format, OnBadRow};
+use crate::rows::SetArgs;
 use crate::DeviceArg;
 
 #[derive(Args)]
@@ -30,25 +30,8 @@ pub struct AnalyzeArgs {
     /// Where the layers' passes run (as `explain --device`).
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     pub device: DeviceArg,
-    /// The labelled set: a .csv, .tsv, .jsonl or .txt file, or "-" for standard input (JSON Lines unless --format says).
-    #[arg(long)]
-    pub data: PathBuf,
-    /// The file's format (default: from its extension).
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
-    /// What a row that does not read as the header promises does (too many or too few fields,
-    /// a quote never closed, a line that is not JSON): stop with the list, or skip it and say so.
-    #[arg(long, value_enum, default_value_t = OnBadRow::Error)]
-    pub on_bad_row: OnBadRow,
-    /// The column (CSV/TSV header name, JSON key, or 0-based index) of the text (default: text, sentence, utterance, query…).
-    #[arg(long)]
-    pub text_column: Option<String>,
-    /// The column of a second text (sentence pairs).
-    #[arg(long)]
-    pub pair_column: Option<String>,
-    /// The column of the label, a class name or index (default: label, intent, class, category…).
-    #[arg(long)]
-    pub label_column: Option<String>,
+    #[command(flatten)]
+    pub set: SetArgs,
     /// The method that explains each row's prediction ("none": predictions only).
     #[arg(long, value_enum, default_value_t = RowMethod::Saliency)]
     pub method: RowMethod,
@@ -112,16 +95,6 @@ pub enum RemovalArg {
     Pad,
 }
 
-/// The rows of the set (numbered from 0 in file order), as `rows::read` reads them.
-pub fn read_rows(args: &AnalyzeArgs) -> Result<Vec<Row>, String> {
-    let cols = Columns {
-        text: args.text_column.as_deref(),
-        pair: args.pair_column.as_deref(),
-        label: args.label_column.as_deref(),
-    };
-    rows::read(&args.data, args.format, cols, args.on_bad_row)
-}
-
 pub fn options(args: &AnalyzeArgs) -> AnalysisOptions {
     let mut opts = AnalysisOptions {
         method: match args.method {
@@ -179,7 +152,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode, String> {
     // nearest rows: they are found when the shards merge.
     let opts = options(args);
     check_out(&args.out)?;
-    let all = read_rows(args)?;
+    let all = args.set.read()?;
     let model = load(&args.model, args.device.into())?;
     // Of the whole set, so that every shard of it carries the same one.
     let fingerprint = Fingerprint::of(&all, &opts);

@@ -6,6 +6,7 @@ mod bench;
 mod explain;
 mod html;
 mod merge;
+mod probe;
 mod render;
 mod rows;
 mod serve;
@@ -35,6 +36,9 @@ enum Command {
     /// Run a labelled set (CSV, TSV, JSON Lines) through a classifier: errors, words per
     /// class, nearest rows, faithfulness; writes report.json and report.html.
     Analyze(analyze::AnalyzeArgs),
+    /// Which layer knows a property of the text: a linear probe per layer on a labelled set,
+    /// with a control task (labels shuffled).
+    Probe(probe::ProbeArgs),
     /// Merge shard reports (`analyze --shard K/N`) into the report of the whole set.
     Merge {
         /// The shard reports (report-K-of-N.json).
@@ -310,6 +314,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Explain(args) => explain::run(&args),
         Command::Analyze(args) => analyze::run(&args),
+        Command::Probe(args) => probe::run(&args),
         Command::Merge { reports, out } => merge::run(&reports, &out),
         Command::Info { model, json } => explain::info(&model, json),
         Command::Serve { dir, port, host } => serve::run(&dir, &host, port),

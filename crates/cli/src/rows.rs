@@ -6,10 +6,10 @@
 //! chooses whether bad rows stop the run or are skipped with a count.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bertlens_core::analysis::Row;
-use clap::ValueEnum;
+use clap::{Args, ValueEnum};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
@@ -17,6 +17,42 @@ pub enum Format {
     Tsv,
     Jsonl,
     Text,
+}
+
+/// Where a labelled set is and how to read it (`analyze`, `probe`).
+#[derive(Args)]
+pub struct SetArgs {
+    /// The labelled set: a .csv, .tsv, .jsonl or .txt file, or "-" for standard input (JSON Lines unless --format says).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The file's format (default: from its extension).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// What a row that does not read as the header promises does (too many or too few fields,
+    /// a quote never closed, a line that is not JSON): stop with the list, or skip it and say so.
+    #[arg(long, value_enum, default_value_t = OnBadRow::Error)]
+    pub on_bad_row: OnBadRow,
+    /// The column (CSV/TSV header name, JSON key, or 0-based index) of the text (default: text, sentence, utterance, query…).
+    #[arg(long)]
+    pub text_column: Option<String>,
+    /// The column of a second text (sentence pairs).
+    #[arg(long)]
+    pub pair_column: Option<String>,
+    /// The column of the label (default: label, intent, class, category…).
+    #[arg(long)]
+    pub label_column: Option<String>,
+}
+
+impl SetArgs {
+    /// The rows of the set (numbered from 0 in file order), as [`read`] reads them.
+    pub fn read(&self) -> Result<Vec<Row>, String> {
+        let cols = Columns {
+            text: self.text_column.as_deref(),
+            pair: self.pair_column.as_deref(),
+            label: self.label_column.as_deref(),
+        };
+        read(&self.data, self.format, cols, self.on_bad_row)
+    }
 }
 
 /// What a bad row does.

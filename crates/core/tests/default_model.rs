@@ -13,21 +13,6 @@ use std::path::PathBuf;
 use bertlens_core::{Model, ModelFiles};
 use common::*;
 
-fn default_model() -> Option<Model> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../www/models/minilm-intent");
-    if !dir.join("model.safetensors").is_file() {
-        assert!(
-            std::env::var_os("BERTLENS_REQUIRE_DEFAULT_MODEL").is_none(),
-            "{} is missing: run `make model`",
-            dir.display()
-        );
-        eprintln!("skipped: {} is missing (run `make model`)", dir.display());
-        return None;
-    }
-    let files = ModelFiles::read_dir(&dir).unwrap();
-    Some(Model::load(files).unwrap())
-}
-
 #[test]
 fn predictions_match_the_packages_pipeline() {
     let Some(model) = default_model() else { return };

@@ -51,6 +51,38 @@ pub fn forward_all(model: &Model, inputs: &[Encoded], pooled: bool) -> Result<Ve
     require_classifier(model)?;
     let net = model.network();
     let head = net.head.as_ref().ok_or(Error::NoHead)?;
+    let h = net.hidden();
+    each_batch(model, inputs, |words, shared, n, threads| {
+        let t = shared.tokens();
+        let hidden = net.hidden_states(
+            words,
+            AttributionLayer::WordEmbeddings,
+            shared,
+            None,
+            threads,
+        );
+        let logits = head.forward(&hidden, n, t, Rows::Pooled, None);
+        let classes = logits.len() / n;
+        (0..n)
+            .map(|j| Forward {
+                logits: logits[j * classes..(j + 1) * classes].to_vec(),
+                pooled: pooled.then(|| pool(&hidden[j * t * h..(j + 1) * t * h], h, head.pool)),
+            })
+            .collect()
+    })
+}
+
+/// `run` on every batch of `inputs`, grouped as the module says (natively,
+/// the batches in parallel): it is given the batch's word embeddings
+/// `(n·t, width)`, what its sequences share, `n`, and the threads it may
+/// use, and answers one result per sequence. The results come back in the
+/// order of the inputs.
+pub(crate) fn each_batch<T: Send>(
+    model: &Model,
+    inputs: &[Encoded],
+    run: impl Fn(&[f32], Shared, usize, Threads) -> Vec<T> + Sync,
+) -> Result<Vec<T>> {
+    let net = model.network();
     let emb = &net.encoder.embeddings;
     if let Some(bad) = inputs
         .iter()
@@ -75,63 +107,40 @@ pub fn forward_all(model: &Model, inputs: &[Encoded], pooled: bool) -> Result<Ve
         let size = (BATCH_BYTES / per).clamp(1, MAX_BATCH);
         batches.extend(members.chunks(size).map(|c| (key, c)));
     }
-    let h = net.hidden();
-    let run = |(key, members): &(&Key, &[usize]), threads: Threads| {
+    let one = |(key, members): &(&Key, &[usize]), threads: Threads| {
         let (positions, types) = key;
-        let t = types.len();
-        let mut words = Vec::with_capacity(members.len() * t * emb.width);
+        let mut words = Vec::with_capacity(members.len() * types.len() * emb.width);
         for &i in *members {
             words.extend(emb.words(&inputs[i].ids));
         }
         let shared = Shared { positions, types };
-        let hidden = net.hidden_states(
-            &words,
-            AttributionLayer::WordEmbeddings,
-            shared,
-            None,
-            threads,
-        );
-        let n = members.len();
-        let logits = head.forward(&hidden, n, t, Rows::Pooled, None);
-        let classes = logits.len() / n;
         members
             .iter()
-            .enumerate()
-            .map(|(j, &i)| {
-                let seq = &hidden[j * t * h..(j + 1) * t * h];
-                let vector = pooled.then(|| pool(seq, h, head.pool));
-                (
-                    i,
-                    Forward {
-                        logits: logits[j * classes..(j + 1) * classes].to_vec(),
-                        pooled: vector,
-                    },
-                )
-            })
+            .copied()
+            .zip(run(&words, shared, members.len(), threads))
             .collect::<Vec<_>>()
     };
     #[cfg(not(target_arch = "wasm32"))]
-    let done: Vec<Vec<(usize, Forward)>> = if batches.len() > 1 && rayon::current_num_threads() > 1
-    {
+    let done: Vec<Vec<(usize, T)>> = if batches.len() > 1 && rayon::current_num_threads() > 1 {
         use rayon::prelude::*;
-        batches.par_iter().map(|b| run(b, Threads::One)).collect()
+        batches.par_iter().map(|b| one(b, Threads::One)).collect()
     } else {
-        batches.iter().map(|b| run(b, Threads::Pool)).collect()
+        batches.iter().map(|b| one(b, Threads::Pool)).collect()
     };
     #[cfg(target_arch = "wasm32")]
-    let done: Vec<Vec<(usize, Forward)>> = batches.iter().map(|b| run(b, Threads::One)).collect();
-    let mut out: Vec<Option<Forward>> = vec![None; inputs.len()];
-    for (i, f) in done.into_iter().flatten() {
-        out[i] = Some(f);
+    let done: Vec<Vec<(usize, T)>> = batches.iter().map(|b| one(b, Threads::One)).collect();
+    let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None).take(inputs.len()).collect();
+    for (i, r) in done.into_iter().flatten() {
+        out[i] = Some(r);
     }
     Ok(out
         .into_iter()
-        .map(|f| f.expect("every input ran"))
+        .map(|r| r.expect("every input ran"))
         .collect())
 }
 
 /// The vector a sequence-level head reads, as [`Model::pooled`] computes it.
-fn pool(seq: &[f32], h: usize, how: Pool) -> Vec<f32> {
+pub(crate) fn pool(seq: &[f32], h: usize, how: Pool) -> Vec<f32> {
     match how {
         Pool::Cls => seq[..h].to_vec(),
         _ => {

@@ -19,6 +19,8 @@
 //!   and sensitivity-max);
 //! - [`anchors`]: rule-based explanations (Ribeiro et al. 2018, as alibi's
 //!   `AnchorText`), with [`kl_lucb`]'s bandit;
+//! - [`probe`]: which layer knows a property of the text (linear probes,
+//!   [`logistic`] regression as scikit-learn fits it);
 //! - [`random`]: the seeded generator every random draw uses.
 
 pub mod anchors;
@@ -27,10 +29,12 @@ pub mod dataset;
 pub mod evaluate;
 pub mod faithfulness;
 pub mod kl_lucb;
+pub mod logistic;
 pub mod metrics;
 pub mod neighbours;
 pub mod perturbation;
 pub mod predict;
+pub mod probe;
 pub mod random;
 pub mod rank;
 pub mod report;
@@ -43,4 +47,5 @@ pub use dataset::{match_label, Row, Shard};
 pub use faithfulness::{EvalMethod, FaithfulnessOptions, Removal};
 pub use neighbours::{nearest, Neighbour};
 pub use predict::{analyze_rows, AnalysisOptions};
+pub use probe::{probe, ProbeLayer, ProbeOptions, ProbePool, ProbeReport};
 pub use report::{Fingerprint, Report, RowResult};

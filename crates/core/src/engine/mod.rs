@@ -288,6 +288,21 @@ impl Network {
         with_tape(|tape| self.encoder.forward(x, n, t, tape, trace, threads))
     }
 
+    /// The last hidden states of `n` sequences given as word embeddings
+    /// `(n·t, width)`, the pass told to `rec` as it goes.
+    pub(crate) fn hidden_states_recorded(
+        &self,
+        words: &[f32],
+        shared: Shared,
+        rec: &mut impl record::Recorder,
+        threads: Threads,
+    ) -> Vec<f32> {
+        let t = shared.tokens();
+        let x = self.encoder.embeddings.forward(words, shared, None);
+        let n = x.len() / (t * self.encoder.embeddings.out_width());
+        with_tape(|tape| self.encoder.forward_recorded(x, n, t, tape, rec, threads))
+    }
+
     /// Logits of the head at `rows` of `n` sequences given at `entry`:
     /// `(n·rows, classes)`.
     pub fn logits(

@@ -43,6 +43,23 @@ pub fn load(name: &str) -> Model {
     Model::load(fixture_files(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// The real default model (`make model`), or `None` when it is not built,
+/// unless BERTLENS_REQUIRE_DEFAULT_MODEL is set (as `make test` does).
+pub fn default_model() -> Option<Model> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../www/models/minilm-intent");
+    if !dir.join("model.safetensors").is_file() {
+        assert!(
+            std::env::var_os("BERTLENS_REQUIRE_DEFAULT_MODEL").is_none(),
+            "{} is missing: run `make model`",
+            dir.display()
+        );
+        eprintln!("skipped: {} is missing (run `make model`)", dir.display());
+        return None;
+    }
+    let files = ModelFiles::read_dir(&dir).unwrap();
+    Some(Model::load(files).unwrap())
+}
+
 /// The reference implementation of the same model (candle tensors and autograd).
 pub fn load_reference(name: &str) -> Reference {
     Reference::load(fixture_files(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
