@@ -49,6 +49,7 @@ export async function setColumn(role, index) {
   ds.run = null;
   ds.words = null;
   ds.faith = null;
+  ds.probe = null;
   ds.message = null;
   update();
   try {
@@ -247,6 +248,7 @@ export async function modelChanged() {
   ds.run = null;
   ds.words = null;
   ds.faith = null;
+  ds.probe = null;
   ds.neighbours = null;
   ds.view.cell = null;
   try {
@@ -254,6 +256,81 @@ export async function modelChanged() {
   } catch (e) {
     ds.message = { kind: 'error', text: e.message };
   }
+  update();
+}
+
+/** The probe's options: the core's defaults (`probe_defaults`), the pooling the user picked. */
+export function probeOptions() {
+  const defaults = state.model?.info.probe_defaults ?? {};
+  return { ...defaults, pool: state.dataset.view.probePool ?? defaults.pool };
+}
+
+/**
+ * Which layer knows the label column? A linear probe per layer, as
+ * `bertlens probe` fits it (the core's `analysis::probe`, held to
+ * scikit-learn): every row's pooled hidden states in blocks over the
+ * workers, then one layer per request over the workers, then the report.
+ * Any model with layers can be probed, any labels (not the model's classes).
+ */
+export async function runProbe() {
+  const ds = state.dataset;
+  const { texts, pairs, labels } = picked(ds);
+  const info = state.model?.info;
+  if (!info || !labels) return;
+  cancelRun();
+  const pool = act.getPool();
+  const options = probeOptions();
+  const n = texts.length;
+  const layers = info.layers + 1;
+  const hidden = info.hidden_size;
+  const width = layers * hidden;
+  const p = { model: state.model.name, column: ds.table.columns[ds.columns.label], options, n, layers, done: 0, fitted: 0, phase: 'reading', running: true, cancelled: false, started: performance.now(), seconds: 0, fits: [], report: null, error: null };
+  ds.probe = p;
+  const job = new AbortController();
+  runJob = job;
+  update();
+  try {
+    // The split alone first: a set that cannot be probed says so before any forward pass.
+    await pool.call(0, 'probeSummary', { labels, read: new Uint8Array(n).fill(1), layers: [], options });
+    const features = new Float32Array(n * width);
+    const read = new Uint8Array(n);
+    const blocks = [];
+    for (let s = 0; s < n; s += BLOCK) blocks.push({ texts: texts.slice(s, s + BLOCK), pairs: pairs?.slice(s, s + BLOCK), pool: options.pool });
+    await pool.each('probeFeatures', blocks, {
+      signal: job.signal,
+      onResult: (k, b) => {
+        features.set(b.features, k * BLOCK * width);
+        read.set(b.read, k * BLOCK);
+        p.done += b.rows;
+        update();
+      },
+    });
+    p.phase = 'fitting';
+    update();
+    const requests = [];
+    for (let l = 0; l < layers; l++) {
+      const x = new Float32Array(n * hidden);
+      for (let i = 0; i < n; i++) x.set(features.subarray(i * width + l * hidden, i * width + (l + 1) * hidden), i * hidden);
+      requests.push({ labels, read, x, layer: l, options });
+    }
+    await pool.each('probeLayer', requests, {
+      signal: job.signal,
+      onResult: (_, fit) => {
+        p.fits.push(fit);
+        p.fitted++;
+        update();
+      },
+    });
+    p.report = await pool.call(0, 'probeSummary', { labels, read, layers: p.fits, options });
+  } catch (e) {
+    if (runJob !== job) return;
+    if (e instanceof AbortError) p.cancelled = true;
+    else p.error = e.message;
+  }
+  if (runJob !== job) return;
+  runJob = null;
+  p.seconds = (performance.now() - p.started) / 1000;
+  p.running = false;
   update();
 }
 

@@ -207,6 +207,12 @@ function bindDataset() {
     update();
   });
   $('setfaith-run').addEventListener('click', () => data.evaluateSetFaithfulness());
+  $('probe-pool').addEventListener('change', (ev) => {
+    state.dataset.view.probePool = ev.target.value;
+    update();
+  });
+  $('probe-run').addEventListener('click', () => data.runProbe());
+  $('probe-cancel').addEventListener('click', () => data.cancelRun());
   $('share').addEventListener('click', copyLink);
   $('save-json').addEventListener('click', saveJson);
   $('setfaith-cancel').addEventListener('click', () => data.cancelRun());

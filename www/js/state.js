@@ -112,11 +112,13 @@ export function emptyDataset() {
     labels: null,
     /** @type {object | null} the run: see newRun in dataset.js */
     run: null,
-    view: { sort: 'confidence', truth: '', predicted: '', query: '', minWords: '', maxWords: '', cell: null, wordsClass: '', wordsMethod: 'saliency', faithScope: 'mistakes', faithLimit: '50', faithPerturb: false, faithRemoval: 'delete' },
+    view: { sort: 'confidence', truth: '', predicted: '', query: '', minWords: '', maxWords: '', cell: null, wordsClass: '', wordsMethod: 'saliency', faithScope: 'mistakes', faithLimit: '50', faithPerturb: false, faithRemoval: 'delete', probePool: null },
     /** Words per class: {method, running, done, n, byClass: {name: ClassWords} | null} */
     words: null,
     /** Faithfulness over rows of the set: {rows, results, errors, done, running, summary: SetFaithfulness | null, …} (dataset.js) */
     faith: null,
+    /** The probes of the label column, layer by layer: see runProbe in dataset.js. */
+    probe: null,
     /** The row put into the text box by a click (left out of its own neighbours). */
     explaining: null,
     neighbours: null, // {text, pair, rows: Uint32Array, similarity: Float32Array}

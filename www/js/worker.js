@@ -2,7 +2,7 @@
 // model work happens here, so the page never freezes. Messages follow
 // types.js: `{id, type, payload}` in, `{id, result}` or `{id, error}` out.
 
-import init, { Explainer, nearestRows, summarizeFaithfulness, takeResult, vocabulary } from '../pkg/bertlens_wasm.js';
+import init, { Explainer, nearestRows, probeLayer, probeSummary, summarizeFaithfulness, takeResult, vocabulary } from '../pkg/bertlens_wasm.js';
 
 /** @type {Promise<{memory: WebAssembly.Memory, bertlens_run: (suspendable: number) => void}> | null} */
 let ready = null;
@@ -232,6 +232,22 @@ const handlers = {
       if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) throw e;
       return { error: e?.message ?? String(e) };
     }
+  },
+
+  /** A block's pooled hidden states per layer, for a probe (`ProbeFeatures`). */
+  probeFeatures({ texts, pairs, pool }) {
+    const f = model().probeFeatures(texts, pairs ?? undefined, pool);
+    return withTransfer(f, [f.features.buffer, f.read.buffer]);
+  },
+
+  /** One layer's probe (`ProbeLayer`): no model needed. */
+  probeLayer({ labels, read, x, layer, options }) {
+    return probeLayer(labels, read, x, layer, options);
+  },
+
+  /** The probe's report (`ProbeReport`) around the layers fitted; with none, the split alone. */
+  probeSummary({ labels, read, layers, options }) {
+    return probeSummary(labels, read, layers, options);
   },
 
   /** The rows' faithfulness averaged (`SetFaithfulness`). */

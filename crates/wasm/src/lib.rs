@@ -16,9 +16,11 @@ mod attention;
 mod device;
 mod files;
 mod perturb;
+mod probe;
 mod workbench;
 
 pub use device::{bertlens_run, take_result};
+pub use probe::{probe_layer, probe_summary};
 pub use workbench::{nearest_rows, summarize_faithfulness};
 
 use std::rc::Rc;

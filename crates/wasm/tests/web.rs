@@ -635,3 +635,79 @@ fn predicts_a_batch_and_measures_it() {
     let err = message(ex.metrics(&[5], &[0]).unwrap_err());
     assert_eq!(err, "class 5 is not one of the model's 3 classes");
 }
+
+/// The workbench's probe through the binding (features in blocks, one
+/// layer per call, the report) equals scikit-learn's on the BERT fixture
+/// (tests/fixtures/probe.json, gen_probe.py).
+#[wasm_bindgen_test]
+fn probes_as_scikit_learn_does() {
+    let golden: Value =
+        serde_json::from_str(include_str!("../../../tests/fixtures/probe.json")).unwrap();
+    let case = golden["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["model"] == "bert" && c["pool"] == "cls")
+        .unwrap();
+    let csv = include_str!("../../../tests/fixtures/analysis/probe-set.csv");
+    let (texts, labels): (Vec<String>, Vec<String>) = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), f[2].to_string())
+        })
+        .unzip();
+    let options = js(&json!({"test_every": 4, "pool": "cls", "seed": 3}));
+    let ex = load("bert");
+    let (mut features, mut read) = (Vec::new(), Vec::new());
+    let mut width = 0;
+    for block in texts.chunks(64) {
+        let b = ex
+            .probe_features(block.to_vec(), None, "cls".into())
+            .unwrap();
+        width = Reflect::get(&b, &"width".into()).unwrap().as_f64().unwrap() as usize;
+        features.extend(Float32Array::new(&Reflect::get(&b, &"features".into()).unwrap()).to_vec());
+        read.extend(Uint8Array::new(&Reflect::get(&b, &"read".into()).unwrap()).to_vec());
+    }
+    assert_eq!(
+        read.iter().filter(|&&r| r == 0).count(),
+        1,
+        "the empty text"
+    );
+    let want = case["layers"].as_array().unwrap();
+    let hidden = width / want.len();
+    let mut fits = Vec::new();
+    for l in 0..want.len() {
+        let x: Vec<f32> = features
+            .chunks_exact(width)
+            .flat_map(|row| row[l * hidden..(l + 1) * hidden].iter().copied())
+            .collect();
+        let fit = json(
+            bertlens_wasm::probe_layer(labels.clone(), &read, &x, l, options.clone()).unwrap(),
+        );
+        for key in ["accuracy", "train_accuracy", "control_accuracy"] {
+            let (a, b) = (fit[key].as_f64().unwrap(), want[l][key].as_f64().unwrap());
+            assert!((a - b).abs() < 1e-12, "layer {l}: {key} {a} vs {b}");
+        }
+        fits.push(fit);
+    }
+    let report = json(
+        bertlens_wasm::probe_summary(
+            labels.clone(),
+            &read,
+            js(&Value::Array(fits)),
+            options.clone(),
+        )
+        .unwrap(),
+    );
+    for key in ["n", "n_test", "skipped", "labels"] {
+        assert_eq!(report[key], case[key], "{key}");
+    }
+    let one = vec!["same".to_string(); 10];
+    let err = message(
+        bertlens_wasm::probe_summary(one, &[1; 10], js(&json!([])), JsValue::UNDEFINED)
+            .unwrap_err(),
+    );
+    assert!(err.contains("at least two labels"), "{err}");
+}

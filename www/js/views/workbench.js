@@ -8,8 +8,9 @@
 import { state, update } from '../state.js';
 import { h, fill, memo } from '../dom.js';
 import { renderNeighboursPanel, renderFaithfulnessPanel } from './explained.js';
-import { problem, mistakes, defaultWordsClass, faithRows } from '../table.js';
+import { picked, problem, mistakes, defaultWordsClass, faithRows } from '../table.js';
 import { renderSetFaithfulness, renderWords, renderUnmatched, renderSummary, renderConfusion, renderMistakes, renderClasses } from './report.js';
+import { renderProbe } from './probe.js';
 import * as ds from '../dataset.js';
 
 const $ = (id) => document.getElementById(id);
@@ -36,6 +37,7 @@ export function renderWorkbench() {
   $('dataset-message').textContent = msg?.text ?? '';
   if (changed('bad-rows', [d.bad])) renderBadRows($('dataset-bad-rows'), d.bad);
   if (changed('unmatched', [d.labels, d.table, labels])) renderUnmatched($('dataset-unmatched'), d, labels);
+  renderProbeControls(d);
   const run = d.run;
   $('dataset-results').hidden = !run;
   if (!run) return;
@@ -61,6 +63,24 @@ export function renderWorkbench() {
   renderSetFaithControls(d);
   const f = d.faith;
   if (changed('set-faith', [f, f?.summary, f?.error, f?.running])) renderSetFaithfulness($('dataset-faithfulness'), f);
+}
+
+/** The probe's controls: shown once a set with a label column is read, for any model. */
+function renderProbeControls(d) {
+  const p = d.probe;
+  const { labels } = picked(d);
+  $('probe-box').hidden = !d.table || !labels || Boolean(problem(d));
+  $('probe-pool').value = ds.probeOptions().pool ?? 'mean';
+  const busy = Boolean(d.run?.running || d.words?.running || d.faith?.running || p?.running);
+  $('probe-run').disabled = busy || !state.model || Boolean(state.loading);
+  $('probe-progress').hidden = !p?.running;
+  if (p?.running) {
+    const reading = p.phase === 'reading';
+    $('probe-progress-bar').max = reading ? p.n || 1 : p.layers;
+    $('probe-progress-bar').value = reading ? p.done : p.fitted;
+    $('probe-progress-text').textContent = reading ? `${p.done} of ${p.n} rows read` : `${p.fitted} of ${p.layers} layers fitted`;
+  }
+  if (changed('probe', [p, p?.report, p?.error, p?.running])) renderProbe($('dataset-probe'), p);
 }
 
 function renderSetFaithControls(d) {

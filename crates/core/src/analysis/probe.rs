@@ -57,7 +57,7 @@ pub enum ProbePool {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ProbeOptions {
     /// Every K-th row (index % K == K − 1) is a test row.
     pub test_every: usize,
@@ -172,6 +172,17 @@ impl ProbeSet {
             labels,
             options,
         })
+    }
+}
+
+impl ProbeSet {
+    /// The probed rows' vectors of `x`, which holds `width` floats for every
+    /// row given to [`ProbeSet::new`].
+    pub fn select<'a>(&self, x: &'a [f32], width: usize) -> Vec<&'a [f32]> {
+        self.rows
+            .iter()
+            .map(|&i| &x[i * width..(i + 1) * width])
+            .collect()
     }
 }
 

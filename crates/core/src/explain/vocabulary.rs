@@ -232,6 +232,8 @@ pub struct Vocabulary {
     pub baselines: &'static [&'static str],
     /// The methods SmoothGrad and VarGrad wrap (`nt_base`).
     pub nt_bases: &'static [&'static str],
+    /// A probe's defaults (`bertlens probe`, the workbench's probes).
+    pub probe_defaults: crate::analysis::ProbeOptions,
 }
 
 /// The method of each task when none is asked for.
@@ -255,6 +257,7 @@ pub fn vocabulary() -> Vocabulary {
         methods: Method::ALL.iter().map(|m| m.info()).collect(),
         baselines: Baseline::NAMES,
         nt_bases: NoiseBase::NAMES,
+        probe_defaults: crate::analysis::ProbeOptions::default(),
     }
 }
 
