@@ -135,7 +135,8 @@ $(VENV_REF)/.ok: $(MODEL_DIR)/head.json
 # KernelSHAP's and LIME's (tests/fixtures/sampled.json) and the lens on every layer's
 # (tests/fixtures/lens.json, each model's layers cut so that its own head reads them), and
 # the probes' (tests/fixtures/probe.json: scikit-learn's logistic regression per layer on
-# transformers' hidden states, over tests/fixtures/analysis/probe-set.csv, which it writes).
+# transformers' hidden states, over tests/fixtures/analysis/probe-set.csv, which it writes)
+# and contrastive attribution's (tests/fixtures/contrast.json: Captum on z_target − z_contrast).
 fixtures: $(VENV_REF)/.ok
 	$(VENV_REF)/bin/python tests/fixtures/generate.py --default-model $(MODEL_DIR)
 	if [ -f tests/fixtures/gen_tokenizers.py ]; then $(VENV_REF)/bin/python tests/fixtures/gen_tokenizers.py; fi
@@ -145,6 +146,7 @@ fixtures: $(VENV_REF)/.ok
 	$(VENV_REF)/bin/python tests/fixtures/gen_sampled.py
 	$(VENV_REF)/bin/python tests/fixtures/gen_lens.py
 	$(VENV_REF)/bin/python tests/fixtures/gen_probe.py --default-model $(MODEL_DIR)
+	$(VENV_REF)/bin/python tests/fixtures/gen_contrast.py
 
 clean:
 	$(CARGO) clean

@@ -3,11 +3,13 @@
 // labelled as the first),
 // through the page's own workbench in Debian's Chromium:
 //   - 1,000 rows predicted (the Run button to the last row in), with 1 and
-//     `--workers` workers; words per class by saliency over them;
+//     `--workers` workers; words per class by saliency over them; a probe of
+//     every layer on their labels (the intents);
 //   - 10,000 rows read and predicted, the tab's memory sampled meanwhile (the
 //     memory of the renderer process that runs the page, its workers and
 //     their wasm);
-// and `bertlens analyze` (prediction + saliency) over the 1,000 rows natively.
+// and `bertlens analyze` (prediction + saliency) and `bertlens probe` over the
+// 1,000 rows natively.
 //
 //   node tests/bench/dataset.mjs --workers 2 --out target/bench [--rows 1000] [--big 10000]
 //
@@ -97,7 +99,8 @@ function timedClick(page, id, key) {
         const poll = () => {
           const x = globalThis.bertlens.state.dataset[key];
           if (x && !x.running) {
-            resolve({ seconds: (performance.now() - t) / 1000, rows: x.done, accuracy: x.metrics?.accuracy ?? null, classes: x.byClass ? Object.keys(x.byClass).length : null });
+            const best = x.report ? Math.max(...x.report.layers.map((l) => l.accuracy)) : null;
+            resolve({ seconds: (performance.now() - t) / 1000, rows: x.done, accuracy: x.metrics?.accuracy ?? best, classes: x.byClass ? Object.keys(x.byClass).length : (x.report?.labels.length ?? null), error: x.error ?? null });
           } else setTimeout(poll, 20);
         };
         poll();
@@ -132,6 +135,9 @@ const result = { rows: Number(values.rows), big_rows: Number(values.big), page: 
   const tokens = report.rows.map((r) => r.tokens.length);
   result.tokens_mean = tokens.reduce((a, b) => a + b, 0) / tokens.length;
   result.cli = { threads: os.availableParallelism?.() ?? os.cpus().length, seconds, rows_per_s: report.rows.length / seconds, accuracy: report.accuracy };
+  const p = performance.now();
+  const probe = JSON.parse(execFileSync(path.join(ROOT, 'target/release/bertlens'), ['probe', '--model', values.model, '--data', small, '--json'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  result.cli.probe = { seconds: (performance.now() - p) / 1000, layers: probe.layers.length, labels: probe.labels.length, best_accuracy: Math.max(...probe.layers.map((l) => l.accuracy)) };
 }
 
 const server = await startServer();
@@ -141,7 +147,8 @@ try {
     const { page, context } = await workbench(browser, server, workers);
     const run = await runSet(page, small);
     const words = await timedClick(page, 'words-run', 'words');
-    result.page.push({ workers, predict: run, words_saliency: words });
+    const probe = await timedClick(page, 'probe-run', 'probe');
+    result.page.push({ workers, predict: run, words_saliency: words, probe });
     await context.close();
   }
   // 10,000 rows with the most workers, the tab's memory sampled every 200 ms.

@@ -54,6 +54,8 @@ if (existsSync(python)) {
   }
   console.error(`bench: transformers + Captum over ${dataset.rows} rows, ${cores} thread(s)`);
   dataset.reference = run(python, ['tests/bench/captum_bench.py', '--model', values.model, '--threads', String(cores), '--rows', path.join(out, `rows-${dataset.rows}.csv`)]);
+  console.error(`bench: transformers + scikit-learn's probe over ${dataset.rows} rows, ${cores} thread(s)`);
+  dataset.probe_reference = run(python, ['tests/bench/probe_bench.py', '--model', values.model, '--threads', String(cores), '--rows', path.join(out, `rows-${dataset.rows}.csv`)]);
 } else {
   console.error(`bench: no reference venv at ${values.venv} (make bench-ref): Captum is left out`);
 }
@@ -144,6 +146,12 @@ const lines = [
     `; CLI \`bertlens analyze\` (prediction + saliency), ${dataset.cli.threads} threads: ${dataset.cli.rows_per_s.toFixed(1)} rows/s` +
     (dataset.reference
       ? `; transformers + Captum Saliency, ${dataset.reference.threads} threads: ${dataset.reference.rows_per_s.toFixed(1)} rows/s (bertlens ${(dataset.cli.rows_per_s / dataset.reference.rows_per_s).toFixed(2)}× its rate)`
+      : ''),
+  `Probes, every layer on the ${dataset.rows} rows' labels (${dataset.cli.probe.labels} intents, every 5th row held out, with the control task): ` +
+    dataset.page.map((p) => `page, ${p.workers} worker(s): ${p.probe.seconds.toFixed(1)} s`).join('; ') +
+    `; CLI \`bertlens probe\`, ${dataset.cli.threads} threads: ${dataset.cli.probe.seconds.toFixed(1)} s (best layer ${(100 * dataset.cli.probe.best_accuracy).toFixed(1)}%)` +
+    (dataset.probe_reference
+      ? `; transformers + scikit-learn, ${dataset.probe_reference.threads} threads: ${dataset.probe_reference.seconds.toFixed(1)} s (features ${dataset.probe_reference.features_seconds.toFixed(1)} s, fits ${dataset.probe_reference.fit_seconds.toFixed(1)} s; bertlens CLI ${(dataset.cli.probe.seconds / dataset.probe_reference.seconds).toFixed(2)}× its time)`
       : ''),
   `Workbench, ${dataset.memory.predict.rows} rows in the page (${dataset.memory.workers} workers): predicted in ${dataset.memory.predict.seconds.toFixed(1)} s; the tab's memory (Chromium's renderer process with the page's workers) peaked at ${mb(dataset.memory.tab_peak.rss)} resident, ${mb(dataset.memory.tab_peak.pss)} proportional (${mb(dataset.memory.tab_before.rss)} and ${mb(dataset.memory.tab_before.pss)} with the model loaded, before the set); wasm memory ${mb(dataset.memory.wasm_memory_bytes)}, the page's JS heap ${dataset.memory.page_js_heap_bytes ? mb(dataset.memory.page_js_heap_bytes) : '—'}`,
 ];

@@ -347,6 +347,14 @@ describe('the <bert-lens> element', () => {
     await page.evaluate(() => (document.getElementById('live').view = 'all'));
     const other = await page.evaluate(() => window.events.filter((e) => e.type === 'bert-lens-result').at(-1).detail);
     assertClose('second class', other.attributions, cli('--model', DEFAULT_MODEL, '--target', String(second), sentence).attributions, 1e-4);
+    // contrast="…": the second class against the predicted one, as `--contrast` gives it.
+    const predicted = want.predicted;
+    await page.evaluate((c) => document.getElementById('live').setAttribute('contrast', String(c)), predicted);
+    await page.waitForFunction((c) => window.events.filter((e) => e.type === 'bert-lens-result').at(-1).detail.contrast === c, predicted, { timeout: 120000 });
+    const versus = await page.evaluate(() => window.events.filter((e) => e.type === 'bert-lens-result').at(-1).detail);
+    const wantVersus = cli('--model', DEFAULT_MODEL, '--target', String(second), '--contrast', String(predicted), sentence);
+    assertClose('second class versus the predicted', versus.attributions, wantVersus.attributions, 1e-4);
+    assert.match(await text(page, 'live'), new RegExp(`minus ${want.predicted_label}'s`));
     assert.deepEqual(log.errors, []);
   });
 

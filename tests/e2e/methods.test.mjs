@@ -170,6 +170,36 @@ describe('methods in the page', () => {
     await settle(page, (s) => s.explanation?.method === 'saliency');
   });
 
+  it('a “versus” class explains the target minus it, equal to the CLI, and travels in a link', async () => {
+    const text = 'my card was declined at the grocery store';
+    await explainText(page, text);
+    await pick(page, 'saliency');
+    const plain = await page.evaluate(() => globalThis.bertlens.state.explanation);
+    // The runner-up class: why the prediction rather than it.
+    const order = plain.probabilities.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]);
+    const other = order[1][1];
+    await page.selectOption('#opt-contrast', String(other));
+    await settle(page, (s, c) => s.explanation?.contrast === c, other);
+    const want = cli('--model', DEFAULT_MODEL, '--method', 'saliency', '--contrast', String(other), text);
+    const e = await page.evaluate(() => globalThis.bertlens.state.explanation);
+    assert.equal(e.contrast_label, want.contrast_label);
+    assert.ok(Math.abs(e.score - (plain.logits[plain.predicted] - plain.logits[other])) < 1e-4, `F = ${e.score}`);
+    assertClose('saliency versus the runner-up', await shownScores(page), want.attributions, 1e-4);
+    assert.match(await page.textContent('#method-line'), new RegExp(`minus ${want.contrast_label}'s`));
+    await shot(page, 'contrast');
+    const frag = new URLSearchParams({ model: 'minilm-intent', t: text, method: 'saliency', contrast: String(other) }).toString();
+    const linked = await open(browser, `${server.url}/#${frag}`);
+    try {
+      await linked.page.waitForFunction((c) => globalThis.bertlens.state.explanation?.contrast === c && !globalThis.bertlens.state.busy, other, { timeout: 120000 });
+      assert.equal(await linked.page.inputValue('#opt-contrast'), String(other));
+      assertClose('versus, from a link', await shownScores(linked.page), want.attributions, 1e-4);
+    } finally {
+      await linked.context.close();
+    }
+    await page.selectOption('#opt-contrast', '');
+    await settle(page, (s) => s.explanation && s.explanation.contrast === undefined && s.explanation.method === 'saliency');
+  });
+
   it("a link's method and its options open the same result; a method the engine lacks is said to be ignored", async () => {
     const text = 'please transfer money to my savings account';
     const want = cli('--model', DEFAULT_MODEL, '--method', 'occlusion', '--words', '--window', '3', '--stride', '2', text);

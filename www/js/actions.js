@@ -74,9 +74,12 @@ export async function loadModel(label, getFiles, extra = {}) {
     state.cache = new Map();
     state.lens = null;
     // A link's class (extra.target) is kept when the model has it, else said to be ignored.
-    const target = extra.target ?? '';
-    state.options.target = knownTarget(info, target) ? target : '';
-    if (state.options.target !== target) state.linkIgnored = [...state.linkIgnored, ['target', target]];
+    // So is its contrast.
+    for (const key of ['target', 'contrast']) {
+      const value = extra[key] ?? '';
+      state.options[key] = knownTarget(info, value) ? value : '';
+      if (state.options[key] !== value) state.linkIgnored = [...state.linkIgnored, [key, value]];
+    }
     state.focus = { token: null, filler: null, answer: 0, part: state.focus.part };
     state.trueLabel = '';
     state.runMessage = null;
@@ -185,7 +188,7 @@ export async function explain() {
   if (!sameInput(input, state.input)) {
     // What was focused in another text means nothing in this one.
     state.focus = { ...state.focus, token: null, filler: null, answer: 0 };
-    if (state.model.info.task === 'token-classification') state.options.target = '';
+    if (state.model.info.task === 'token-classification') Object.assign(state.options, { target: '', contrast: '' });
   }
   state.runMessage = null;
   state.busy = { label: 'reading the text', done: 0, total: 0 };

@@ -12,6 +12,7 @@ const $ = (id) => document.getElementById(id);
 const OPTION_FIELDS = {
   method: 'opt-method',
   target: 'opt-target',
+  contrast: 'opt-contrast',
   tolerance: 'opt-tolerance',
   integration: 'opt-integration',
   baseline: 'opt-baseline',
@@ -97,7 +98,7 @@ export function formAccepts(key, value) {
   if (key === 'n_steps') return stepsError(value, stepCap()) === null;
   if (key in NUMBER_FIELDS) return parseNumber(key, value) !== undefined;
   if (key === 'method' && !state.vocabulary) return /^[a-z][a-z-]*$/.test(value); // checked once the engine says its methods (link.js)
-  if (key === 'target') return value === '' || /^\d+$/.test(value);
+  if (key === 'target' || key === 'contrast') return value === '' || /^\d+$/.test(value);
   if (key === 'tab') return [...document.querySelectorAll('.tabs [data-tab]')].some((b) => b.dataset.tab === value);
   const field = $(OPTION_FIELDS[key]);
   const same = key === 'tolerance' ? (o) => Number(o.value) === Number(value) && value.trim() !== '' : (o) => o.value === value;

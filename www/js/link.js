@@ -18,7 +18,7 @@ export function restoreLink() {
   if (location.hash.length <= 1) return null;
   const shared = fromFragment(location.hash, formAccepts);
   Object.assign(state, shared.fields);
-  const { target, ...options } = shared.options;
+  const { target, contrast, ...options } = shared.options;
   Object.assign(state.options, options);
   state.view.words = shared.words;
   if (shared.tab) state.view.tab = shared.tab;

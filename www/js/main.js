@@ -350,7 +350,8 @@ async function start() {
   }
   update();
   // A shared link (share.js) names the model and holds the text and options.
-  const keep = shared?.options.target ? { target: shared.options.target } : {};
+  const keep = {};
+  for (const k of ['target', 'contrast']) if (shared?.options[k]) keep[k] = shared.options[k];
   const entry = shared?.model?.id ? state.catalog.find((e) => e.id === shared.model.id) : null;
   const model = new URLSearchParams(location.search).get('model');
   if (shared?.model?.id && !entry) {

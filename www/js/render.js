@@ -124,11 +124,13 @@ function renderInputPanel() {
   $('restore').hidden = !state.restore;
   $('true-label-control').hidden = task !== 'sequence-classification';
   $('target-control').hidden = !(task === 'sequence-classification' || task === 'token-classification');
+  $('contrast-control').hidden = $('target-control').hidden;
   if (changed('labels', [m])) {
     const labels = m?.info.labels ?? [];
     const opts = (first) => [h('option', { value: '' }, first), labels.map((l, i) => h('option', { value: String(i) }, `${l}`))];
     fill($('opt-target'), opts(task === 'token-classification' ? "the token's predicted label" : 'predicted class'));
     fill($('true-label'), opts('—'));
+    fill($('opt-contrast'), opts('— (the target alone)'));
     fill($('examples'), h('option', { value: '' }, '—'), (m?.examples ?? []).map((x, i) => h('option', { value: String(i) }, exampleLabel(x))));
   }
   if (changed('methods', [state.vocabulary, m])) {
@@ -143,6 +145,7 @@ function renderInputPanel() {
     );
   }
   $('opt-target').value = state.options.target;
+  $('opt-contrast').value = state.options.contrast;
   $('true-label').value = state.trueLabel;
   const o = state.options;
   const method = shownMethod();

@@ -4,7 +4,7 @@
 // Pure: the page's state in, a fragment out, and back.
 
 /** The options that travel in a link, as `state.options` names them. */
-const OPTIONS = ['method', 'n_steps', 'tolerance', 'integration', 'baseline', 'layer', 'output', 'norm', 'rollout_row', 'window', 'stride', 'n_samples', 'seed', 'nt_base', 'nt_samples', 'stdevs', 'target'];
+const OPTIONS = ['method', 'n_steps', 'tolerance', 'integration', 'baseline', 'layer', 'output', 'norm', 'rollout_row', 'window', 'stride', 'n_samples', 'seed', 'nt_base', 'nt_samples', 'stdevs', 'target', 'contrast'];
 /** The options that are numbers. */
 const NUMBERS = ['tolerance', 'window', 'stride', 'n_samples', 'seed', 'nt_samples', 'stdevs'];
 /** The boxes that travel, by their short names in the fragment. */

@@ -29,6 +29,7 @@ export const state = {
   options: {
     method: 'ig',
     target: '', // a class index (sequence and token classification); '' the predicted one
+    contrast: '', // a class index whose score is subtracted (why the target rather than it); '' none
     n_steps: 50, // or 'auto'
     tolerance: 0.01,
     integration: 'gausslegendre',
@@ -255,12 +256,15 @@ export function coreOptions(s = state) {
   if (o.rollout_row) opts.rollout_row = o.rollout_row;
   const f = s.focus;
   const classIndex = o.target === '' ? null : Number(o.target);
+  const contrast = o.contrast === '' ? null : Number(o.contrast);
   switch (s.model?.info.task) {
     case 'sequence-classification':
       opts.target = classIndex;
+      if (contrast !== null) opts.contrast = contrast;
       break;
     case 'token-classification':
       opts.target = classIndex;
+      if (contrast !== null) opts.contrast = contrast;
       if (f.token !== null) opts.token = f.token;
       break;
     case 'fill-mask':

@@ -118,7 +118,7 @@ export function recordOf(e, labels) {
       return {
         predicted: e.predicted_label ?? '–',
         score: e.predicted === null || e.predicted === undefined ? null : pct(e.probabilities[e.predicted]),
-        target: e.target_label ? `${e.target_label} at ${tokenName(labels, e.token)}` : '–',
+        target: e.target_label ? `${e.target_label}${e.contrast_label ? ` versus ${e.contrast_label}` : ''} at ${tokenName(labels, e.token)}` : '–',
       };
     case 'fill-mask': {
       const best = fillersOf(e)[0];
@@ -134,22 +134,23 @@ export function recordOf(e, labels) {
       return {
         predicted: e.predicted_label ?? '–',
         score: e.predicted === null || e.predicted === undefined ? null : e.probabilities[e.predicted].toFixed(2),
-        target: e.target_label ?? '–',
+        target: e.target_label ? `${e.target_label}${e.contrast_label ? ` versus ${e.contrast_label}` : ''}` : '–',
       };
   }
 }
 
 /** What an attribution is of, as a phrase: “the logit of B-LOC at “Berlin” (token 15)”. */
 export function attributedWhat(e, labels) {
+  const versus = e.contrast_label ? ` minus ${e.task === 'fill-mask' ? `“${e.contrast_label}”` : e.task === 'question-answering' ? `the ${e.contrast_label}` : e.contrast_label}'s` : '';
   switch (e.task) {
     case 'question-answering':
-      return `the answer's ${e.target_label} ${e.output} at ${tokenName(labels, e.token)}`;
+      return `the answer's ${e.target_label} ${e.output} at ${tokenName(labels, e.token)}${versus}`;
     case 'token-classification':
-      return `the ${e.output} of ${e.target_label} at ${tokenName(labels, e.token)}`;
+      return `the ${e.output} of ${e.target_label}${versus} at ${tokenName(labels, e.token)}`;
     case 'fill-mask':
-      return `the ${e.output} of “${e.target_label}” at the mask (token ${e.token})`;
+      return `the ${e.output} of “${e.target_label}”${versus} at the mask (token ${e.token})`;
     default:
-      return `${e.target_label}'s ${e.output}`;
+      return `${e.target_label}'s ${e.output}${versus}`;
   }
 }
 

@@ -87,6 +87,7 @@ pub fn run(
         let class = model.predict(&input).map_err(|e| e.to_string())?.predicted;
         let scalar = Scalar {
             rows: Rows::Pooled,
+            contrast: None,
             class,
             output: TargetOutput::Logit,
         };

@@ -48,6 +48,7 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
             MethodArg::Lime => Method::Lime,
         }),
         target: args.target.clone().map(Into::into),
+        contrast: args.contrast.clone().map(Into::into),
         token: args.token,
         part: args.part.map(|p| match p {
             PartArg::Start => Part::Start,

@@ -103,6 +103,11 @@ pub struct ExplainArgs {
     /// token classification a label; for fill-mask a filler token or its id.
     #[arg(long)]
     pub target: Option<String>,
+    /// Explain the target's score minus this one's ("why this rather than that"): a class (name
+    /// or index), a token's label, a filler; for question answering another token's index (a
+    /// start, or an end with --part end, against the answer's).
+    #[arg(long)]
+    pub contrast: Option<String>,
     /// The attribution method (default: ig; rollout for a bare encoder, which also takes attention-flow).
     #[arg(long, value_enum)]
     pub method: Option<MethodArg>,

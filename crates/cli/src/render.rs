@@ -71,6 +71,7 @@ fn paint(s: &str, weight: f32, color: bool) -> String {
 struct Block<'a> {
     title: Option<&'a str>,
     target_label: &'a str,
+    contrast_label: Option<&'a str>,
     score: Option<f32>,
     delta: Option<f32>,
     ig: Option<&'a IgReport>,
@@ -85,6 +86,7 @@ impl<'a> Block<'a> {
         Self {
             title: None,
             target_label: e.target_label.as_deref().unwrap_or(""),
+            contrast_label: e.contrast_label.as_deref(),
             score: e.score,
             delta: e.delta,
             ig: e.ig.as_ref(),
@@ -99,6 +101,7 @@ impl<'a> Block<'a> {
         Self {
             title: Some(title),
             target_label: &a.target_label,
+            contrast_label: a.contrast_label.as_deref(),
             score: a.score,
             delta: a.delta,
             ig: a.ig.as_ref(),
@@ -128,6 +131,13 @@ fn method_sentence(e: &Explanation, b: &Block) -> String {
             format!("{:?}'s {what}{}", b.target_label, at(t))
         }
         _ => format!("{}'s {what}", b.target_label),
+    };
+    // "positive's logit minus negative's": why this rather than that.
+    let target = match (b.contrast_label, e.task) {
+        (Some(c), Task::QuestionAnswering) => format!("{target} minus the {c}"),
+        (Some(c), Task::SequenceClassification) => format!("{target} minus {c}'s"),
+        (Some(c), _) => format!("{target} minus {c:?}'s"),
+        (None, _) => target,
     };
     match (e.method, b.ig) {
         (Method::Ig, Some(ig)) => format!(
@@ -269,6 +279,8 @@ fn prediction(out: &mut String, e: &Explanation, top: usize) {
             for &i in order.iter().take(top.max(1)) {
                 let mark = if Some(i) == e.target {
                     "◀ target"
+                } else if Some(i) == e.contrast {
+                    "◀ versus"
                 } else {
                     ""
                 };
@@ -345,9 +357,12 @@ fn prediction(out: &mut String, e: &Explanation, top: usize) {
                     .max()
                     .unwrap_or(0);
                 for f in m.fill.iter().take(top.max(1)) {
-                    let mark = if e.token == Some(m.token) && e.target == Some(f.token_id as usize)
-                    {
+                    let here = e.token == Some(m.token);
+                    let id = Some(f.token_id as usize);
+                    let mark = if here && e.target == id {
                         "◀ target"
+                    } else if here && e.contrast == id {
+                        "◀ versus"
                     } else {
                         ""
                     };

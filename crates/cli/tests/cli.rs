@@ -634,3 +634,60 @@ fn explain_lens_reads_every_layer() {
     assert_ne!(code, 0);
     assert!(err.contains("mask"), "{err}");
 }
+
+#[test]
+fn explain_contrast_explains_the_difference_of_two_classes() {
+    let model = fixture("bert");
+    let m = model.to_str().unwrap();
+    let text = "The movie was wonderful.";
+    let (code, out, err) = run(&[
+        "explain",
+        "--model",
+        m,
+        "--json",
+        "--method",
+        "saliency",
+        "--target",
+        "positive",
+        "--contrast",
+        "0",
+        text,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let e: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(e["contrast"], json!(0));
+    assert_eq!(e["contrast_label"], json!("negative"));
+    let z: Vec<f64> = e["logits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let score = e["score"].as_f64().unwrap();
+    assert!(
+        (score - (z[2] - z[0])).abs() < 1e-5,
+        "F = {score}, logits {z:?}"
+    );
+    let (code, out, err) = run(&[
+        "explain",
+        "--model",
+        m,
+        "--method",
+        "ig",
+        "--n-steps",
+        "8",
+        "--target",
+        "positive",
+        "--contrast",
+        "negative",
+        text,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("of positive's logit minus negative's"),
+        "{out}"
+    );
+    let (code, _, err) = run(&["explain", "--model", m, "--contrast", "nope", text]);
+    assert_ne!(code, 0);
+    assert!(err.contains("nope"), "{err}");
+}

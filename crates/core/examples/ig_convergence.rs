@@ -15,6 +15,7 @@ fn forward<'a>(model: &'a Model, input: &'a Tokenized) -> ForwardFunc<'a> {
     let class = model.predict(input).unwrap().predicted;
     let scalar = Scalar {
         rows: Rows::Pooled,
+        contrast: None,
         class,
         output: TargetOutput::Logit,
     };

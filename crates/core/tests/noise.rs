@@ -51,6 +51,7 @@ fn scalar_of(case: &Value) -> Scalar {
     };
     Scalar {
         rows: token.map_or(Rows::Pooled, Rows::Token),
+        contrast: None,
         class,
         output: Default::default(),
     }
@@ -182,6 +183,7 @@ fn by_hand(model: &Model, text: &str, e: &Explanation, opts: &ExplainOptions) ->
     let input = model.tokenize(text, None).unwrap();
     let scalar = Scalar {
         rows: e.token.map_or(Rows::Pooled, Rows::Token),
+        contrast: None,
         class: e.target.unwrap(),
         output: Default::default(),
     };

@@ -52,6 +52,7 @@ fn scalar_of(case: &Value) -> Scalar {
     };
     Scalar {
         rows,
+        contrast: None,
         class,
         output: TargetOutput::Logit,
     }
@@ -178,6 +179,7 @@ fn kernel_shap_over_every_coalition_is_exact_shapley() {
         assert!((3..=11).contains(&n), "{text}: {n} features");
         let scalar = Scalar {
             rows: Rows::Pooled,
+            contrast: None,
             class: 0,
             output: TargetOutput::Logit,
         };

@@ -36,13 +36,14 @@ export const ATTRIBUTES = [
   'method',
   'n-steps',
   'target',
+  'contrast',
   'layer',
   'head',
   'token',
 ];
 
 /** Attributes that change what the engine computes (live mode). */
-const LIVE = ['model', 'device', 'text', 'pair', 'question', 'context', 'method', 'n-steps', 'target'];
+const LIVE = ['model', 'device', 'text', 'pair', 'question', 'context', 'method', 'n-steps', 'target', 'contrast'];
 
 const camel = (name) => name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
 

@@ -209,6 +209,9 @@ export class LiveController {
     if (steps) opts.n_steps = steps.trim() === 'auto' ? 'auto' : Math.max(1, Math.round(Number(steps)) || 50);
     const target = el.target;
     if (target !== null && target !== '') opts.target = /^\d+$/.test(target) ? Number(target) : target;
+    // Why the target rather than this: a class, a label, a filler (question answering: a token).
+    const contrast = el.contrast;
+    if (contrast !== null && contrast !== '') opts.contrast = /^\d+$/.test(contrast) ? Number(contrast) : contrast;
     const f = this.focus;
     if (f.token !== undefined) opts.token = f.token;
     if (f.target !== undefined) opts.target = f.target;

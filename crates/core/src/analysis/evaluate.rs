@@ -68,8 +68,10 @@ pub fn attributions_of(
         ..opts.clone()
     };
     let ex = Explained {
+        contrast: None,
         scalar: Scalar {
             rows: Rows::Pooled,
+            contrast: None,
             class: target,
             output: opts.output,
         },

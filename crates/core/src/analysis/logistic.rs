@@ -34,7 +34,7 @@ pub struct Logistic {
 }
 
 /// The largest gradient entry at which the fit stops.
-pub const GRADIENT_TOLERANCE: f64 = 1e-8;
+pub const GRADIENT_TOLERANCE: f64 = 1e-7;
 /// The relative decrease of the objective below which the fit stops
 /// (scikit-learn's `ftol` for lbfgs).
 const VALUE_TOLERANCE: f64 = 64.0 * f64::EPSILON;
@@ -64,39 +64,47 @@ impl Problem<'_> {
     fn decisions(&self, theta: &[f64], x: &[f64]) -> Vec<f64> {
         let (d, r) = (self.dim, self.rows);
         let (w, b) = theta.split_at(r * d);
-        x.chunks_exact(d)
-            .flat_map(|xi| (0..r).map(move |k| b[k] + dot(&w[k * d..(k + 1) * d], xi)))
-            .collect()
+        let mut z = vec![0f64; x.len() / d.max(1) * r];
+        // Blocks of rows, so that each weight row is read once per block.
+        for (xs, zs) in x.chunks(BLOCK * d).zip(z.chunks_mut(BLOCK * r)) {
+            for (k, wk) in w.chunks_exact(d).enumerate() {
+                for (xi, zi) in xs.chunks_exact(d).zip(zs.chunks_exact_mut(r)) {
+                    zi[k] = b[k] + dot(wk, xi);
+                }
+            }
+        }
+        z
     }
 
     /// The objective and its gradient.
     fn value_and_gradient(&self, theta: &[f64]) -> (f64, Vec<f64>) {
         let (d, r, n) = (self.dim, self.rows, self.n as f64);
-        let z = self.decisions(theta, self.x);
-        let mut grad = vec![0f64; theta.len()];
+        // The decision values, overwritten by the residuals ∂ℓ/∂z.
+        let mut z = self.decisions(theta, self.x);
         let mut loss = 0f64;
-        let mut residual = vec![0f64; r];
-        for (i, (zi, xi)) in z.chunks_exact(r).zip(self.x.chunks_exact(d)).enumerate() {
-            let yi = self.y[i];
+        for (zi, &yi) in z.chunks_exact_mut(r).zip(self.y) {
             if r == 1 {
                 let (l, p) = binomial(zi[0], yi == 1);
                 loss += l;
-                residual[0] = p - (yi == 1) as u8 as f64;
+                zi[0] = p - (yi == 1) as u8 as f64;
             } else {
                 let max = zi.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let sum: f64 = zi.iter().map(|v| (v - max).exp()).sum();
                 loss += max + sum.ln() - zi[yi];
-                for (k, res) in residual.iter_mut().enumerate() {
-                    *res = (zi[k] - max).exp() / sum - (k == yi) as u8 as f64;
+                for (k, v) in zi.iter_mut().enumerate() {
+                    *v = (*v - max).exp() / sum - (k == yi) as u8 as f64;
                 }
             }
-            let (gw, gb) = grad.split_at_mut(r * d);
-            for (k, &res) in residual.iter().enumerate() {
-                gb[k] += res;
-                gw[k * d..(k + 1) * d]
-                    .iter_mut()
-                    .zip(xi)
-                    .for_each(|(g, v)| *g += res * v);
+        }
+        let mut grad = vec![0f64; theta.len()];
+        let (gw, gb) = grad.split_at_mut(r * d);
+        for (xs, rs) in self.x.chunks(BLOCK * d).zip(z.chunks(BLOCK * r)) {
+            for (k, gk) in gw.chunks_exact_mut(d).enumerate() {
+                for (xi, ri) in xs.chunks_exact(d).zip(rs.chunks_exact(r)) {
+                    let res = ri[k];
+                    gb[k] += res;
+                    gk.iter_mut().zip(xi).for_each(|(g, v)| *g += res * v);
+                }
             }
         }
         let w = &theta[..r * d];
@@ -122,8 +130,25 @@ fn binomial(z: f64, y: bool) -> (f64, f64) {
     (softplus - if y { z } else { 0.0 }, p)
 }
 
+/// Rows of `x` per block of the products: a weight row is read once per block.
+const BLOCK: usize = 16;
+
+/// Σ a·b, over four running sums (which the compiler keeps in SIMD lanes).
 fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let mut s = [0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for j in 0..4 {
+            s[j] += x[j] * y[j];
+        }
+    }
+    (s[0] + s[1]) + (s[2] + s[3]) + tail
 }
 
 fn inf_norm(v: &[f64]) -> f64 {

@@ -96,6 +96,7 @@ pub fn sensitivity_perturbations(
 fn scalar(target: usize, opts: &ExplainOptions) -> Scalar {
     Scalar {
         rows: Rows::Pooled,
+        contrast: None,
         class: target,
         output: opts.output,
     }

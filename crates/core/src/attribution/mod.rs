@@ -129,11 +129,15 @@ pub trait Differentiable: Sync {
     fn bytes_per_point(&self) -> usize;
 }
 
-/// What is attributed: logit `class` of the head at `rows`, or its probability.
+/// What is attributed: logit `class` of the head at `rows`, or its
+/// probability; with a `contrast`, minus the contrast's (with [`Rows::All`],
+/// an output is `token · classes + class`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Scalar {
     pub rows: Rows,
     pub class: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contrast: Option<usize>,
     pub output: TargetOutput,
 }
 
@@ -155,14 +159,22 @@ impl<'a> ForwardFunc<'a> {
         scalar: Scalar,
     ) -> Result<Self> {
         let head = model.network().head.as_ref().ok_or(Error::NoHead)?;
-        if scalar.class >= head.classes() {
+        let outputs = scalar.rows.outputs(head.classes(), input.len());
+        for (what, k) in [
+            ("target", Some(scalar.class)),
+            ("contrast", scalar.contrast),
+        ] {
+            if let Some(k) = k.filter(|&k| k >= outputs) {
+                return Err(Error::option(
+                    what,
+                    format!("output {k} is not below the head's {outputs} outputs"),
+                ));
+            }
+        }
+        if scalar.contrast == Some(scalar.class) {
             return Err(Error::option(
-                "target",
-                format!(
-                    "class {} is not below the head's {} outputs",
-                    scalar.class,
-                    head.classes()
-                ),
+                "contrast",
+                "the contrast is the target itself: their difference is zero",
             ));
         }
         if let Rows::Token(i) = scalar.rows {
@@ -194,6 +206,7 @@ impl<'a> ForwardFunc<'a> {
             objective: Objective {
                 rows: scalar.rows,
                 class: scalar.class,
+                contrast: scalar.contrast,
                 probability,
             },
             positions: model.positions(&input.ids),
@@ -228,9 +241,10 @@ impl Differentiable for ForwardFunc<'_> {
             Some(logits) => logits,
             None => net.logits(xs, self.layer, shared, rows, None, Threads::Pool)?,
         };
-        let classes = net.head.as_ref().map_or(1, |h| h.classes());
         let o = &self.objective;
-        Ok(crate::engine::head::score(&logits, classes, o.class, o.probability).0)
+        let classes = net.head.as_ref().map_or(1, |h| h.classes());
+        let outputs = o.rows.outputs(classes, self.input.len());
+        Ok(crate::engine::head::score(&logits, outputs, o.class, o.contrast, o.probability).0)
     }
 
     fn scores_and_gradients(

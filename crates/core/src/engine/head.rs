@@ -19,6 +19,16 @@ pub enum Rows {
     All,
 }
 
+impl Rows {
+    /// The outputs of one sequence of `t` tokens, for a head of `classes`.
+    pub fn outputs(self, classes: usize, t: usize) -> usize {
+        match self {
+            Rows::All => classes * t,
+            _ => classes,
+        }
+    }
+}
+
 /// One step of a head.
 #[derive(Debug, Clone)]
 pub enum Step {
@@ -238,11 +248,13 @@ impl Head {
 
 /// The attributed score of each row of logits `(n, classes)`, and its
 /// gradient with respect to the logits: the target's logit, or its
-/// probability under the model's output function.
+/// probability under the model's output function; with a `contrast`, the
+/// target's minus the contrast's (inseq's contrastive attribution).
 pub fn score(
     logits: &[f32],
     classes: usize,
     target: usize,
+    contrast: Option<usize>,
     probability: Option<Output>,
 ) -> (Vec<f32>, Vec<f32>) {
     let mut scores = Vec::with_capacity(logits.len() / classes);
@@ -251,27 +263,35 @@ pub fn score(
         .chunks_exact(classes)
         .zip(grad.chunks_exact_mut(classes))
     {
-        match probability {
-            None => {
-                scores.push(z[target]);
-                g[target] = 1.0;
-            }
-            Some(Output::Softmax) => {
-                let p = softmax(z);
-                // ∂p_t/∂z_j = p_t (δ_tj − p_j)
-                for (j, gj) in g.iter_mut().enumerate() {
-                    *gj = p[target] * (if j == target { 1.0 } else { 0.0 } - p[j]);
-                }
-                scores.push(p[target]);
-            }
-            Some(Output::Sigmoid) => {
-                let s = 1.0 / (1.0 + (-z[target]).exp());
-                g[target] = s * (1.0 - s);
-                scores.push(s);
-            }
-        }
+        let s = one_score(z, g, target, probability, 1.0);
+        let c = contrast.map_or(0.0, |c| one_score(z, g, c, probability, -1.0));
+        scores.push(s - c);
     }
     (scores, grad)
+}
+
+/// Class `k`'s score in one row of logits `z`, its gradient times `sign`
+/// added to `g`.
+fn one_score(z: &[f32], g: &mut [f32], k: usize, probability: Option<Output>, sign: f32) -> f32 {
+    match probability {
+        None => {
+            g[k] += sign;
+            z[k]
+        }
+        Some(Output::Softmax) => {
+            let p = softmax(z);
+            // ∂p_k/∂z_j = p_k (δ_kj − p_j)
+            for (j, gj) in g.iter_mut().enumerate() {
+                *gj += sign * p[k] * (if j == k { 1.0 } else { 0.0 } - p[j]);
+            }
+            p[k]
+        }
+        Some(Output::Sigmoid) => {
+            let s = 1.0 / (1.0 + (-z[k]).exp());
+            g[k] += sign * s * (1.0 - s);
+            s
+        }
+    }
 }
 
 /// Softmax of one row, in f64 for probabilities that sum to one.

@@ -214,7 +214,11 @@ impl Shared<'_> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Objective {
     pub rows: Rows,
+    /// The output explained: a class of the head's row (with [`Rows::All`],
+    /// `token · classes + class`).
     pub class: usize,
+    /// An output whose score is subtracted (contrastive attribution).
+    pub contrast: Option<usize>,
     /// `None`: the logit; `Some(f)`: its probability under `f`.
     pub probability: Option<Output>,
 }
@@ -368,8 +372,9 @@ impl Network {
         let logits = head.forward(&hidden, n, t, objective.rows, Some(&mut head_tape));
         let (scores, dlogits) = head::score(
             &logits,
-            head.classes(),
+            objective.rows.outputs(head.classes(), t),
             objective.class,
+            objective.contrast,
             objective.probability,
         );
         let mut g = hidden; // no longer needed: it becomes the gradient

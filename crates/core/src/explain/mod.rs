@@ -87,6 +87,12 @@ pub struct Attribution {
     /// The class (label, vocabulary id, 0/1 for start/end) explained.
     pub target: usize,
     pub target_label: String,
+    /// What the target is contrasted with (the score is the target's minus
+    /// its): a class, label or vocabulary id; for question answering a token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contrast: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contrast_label: Option<String>,
     /// F(x): the attributed score at the input (`null` for rollout and attention flow).
     pub score: Option<f32>,
     /// One score per token.
@@ -128,6 +134,12 @@ pub struct Explanation {
     /// What the top-level attributions explain.
     pub target: Option<usize>,
     pub target_label: Option<String>,
+    /// With `contrast`: the target's score minus this one's is explained
+    /// (a class, label or vocabulary id; for question answering a token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contrast: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contrast_label: Option<String>,
     /// The token whose output is explained (per-token heads).
     pub token: Option<usize>,
     pub method: Method,
@@ -238,6 +250,8 @@ pub fn assemble(
         token: ex.token,
         target: ex.target,
         target_label: ex.target_label.clone(),
+        contrast: ex.contrast.as_ref().map(|c| c.0),
+        contrast_label: ex.contrast.as_ref().map(|c| c.1.clone()),
         score: s.score,
         attributions_normalized: l2_normalized(&s.attributions),
         attributions: s.attributions.clone(),
@@ -278,6 +292,8 @@ pub fn assemble(
         token: None,
         target: 0,
         target_label: String::new(),
+        contrast: None,
+        contrast_label: None,
         score: None,
         attributions: Vec::new(),
         attributions_normalized: Vec::new(),
@@ -301,6 +317,8 @@ pub fn assemble(
         predicted,
         target: (has_target && attributed_any).then_some(first.target),
         target_label: (has_target && attributed_any).then(|| first.target_label.clone()),
+        contrast: first.contrast,
+        contrast_label: first.contrast_label.clone(),
         token: first.token,
         labels,
         logits,

@@ -108,6 +108,9 @@ pub struct Explained {
     pub scalar: Scalar,
     pub target: usize,
     pub target_label: String,
+    /// What the target is contrasted with: its index (a class, label or
+    /// vocabulary id; for question answering a token) and its name.
+    pub contrast: Option<(usize, String)>,
     pub token: Option<usize>,
     pub part: Option<Part>,
 }
@@ -137,13 +140,39 @@ pub fn objectives(
     let one = |rows: Rows, class: usize, label: String, token: Option<usize>| Explained {
         scalar: Scalar {
             rows,
+            contrast: None,
             class,
             output,
         },
         target: class,
         target_label: label,
+        contrast: None,
         token,
         part: None,
+    };
+    // A class, label or filler contrasted with the target: its output and name.
+    let contrasted = |ex: Explained, c: Option<(usize, String)>| -> Result<Explained> {
+        let Some((k, name)) = c else { return Ok(ex) };
+        if k == ex.scalar.class {
+            return Err(Error::option(
+                "contrast",
+                format!("{name:?} is the target itself: their difference is zero"),
+            ));
+        }
+        Ok(Explained {
+            scalar: Scalar {
+                contrast: Some(k),
+                ..ex.scalar
+            },
+            contrast: Some((k, name)),
+            ..ex
+        })
+    };
+    let class_contrast = || -> Result<Option<(usize, String)>> {
+        opts.contrast
+            .as_ref()
+            .map(|c| class_of(c).map(|k| (k, labels[k].clone())))
+            .transpose()
     };
     if let Some(i) = opts.token.filter(|&i| i >= input.len()) {
         return Err(Error::option(
@@ -166,7 +195,10 @@ pub fn objectives(
                 .map(class_of)
                 .transpose()?
                 .unwrap_or(p.predicted);
-            vec![one(Rows::Pooled, class, labels[class].clone(), None)]
+            vec![contrasted(
+                one(Rows::Pooled, class, labels[class].clone(), None),
+                class_contrast()?,
+            )?]
         }
         Task::TokenClassification => {
             let token = match opts.token {
@@ -187,12 +219,15 @@ pub fn objectives(
                 Some(t) => class_of(t)?,
                 None => crate::model::argmax(row),
             };
-            vec![one(
-                Rows::Token(token),
-                class,
-                labels[class].clone(),
-                Some(token),
-            )]
+            vec![contrasted(
+                one(
+                    Rows::Token(token),
+                    class,
+                    labels[class].clone(),
+                    Some(token),
+                ),
+                class_contrast()?,
+            )?]
         }
         Task::QuestionAnswering => {
             let answer = a.answers.as_ref().and_then(|v| v.first()).ok_or_else(|| {
@@ -201,6 +236,23 @@ pub fn objectives(
             let parts = match opts.part {
                 Some(p) => vec![p],
                 None => vec![Part::Start, Part::End],
+            };
+            // Another token as a start (or end), against the answer's.
+            let other = match &opts.contrast {
+                None => None,
+                Some(Target::Index(j)) if *j < input.len() => Some(*j),
+                Some(Target::Name(s)) if s.trim().parse::<usize>().is_ok_and(|j| j < input.len()) => {
+                    s.trim().parse().ok()
+                }
+                Some(c) => {
+                    return Err(Error::option(
+                        "contrast",
+                        format!(
+                            "question answering contrasts the answer's start (or end) with                              another token's: {c:?} is not a token index below {}",
+                            input.len()
+                        ),
+                    ))
+                }
             };
             parts
                 .into_iter()
@@ -213,12 +265,27 @@ pub fn objectives(
                         .token
                         .filter(|_| opts.part.is_some())
                         .unwrap_or(default);
-                    Explained {
+                    let ex = Explained {
                         part: Some(part),
                         ..one(Rows::Token(token), class, part.name().into(), Some(token))
-                    }
+                    };
+                    let Some(j) = other else { return Ok(ex) };
+                    // Both tokens' outputs: the head at every token, output `token · 2 + part`.
+                    let all = Explained {
+                        scalar: Scalar {
+                            rows: Rows::All,
+                            class: token * 2 + class,
+                            ..ex.scalar
+                        },
+                        ..ex
+                    };
+                    let name = format!("{} at token {j} ({:?})", part.name(), input.tokens[j]);
+                    contrasted(all, Some((j * 2 + class, name))).map(|mut e| {
+                        e.contrast = e.contrast.map(|(_, n)| (j, n));
+                        e
+                    })
                 })
-                .collect()
+                .collect::<Result<Vec<_>>>()?
         }
         Task::FillMask => {
             let masks = a.masks.as_deref().unwrap_or_default();
@@ -243,37 +310,50 @@ pub fn objectives(
                 })?,
             };
             let vocab = model.network().head.as_ref().map_or(0, |h| h.classes());
+            let filler = |t: &Target, what: &'static str| -> Result<usize> {
+                Ok(match t {
+                    Target::Index(i) if *i < vocab => *i,
+                    Target::Name(s) => match (tok.token_to_id(s), s.parse::<usize>()) {
+                        (Some(id), _) => id as usize,
+                        (None, Ok(i)) if i < vocab => i,
+                        _ => mask
+                            .fill
+                            .iter()
+                            .find(|f| f.token.trim() == s.trim())
+                            .map(|f| f.token_id as usize)
+                            .ok_or_else(|| {
+                                Error::option(
+                                    what,
+                                    format!("{s:?} is not a token of the vocabulary"),
+                                )
+                            })?,
+                    },
+                    Target::Index(i) => {
+                        return Err(Error::option(
+                            what,
+                            format!("{i} is not below the vocabulary's {vocab} tokens"),
+                        ))
+                    }
+                })
+            };
             let id = match &opts.target {
                 None => mask.fill.first().map(|f| f.token_id).unwrap_or(0) as usize,
-                Some(Target::Index(i)) if *i < vocab => *i,
-                Some(Target::Name(s)) => match (tok.token_to_id(s), s.parse::<usize>()) {
-                    (Some(id), _) => id as usize,
-                    (None, Ok(i)) if i < vocab => i,
-                    _ => mask
-                        .fill
-                        .iter()
-                        .find(|f| f.token.trim() == s.trim())
-                        .map(|f| f.token_id as usize)
-                        .ok_or_else(|| {
-                            Error::option(
-                                "target",
-                                format!("{s:?} is not a token of the vocabulary"),
-                            )
-                        })?,
-                },
-                Some(Target::Index(i)) => {
-                    return Err(Error::option(
-                        "target",
-                        format!("{i} is not below the vocabulary's {vocab} tokens"),
-                    ))
-                }
+                Some(t) => filler(t, "target")?,
             };
-            vec![one(
-                Rows::Token(mask.token),
-                id,
-                tok.decode(&[id as u32]),
-                Some(mask.token),
-            )]
+            let contrast = opts
+                .contrast
+                .as_ref()
+                .map(|c| filler(c, "contrast").map(|k| (k, tok.decode(&[k as u32]))))
+                .transpose()?;
+            vec![contrasted(
+                one(
+                    Rows::Token(mask.token),
+                    id,
+                    tok.decode(&[id as u32]),
+                    Some(mask.token),
+                ),
+                contrast,
+            )?]
         }
     })
 }

@@ -185,6 +185,11 @@ pub struct ExplainOptions {
     pub method: Option<Method>,
     /// The class (or label, or filler) to explain; `None`: the predicted one.
     pub target: Option<Target>,
+    /// Explain the target's score minus this one's (inseq's contrastive
+    /// attribution): a class, a token's label, a filler, or for question
+    /// answering another token (a start against the answer's start, an end
+    /// against its end).
+    pub contrast: Option<Target>,
     /// Token classification: the token to explain (default: the first token
     /// of the highest-scoring entity); fill-mask: which mask (default: the first).
     pub token: Option<usize>,
@@ -236,6 +241,7 @@ impl Default for ExplainOptions {
         Self {
             method: None,
             target: None,
+            contrast: None,
             token: None,
             part: None,
             layer: None,
@@ -304,6 +310,15 @@ impl ExplainOptions {
         if self.method_for(task).nt_type().is_some() {
             self.noise(NtType::SmoothGrad).check()?;
         }
+        if self.contrast.is_some() && self.method_for(task).reads_attention() {
+            return refuse(
+                "contrast",
+                &format!(
+                    "{} reads the attention alone, which explains no score; a contrast needs a                      method that does (ig, saliency, occlusion, shapley…)",
+                    self.method_for(task).info().label
+                ),
+            );
+        }
         match task {
             Task::SequenceClassification if self.token.is_some() => refuse(
                 "token",
@@ -325,15 +340,21 @@ impl ExplainOptions {
                 "part",
                 &format!("part (start or end) is for question answering, not {task}"),
             ),
-            Task::Encoder if self.target.is_some() || self.token.is_some() => refuse(
-                if self.target.is_some() {
-                    "target"
-                } else {
-                    "token"
-                },
-                "a bare encoder has no head: there is no class or token to explain, only \
+            Task::Encoder
+                if self.target.is_some() || self.token.is_some() || self.contrast.is_some() =>
+            {
+                refuse(
+                    if self.target.is_some() {
+                        "target"
+                    } else if self.contrast.is_some() {
+                        "contrast"
+                    } else {
+                        "token"
+                    },
+                    "a bare encoder has no head: there is no class or token to explain, only \
                  attention, its rollout and its flow",
-            ),
+                )
+            }
             _ => Ok(()),
         }
     }

@@ -75,6 +75,7 @@ pub fn ff<'a>(
 ) -> ForwardFunc<'a> {
     let scalar = Scalar {
         rows: Rows::Pooled,
+        contrast: None,
         class,
         output,
     };
