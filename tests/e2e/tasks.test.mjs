@@ -164,6 +164,15 @@ describe('a model of each task', () => {
     assert.equal(e.target_label, w1.target_label);
     assert.ok(await page.$(`#fillers li.filler-row.target[data-mask="${mask}"][data-id="${id}"]`), 'the explained filler is marked');
     await shot(page, 'task-fill-mask');
+    // Versus another filler of the same mask: the CLI's --contrast.
+    const other = want.masks[1].fill[0].token_id;
+    await page.selectOption('#opt-contrast', String(other));
+    await settle(page, (s, c) => s.explanation?.contrast === c && !s.preview, other);
+    const w2 = cli('--model', dir('bert-mlm'), '--token', String(mask), '--target', String(id), '--contrast', String(other), text);
+    e = await shown(page);
+    assertSame('a filler versus another', e, w2);
+    assert.equal(e.contrast_label, w2.contrast_label);
+    assert.match(await page.textContent('#method-line'), /minus “.+”'s at the mask/);
     // A text without a mask says how to fix it; the button puts the mask at the caret.
     await explainText(page, 'no mask in this one', null, { expectError: true });
     assert.match(await page.textContent('#run-message'), /the text has no \[MASK\] token/);

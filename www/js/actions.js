@@ -189,6 +189,7 @@ export async function explain() {
     // What was focused in another text means nothing in this one.
     state.focus = { ...state.focus, token: null, filler: null, answer: 0 };
     if (state.model.info.task === 'token-classification') Object.assign(state.options, { target: '', contrast: '' });
+    if (state.model.info.task === 'fill-mask') state.options.contrast = '';
   }
   state.runMessage = null;
   state.busy = { label: 'reading the text', done: 0, total: 0 };
@@ -371,6 +372,8 @@ export function explainToken(i) {
 
 /** Fill-mask: explain filler `id` (null: the best) at the mask at token `mask`. */
 export function explainFiller(mask, id) {
+  // Another mask's fillers are others; a filler is not contrasted with itself.
+  if (mask !== state.focus.token || String(id) === state.options.contrast) state.options.contrast = '';
   state.focus = { ...state.focus, token: mask, filler: id };
   update();
   attribute();

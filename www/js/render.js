@@ -124,13 +124,13 @@ function renderInputPanel() {
   $('restore').hidden = !state.restore;
   $('true-label-control').hidden = task !== 'sequence-classification';
   $('target-control').hidden = !(task === 'sequence-classification' || task === 'token-classification');
-  $('contrast-control').hidden = $('target-control').hidden;
+  // Versus: a class or label; for fill-mask, another filler of the mask explained.
+  $('contrast-control').hidden = $('target-control').hidden && task !== 'fill-mask';
   if (changed('labels', [m])) {
     const labels = m?.info.labels ?? [];
     const opts = (first) => [h('option', { value: '' }, first), labels.map((l, i) => h('option', { value: String(i) }, `${l}`))];
     fill($('opt-target'), opts(task === 'token-classification' ? "the token's predicted label" : 'predicted class'));
     fill($('true-label'), opts('—'));
-    fill($('opt-contrast'), opts('— (the target alone)'));
     fill($('examples'), h('option', { value: '' }, '—'), (m?.examples ?? []).map((x, i) => h('option', { value: String(i) }, exampleLabel(x))));
   }
   if (changed('methods', [state.vocabulary, m])) {
@@ -143,6 +143,16 @@ function renderInputPanel() {
         return h('option', { value: x.name, title: `${x.description} (${x.reference})`, disabled: off }, x.label + (off ? ' (needs a task head)' : ''));
       }),
     );
+  }
+  const versusMask = task === 'fill-mask' ? (state.focus.token ?? state.analysis?.explanation.masks?.[0]?.token ?? null) : null;
+  if (changed('contrast-options', [m, state.analysis, versusMask])) {
+    const none = h('option', { value: '' }, task === 'fill-mask' ? '— (the filler alone)' : '— (the target alone)');
+    const fillers = state.analysis?.explanation.masks?.find((x) => x.token === versusMask)?.fill ?? [];
+    const choices =
+      task === 'fill-mask'
+        ? fillers.map((f) => h('option', { value: String(f.token_id) }, `“${f.token}” (${(100 * f.score).toFixed(1)}%)`))
+        : (m?.info.labels ?? []).map((l, i) => h('option', { value: String(i) }, l));
+    fill($('opt-contrast'), none, choices);
   }
   $('opt-target').value = state.options.target;
   $('opt-contrast').value = state.options.contrast;

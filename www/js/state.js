@@ -270,6 +270,7 @@ export function coreOptions(s = state) {
     case 'fill-mask':
       if (f.token !== null) opts.token = f.token;
       if (f.filler !== null) opts.target = f.filler;
+      if (contrast !== null) opts.contrast = contrast;
       break;
     case 'question-answering': {
       opts.part = f.part;
