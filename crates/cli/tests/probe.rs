@@ -7,6 +7,17 @@ mod common;
 use common::{repo, run, s};
 use serde_json::Value;
 
+/// `bertlens probe` of the BERT fixture on tests/fixtures/analysis/probe-set.csv, with `extra`.
+fn probe(extra: &[&str]) -> (i32, String, String) {
+    let (data, model) = (
+        repo("tests/fixtures/analysis/probe-set.csv"),
+        repo("tests/fixtures/bert"),
+    );
+    let mut args = vec!["probe", "--model", s(&model), "--data", s(&data)];
+    args.extend_from_slice(extra);
+    run(&args, None)
+}
+
 #[test]
 fn the_json_report_is_scikit_learns_probe() {
     let g: Value =
@@ -18,29 +29,17 @@ fn the_json_report_is_scikit_learns_probe() {
         .iter()
         .find(|c| c["model"] == "bert" && c["pool"] == "cls")
         .unwrap();
-    let (data, model) = (
-        repo("tests/fixtures/analysis/probe-set.csv"),
-        repo("tests/fixtures/bert"),
-    );
-    let (code, out, err) = run(
-        &[
-            "probe",
-            "--model",
-            s(&model),
-            "--data",
-            s(&data),
-            "--label-column",
-            "number",
-            "--pool",
-            "cls",
-            "--test-every",
-            "4",
-            "--seed",
-            "3",
-            "--json",
-        ],
-        None,
-    );
+    let (code, out, err) = probe(&[
+        "--label-column",
+        "number",
+        "--pool",
+        "cls",
+        "--test-every",
+        "4",
+        "--seed",
+        "3",
+        "--json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let r: Value = serde_json::from_str(&out).unwrap();
     for key in ["n", "n_test", "skipped", "labels"] {
@@ -66,22 +65,7 @@ fn the_json_report_is_scikit_learns_probe() {
 
 #[test]
 fn the_table_marks_the_best_layer() {
-    let (data, model) = (
-        repo("tests/fixtures/analysis/probe-set.csv"),
-        repo("tests/fixtures/bert"),
-    );
-    let (code, out, err) = run(
-        &[
-            "probe",
-            "--model",
-            s(&model),
-            "--data",
-            s(&data),
-            "--label-column",
-            "tense",
-        ],
-        None,
-    );
+    let (code, out, err) = probe(&["--label-column", "tense"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains(
@@ -98,38 +82,10 @@ fn the_table_marks_the_best_layer() {
 
 #[test]
 fn a_set_that_cannot_be_probed_says_why() {
-    let (data, model) = (
-        repo("tests/fixtures/analysis/probe-set.csv"),
-        repo("tests/fixtures/bert"),
-    );
-    let (code, _, err) = run(
-        &[
-            "probe",
-            "--model",
-            s(&model),
-            "--data",
-            s(&data),
-            "--label-column",
-            "tense",
-            "--test-every",
-            "1",
-        ],
-        None,
-    );
+    let (code, _, err) = probe(&["--label-column", "tense", "--test-every", "1"]);
     assert_ne!(code, 0);
     assert!(err.contains("K is at least 2"), "{err}");
-    let (code, _, err) = run(
-        &[
-            "probe",
-            "--model",
-            s(&model),
-            "--data",
-            s(&data),
-            "--label-column",
-            "nope",
-        ],
-        None,
-    );
+    let (code, _, err) = probe(&["--label-column", "nope"]);
     assert_ne!(code, 0);
     assert!(err.contains("nope"), "{err}");
 }

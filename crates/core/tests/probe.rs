@@ -29,14 +29,6 @@ fn probe_set(label: &str) -> Vec<Row> {
         .collect()
 }
 
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
 fn check(case: &Value, model: &Model) {
     let what = format!(
         "{} {} {}",
