@@ -357,18 +357,33 @@ impl Model {
     /// transformers' `hidden_states[l]`; through the final norm where the
     /// family has one (ModernBERT), as the last layer's are.
     pub fn layer_states(&self, input: &Tokenized) -> Result<Vec<Vec<f32>>> {
+        let mut rec = LayerInputs::default();
+        let last = self.hidden_states_recorded(input, &mut rec)?;
+        Ok(self.states_as_read(rec, last))
+    }
+
+    /// The last hidden states of one input, the pass told to `rec`.
+    pub(crate) fn hidden_states_recorded(
+        &self,
+        input: &Tokenized,
+        rec: &mut impl crate::engine::record::Recorder,
+    ) -> Result<Vec<f32>> {
         let x = self.layer_input(AttributionLayer::Embeddings, input, &input.ids)?;
         let encoder = &self.network.encoder;
-        let mut rec = LayerInputs::default();
-        let last = with_tape(|tape| {
-            encoder.forward_recorded(x, 1, input.len(), tape, &mut rec, Threads::Pool)
-        });
+        Ok(with_tape(|tape| {
+            encoder.forward_recorded(x, 1, input.len(), tape, rec, Threads::Pool)
+        }))
+    }
+
+    /// [`Model::layer_states`] from the layers' inputs a pass recorded and
+    /// its last hidden states.
+    pub(crate) fn states_as_read(&self, rec: LayerInputs, last: Vec<f32>) -> Vec<Vec<f32>> {
         let mut states = rec.states;
         for s in &mut states {
-            encoder.through_final_norm(s);
+            self.network.encoder.through_final_norm(s);
         }
         states.push(last);
-        Ok(states)
+        states
     }
 
     /// The head's logits at `rows` of one input's hidden states.

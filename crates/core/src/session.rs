@@ -118,7 +118,12 @@ impl Session {
         model: &Model,
         top_k: usize,
     ) -> Result<Vec<crate::explain::lens::LensLayer>> {
-        crate::explain::lens::lens(model, &self.input, self.texts(), top_k)
+        use crate::explain::lens::{lens, lens_of};
+        match &self.analysis.layer_states {
+            // Read off the session's own pass: no other forward pass.
+            Some(states) => lens_of(model, &self.input, states, self.texts(), top_k),
+            None => lens(model, &self.input, self.texts(), top_k),
+        }
     }
 
     /// The attentions of the pass, if it recorded them.

@@ -8,15 +8,6 @@ mod common;
 
 use bertlens_core::explain::lens::lens;
 use common::*;
-use serde_json::Value;
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
 
 /// Whether `p[i]` is the largest of `p` to within `tol` (a near tie may go either way in f32).
 fn is_top(p: &[f64], i: usize, tol: f64) -> bool {
@@ -135,4 +126,22 @@ fn a_fill_mask_text_without_a_mask_and_a_bare_encoder_are_refused() {
     let model = load("bert-encoder");
     let input = model.tokenize("Hello.", None).unwrap();
     assert!(lens(&model, &input, ["Hello.", ""], 5).is_err());
+}
+
+/// A session prepared with its attentions reads the lens off its own pass:
+/// the same numbers as the lens's own pass, for every task.
+#[test]
+fn a_session_reads_the_lens_off_its_own_pass() {
+    use bertlens_core::session::Session;
+    let g = golden_file("lens.json");
+    for case in g["cases"].as_array().unwrap().iter().step_by(3) {
+        let name = case["model"].as_str().unwrap();
+        let model = load(name);
+        let (text, pair) = (case["text"].as_str().unwrap(), case["pair"].as_str());
+        let traced = Session::new(&model, text, pair, 5, true).unwrap();
+        let plain = Session::new(&model, text, pair, 5, false).unwrap();
+        let want = lens(&model, traced.input(), [text, pair.unwrap_or("")], 5).unwrap();
+        assert_eq!(traced.lens(&model, 5).unwrap(), want, "{name}: recorded");
+        assert_eq!(plain.lens(&model, 5).unwrap(), want, "{name}: its own pass");
+    }
 }

@@ -57,6 +57,27 @@ impl Recorder for LayerInputs {
     }
 }
 
+/// Two recorders told the same pass (the attention views and the lens).
+impl<A: Recorder, B: Recorder> Recorder for (A, B) {
+    fn attention(
+        &mut self,
+        layer: usize,
+        weights: &Layer,
+        probs: &[f32],
+        qkv: &[f32],
+        dims: Dims,
+        tape: &AttentionTape,
+    ) {
+        self.0.attention(layer, weights, probs, qkv, dims, tape);
+        self.1.attention(layer, weights, probs, qkv, dims, tape);
+    }
+
+    fn stage(&mut self, layer: usize, stage: Stage, m: &[f32], width: usize, t: usize) {
+        self.0.stage(layer, stage, m, width, t);
+        self.1.stage(layer, stage, m, width, t);
+    }
+}
+
 /// Records nothing: the plain forward pass.
 pub struct NoRecord;
 

@@ -40,20 +40,37 @@ pub fn lens(
     texts: [&str; 2],
     top_k: usize,
 ) -> Result<Vec<LensLayer>> {
+    readable(model, input)?;
+    lens_of(model, input, &model.layer_states(input)?, texts, top_k)
+}
+
+/// An error unless the model's head can read `input`'s layers: a head, and
+/// for fill-mask a mask to read at.
+fn readable(model: &Model, input: &Tokenized) -> Result<()> {
+    let mask = model.tokenizer().mask_id();
+    match model.task() {
+        Task::Encoder => Err(Error::NoHead),
+        Task::FillMask if !input.ids.iter().any(|&id| Some(id) == mask) => Err(Error::option(
+            "lens",
+            "the text has no mask token for the fill-mask head to read at",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// [`lens`] of the hidden states a pass recorded ([`Model::layer_states`]).
+pub fn lens_of(
+    model: &Model,
+    input: &Tokenized,
+    states: &[Vec<f32>],
+    texts: [&str; 2],
+    top_k: usize,
+) -> Result<Vec<LensLayer>> {
+    readable(model, input)?;
     let t = input.len();
     let mask = model.tokenizer().mask_id();
     let first_mask = input.ids.iter().position(|&id| Some(id) == mask);
     let task = model.task();
-    if task == Task::Encoder {
-        return Err(Error::NoHead);
-    }
-    if task == Task::FillMask && first_mask.is_none() {
-        return Err(Error::option(
-            "lens",
-            "the text has no mask token for the fill-mask head to read at",
-        ));
-    }
-    let states = model.layer_states(input)?;
     states
         .iter()
         .enumerate()

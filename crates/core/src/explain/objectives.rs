@@ -15,6 +15,7 @@ use crate::attribution::rollout::attention_rollout;
 use crate::attribution::sampled::{sampled, SampledOptions, Surrogate};
 use crate::attribution::shapley::{shapley, ShapleyOptions};
 use crate::attribution::{ForwardFunc, Scalar};
+use crate::engine::record::LayerInputs;
 use crate::engine::{Rows, Trace};
 use crate::error::{Error, Result};
 use crate::model::{Model, Prediction};
@@ -40,6 +41,9 @@ pub struct Analysis {
     pub mask_cut: bool,
     /// Every attention of the pass, when asked for.
     pub trace: Option<Trace>,
+    /// With the trace: every layer's hidden states as the head reads them
+    /// ([`Model::layer_states`]), for the lens without another pass.
+    pub layer_states: Option<Vec<Vec<f32>>>,
 }
 
 /// The forward pass of one input, decoded for the model's task (with
@@ -51,12 +55,16 @@ pub fn analyze(
     top_k: usize,
     trace: bool,
 ) -> Result<Analysis> {
-    let mut rec = trace.then(Trace::default);
-    let hidden = model.hidden_states(input, rec.as_mut())?;
     let t = input.len();
-    let mut a = Analysis {
-        trace: rec,
-        ..Default::default()
+    let mut a = Analysis::default();
+    let hidden = if trace {
+        let mut rec = (Trace::default(), LayerInputs::default());
+        let hidden = model.hidden_states_recorded(input, &mut rec)?;
+        a.layer_states = Some(model.states_as_read(rec.1, hidden.clone()));
+        a.trace = Some(rec.0);
+        hidden
+    } else {
+        model.hidden_states(input, None)?
     };
     match model.task() {
         Task::SequenceClassification => {
