@@ -358,6 +358,8 @@ export function setOption(key, value) {
 /** A class (sequence classification) or a label (token classification) to explain. */
 export function explainClass(i, predicted) {
   state.options.target = i === predicted ? '' : String(i);
+  // A class is not contrasted with itself.
+  if (state.options.contrast === String(i)) state.options.contrast = '';
   update();
   attribute();
 }
@@ -365,7 +367,7 @@ export function explainClass(i, predicted) {
 /** Token classification: explain the label of token `i`. */
 export function explainToken(i) {
   state.focus = { ...state.focus, token: i };
-  state.options.target = '';
+  Object.assign(state.options, { target: '', contrast: '' });
   update();
   attribute();
 }
@@ -373,7 +375,8 @@ export function explainToken(i) {
 /** Fill-mask: explain filler `id` (null: the best) at the mask at token `mask`. */
 export function explainFiller(mask, id) {
   // Another mask's fillers are others; a filler is not contrasted with itself.
-  if (mask !== state.focus.token || String(id) === state.options.contrast) state.options.contrast = '';
+  const shownMask = state.focus.token ?? state.analysis?.explanation.masks?.[0]?.token ?? null;
+  if (mask !== shownMask || String(id) === state.options.contrast) state.options.contrast = '';
   state.focus = { ...state.focus, token: mask, filler: id };
   update();
   attribute();

@@ -125,7 +125,7 @@ function renderInputPanel() {
   $('true-label-control').hidden = task !== 'sequence-classification';
   $('target-control').hidden = !(task === 'sequence-classification' || task === 'token-classification');
   // Versus: a class or label; for fill-mask, another filler of the mask explained.
-  $('contrast-control').hidden = $('target-control').hidden && task !== 'fill-mask';
+  $('contrast-control').hidden = ($('target-control').hidden && task !== 'fill-mask') || methodInfo(shownMethod())?.kind === 'attention';
   if (changed('labels', [m])) {
     const labels = m?.info.labels ?? [];
     const opts = (first) => [h('option', { value: '' }, first), labels.map((l, i) => h('option', { value: String(i) }, `${l}`))];

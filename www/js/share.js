@@ -26,6 +26,8 @@ export function toFragment(s) {
   for (const k of boxes) if (s[FIELDS[k]]) f.set(k, s[FIELDS[k]]);
   for (const k of OPTIONS) {
     const v = s.options[k];
+    // A link carries a class's contrast; a filler's is this text's alone.
+    if (k === 'contrast' && !knownTarget(s.model.info, String(v ?? ''))) continue;
     if (v !== '' && v !== null && v !== undefined && String(v) !== String(DEFAULTS[k] ?? '')) f.set(k, String(v));
   }
   if (s.view.words) f.set('words', '1');

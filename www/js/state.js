@@ -256,7 +256,9 @@ export function coreOptions(s = state) {
   if (o.rollout_row) opts.rollout_row = o.rollout_row;
   const f = s.focus;
   const classIndex = o.target === '' ? null : Number(o.target);
-  const contrast = o.contrast === '' ? null : Number(o.contrast);
+  // A method that reads the attention alone explains no score: nothing to contrast.
+  const scored = methodInfo(opts.method, s)?.kind !== 'attention';
+  const contrast = o.contrast === '' || !scored ? null : Number(o.contrast);
   switch (s.model?.info.task) {
     case 'sequence-classification':
       opts.target = classIndex;

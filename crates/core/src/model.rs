@@ -248,7 +248,7 @@ impl Model {
     /// Tokenizes one text, or a pair; for question answering `text` is the
     /// question and `pair` the context, which alone is cut to fit.
     pub fn tokenize(&self, text: &str, pair: Option<&str>) -> Result<Tokenized> {
-        let mut input = match (self.task, pair) {
+        let input = match (self.task, pair) {
             (Task::QuestionAnswering, Some(context)) => {
                 self.tokenizer.encode_truncating_second(text, context)
             }
@@ -257,11 +257,21 @@ impl Model {
             )),
             _ => self.tokenizer.encode(text, pair),
         }?;
-        // A model without token types sees none (transformers returns none for it).
+        Ok(self.without_unused_types(input))
+    }
+
+    /// Tokenizes one text, or a pair, whatever the task (the longer text
+    /// cut first): what the encoder reads, for probes of its layers.
+    pub fn tokenize_plain(&self, text: &str, pair: Option<&str>) -> Result<Tokenized> {
+        Ok(self.without_unused_types(self.tokenizer.encode(text, pair)?))
+    }
+
+    /// A model without token types sees none (transformers returns none for it).
+    fn without_unused_types(&self, mut input: Tokenized) -> Tokenized {
         if self.network.encoder.embeddings.token_type.is_none() {
             input.type_ids.fill(0);
         }
-        Ok(input)
+        input
     }
 
     /// Resolves a class given by name or by index.

@@ -41,6 +41,10 @@ pub struct Session {
     attentions: Option<Attentions>,
     /// The rollout of `attentions`, once asked for.
     rollout: OnceLock<Rollout>,
+    /// Every layer's hidden states as the head reads them, when the pass
+    /// recorded its attentions (the lens reads them: no other pass). Kept
+    /// out of `analysis`, which every explanation copies.
+    layer_states: Option<Vec<Vec<f32>>>,
 }
 
 /// One layer's attention maps, or one head's of it, borrowed from a
@@ -93,7 +97,9 @@ impl Session {
             .trace
             .take()
             .map(|t| Attentions::from_trace(model, input.len(), t));
+        let layer_states = analysis.layer_states.take();
         Ok(Self {
+            layer_states,
             input,
             texts: texts.map(str::to_string),
             top_k,
@@ -119,7 +125,7 @@ impl Session {
         top_k: usize,
     ) -> Result<Vec<crate::explain::lens::LensLayer>> {
         use crate::explain::lens::{lens, lens_of};
-        match &self.analysis.layer_states {
+        match &self.layer_states {
             // Read off the session's own pass: no other forward pass.
             Some(states) => lens_of(model, &self.input, states, self.texts(), top_k),
             None => lens(model, &self.input, self.texts(), top_k),
@@ -220,8 +226,10 @@ impl Session {
     /// Nothing to explain yet (a text without a mask) is no error here.
     pub fn prediction(&self, model: &Model, opts: &ExplainOptions) -> Explanation {
         let mut parts = Vec::new();
+        // Rollout explains no score: the preview drops a contrast.
         let opts = ExplainOptions {
             method: Some(Method::Rollout),
+            contrast: None,
             ..opts.clone()
         };
         if let (Some(att), Ok(list)) = (&self.attentions, self.objectives(model, &opts)) {

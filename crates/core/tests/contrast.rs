@@ -139,3 +139,20 @@ fn every_method_explains_the_difference_of_the_two_scores() {
         );
     }
 }
+
+#[test]
+fn the_rollout_preview_ignores_a_contrast() {
+    // The page's first view is rollout while the method runs: a contrast (for the
+    // method) must not take it away.
+    use bertlens_core::session::Session;
+    let model = load("bert");
+    let s = Session::new(&model, "The movie was wonderful.", None, 5, true).unwrap();
+    let opts = ExplainOptions {
+        contrast: Some("negative".into()),
+        ..ExplainOptions::default()
+    };
+    let e = s.prediction(&model, &opts);
+    assert_eq!(e.method, Method::Rollout);
+    assert_eq!(e.attributions.len(), e.tokens.len());
+    assert!(e.contrast.is_none());
+}

@@ -189,3 +189,18 @@ fn a_set_of_one_label_is_refused() {
     let err = bertlens_core::analysis::probe(&model, &rows, ProbeOptions::default()).unwrap_err();
     assert!(err.to_string().contains("at least two labels"), "{err}");
 }
+
+#[test]
+fn any_task_is_probed_on_its_texts_alone() {
+    // A question-answering model reads the texts as they are (no context needed),
+    // and labels are read without their surrounding spaces.
+    let model = load("bert-qa");
+    let mut rows = probe_set("tense");
+    for r in rows.iter_mut().step_by(2) {
+        r.label = r.label.as_ref().map(|l| format!(" {l} "));
+    }
+    let report = bertlens_core::analysis::probe(&model, &rows, ProbeOptions::default()).unwrap();
+    assert_eq!((report.n, report.n_test, report.skipped), (157, 32, 3));
+    assert_eq!(report.labels, ["future", "past", "present"]);
+    assert!(report.layers.iter().all(|l| l.converged));
+}

@@ -85,7 +85,7 @@ pub fn probe_layer(
 ) -> Result<JsValue, JsError> {
     let n = labels.len();
     let set = probe_set(labels, read, options)?;
-    if n == 0 || x.len() % n != 0 {
+    if n == 0 || x.len() < n || x.len() % n != 0 {
         return Err(JsError::new(&format!(
             "{} values are not {n} vectors",
             x.len()

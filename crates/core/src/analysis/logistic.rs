@@ -210,11 +210,20 @@ pub fn fit(x: &[f64], y: &[usize], classes: usize, c: f64) -> Logistic {
                 .map(|(t, d)| t + step * d)
                 .collect();
             let (ft, gt) = p.value_and_gradient(&trial);
-            if ft <= f + 1e-4 * step * slope || step < 1e-20 {
+            if ft <= f + 1e-4 * step * slope {
                 break (trial, ft, gt);
+            }
+            if step < 1e-20 {
+                // No step lowers f: at the optimum up to rounding, or stuck. The
+                // point stays; only a rise beyond rounding says the fit failed.
+                converged = ft <= f + VALUE_TOLERANCE * f.abs().max(1.0);
+                break (theta.clone(), f, g.clone());
             }
             step *= 0.5;
         };
+        if next == theta {
+            break;
+        }
         let s: Vec<f64> = next.iter().zip(&theta).map(|(a, b)| a - b).collect();
         let yv: Vec<f64> = g_next.iter().zip(&g).map(|(a, b)| a - b).collect();
         let sy = dot(&s, &yv);

@@ -79,6 +79,8 @@ impl Default for ProbeOptions {
 /// One layer's probe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeLayer {
+    /// Whether both fits (the probe's and the control's) converged.
+    pub converged: bool,
     /// 0: the embeddings' output; L: the last layer's.
     pub layer: usize,
     /// On the test rows.
@@ -134,11 +136,11 @@ impl ProbeSet {
         }
         let (mut kept, mut test, mut labels) = (Vec::new(), Vec::new(), Vec::new());
         for (i, (row, &ok)) in rows.iter().zip(read).enumerate() {
-            match &row.label {
-                Some(label) if ok && !label.trim().is_empty() => {
+            match row.label.as_deref().map(str::trim) {
+                Some(label) if ok && !label.is_empty() => {
                     kept.push(i);
                     test.push(row.index % k == k - 1);
-                    labels.push(label.clone());
+                    labels.push(label.to_string());
                 }
                 _ => {}
             }
@@ -229,7 +231,7 @@ pub fn features(model: &Model, rows: &[Row], how: ProbePool) -> Result<Vec<Optio
         .iter()
         .map(|r| {
             model
-                .tokenize(&r.text, r.pair.as_deref())
+                .tokenize_plain(&r.text, r.pair.as_deref())
                 .ok()
                 .map(|t| Encoded {
                     ids: t.ids,
@@ -281,6 +283,7 @@ pub fn fit_layer(set: &ProbeSet, layer: usize, x: &[&[f32]]) -> LayerFit {
     let (control, control_accuracy, _, _) = fit_labels(set, x, &set.control);
     LayerFit {
         layer: ProbeLayer {
+            converged: probe.converged && control.converged,
             layer,
             accuracy,
             train_accuracy,

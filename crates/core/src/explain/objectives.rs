@@ -256,7 +256,8 @@ pub fn objectives(
                     return Err(Error::option(
                         "contrast",
                         format!(
-                            "question answering contrasts the answer's start (or end) with                              another token's: {c:?} is not a token index below {}",
+                            "question answering contrasts the answer's start (or end) with another token's: \
+                             {c:?} is not a token index below {}",
                             input.len()
                         ),
                     ))

@@ -314,7 +314,8 @@ impl ExplainOptions {
             return refuse(
                 "contrast",
                 &format!(
-                    "{} reads the attention alone, which explains no score; a contrast needs a                      method that does (ig, saliency, occlusion, shapley…)",
+                    "{} reads the attention alone, which explains no score; a contrast needs a \
+                     method that does (ig, saliency, occlusion, shapley…)",
                     self.method_for(task).info().label
                 ),
             );
