@@ -3,6 +3,7 @@
 
 mod analyze;
 mod bench;
+mod counterfactual;
 mod explain;
 mod html;
 mod merge;
@@ -39,6 +40,9 @@ enum Command {
     /// Which layer knows a property of the text: a linear probe per layer on a labelled set,
     /// with a control task (labels shuffled).
     Probe(probe::ProbeArgs),
+    /// What would change the prediction: the fewest word substitutions that make a classifier
+    /// predict another class (or --target), found by a gradient-guided beam search (HotFlip).
+    Counterfactual(counterfactual::CounterfactualArgs),
     /// Merge shard reports (`analyze --shard K/N`) into the report of the whole set.
     Merge {
         /// The shard reports (report-K-of-N.json).
@@ -320,6 +324,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Analyze(args) => analyze::run(&args),
         Command::Probe(args) => probe::run(&args),
+        Command::Counterfactual(args) => counterfactual::run(&args),
         Command::Merge { reports, out } => merge::run(&reports, &out),
         Command::Info { model, json } => explain::info(&model, json),
         Command::Serve { dir, port, host } => serve::run(&dir, &host, port),

@@ -32,6 +32,8 @@ pub struct Model {
     warnings: Vec<String>,
     /// Where the layers run for attribution ([`Model::place`]).
     placement: std::sync::RwLock<Placement>,
+    /// The tokenizer's whole words, found on first use (counterfactuals).
+    whole_words: std::sync::OnceLock<Vec<(u32, String)>>,
 }
 
 impl std::fmt::Debug for Model {
@@ -157,6 +159,7 @@ impl Model {
             config,
             warnings,
             placement: Default::default(),
+            whole_words: Default::default(),
         })
     }
 
@@ -272,6 +275,13 @@ impl Model {
             input.type_ids.fill(0);
         }
         input
+    }
+
+    /// The vocabulary's whole words and their spellings
+    /// ([`TextTokenizer::whole_words`]), found once per model.
+    pub fn whole_words(&self) -> &[(u32, String)] {
+        self.whole_words
+            .get_or_init(|| self.tokenizer.whole_words())
     }
 
     /// Resolves a class given by name or by index.

@@ -5,6 +5,7 @@
 //! merge wordpieces into words. The [`Explanation`] it returns is the JSON
 //! contract of `bertlens explain --json` and of the page.
 
+pub mod counterfactual;
 pub mod lens;
 mod objectives;
 mod options;

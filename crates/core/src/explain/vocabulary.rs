@@ -234,6 +234,8 @@ pub struct Vocabulary {
     pub nt_bases: &'static [&'static str],
     /// A probe's defaults (`bertlens probe`, the workbench's probes).
     pub probe_defaults: crate::analysis::ProbeOptions,
+    /// A counterfactual search's defaults (`bertlens counterfactual`, the page's).
+    pub counterfactual_defaults: super::counterfactual::CounterfactualOptions,
 }
 
 /// The method of each task when none is asked for.
@@ -258,6 +260,7 @@ pub fn vocabulary() -> Vocabulary {
         baselines: Baseline::NAMES,
         nt_bases: NoiseBase::NAMES,
         probe_defaults: crate::analysis::ProbeOptions::default(),
+        counterfactual_defaults: Default::default(),
     }
 }
 

@@ -327,6 +327,27 @@ impl TextTokenizer {
         }
     }
 
+    /// The vocabulary's whole words, in id order, each with its spelling: a
+    /// token whose decoded text (trimmed) is letters only (Unicode's
+    /// Alphabetic), and which that text, after a space, tokenizes back to
+    /// alone. Word pieces (`##ing`), special and unknown tokens, digits and
+    /// punctuation are left out; so is a word-initial piece the tokenizer
+    /// never produces for its text.
+    pub fn whole_words(&self) -> Vec<(u32, String)> {
+        let n = self.inner.get_vocab_size(true) as u32;
+        (0..n)
+            .filter_map(|id| {
+                let spelled = self.inner.decode(&[id], false).ok()?;
+                let word = spelled.trim();
+                if word.is_empty() || !word.chars().all(char::is_alphabetic) {
+                    return None;
+                }
+                let back = self.inner.encode(format!(" {word}"), false).ok()?;
+                (back.get_ids() == [id]).then(|| (id, word.to_string()))
+            })
+            .collect()
+    }
+
     /// transformers' `convert_tokens_to_string`: the decoder over the tokens,
     /// or the tokens joined by spaces when there is no decoder.
     pub fn tokens_to_string(&self, tokens: &[String]) -> String {

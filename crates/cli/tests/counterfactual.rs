@@ -1,0 +1,106 @@
+//! `bertlens counterfactual` as scripts use it: the JSON report held to the
+//! PyTorch search of tests/fixtures/counterfactual.json, the listing with
+//! its edits marked, and the message of a model it cannot search.
+
+mod common;
+
+use common::{repo, run, s};
+use serde_json::Value;
+
+fn counterfactual(model: &str, extra: &[&str]) -> (i32, String, String) {
+    let model = repo(&format!("tests/fixtures/{model}"));
+    let mut args = vec!["counterfactual", "--model", s(&model)];
+    args.extend_from_slice(extra);
+    run(&args, None)
+}
+
+#[test]
+fn the_json_report_is_the_reference_search() {
+    let g: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo("tests/fixtures/counterfactual.json")).unwrap(),
+    )
+    .unwrap();
+    let case = g["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["model"] == "bert" && !c["target"].is_null())
+        .unwrap();
+    let (code, out, err) = counterfactual(
+        "bert",
+        &[
+            "--target",
+            case["target"].as_str().unwrap(),
+            "--pair",
+            case["pair"].as_str().unwrap(),
+            "--json",
+            case["text"].as_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["original"]["label"], case["original"]["label"]);
+    assert_eq!(r["target"], case["target"]);
+    let (got, want) = (
+        r["counterfactuals"].as_array().unwrap(),
+        case["counterfactuals"].as_array().unwrap(),
+    );
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(want) {
+        for key in ["text", "pair", "label"] {
+            assert_eq!(g[key], w[key], "{key}");
+        }
+        let (p, q) = (
+            g["probability"].as_f64().unwrap(),
+            w["probability"].as_f64().unwrap(),
+        );
+        assert!((p - q).abs() < 1e-4, "{p} vs {q}");
+        assert_eq!(g["edits"][0]["to"], w["edits"][0]["to"]);
+        assert_eq!(g["edits"][0]["start"], w["edits"][0]["start"]);
+    }
+    assert_eq!(r["searched"]["verified"], case["searched"]["verified"]);
+}
+
+#[test]
+fn the_listing_marks_each_edit() {
+    let (code, out, err) = counterfactual("bert", &["the movie was great and fun"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("the model predicts positive"), "{out}");
+    assert!(out.contains("the movie was [great → a] and fun"), "{out}");
+    assert!(out.contains("→ neutral ("), "{out}");
+    // Out of reach in one edit: the closest text, said so.
+    let (code, out, _) = counterfactual(
+        "bert",
+        &[
+            "--max-edits",
+            "1",
+            "--candidates",
+            "1",
+            "--target",
+            "negative",
+            "a film about love and war",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("no text of up to 1 edit found (1 tried"),
+        "{out}"
+    );
+    assert!(
+        out.contains("closest:\n[a → yes] film about love and war\n    → neutral"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_model_it_cannot_search_is_named() {
+    let (code, _, err) = counterfactual("bert-ner", &["Anna lives in Paris"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("sequence classifiers"), "{err}");
+    let (code, _, err) = counterfactual("bert", &["--max-edits", "9", "a film"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("max_edits") && err.contains("between 1 and 8"),
+        "{err}"
+    );
+}

@@ -1,0 +1,649 @@
+//! Counterfactuals: the fewest word substitutions that change a
+//! classifier's prediction, or make it a class the user names. The search
+//! is gradient-guided, as HotFlip (Ebrahimi et al. 2018) and LIT's HotFlip
+//! generator do it, and every text it returns was run through the model.
+//!
+//! The rule, step by step (the fixture generator implements the same rule
+//! in PyTorch, and the tests hold bertlens to it):
+//! - **Words that can change**: a word of the input that is one token, not
+//!   a special token, and letters only. **Words they can become**: the
+//!   vocabulary's whole words ([`Model::whole_words`]), never the word
+//!   itself (whatever its case).
+//! - **The margin**, in logits, to raise: leaving the predicted class p,
+//!   `max_{j≠p} z_j − z_p`; reaching a target t, `z_t − max_{j≠t} z_j`. A
+//!   text whose margin is above 0 is a counterfactual.
+//! - **First-order estimates** of every substitution of a text: at its
+//!   word-embedding rows, with g_i the gradient of the margin's two logits
+//!   (the nearest rival as it stands) at token i, replacing token i's
+//!   row e by the word w's row e_w changes the margin by about
+//!   `(e_w − e) · g_i`.
+//! - **A beam over positions**: each text kept expands into its
+//!   `candidates` best-estimated substitutions (ties: the earlier word,
+//!   then the lower id); every new text, tokenized anew, is scored by a
+//!   forward pass, and the `beam` highest margins go on (ties: the text).
+//!   The search stops at the first depth that holds a counterfactual (all
+//!   of that depth's are listed, highest margin first) or after
+//!   `max_edits`, with the closest text found.
+
+use serde::{Deserialize, Serialize};
+
+use super::options::Target;
+use crate::analysis::batch::{forward_all, Encoded};
+use crate::attribution::{Differentiable, ForwardFunc, Scalar, TargetOutput};
+use crate::engine::kernels::{matmul, Mat};
+use crate::engine::{with_tape, Rows, Threads};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::tokenizer::Tokenized;
+use crate::types::{AttributionLayer, Task};
+
+/// How hard to search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CounterfactualOptions {
+    /// The class to reach (name or index); none: any class but the predicted one.
+    pub target: Option<Target>,
+    /// At most this many words replaced.
+    pub max_edits: usize,
+    /// Texts kept from one depth to the next.
+    pub beam: usize,
+    /// Substitutions verified per text kept, the best-estimated ones.
+    pub candidates: usize,
+    /// At most this many counterfactuals listed.
+    pub count: usize,
+}
+
+impl Default for CounterfactualOptions {
+    fn default() -> Self {
+        Self {
+            target: None,
+            max_edits: 3,
+            beam: 4,
+            candidates: 16,
+            count: 5,
+        }
+    }
+}
+
+/// The most words a search may replace.
+pub const MAX_EDITS: usize = 8;
+
+impl CounterfactualOptions {
+    fn check(&self) -> Result<()> {
+        for (name, v, max) in [
+            ("max_edits", self.max_edits, MAX_EDITS),
+            ("beam", self.beam, 64),
+            ("candidates", self.candidates, 256),
+            ("count", self.count, 100),
+        ] {
+            if !(1..=max).contains(&v) {
+                return Err(Error::option(
+                    name,
+                    format!("{v} is not between 1 and {max}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One word replaced: `[start, end)` in characters of the original text
+/// (of the pair's second text when `sequence` is 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Edit {
+    #[serde(default, skip_serializing_if = "is_first")]
+    pub sequence: u8,
+    pub start: usize,
+    pub end: usize,
+    pub from: String,
+    pub to: String,
+    /// The vocabulary id of `to`.
+    pub token_id: u32,
+}
+
+fn is_first(s: &u8) -> bool {
+    *s == 0
+}
+
+/// A text and what the model predicts for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Counterfactual {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<String>,
+    pub edits: Vec<Edit>,
+    /// The model's prediction on `text`, and its probability.
+    pub label: String,
+    pub probability: f32,
+    /// The originally predicted class's probability on `text`.
+    pub original_probability: f32,
+    /// The margin (above 0: the prediction changed as asked).
+    pub margin: f32,
+}
+
+/// The prediction on the text as given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Original {
+    pub label: String,
+    pub probability: f32,
+}
+
+/// What the search did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Searched {
+    /// Words of the input that could be replaced.
+    pub words: usize,
+    /// Whole words of the vocabulary they could become.
+    pub vocabulary: usize,
+    /// Depths searched (edits of the last texts tried).
+    pub depth: usize,
+    /// Texts run through the model.
+    pub verified: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CounterfactualReport {
+    pub original: Original,
+    /// The class asked for, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Highest margin first; empty when no text of up to `max_edits` edits changes the prediction.
+    pub counterfactuals: Vec<Counterfactual>,
+    /// When none was found: the text that came closest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closest: Option<Counterfactual>,
+    pub options: CounterfactualOptions,
+    pub searched: Searched,
+}
+
+/// A first-order estimate: word `word` (an index into the input's
+/// replaceable words) becoming vocabulary id `token_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub word: usize,
+    pub token_id: u32,
+    pub to: String,
+    pub estimate: f32,
+}
+
+/// What the search is after.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Goal {
+    /// Any class but this one.
+    Leave(usize),
+    /// This class.
+    Reach(usize),
+}
+
+impl Goal {
+    /// The margin of `z` and its two classes: (raised, lowered).
+    fn margin(self, z: &[f32]) -> (f32, usize, usize) {
+        let best_but = |k: usize| {
+            (0..z.len())
+                .filter(|&j| j != k)
+                .fold(None, |b: Option<usize>, j| match b {
+                    Some(b) if z[b] >= z[j] => Some(b),
+                    _ => Some(j),
+                })
+                .unwrap_or(k)
+        };
+        match self {
+            Goal::Leave(p) => {
+                let c = best_but(p);
+                (z[c] - z[p], c, p)
+            }
+            Goal::Reach(t) => {
+                let c = best_but(t);
+                (z[t] - z[c], t, c)
+            }
+        }
+    }
+}
+
+/// A word of the input that can be replaced: one token, letters only.
+#[derive(Debug, Clone)]
+struct Word {
+    sequence: u8,
+    start: usize,
+    end: usize,
+    text: String,
+}
+
+/// A text searched: the edits (by word, in word order) and its pass.
+#[derive(Debug, Clone)]
+struct State {
+    edits: Vec<(usize, u32)>,
+    texts: [String; 2],
+    input: Tokenized,
+    logits: Vec<f32>,
+    margin: f32,
+}
+
+/// The input's replaceable words.
+fn words(input: &Tokenized, texts: [&str; 2]) -> Vec<Word> {
+    let mut out = Vec::new();
+    for (i, &w) in input.word_ids.iter().enumerate() {
+        let (Some(w), Some(seq), false) = (w, input.sequence[i], input.special[i]) else {
+            continue;
+        };
+        let alone = input
+            .word_ids
+            .iter()
+            .enumerate()
+            .all(|(j, &o)| j == i || o != Some(w) || input.sequence[j] != Some(seq));
+        let (start, end) = input.offsets[i];
+        let text: String = texts[seq as usize]
+            .chars()
+            .skip(start)
+            .take(end - start)
+            .collect();
+        if alone && !text.is_empty() && text.chars().all(char::is_alphabetic) {
+            out.push(Word {
+                sequence: seq,
+                start,
+                end,
+                text,
+            });
+        }
+    }
+    out
+}
+
+/// The texts with `edits` applied.
+fn apply(
+    texts: [&str; 2],
+    words: &[Word],
+    edits: &[(usize, u32)],
+    vocab: &Spellings,
+) -> [String; 2] {
+    [0u8, 1].map(|seq| {
+        let chars: Vec<char> = texts[seq as usize].chars().collect();
+        let mut out = String::new();
+        let mut at = 0;
+        for &(k, id) in edits.iter().filter(|(k, _)| words[*k].sequence == seq) {
+            let w = &words[k];
+            out.extend(&chars[at..w.start]);
+            out.push_str(vocab.spell(id));
+            at = w.end;
+        }
+        out.extend(&chars[at..]);
+        out
+    })
+}
+
+/// Where word `k` is in a text with `edits` applied: its token, if the
+/// text's tokenization has one token exactly there.
+fn token_of(
+    input: &Tokenized,
+    words: &[Word],
+    edits: &[(usize, u32)],
+    k: usize,
+    vocab: &Spellings,
+) -> Option<usize> {
+    let w = &words[k];
+    let shift: isize = edits
+        .iter()
+        .filter(|(j, _)| words[*j].sequence == w.sequence && words[*j].end <= w.start)
+        .map(|&(j, id)| {
+            vocab.spell(id).chars().count() as isize - (words[j].end - words[j].start) as isize
+        })
+        .sum();
+    let span = (
+        (w.start as isize + shift) as usize,
+        (w.end as isize + shift) as usize,
+    );
+    (0..input.len()).find(|&i| {
+        !input.special[i] && input.sequence[i] == Some(w.sequence) && input.offsets[i] == span
+    })
+}
+
+/// The whole words, and a spelling by id.
+struct Spellings<'a> {
+    words: &'a [(u32, String)],
+}
+
+impl Spellings<'_> {
+    fn spell(&self, id: u32) -> &str {
+        let at = self
+            .words
+            .binary_search_by_key(&id, |w| w.0)
+            .expect("a whole word's id");
+        &self.words[at].1
+    }
+}
+
+/// One search: the model, the input, what it is after.
+struct Search<'a> {
+    model: &'a Model,
+    texts: [&'a str; 2],
+    has_pair: bool,
+    goal: Goal,
+    words: Vec<Word>,
+    vocab: Spellings<'a>,
+    /// The whole words' embedding rows, `(|vocab|, width)`.
+    rows: Vec<f32>,
+    width: usize,
+}
+
+impl<'a> Search<'a> {
+    fn tokenize(&self, texts: &[String; 2]) -> Result<Tokenized> {
+        let pair = self.has_pair.then_some(texts[1].as_str());
+        self.model.tokenize(&texts[0], pair)
+    }
+
+    /// The first-order estimates of every substitution of `state`, best first.
+    fn estimates(&self, state: &State) -> Result<Vec<Estimate>> {
+        let (_, class, contrast) = self.goal.margin(&state.logits);
+        let scalar = Scalar {
+            rows: Rows::Pooled,
+            class,
+            contrast: Some(contrast),
+            output: TargetOutput::Logit,
+        };
+        let input = &state.input;
+        let f = ForwardFunc::new(self.model, input, AttributionLayer::WordEmbeddings, scalar)?;
+        let x = f.activation(&input.ids)?;
+        let (_, g) = with_tape(|tape| f.scores_and_gradients(&x, tape, Threads::Pool))?;
+        let w = self.width;
+        // The unedited words and their tokens in this text.
+        let open: Vec<(usize, usize)> = (0..self.words.len())
+            .filter(|k| !state.edits.iter().any(|(j, _)| j == k))
+            .filter_map(|k| {
+                Some((
+                    k,
+                    token_of(input, &self.words, &state.edits, k, &self.vocab)?,
+                ))
+            })
+            .collect();
+        if open.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut grads = Vec::with_capacity(open.len() * w);
+        let mut base = Vec::with_capacity(open.len());
+        for &(_, i) in &open {
+            let gi = &g[i * w..(i + 1) * w];
+            grads.extend_from_slice(gi);
+            base.push(
+                x[i * w..(i + 1) * w]
+                    .iter()
+                    .zip(gi)
+                    .map(|(a, b)| a * b)
+                    .sum::<f32>(),
+            );
+        }
+        let n = open.len();
+        let v = self.vocab.words.len();
+        let mut dots = vec![0.0f32; v * n];
+        matmul(
+            &mut dots,
+            n,
+            Mat::new(&self.rows, v, w),
+            Mat::new(&grads, n, w).t(),
+            false,
+            Threads::Pool,
+        );
+        let mut out = Vec::with_capacity(v * n);
+        for (c, &(k, i)) in open.iter().enumerate() {
+            let from = self.words[k].text.to_lowercase();
+            for (r, (id, spelled)) in self.vocab.words.iter().enumerate() {
+                if *id == input.ids[i] || spelled.to_lowercase() == from {
+                    continue;
+                }
+                out.push(Estimate {
+                    word: k,
+                    token_id: *id,
+                    to: String::new(),
+                    estimate: dots[r * n + c] - base[c],
+                });
+            }
+        }
+        let order = |a: &Estimate, b: &Estimate| {
+            b.estimate
+                .total_cmp(&a.estimate)
+                .then(a.word.cmp(&b.word))
+                .then(a.token_id.cmp(&b.token_id))
+        };
+        out.sort_unstable_by(order);
+        Ok(out)
+    }
+
+    /// Runs `edit sets` through the model: their states, in order (a text
+    /// the tokenizer refuses is left out).
+    fn verify(&self, sets: Vec<Vec<(usize, u32)>>) -> Result<Vec<State>> {
+        let mut prepared = Vec::with_capacity(sets.len());
+        for edits in sets {
+            let texts = apply(self.texts, &self.words, &edits, &self.vocab);
+            if let Ok(input) = self.tokenize(&texts) {
+                prepared.push((edits, texts, input));
+            }
+        }
+        let encoded: Vec<Encoded> = prepared
+            .iter()
+            .map(|(_, _, input)| Encoded {
+                ids: input.ids.clone(),
+                types: input.type_ids.clone(),
+            })
+            .collect();
+        let passes = forward_all(self.model, &encoded, false)?;
+        Ok(prepared
+            .into_iter()
+            .zip(passes)
+            .map(|((edits, texts, input), pass)| State {
+                margin: self.goal.margin(&pass.logits).0,
+                logits: pass.logits,
+                edits,
+                texts,
+                input,
+            })
+            .collect())
+    }
+
+    fn counterfactual(&self, s: &State, original: usize) -> Counterfactual {
+        let p = self.model.probabilities(&s.logits);
+        let label = crate::model::argmax(&p);
+        Counterfactual {
+            text: s.texts[0].clone(),
+            pair: self.has_pair.then(|| s.texts[1].clone()),
+            edits: s
+                .edits
+                .iter()
+                .map(|&(k, id)| {
+                    let w = &self.words[k];
+                    Edit {
+                        sequence: w.sequence,
+                        start: w.start,
+                        end: w.end,
+                        from: w.text.clone(),
+                        to: self.vocab.spell(id).to_string(),
+                        token_id: id,
+                    }
+                })
+                .collect(),
+            label: self.model.labels()[label].clone(),
+            probability: p[label],
+            original_probability: p[original],
+            margin: s.margin,
+        }
+    }
+}
+
+/// The text's original state and the search around it.
+fn prepare<'a>(
+    model: &'a Model,
+    text: &'a str,
+    pair: Option<&'a str>,
+    target: Option<&Target>,
+) -> Result<(Search<'a>, State, usize)> {
+    if model.task() != Task::SequenceClassification {
+        return Err(Error::TaskInput(format!(
+            "counterfactuals are searched for sequence classifiers; this model is a {} model",
+            model.task()
+        )));
+    }
+    let labels = model.labels();
+    if labels.len() < 2 {
+        return Err(Error::TaskInput(
+            "a counterfactual needs a head of at least two classes".into(),
+        ));
+    }
+    let input = model.tokenize(text, pair)?;
+    let texts = [text, pair.unwrap_or("")];
+    let words = words(&input, texts);
+    let vocab = Spellings {
+        words: model.whole_words(),
+    };
+    let ids: Vec<u32> = vocab.words.iter().map(|w| w.0).collect();
+    let rows = model.layer_input(AttributionLayer::WordEmbeddings, &input, &ids)?;
+    let width = model.width(AttributionLayer::WordEmbeddings);
+    let logits = forward_all(
+        model,
+        &[Encoded {
+            ids: input.ids.clone(),
+            types: input.type_ids.clone(),
+        }],
+        false,
+    )?
+    .remove(0)
+    .logits;
+    let predicted = crate::model::argmax(&model.probabilities(&logits));
+    let goal = match target {
+        None => Goal::Leave(predicted),
+        Some(t) => {
+            let k = match t {
+                Target::Name(n) => model.target_index(n)?,
+                Target::Index(i) if *i < labels.len() => *i,
+                Target::Index(i) => {
+                    return Err(Error::UnknownTarget {
+                        target: i.to_string(),
+                        labels: labels.to_vec(),
+                    })
+                }
+            };
+            if k == predicted {
+                return Err(Error::option(
+                    "target",
+                    format!("the model already predicts {:?} for this text", labels[k]),
+                ));
+            }
+            Goal::Reach(k)
+        }
+    };
+    let state = State {
+        margin: goal.margin(&logits).0,
+        logits,
+        edits: Vec::new(),
+        texts: texts.map(str::to_string),
+        input,
+    };
+    let search = Search {
+        model,
+        texts,
+        has_pair: pair.is_some(),
+        goal,
+        words,
+        vocab,
+        rows,
+        width,
+    };
+    Ok((search, state, predicted))
+}
+
+/// The first-order estimates of the text's substitutions, the `top` best
+/// (the search's first step, for inspection and tests).
+pub fn first_order(
+    model: &Model,
+    text: &str,
+    pair: Option<&str>,
+    target: Option<&Target>,
+    top: usize,
+) -> Result<Vec<Estimate>> {
+    let (search, state, _) = prepare(model, text, pair, target)?;
+    let mut out = search.estimates(&state)?;
+    out.truncate(top);
+    for e in &mut out {
+        e.to = search.vocab.spell(e.token_id).to_string();
+    }
+    Ok(out)
+}
+
+/// Searches for the counterfactuals of `text` (with `pair`: of the pair).
+pub fn counterfactuals(
+    model: &Model,
+    text: &str,
+    pair: Option<&str>,
+    options: &CounterfactualOptions,
+) -> Result<CounterfactualReport> {
+    options.check()?;
+    let (search, root, predicted) = prepare(model, text, pair, options.target.as_ref())?;
+    let probabilities = model.probabilities(&root.logits);
+    let labels = model.labels();
+    let mut searched = Searched {
+        words: search.words.len(),
+        vocabulary: search.vocab.words.len(),
+        depth: 0,
+        verified: 0,
+    };
+    let mut beam = vec![root];
+    let mut found = Vec::new();
+    let mut closest: Option<State> = None;
+    for depth in 1..=options.max_edits {
+        let mut sets: Vec<Vec<(usize, u32)>> = Vec::new();
+        for state in &beam {
+            for e in search
+                .estimates(state)?
+                .into_iter()
+                .take(options.candidates)
+            {
+                let mut edits = state.edits.clone();
+                edits.push((e.word, e.token_id));
+                edits.sort_unstable();
+                if !sets.contains(&edits) {
+                    sets.push(edits);
+                }
+            }
+        }
+        if sets.is_empty() {
+            break;
+        }
+        searched.depth = depth;
+        searched.verified += sets.len();
+        let mut states = search.verify(sets)?;
+        states.sort_by(|a, b| {
+            b.margin
+                .total_cmp(&a.margin)
+                .then_with(|| a.texts.cmp(&b.texts))
+        });
+        found = states.iter().filter(|s| s.margin > 0.0).cloned().collect();
+        if !found.is_empty() {
+            break;
+        }
+        if let Some(best) = states.first() {
+            if closest.as_ref().is_none_or(|c| best.margin > c.margin) {
+                closest = Some(best.clone());
+            }
+        }
+        states.truncate(options.beam);
+        beam = states;
+    }
+    Ok(CounterfactualReport {
+        original: Original {
+            label: labels[predicted].clone(),
+            probability: probabilities[predicted],
+        },
+        target: match search.goal {
+            Goal::Reach(t) => Some(labels[t].clone()),
+            Goal::Leave(_) => None,
+        },
+        counterfactuals: found
+            .iter()
+            .take(options.count)
+            .map(|s| search.counterfactual(s, predicted))
+            .collect(),
+        closest: match found.is_empty() {
+            true => closest.map(|s| search.counterfactual(&s, predicted)),
+            false => None,
+        },
+        options: options.clone(),
+        searched,
+    })
+}

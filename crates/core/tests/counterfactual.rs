@@ -1,0 +1,198 @@
+//! Counterfactuals against the same search written in PyTorch on
+//! transformers (tests/fixtures/gen_counterfactual.py): the replaceable
+//! words and whole-word vocabulary, the first-order estimates of the first
+//! step, and every text found, its edits and transformers' prediction on it,
+//! on the BERT fixture (a text, a pair with a target, a narrow beam), RoBERTa
+//! (byte-level BPE) and the default model (a target out of reach in one edit).
+
+mod common;
+
+use bertlens_core::explain::counterfactual::{
+    counterfactuals, first_order, Counterfactual, CounterfactualOptions,
+};
+use bertlens_core::{Error, Model, Target};
+use common::*;
+use serde_json::Value;
+
+fn close(got: f32, want: &Value, tol: f64, what: &str) {
+    let want = want.as_f64().unwrap();
+    assert!(
+        (got as f64 - want).abs() <= tol * want.abs().max(1.0),
+        "{what}: {got} vs {want}"
+    );
+}
+
+fn check_counterfactual(got: &Counterfactual, want: &Value, what: &str) {
+    assert_eq!(got.text, want["text"].as_str().unwrap(), "{what}: text");
+    assert_eq!(got.pair.as_deref(), want["pair"].as_str(), "{what}: pair");
+    let edits = serde_json::to_value(&got.edits).unwrap();
+    for (g, w) in edits
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(want["edits"].as_array().unwrap())
+    {
+        for key in ["start", "end", "from", "to", "token_id"] {
+            assert_eq!(g[key], w[key], "{what}: edit {key}");
+        }
+        assert_eq!(
+            g.get("sequence").and_then(Value::as_u64).unwrap_or(0),
+            w["sequence"].as_u64().unwrap(),
+            "{what}: edit sequence"
+        );
+    }
+    assert_eq!(got.edits.len(), want["edits"].as_array().unwrap().len());
+    assert_eq!(got.label, want["label"].as_str().unwrap(), "{what}: label");
+    close(got.probability, &want["probability"], 1e-4, what);
+    close(
+        got.original_probability,
+        &want["original_probability"],
+        1e-4,
+        what,
+    );
+    close(got.margin, &want["margin"], 1e-4, what);
+}
+
+fn check(case: &Value, model: &Model) {
+    let text = case["text"].as_str().unwrap();
+    let pair = case["pair"].as_str();
+    let target = case["target"].as_str().map(Target::from);
+    let what = format!("{} {text:?} → {:?}", case["model"], case["target"]);
+    let o = &case["options"];
+    let size = |k: &str| o[k].as_u64().unwrap() as usize;
+    let options = CounterfactualOptions {
+        target: target.clone(),
+        max_edits: size("max_edits"),
+        beam: size("beam"),
+        candidates: size("candidates"),
+        count: size("count"),
+    };
+
+    let first = first_order(model, text, pair, target.as_ref(), 16).unwrap();
+    let want_first = case["first"].as_array().unwrap();
+    assert_eq!(
+        first.len(),
+        want_first.len(),
+        "{what}: first-order estimates"
+    );
+    let scale = want_first[0]["estimate"].as_f64().unwrap().abs();
+    for (g, w) in first.iter().zip(want_first) {
+        assert_eq!(g.word as u64, w["word"].as_u64().unwrap(), "{what}: word");
+        assert_eq!(g.token_id as u64, w["token_id"].as_u64().unwrap(), "{what}");
+        assert_eq!(g.to, w["to"].as_str().unwrap(), "{what}: spelling");
+        let e = w["estimate"].as_f64().unwrap();
+        assert!(
+            (g.estimate as f64 - e).abs() <= 1e-4 * scale.max(1.0),
+            "{what}: estimate of {} → {}: {} vs {e}",
+            g.word,
+            g.to,
+            g.estimate
+        );
+    }
+
+    let got = counterfactuals(model, text, pair, &options).unwrap();
+    assert_eq!(
+        got.original.label,
+        case["original"]["label"].as_str().unwrap()
+    );
+    close(
+        got.original.probability,
+        &case["original"]["probability"],
+        1e-4,
+        &what,
+    );
+    assert_eq!(got.target.as_deref(), case["target"].as_str(), "{what}");
+    let s = &case["searched"];
+    for (g, key) in [
+        (got.searched.words, "words"),
+        (got.searched.vocabulary, "vocabulary"),
+        (got.searched.depth, "depth"),
+        (got.searched.verified, "verified"),
+    ] {
+        assert_eq!(g as u64, s[key].as_u64().unwrap(), "{what}: searched {key}");
+    }
+    let want = case["counterfactuals"].as_array().unwrap();
+    assert_eq!(got.counterfactuals.len(), want.len(), "{what}: found");
+    for (i, (g, w)) in got.counterfactuals.iter().zip(want).enumerate() {
+        check_counterfactual(g, w, &format!("{what} #{i}"));
+    }
+    match (&got.closest, case["closest"].is_null()) {
+        (None, true) => {}
+        (Some(g), false) => check_counterfactual(g, &case["closest"], &format!("{what} closest")),
+        (g, _) => panic!("{what}: closest {g:?} vs {}", case["closest"]),
+    }
+}
+
+fn cases(model: &str) -> Vec<Value> {
+    let all = golden_file("counterfactual.json");
+    let cases: Vec<Value> = all["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["model"] == model)
+        .cloned()
+        .collect();
+    assert!(!cases.is_empty(), "no {model} case");
+    cases
+}
+
+#[test]
+fn bert_counterfactuals_are_the_reference_search() {
+    let model = load("bert");
+    for case in cases("bert") {
+        check(&case, &model);
+    }
+}
+
+#[test]
+fn roberta_counterfactuals_are_the_reference_search() {
+    let model = load("roberta");
+    for case in cases("roberta") {
+        check(&case, &model);
+    }
+}
+
+#[test]
+fn default_model_counterfactuals_are_the_reference_search() {
+    let Some(model) = default_model() else { return };
+    for case in cases("default") {
+        check(&case, &model);
+    }
+}
+
+#[test]
+fn a_search_says_what_it_cannot_do() {
+    let model = load("bert");
+    let text = "the movie was great and fun";
+    let predicted = counterfactuals(&model, text, None, &Default::default())
+        .unwrap()
+        .original
+        .label;
+    let already = CounterfactualOptions {
+        target: Some(Target::from(predicted.as_str())),
+        ..Default::default()
+    };
+    let e = counterfactuals(&model, text, None, &already).unwrap_err();
+    assert!(e.to_string().contains("already predicts"), "{e}");
+    let unknown = CounterfactualOptions {
+        target: Some(Target::from("delighted")),
+        ..Default::default()
+    };
+    assert!(matches!(
+        counterfactuals(&model, text, None, &unknown),
+        Err(Error::UnknownTarget { .. })
+    ));
+    let none = CounterfactualOptions {
+        max_edits: 0,
+        ..Default::default()
+    };
+    let e = counterfactuals(&model, text, None, &none).unwrap_err();
+    assert!(e.to_string().contains("max_edits"), "{e}");
+    // Nothing replaceable: digits and punctuation only.
+    let r = counterfactuals(&model, "42 ?", None, &Default::default()).unwrap();
+    assert_eq!(r.searched.words, 0);
+    assert!(r.counterfactuals.is_empty() && r.closest.is_none());
+    let ner = load("bert-ner");
+    let e = counterfactuals(&ner, "Anna lives in Paris", None, &Default::default()).unwrap_err();
+    assert!(e.to_string().contains("sequence classifiers"), "{e}");
+}
