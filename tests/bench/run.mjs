@@ -44,6 +44,10 @@ for (const w of threadCounts) {
   console.error(`bench: Chromium, ${w} worker(s)`);
   engines.push({ kind: 'browser', ...run('node', ['tests/bench/browser.mjs', '--workers', String(w), '--texts', textsFile, ...common]) });
 }
+// The CLI's counterfactual search of the first text: the whole process (the model's load included).
+const cfStart = performance.now();
+const cfCli = run('target/release/bertlens', ['counterfactual', '--model', values.model, '--json', texts[0]]);
+const cfCliMs = performance.now() - cfStart;
 console.error(`bench: the workbench, 1,000 and 10,000 rows (page, ${cores} worker(s); CLI analyze)`);
 const dataset = run('node', ['tests/bench/dataset.mjs', '--workers', String(cores), '--model', values.model, '--out', values.out]);
 const python = path.join(values.venv, 'bin/python');
@@ -138,6 +142,12 @@ const lines = [
       (e) =>
         `Page, ${e.threads} worker(s): cold start with the model cached: prediction ${fmtMs(e.cold_start_ms.prediction)}, first attribution ${fmtMs(e.cold_start_ms.first_attribution)}, final ${fmtMs(e.cold_start_ms.final)}; click on Explain to saliency on screen: ${fmtMs(e.click_to_saliency_ms)} (median)`,
     ),
+  `Counterfactuals of the ${engines[0].results[0].tokens}-token text (any other class): ` +
+    engines
+      .filter((e) => e.kind === 'browser' && e.counterfactual)
+      .map((e) => `page, worker 0 of ${e.threads}: ${fmtMs(e.counterfactual.first.ms)} the first time (the vocabulary's whole words found), ${fmtMs(e.counterfactual.again.ms)} again`)
+      .join('; ') +
+    `; CLI, the whole process (model load included): ${fmtMs(cfCliMs)}; ${cfCli.searched.verified} texts run, ${cfCli.counterfactuals.length} found`,
   '',
   `Workbench, ${dataset.rows} rows of ${dataset.tokens_mean.toFixed(1)} tokens on average: ` +
     dataset.page

@@ -358,6 +358,31 @@ describe('the <bert-lens> element', () => {
     assert.deepEqual(log.errors, []);
   });
 
+  it('a live counterfactual view: the edits marked, as transformers verifies them; a click explains one', async () => {
+    const want = JSON.parse(readFileSync(path.join(FIXTURES, 'counterfactual.json'), 'utf8')).cases.find((c) => c.model === 'default' && c.target === null);
+    const url = pageWith('counterfactual', `<bert-lens id="cf" model="minilm-intent" text="${want.text}" view="prediction,counterfactual" method="saliency"></bert-lens>`);
+    const { page, log } = await visit(url);
+    await page.locator('#cf').getByRole('button', { name: /Run in your browser/ }).click({ timeout: 30000 });
+    await eventOf(page, 'bert-lens-result', 'cf');
+    const shown = () => page.evaluate(() => [...document.getElementById('cf').shadowRoot.querySelectorAll('li.cf')].map((li) => ({
+      text: li.dataset.text,
+      label: li.dataset.label,
+      from: [...li.querySelectorAll('del.cf-from')].map((d) => d.textContent),
+      to: [...li.querySelectorAll('ins.cf-to')].map((d) => d.textContent),
+    })));
+    await page.waitForFunction(() => document.getElementById('cf').shadowRoot.querySelector('li.cf'), null, { timeout: 120000 });
+    assert.deepEqual(await shown(), want.counterfactuals.map((c) => ({ text: c.text, label: c.label, from: c.edits.map((e) => e.from), to: c.edits.map((e) => e.to) })));
+    await shot(page, 'element-counterfactual');
+    // "Explain this text": the element's text becomes the counterfactual's, explained.
+    const first = want.counterfactuals[0];
+    await page.evaluate(() => { window.events.length = 0; });
+    await page.evaluate(() => document.getElementById('cf').shadowRoot.querySelector('li.cf .cf-try').click());
+    const e = await eventOf(page, 'bert-lens-result', 'cf');
+    assert.equal(await page.getAttribute('#cf', 'text'), first.text);
+    assert.equal(e.predicted_label ?? e.labels[e.predicted], first.label);
+    assert.deepEqual(log.errors, []);
+  });
+
   it('three live elements share one download of the model', async () => {
     const url = pageWith(
       'three',

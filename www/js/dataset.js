@@ -503,6 +503,42 @@ export async function evaluateSetFaithfulness() {
   update();
 }
 
+/**
+ * Counterfactuals of the explained input's prediction: the fewest words
+ * replaced to make the model predict another class, or the class the form
+ * names (the core's search; its defaults come from the core's vocabulary).
+ */
+export async function findCounterfactuals() {
+  const input = state.input;
+  if (!input) return;
+  const form = state.view.counterfactual;
+  const labels = state.model.info.labels;
+  const options = {
+    ...state.model.info.counterfactual_defaults,
+    target: form.target === '' ? null : labels[Number(form.target)],
+  };
+  if (form.maxEdits !== '') options.max_edits = Number(form.maxEdits);
+  const c = { input, options, running: true, result: null, error: null };
+  state.counterfactual = c;
+  update();
+  try {
+    c.result = await act.getPool().call(0, 'counterfactuals', { ...input, options });
+  } catch (e) {
+    c.error = e.message;
+  }
+  c.running = false;
+  update();
+}
+
+/** Explains a counterfactual's text (its search stays, to come back to the original). */
+export function tryText({ text, pair }) {
+  state.text = text;
+  if (pair != null) state.pair = pair;
+  state.options.target = '';
+  update();
+  return act.explain();
+}
+
 /** The anchor of the explained input's prediction (the core's `anchor`, alibi's defaults). */
 export async function findAnchor() {
   const input = state.input;

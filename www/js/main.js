@@ -184,6 +184,15 @@ function bindDataset() {
   filter('filter-min', 'minWords', 'input');
   filter('filter-max', 'maxWords', 'input');
   $('anchor-run').addEventListener('click', () => data.findAnchor());
+  $('cf-run').addEventListener('click', () => data.findCounterfactuals());
+  $('cf-target').addEventListener('change', (ev) => {
+    state.view.counterfactual.target = ev.target.value;
+    update();
+  });
+  $('cf-edits').addEventListener('change', (ev) => {
+    state.view.counterfactual.maxEdits = ev.target.value;
+    update();
+  });
   $('faith-run').addEventListener('click', () => data.evaluateFaithfulness($('faith-perturb').checked));
   $('words-method').addEventListener('change', (ev) => {
     state.dataset.view.wordsMethod = ev.target.value;

@@ -17,6 +17,7 @@ import { renderIgPath } from './views/igpath.js';
 import { renderLens } from './views/lens.js';
 import { renderTabs } from './tabs.js';
 import { renderWorkbench } from './views/workbench.js';
+import { renderCounterfactualPanel } from './views/explained.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -239,6 +240,7 @@ function renderResults() {
   renderAttributionPanel(labels);
   renderIgPathPanel(a, labels);
   renderLensPanel(labels);
+  renderCounterfactualPanel();
   renderTabs(a, labels);
 }
 

@@ -71,6 +71,11 @@ export const state = {
   /** The anchor of the explained input's prediction: {input, running, result, error} */
   anchor: null,
   /**
+   * Counterfactuals of the explained input's prediction (the core's search):
+   * {input, options, running, result: CounterfactualReport | null, error}.
+   */
+  counterfactual: null,
+  /**
    * The Integrated Gradients path walked point by point (views/igpath.js):
    * {of, integration, n_steps, k, running, result: IgPath | null, error}; `of`: the
    * cacheKey of the explanation it walks (another text or option makes it stale).
@@ -93,6 +98,8 @@ export const state = {
     heatmap: { layer: 0, source: '0' },
     /** Presenter mode (presenter.js): {slide}, or null. */
     present: null,
+    /** The counterfactual search's form: the class to reach ('' any other) and the most words replaced ('' the core's default). */
+    counterfactual: { target: '', maxEdits: '' },
   },
 };
 

@@ -389,6 +389,30 @@ export {};
  */
 
 /**
+ * `counterfactuals(text, pair, options)`: the fewest words replaced that change
+ * a classifier's prediction (options: `target`, `max_edits`, `beam`,
+ * `candidates`, `count`; defaults: the vocabulary's `counterfactual_defaults`).
+ * @typedef {object} CounterfactualReport
+ * @property {{label: string, probability: number}} original
+ * @property {string} [target]  the class asked for
+ * @property {Counterfactual[]} counterfactuals  empty when none was found
+ * @property {Counterfactual} [closest]  then, the text that came closest
+ * @property {{words: number, vocabulary: number, depth: number, verified: number}} searched
+ */
+
+/**
+ * @typedef {object} Counterfactual
+ * @property {string} text
+ * @property {string} [pair]
+ * @property {{sequence?: number, start: number, end: number, from: string, to: string, token_id: number}[]} edits
+ *           offsets in characters of the original text (the pair's with sequence 1)
+ * @property {string} label        the model's prediction on `text`
+ * @property {number} probability  its probability
+ * @property {number} original_probability  the originally predicted class's, on `text`
+ * @property {number} margin       in logits; above 0: the prediction changed as asked
+ */
+
+/**
  * `anchor(text, pair, options)`: alibi's AnchorText (options: `threshold`,
  * `delta`, `tau`, `batch_size`, `coverage_samples`, `beam_size`, `seed`, …).
  * @typedef {object} Anchor

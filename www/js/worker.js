@@ -255,6 +255,11 @@ const handlers = {
     return summarizeFaithfulness(rows, Float64Array.from(fractions));
   },
 
+  /** Counterfactuals of the prediction (`CounterfactualReport`): the core's search, every text run. */
+  counterfactuals({ text, pair, options }) {
+    return model().counterfactuals(text, pair ?? undefined, options);
+  },
+
   anchor({ text, pair, options }) {
     return model().anchor(text, pair ?? undefined, options);
   },

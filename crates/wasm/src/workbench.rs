@@ -15,6 +15,7 @@ use bertlens_core::analysis::words::{class_words, RowWords};
 use bertlens_core::analysis::{
     analyze_rows, anchor, match_label, nearest, AnalysisOptions, AnchorOptions, EvalMethod, Row,
 };
+use bertlens_core::explain::counterfactual::{counterfactuals, CounterfactualOptions};
 use bertlens_core::explain::Word;
 use bertlens_core::tokenizer::Tokenized;
 use js_sys::{Float32Array, Int32Array, Object, Uint32Array, Uint8Array};
@@ -283,6 +284,20 @@ impl Explainer {
         let opts: AnchorOptions = or_default(options, "anchor options")?;
         let pair = pair.filter(|p| !p.is_empty());
         to_js(&anchor(&self.model, text, pair.as_deref(), &opts).map_err(into_error)?)
+    }
+
+    /// The counterfactuals of the prediction (`CounterfactualReport`): the
+    /// fewest word substitutions that change it (or reach `options.target`),
+    /// each text run through the model. `options`: `CounterfactualOptions`.
+    pub fn counterfactuals(
+        &self,
+        text: &str,
+        pair: Option<String>,
+        options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let opts: CounterfactualOptions = or_default(options, "counterfactual options")?;
+        let pair = pair.filter(|p| !p.is_empty());
+        to_js(&counterfactuals(&self.model, text, pair.as_deref(), &opts).map_err(into_error)?)
     }
 
     /// Accuracy, confusion matrix and per-class precision, recall, F1 and

@@ -312,6 +312,7 @@ export class BertLens extends HTMLElement {
         analysis: this.live?.analysis,
         igPath: this.live?.igPath,
         lens: this.live?.lens,
+        counterfactual: this.live?.counterfactual,
         steps: this.live?.steps,
         stepsError: this.live?.stepsError,
         attention: (this.attention ??= viewState({ layer: this.layer, head: this.head, token: this.token })),
@@ -330,6 +331,11 @@ export class BertLens extends HTMLElement {
         ...(this.live?.info && {
           onTarget: (i) => this.setAttribute('target', String(i)),
           onToken: (i) => this.live.focusOn({ token: i }),
+          // A counterfactual's text becomes the element's (and is explained).
+          onText: (c) => {
+            if (c.pair != null) this.setAttribute('pair', c.pair);
+            this.setAttribute('text', c.text);
+          },
           onFiller: (mask, id) => this.live.focusOn({ token: mask, target: id }),
           onAnswer: (k) => this.live.focusOn({ answer: k }),
         }),

@@ -74,7 +74,7 @@ export class LiveController {
 
   /** Whether the view shown draws what the last run did not compute: the attention, or the IG path. */
   missing() {
-    return (this.shows(ATTENTION) && !this.analysis) || (this.shows(['ig-path']) && !this.igPath) || (this.shows(['lens']) && !this.lens);
+    return (this.shows(ATTENTION) && !this.analysis) || (this.shows(['ig-path']) && !this.igPath) || (this.shows(['lens']) && !this.lens) || (this.shows(['counterfactual']) && !this.counterfactual);
   }
 
   /** Whether the element shows any of `views` (its view may be a list). */
@@ -223,6 +223,19 @@ export class LiveController {
     return opts;
   }
 
+  /** The counterfactual search of `input` as `{result, error}` (its error is the view's, not the element's). */
+  async counterfactuals(input, run) {
+    if (this.info.task !== 'sequence-classification') {
+      return { result: null, error: `The counterfactual view searches a sequence classifier's predictions; this model is a ${this.info.task} model.` };
+    }
+    try {
+      const result = await this.model.run((pool) => (run === this.run ? pool.call(0, 'counterfactuals', { text: input.text, pair: input.pair, options: {} }) : null));
+      return { result, error: null };
+    } catch (err) {
+      return { result: null, error: err.message };
+    }
+  }
+
   async explain() {
     const el = this.el;
     const [text, pair] = this.texts();
@@ -254,12 +267,15 @@ export class LiveController {
       const path = this.shows(['ig-path']) ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'igPath', { ...input, options: { ...input.options, method: 'ig' } }) : null)) : null;
       // The lens on every layer (one forward pass), when shown.
       const lens = this.shows(['lens']) ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'lens', input) : null)) : null;
+      // What would change the prediction (the core's search, its defaults), when shown.
+      const cf = this.shows(['counterfactual']) ? await this.counterfactuals(input, run) : null;
       if (run !== this.run) return;
       this.explained = [text, pair];
       // Its maps come a view at a time, from the worker that keeps this pass.
       this.analysis = analysis && onDemand(analysis, (what) => this.model.run((pool) => pool.call(0, 'attentionMaps', { text, pair: input.pair, ...what })));
       this.igPath = path;
       this.lens = lens;
+      this.counterfactual = cf;
       this.steps = null;
       this.stepsError = null;
       this.stepsKey = null;

@@ -14,6 +14,7 @@ import { renderAttribution } from '../views/attribution.js';
 import { renderHeatmap, heatmapAsk } from '../views/heatmap.js';
 import { renderIgPath } from '../views/igpath.js';
 import { renderLens } from '../views/lens.js';
+import { renderCounterfactuals } from '../views/counterfactual.js';
 import { ATTENTION_VIEWS as LIVE_ATTENTION, presentAttention } from './attention.js';
 
 /** The views `view` names: one, or a list (`"prediction attribution head"`, commas or spaces). */
@@ -31,7 +32,7 @@ export const VIEWS = ['attribution', 'prediction', 'all'];
 const ATTENTION_VIEWS = ['heatmap', 'rollout', 'head', 'model', 'neuron', 'steps'];
 
 /** The views only a live element draws. */
-export const LIVE_ONLY = ['heatmap', 'rollout', 'head', 'model', 'neuron', 'steps', 'ig-path', 'lens'];
+export const LIVE_ONLY = ['heatmap', 'rollout', 'head', 'model', 'neuron', 'steps', 'ig-path', 'lens', 'counterfactual'];
 
 /** The fields an explanation must have for any view. */
 const REQUIRED = ['task', 'tokens', 'offsets', 'sequence_ids', 'word_ids', 'attributions'];
@@ -102,7 +103,7 @@ const NO_ACTIONS = { onTarget: null, onShowAll: () => {} };
  *          maxTokens?: number, preview?: boolean, answer?: number, activation?: string}} data
  *   answer: which of the answers is explained (question answering); live: analysis, the forward
  *   pass with its attention (heatmap, head, model, neuron, steps); igPath, the Integrated Gradients
- *   path (ig-path); lens, the lens on every layer (lens); steps, stepsError: the step-through's numbers; attention: the attention views'
+ *   path (ig-path); lens, the lens on every layer (lens); counterfactual, {result, error} of the search (counterfactual); steps, stepsError: the step-through's numbers; attention: the attention views'
  *   state (element/attention.js); heatmap: the heatmap's {layer, source}
  * @param {{onTarget?: ((i: number) => void) | null, onShowAll?: (v: boolean) => void,
  *          onToken?: (i: number) => void, onFiller?: (mask: number, id: number) => void,
@@ -130,6 +131,10 @@ export function present(el, data, actions = NO_ACTIONS) {
   }
   if (view === 'lens') {
     lens(el, data);
+    return;
+  }
+  if (view === 'counterfactual') {
+    counterfactual(el, data, actions);
     return;
   }
   if (view === 'heatmap' && data.analysis) {
@@ -231,6 +236,26 @@ function lens(el, data) {
   const box = h('section', { part: 'lens', class: 'lens-view', 'aria-label': 'What each layer would say' });
   fill(el, box);
   renderLens(box, { layers, task: data.e.task, labels: data.e.labels, tokens: tokenLabels(data.e, data.texts), target: data.e.target ?? null });
+}
+
+/**
+ * What would change a classifier's prediction (views/counterfactual.js): live only, the
+ * core's search run for the element's text; `actions.onText` explains a counterfactual's text.
+ */
+function counterfactual(el, data, actions) {
+  const c = data.counterfactual;
+  if (!c) {
+    const text = data.live
+      ? 'Searching for the fewest words to replace…'
+      : 'The counterfactual view searches for the fewest words that change the prediction: give the element a model and a text (live).';
+    fill(el, h('p', { class: data.live ? 'muted' : 'message error', role: 'note' }, text));
+    return;
+  }
+  const box = h('section', { part: 'counterfactual', class: 'cf-view', 'aria-label': 'What would change the prediction' });
+  fill(el, box);
+  const [text, pair] = data.texts;
+  const input = { text, pair: pair || null };
+  renderCounterfactuals(box, { ...c, input, running: false }, input, { onTry: actions.onText ?? null });
 }
 
 function prediction(el, data, actions) {

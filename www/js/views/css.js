@@ -26,6 +26,14 @@ canvas { display: block; }
 .vec { display: inline-flex; border: 1px solid var(--line); }
 .vec .cell { display: inline-block; width: 8px; height: 16px; }
 .table-scroll { overflow: auto; max-height: 640px; }
+/* counterfactuals (views/counterfactual.js): the word struck out, its replacement inserted */
+.cf-list { padding-left: 22px; margin: 6px 0; }
+.cf { margin: 6px 0 10px; }
+.cf p { margin: 2px 0; }
+.cf-line { font-size: 1.07em; }
+del.cf-from { color: var(--neg); text-decoration: line-through; }
+ins.cf-to { text-decoration: none; background: var(--accent-soft); box-shadow: 0 0 0 1px var(--accent); border-radius: 3px; padding: 0 3px; margin-left: 3px; color: inherit; }
+.cf-sep { color: var(--muted); }
 /* the lens on every layer (views/lens.js) */
 table.lens-table { border-collapse: collapse; font-size: 13px; }
 table.lens-table th, table.lens-table td { padding: 3px 8px; border-bottom: 1px solid var(--rule); white-space: nowrap; }

@@ -7,6 +7,7 @@ import { state, task } from '../state.js';
 import { h, fill, memo, tableHead as head } from '../dom.js';
 import { picked } from '../table.js';
 import * as ds from '../dataset.js';
+import { renderCounterfactuals } from './counterfactual.js';
 import { faithTable, deletionPlot, agreementTable, rowCurves, curveArea, verdict } from './faithfulness.js';
 
 const $ = (id) => document.getElementById(id);
@@ -133,4 +134,38 @@ export function renderAnchor(el, a, input) {
       samples('anchor-flip', 'Sentences that keep the anchor but not the prediction', r.covered_false),
     ),
   );
+}
+
+const sameInput = (a, b) => Boolean(a && b) && a.text === b.text && (a.pair ?? null) === (b.pair ?? null);
+
+/**
+ * The text view's counterfactuals (a sequence classifier's): the form (its
+ * classes and edit counts from the model and the core's vocabulary), the
+ * search's progress, and its texts. Shown too while one of them is explained,
+ * with the way back to the original.
+ */
+export function renderCounterfactualPanel() {
+  const info = state.model?.info;
+  const show = task() === 'sequence-classification' && Boolean(state.analysis) && Boolean(state.input);
+  $('cf-panel').hidden = !show;
+  if (!show) return;
+  const c = state.counterfactual;
+  const current = c && sameInput(c.input, state.input) ? c : null;
+  const visiting = !current && c?.result?.counterfactuals.concat(c.result.closest ?? []).some((x) => sameInput({ text: x.text, pair: x.pair ?? null }, state.input)) ? c : null;
+  const form = state.view.counterfactual;
+  if (changed('cf-form', [info])) {
+    const target = $('cf-target');
+    fill(target, h('option', { value: '' }, 'any other class'), info.labels.map((l, i) => h('option', { value: String(i) }, l)));
+    const v = info; // the core's vocabulary comes with the model's info
+    const edits = $('cf-edits');
+    fill(edits, Array.from({ length: v.counterfactual_max_edits }, (_, i) => h('option', { value: String(i + 1) }, String(i + 1))));
+    if (form.maxEdits === '') edits.value = String(v.counterfactual_defaults.max_edits);
+  }
+  $('cf-target').value = form.target;
+  if (form.maxEdits !== '') $('cf-edits').value = form.maxEdits;
+  $('cf-run').disabled = Boolean(current?.running) || Boolean(state.busy);
+  $('cf-progress').hidden = !current?.running;
+  const shown = current ?? visiting;
+  if (!changed('cf', [shown, shown?.result, shown?.error, shown?.running, Boolean(visiting)])) return;
+  renderCounterfactuals($('cf'), shown, state.input, { onTry: ds.tryText, onBack: ds.tryText, visiting: Boolean(visiting) });
 }

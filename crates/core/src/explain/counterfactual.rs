@@ -21,9 +21,11 @@
 //!   `candidates` best-estimated substitutions (ties: the earlier word,
 //!   then the lower id); every new text, tokenized anew, is scored by a
 //!   forward pass, and the `beam` highest margins go on (ties: the text).
-//!   The search stops at the first depth that holds a counterfactual (all
-//!   of that depth's are listed, highest margin first) or after
-//!   `max_edits`, with the closest text found.
+//!   The search stops at the first depth that holds a counterfactual or
+//!   after `max_edits`, with the closest text found (the highest margin).
+//! - **The list**: that depth's counterfactuals, the original class's
+//!   probability lowest first (leaving it), or the target's highest first
+//!   (reaching it); ties: the text.
 
 use serde::{Deserialize, Serialize};
 
@@ -147,7 +149,8 @@ pub struct CounterfactualReport {
     /// The class asked for, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-    /// Highest margin first; empty when no text of up to `max_edits` edits changes the prediction.
+    /// The original class's probability lowest first (or the target's
+    /// highest first); empty when no text of up to `max_edits` edits does it.
     pub counterfactuals: Vec<Counterfactual>,
     /// When none was found: the text that came closest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -438,6 +441,23 @@ impl<'a> Search<'a> {
             .collect())
     }
 
+    /// Orders counterfactuals as listed: the original class's probability
+    /// lowest first, or the target's highest first; ties by the text.
+    fn rank(&self, found: &mut [State]) {
+        let key = |s: &State| {
+            let p = self.model.probabilities(&s.logits);
+            match self.goal {
+                Goal::Leave(k) => p[k],
+                Goal::Reach(k) => -p[k],
+            }
+        };
+        found.sort_by(|a, b| {
+            key(a)
+                .total_cmp(&key(b))
+                .then_with(|| a.texts.cmp(&b.texts))
+        });
+    }
+
     fn counterfactual(&self, s: &State, original: usize) -> Counterfactual {
         let p = self.model.probabilities(&s.logits);
         let label = crate::model::argmax(&p);
@@ -615,6 +635,7 @@ pub fn counterfactuals(
         });
         found = states.iter().filter(|s| s.margin > 0.0).cloned().collect();
         if !found.is_empty() {
+            search.rank(&mut found);
             break;
         }
         if let Some(best) = states.first() {

@@ -236,6 +236,8 @@ pub struct Vocabulary {
     pub probe_defaults: crate::analysis::ProbeOptions,
     /// A counterfactual search's defaults (`bertlens counterfactual`, the page's).
     pub counterfactual_defaults: super::counterfactual::CounterfactualOptions,
+    /// The most words a counterfactual search may replace.
+    pub counterfactual_max_edits: usize,
 }
 
 /// The method of each task when none is asked for.
@@ -261,6 +263,7 @@ pub fn vocabulary() -> Vocabulary {
         nt_bases: NoiseBase::NAMES,
         probe_defaults: crate::analysis::ProbeOptions::default(),
         counterfactual_defaults: Default::default(),
+        counterfactual_max_edits: super::counterfactual::MAX_EDITS,
     }
 }
 
