@@ -10,9 +10,10 @@ import assert from 'node:assert/strict';
 import { shot, startPage, stopPage } from './harness.mjs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { explainText, FIXTURES } from './common.mjs';
+import { explainText, FIXTURES, loadUrl, serveFixtures } from './common.mjs';
 
-const CASES = JSON.parse(readFileSync(path.join(FIXTURES, 'counterfactual.json'), 'utf8')).cases.filter((c) => c.model === 'default');
+const ALL = JSON.parse(readFileSync(path.join(FIXTURES, 'counterfactual.json'), 'utf8')).cases;
+const CASES = ALL.filter((c) => c.model === 'default');
 const TEXT = 'how do I pay my electric bill';
 
 /** Clicks "Find counterfactuals" and waits for the search's report (or its error). */
@@ -44,12 +45,16 @@ describe('counterfactuals in the page', () => {
   let server;
   let browser;
   let page;
+  const served = serveFixtures(['bert-ner']);
 
   before(async () => {
     ({ server, browser, page } = await startPage({ width: 1280, height: 1000 }));
   });
 
-  after(() => stopPage({ server, browser }));
+  after(() => {
+    served.remove();
+    return stopPage({ server, browser });
+  });
 
   it('finds the texts transformers verifies, each edit marked', async () => {
     const want = CASES.find((c) => c.text === TEXT && c.target === null);
@@ -117,5 +122,21 @@ describe('counterfactuals in the page', () => {
     }, TEXT, { timeout: 120000 });
     assert.equal(await page.inputValue('#text'), TEXT, 'the original text is back in the box');
     assert.ok(await page.$('#cf-result li.cf'), 'its search is shown again');
+  });
+
+  it("a token classifier's: another label for the token explained", async () => {
+    const want = ALL.find((c) => c.model === 'bert-ner' && c.target === null);
+    await loadUrl(page, served.url('bert-ner'));
+    await explainText(page, want.text);
+    assert.equal(await page.evaluate(() => globalThis.bertlens.state.explanation.token), want.token, 'the token explained by default');
+    await page.waitForSelector('#cf-panel:not([hidden])');
+    const { result, error } = await search(page);
+    assert.equal(error, null);
+    assert.equal(result.token, want.token);
+    assert.equal(result.word, want.word);
+    assert.equal(result.original.label, want.original.label);
+    sameAs(result, want, 'bert-ner');
+    const said = await page.textContent('#cf-result');
+    assert.ok(said.includes(`The model labels “${want.word}” (token ${want.token}) ${want.original.label}`), said);
   });
 });

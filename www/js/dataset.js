@@ -518,6 +518,8 @@ export async function findCounterfactuals() {
     target: form.target === '' ? null : labels[Number(form.target)],
   };
   if (form.maxEdits !== '') options.max_edits = Number(form.maxEdits);
+  // A token classifier: the label of the token explained.
+  if (task() === 'token-classification') options.token = state.explanation?.token ?? null;
   const c = { input, options, running: true, result: null, error: null };
   state.counterfactual = c;
   update();

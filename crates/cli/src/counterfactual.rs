@@ -17,7 +17,7 @@ use crate::explain::load;
 
 #[derive(Args)]
 pub struct CounterfactualArgs {
-    /// The model folder (a sequence classifier).
+    /// The model folder (a sequence classifier, or a token classifier with --token).
     #[arg(long)]
     pub model: PathBuf,
     /// The class to reach (name or index; default: any class but the predicted one).
@@ -35,6 +35,10 @@ pub struct CounterfactualArgs {
     /// At most this many counterfactuals listed.
     #[arg(long, default_value_t = CounterfactualOptions::default().count)]
     pub count: usize,
+    /// Token classification: the token whose label is to change, by index (default: the first
+    /// token of the highest-scoring entity, as explain's).
+    #[arg(long)]
+    pub token: Option<usize>,
     /// The second text of a sentence pair (its words can be replaced too).
     #[arg(long)]
     pub pair: Option<String>,
@@ -61,6 +65,7 @@ pub fn run(args: &CounterfactualArgs) -> Result<ExitCode, String> {
         beam: args.beam,
         candidates: args.candidates,
         count: args.count,
+        token: args.token,
     };
     let model = load(&args.model, DeviceChoice::Cpu)?;
     let started = Instant::now();
@@ -91,8 +96,12 @@ fn listing(r: &CounterfactualReport, texts: [&str; 2]) -> String {
         Some(t) => format!("to make it {t}"),
         None => format!("to change it from {}", r.original.label),
     };
+    let what = match (r.token, &r.word) {
+        (Some(i), Some(w)) => format!("labels token {i} ({w:?})"),
+        _ => "predicts".to_string(),
+    };
     let mut out = format!(
-        "the model predicts {} ({:.3}); searching {goal}, up to {} of {} replaceable words\n\n",
+        "the model {what} {} ({:.3}); searching {goal}, up to {} of {} replaceable words\n\n",
         r.original.label, r.original.probability, r.options.max_edits, r.searched.words
     );
     for c in &r.counterfactuals {

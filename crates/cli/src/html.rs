@@ -90,6 +90,10 @@ const MODULES: &[(&str, &str)] = &[
         include_str!("../../../www/js/views/lens.js"),
     ),
     (
+        "js/views/counterfactual.js",
+        include_str!("../../../www/js/views/counterfactual.js"),
+    ),
+    (
         "js/views/pathplot.js",
         include_str!("../../../www/js/views/pathplot.js"),
     ),

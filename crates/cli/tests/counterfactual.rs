@@ -93,10 +93,44 @@ fn the_listing_marks_each_edit() {
 }
 
 #[test]
+fn a_token_classifier_searches_the_label_explain_explains() {
+    // No --token: the token explain picks (the first of the highest-scoring entity).
+    let (code, out, err) = counterfactual("bert-ner", &["--json", "Anna lives in Paris with Tom"]);
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let model = repo("tests/fixtures/bert-ner");
+    let (code, out, err) = run(
+        &[
+            "explain",
+            "--model",
+            s(&model),
+            "--method",
+            "saliency",
+            "--json",
+            "Anna lives in Paris with Tom",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let e: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["token"], e["token"]);
+    assert_eq!(r["original"]["label"], e["target_label"]);
+    assert_eq!(r["word"], "lives");
+    let (_, listing, _) = counterfactual("bert-ner", &["Anna lives in Paris with Tom"]);
+    assert!(
+        listing.starts_with("the model labels token 7 (\"lives\") B-LOC"),
+        "{listing}"
+    );
+}
+
+#[test]
 fn a_model_it_cannot_search_is_named() {
-    let (code, _, err) = counterfactual("bert-ner", &["Anna lives in Paris"]);
+    let (code, _, err) = counterfactual("bert-qa", &["Anna lives in Paris"]);
     assert_eq!(code, 1);
-    assert!(err.contains("sequence classifiers"), "{err}");
+    assert!(
+        err.contains("a question and a context") || err.contains("sequence classifiers"),
+        "{err}"
+    );
     let (code, _, err) = counterfactual("bert", &["--max-edits", "9", "a film"]);
     assert_eq!(code, 1);
     assert!(

@@ -3,7 +3,8 @@
 //! words and whole-word vocabulary, the first-order estimates of the first
 //! step, and every text found, its edits and transformers' prediction on it,
 //! on the BERT fixture (a text, a pair with a target, a narrow beam), RoBERTa
-//! (byte-level BPE) and the default model (a target out of reach in one edit).
+//! (byte-level BPE), a token classifier (one token's label, tracked through
+//! the edits) and the default model (a target out of reach in one edit).
 
 mod common;
 
@@ -66,9 +67,10 @@ fn check(case: &Value, model: &Model) {
         beam: size("beam"),
         candidates: size("candidates"),
         count: size("count"),
+        token: case["token"].as_u64().map(|t| t as usize),
     };
 
-    let first = first_order(model, text, pair, target.as_ref(), 16).unwrap();
+    let first = first_order(model, text, pair, &options, 16).unwrap();
     let want_first = case["first"].as_array().unwrap();
     assert_eq!(
         first.len(),
@@ -102,6 +104,12 @@ fn check(case: &Value, model: &Model) {
         &what,
     );
     assert_eq!(got.target.as_deref(), case["target"].as_str(), "{what}");
+    assert_eq!(
+        got.token.map(|t| t as u64),
+        case["token"].as_u64(),
+        "{what}: token"
+    );
+    assert_eq!(got.word.as_deref(), case["word"].as_str(), "{what}: word");
     let s = &case["searched"];
     for (g, key) in [
         (got.searched.words, "words"),
@@ -153,6 +161,14 @@ fn roberta_counterfactuals_are_the_reference_search() {
 }
 
 #[test]
+fn a_token_classifiers_counterfactuals_are_the_reference_search() {
+    let model = load("bert-ner");
+    for case in cases("bert-ner") {
+        check(&case, &model);
+    }
+}
+
+#[test]
 fn default_model_counterfactuals_are_the_reference_search() {
     let Some(model) = default_model() else { return };
     for case in cases("default") {
@@ -192,7 +208,22 @@ fn a_search_says_what_it_cannot_do() {
     let r = counterfactuals(&model, "42 ?", None, &Default::default()).unwrap();
     assert_eq!(r.searched.words, 0);
     assert!(r.counterfactuals.is_empty() && r.closest.is_none());
+    let qa = load("bert-qa");
+    let e = counterfactuals(&qa, "who?", Some("Anna"), &Default::default()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("sequence classifiers and token classifiers"),
+        "{e}"
+    );
+    // A token classifier: a special token is no token of the text.
     let ner = load("bert-ner");
-    let e = counterfactuals(&ner, "Anna lives in Paris", None, &Default::default()).unwrap_err();
-    assert!(e.to_string().contains("sequence classifiers"), "{e}");
+    let cls = CounterfactualOptions {
+        token: Some(0),
+        ..Default::default()
+    };
+    let e = counterfactuals(&ner, "Anna lives in Paris", None, &cls).unwrap_err();
+    assert!(
+        e.to_string().contains("token 0 is not a token of the text"),
+        "{e}"
+    );
 }

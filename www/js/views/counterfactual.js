@@ -50,7 +50,7 @@ export function renderCounterfactuals(el, c, input, { onTry = null, onBack = nul
   const intro = h(
     'p',
     { class: 'muted' },
-    'The fewest words to replace so that the model predicts another class (or the class chosen): the gradient estimates the effect of every substitution by a whole word of the vocabulary (HotFlip), a beam search keeps the best texts, and each text listed was run through the model, as ',
+    'The fewest words to replace so that the model predicts another class (or the class chosen; a token classifier: another label for the token explained): the gradient estimates the effect of every substitution by a whole word of the vocabulary (HotFlip), a beam search keeps the best texts, and each text listed was run through the model, as ',
     h('code', null, 'bertlens counterfactual'),
     ' does.',
   );
@@ -59,13 +59,15 @@ export function renderCounterfactuals(el, c, input, { onTry = null, onBack = nul
   if (c.error) return fill(el, back, h('p', { class: 'message error' }, c.error));
   const r = c.result;
   const goal = r.target ? `make it ${r.target}` : `change it from ${r.original.label}`;
+  // A token classifier's: the label of one token.
+  const subject = r.token != null ? `The model labels “${r.word}” (token ${r.token})` : 'The model predicts';
   const list = r.counterfactuals.length ? r.counterfactuals : r.closest ? [r.closest] : [];
   const n = r.counterfactuals[0]?.edits.length;
   const summary = r.counterfactuals.length
-    ? `The model predicts ${r.original.label} (${pct(r.original.probability)}). ${n === 1 ? 'One word replaced is' : `${n} words replaced are`} enough to ${goal}:`
+    ? `${subject} ${r.original.label} (${pct(r.original.probability)}). ${n === 1 ? 'One word replaced is' : `${n} words replaced are`} enough to ${goal}:`
     : r.searched.words === 0
       ? 'No word of this text can be replaced: only words of letters that are one token each are.'
-      : `No text of up to ${r.options.max_edits} replaced word${r.options.max_edits === 1 ? '' : 's'} was found to ${goal} (${r.searched.verified} texts run).${r.closest ? ' The closest:' : ''}`;
+      : `${r.token != null ? `${subject} ${r.original.label}. ` : ''}No text of up to ${r.options.max_edits} replaced word${r.options.max_edits === 1 ? '' : 's'} was found to ${goal} (${r.searched.verified} texts run).${r.closest ? ' The closest:' : ''}`;
   fill(
     el,
     back,

@@ -146,16 +146,19 @@ const sameInput = (a, b) => Boolean(a && b) && a.text === b.text && (a.pair ?? n
  */
 export function renderCounterfactualPanel() {
   const info = state.model?.info;
-  const show = task() === 'sequence-classification' && Boolean(state.analysis) && Boolean(state.input);
+  const ner = task() === 'token-classification';
+  const show = (task() === 'sequence-classification' || ner) && Boolean(state.analysis) && Boolean(state.input);
   $('cf-panel').hidden = !show;
   if (!show) return;
   const c = state.counterfactual;
-  const current = c && sameInput(c.input, state.input) ? c : null;
+  // A token classifier's search is of one token's label: the token explained.
+  const token = ner ? (state.explanation?.token ?? null) : null;
+  const current = c && sameInput(c.input, state.input) && (!ner || c.options.token === token) ? c : null;
   const visiting = !current && c?.result?.counterfactuals.concat(c.result.closest ?? []).some((x) => sameInput({ text: x.text, pair: x.pair ?? null }, state.input)) ? c : null;
   const form = state.view.counterfactual;
   if (changed('cf-form', [info])) {
     const target = $('cf-target');
-    fill(target, h('option', { value: '' }, 'any other class'), info.labels.map((l, i) => h('option', { value: String(i) }, l)));
+    fill(target, h('option', { value: '' }, info.task === 'token-classification' ? 'any other label' : 'any other class'), info.labels.map((l, i) => h('option', { value: String(i) }, l)));
     const v = info; // the core's vocabulary comes with the model's info
     const edits = $('cf-edits');
     fill(edits, Array.from({ length: v.counterfactual_max_edits }, (_, i) => h('option', { value: String(i + 1) }, String(i + 1))));

@@ -53,6 +53,9 @@ pub struct CounterfactualOptions {
     pub candidates: usize,
     /// At most this many counterfactuals listed.
     pub count: usize,
+    /// Token classification: the token whose label is to change (default:
+    /// the first token of the highest-scoring entity, as `explain`'s).
+    pub token: Option<usize>,
 }
 
 impl Default for CounterfactualOptions {
@@ -63,6 +66,7 @@ impl Default for CounterfactualOptions {
             beam: 4,
             candidates: 16,
             count: 5,
+            token: None,
         }
     }
 }
@@ -145,6 +149,11 @@ pub struct Searched {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CounterfactualReport {
+    /// Token classification: the token whose label is searched, and its text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub word: Option<String>,
     pub original: Original,
     /// The class asked for, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -212,12 +221,14 @@ struct Word {
     text: String,
 }
 
-/// A text searched: the edits (by word, in word order) and its pass.
+/// A text searched: the edits (by word, in word order) and its pass:
+/// the logits of its head's row `row`.
 #[derive(Debug, Clone)]
 struct State {
     edits: Vec<(usize, u32)>,
     texts: [String; 2],
     input: Tokenized,
+    row: Rows,
     logits: Vec<f32>,
     margin: f32,
 }
@@ -284,19 +295,31 @@ fn token_of(
     vocab: &Spellings,
 ) -> Option<usize> {
     let w = &words[k];
+    token_at(input, words, edits, (w.sequence, w.start, w.end), vocab)
+}
+
+/// The token of a text with `edits` applied that covers exactly what
+/// `[start, end)` of text `sequence` covered before them, if there is one.
+fn token_at(
+    input: &Tokenized,
+    words: &[Word],
+    edits: &[(usize, u32)],
+    (sequence, start, end): (u8, usize, usize),
+    vocab: &Spellings,
+) -> Option<usize> {
     let shift: isize = edits
         .iter()
-        .filter(|(j, _)| words[*j].sequence == w.sequence && words[*j].end <= w.start)
+        .filter(|(j, _)| words[*j].sequence == sequence && words[*j].end <= start)
         .map(|&(j, id)| {
             vocab.spell(id).chars().count() as isize - (words[j].end - words[j].start) as isize
         })
         .sum();
     let span = (
-        (w.start as isize + shift) as usize,
-        (w.end as isize + shift) as usize,
+        (start as isize + shift) as usize,
+        (end as isize + shift) as usize,
     );
     (0..input.len()).find(|&i| {
-        !input.special[i] && input.sequence[i] == Some(w.sequence) && input.offsets[i] == span
+        !input.special[i] && input.sequence[i] == Some(sequence) && input.offsets[i] == span
     })
 }
 
@@ -321,6 +344,11 @@ struct Search<'a> {
     texts: [&'a str; 2],
     has_pair: bool,
     goal: Goal,
+    /// Token classification: where the token whose label is searched was,
+    /// `(sequence, start, end)` in the original text.
+    tracked: Option<(u8, usize, usize)>,
+    /// Its word, as typed.
+    word: Option<String>,
     words: Vec<Word>,
     vocab: Spellings<'a>,
     /// The whole words' embedding rows, `(|vocab|, width)`.
@@ -334,11 +362,53 @@ impl<'a> Search<'a> {
         self.model.tokenize(&texts[0], pair)
     }
 
+    /// The head's row of a text's tokenization: the pooled one, or where the
+    /// tracked token is now (`None`: it is no longer one token there).
+    fn row(&self, input: &Tokenized, edits: &[(usize, u32)]) -> Option<Rows> {
+        match self.tracked {
+            None => Some(Rows::Pooled),
+            Some(at) => token_at(input, &self.words, edits, at, &self.vocab).map(Rows::Token),
+        }
+    }
+
+    /// The logits of each input at its row: batched for sequence heads.
+    fn logits(&self, inputs: &[(&Tokenized, Rows)]) -> Result<Vec<Vec<f32>>> {
+        if self.tracked.is_none() {
+            let encoded: Vec<Encoded> = inputs
+                .iter()
+                .map(|(input, _)| Encoded {
+                    ids: input.ids.clone(),
+                    types: input.type_ids.clone(),
+                })
+                .collect();
+            return Ok(forward_all(self.model, &encoded, false)?
+                .into_iter()
+                .map(|f| f.logits)
+                .collect());
+        }
+        inputs
+            .iter()
+            .map(|(input, row)| {
+                let hidden = self.model.hidden_states(input, None)?;
+                self.model.head_logits(&hidden, input.len(), *row)
+            })
+            .collect()
+    }
+
+    /// Probabilities of a row of logits: the model's output function, or a
+    /// token's labels' softmax.
+    fn probabilities(&self, z: &[f32]) -> Vec<f32> {
+        match self.tracked {
+            None => self.model.probabilities(z),
+            Some(_) => crate::engine::head::softmax(z),
+        }
+    }
+
     /// The first-order estimates of every substitution of `state`, best first.
     fn estimates(&self, state: &State) -> Result<Vec<Estimate>> {
         let (_, class, contrast) = self.goal.margin(&state.logits);
         let scalar = Scalar {
-            rows: Rows::Pooled,
+            rows: state.row,
             class,
             contrast: Some(contrast),
             output: TargetOutput::Logit,
@@ -411,32 +481,31 @@ impl<'a> Search<'a> {
     }
 
     /// Runs `edit sets` through the model: their states, in order (a text
-    /// the tokenizer refuses is left out).
+    /// the tokenizer refuses, or where the tracked token is no longer one
+    /// token, is left out).
     fn verify(&self, sets: Vec<Vec<(usize, u32)>>) -> Result<Vec<State>> {
         let mut prepared = Vec::with_capacity(sets.len());
         for edits in sets {
             let texts = apply(self.texts, &self.words, &edits, &self.vocab);
-            if let Ok(input) = self.tokenize(&texts) {
-                prepared.push((edits, texts, input));
+            let Ok(input) = self.tokenize(&texts) else {
+                continue;
+            };
+            if let Some(row) = self.row(&input, &edits) {
+                prepared.push((edits, texts, input, row));
             }
         }
-        let encoded: Vec<Encoded> = prepared
-            .iter()
-            .map(|(_, _, input)| Encoded {
-                ids: input.ids.clone(),
-                types: input.type_ids.clone(),
-            })
-            .collect();
-        let passes = forward_all(self.model, &encoded, false)?;
+        let inputs: Vec<(&Tokenized, Rows)> = prepared.iter().map(|p| (&p.2, p.3)).collect();
+        let passes = self.logits(&inputs)?;
         Ok(prepared
             .into_iter()
             .zip(passes)
-            .map(|((edits, texts, input), pass)| State {
-                margin: self.goal.margin(&pass.logits).0,
-                logits: pass.logits,
+            .map(|((edits, texts, input, row), logits)| State {
+                margin: self.goal.margin(&logits).0,
+                logits,
                 edits,
                 texts,
                 input,
+                row,
             })
             .collect())
     }
@@ -445,7 +514,7 @@ impl<'a> Search<'a> {
     /// lowest first, or the target's highest first; ties by the text.
     fn rank(&self, found: &mut [State]) {
         let key = |s: &State| {
-            let p = self.model.probabilities(&s.logits);
+            let p = self.probabilities(&s.logits);
             match self.goal {
                 Goal::Leave(k) => p[k],
                 Goal::Reach(k) => -p[k],
@@ -459,7 +528,7 @@ impl<'a> Search<'a> {
     }
 
     fn counterfactual(&self, s: &State, original: usize) -> Counterfactual {
-        let p = self.model.probabilities(&s.logits);
+        let p = self.probabilities(&s.logits);
         let label = crate::model::argmax(&p);
         Counterfactual {
             text: s.texts[0].clone(),
@@ -492,12 +561,16 @@ fn prepare<'a>(
     model: &'a Model,
     text: &'a str,
     pair: Option<&'a str>,
-    target: Option<&Target>,
+    options: &CounterfactualOptions,
 ) -> Result<(Search<'a>, State, usize)> {
-    if model.task() != Task::SequenceClassification {
+    let task = model.task();
+    if !matches!(
+        task,
+        Task::SequenceClassification | Task::TokenClassification
+    ) {
         return Err(Error::TaskInput(format!(
-            "counterfactuals are searched for sequence classifiers; this model is a {} model",
-            model.task()
+            "counterfactuals are searched for sequence classifiers and token classifiers; \
+             this model is a {task} model"
         )));
     }
     let labels = model.labels();
@@ -508,25 +581,79 @@ fn prepare<'a>(
     }
     let input = model.tokenize(text, pair)?;
     let texts = [text, pair.unwrap_or("")];
-    let words = words(&input, texts);
+    let mut words = words(&input, texts);
+    // Token classification: the token whose label is searched; its word stays.
+    let tracked = match task {
+        Task::TokenClassification => {
+            let token = match options.token {
+                Some(t) => t,
+                None => super::analyze(model, &input, texts, 1, false)?
+                    .entities
+                    .iter()
+                    .flatten()
+                    .max_by(|x, y| x.score.total_cmp(&y.score))
+                    .map(|e| e.tokens[0])
+                    .or_else(|| (0..input.len()).find(|&i| !input.special[i]))
+                    .unwrap_or(0),
+            };
+            let seq = match (input.sequence.get(token), input.special.get(token)) {
+                (Some(Some(seq)), Some(false)) => *seq,
+                _ => {
+                    return Err(Error::option(
+                        "token",
+                        format!(
+                            "token {token} is not a token of the text (the input has {} tokens, \
+                             special ones included)",
+                            input.len()
+                        ),
+                    ))
+                }
+            };
+            let (start, end) = input.offsets[token];
+            // The word of the token (all its pieces) is not replaced.
+            let word = input.word_ids[token];
+            let spans: Vec<(usize, usize)> = (0..input.len())
+                .filter(|&j| j == token || (word.is_some() && input.word_ids[j] == word))
+                .filter(|&j| input.sequence[j] == Some(seq))
+                .map(|j| input.offsets[j])
+                .collect();
+            words.retain(|w| w.sequence != seq || !spans.contains(&(w.start, w.end)));
+            let from = spans.iter().map(|s| s.0).min().unwrap_or(start);
+            let to = spans.iter().map(|s| s.1).max().unwrap_or(end);
+            let typed: String = texts[seq as usize]
+                .chars()
+                .skip(from)
+                .take(to - from)
+                .collect();
+            Some((token, (seq, start, end), typed))
+        }
+        _ => None,
+    };
     let vocab = Spellings {
         words: model.whole_words(),
     };
     let ids: Vec<u32> = vocab.words.iter().map(|w| w.0).collect();
     let rows = model.layer_input(AttributionLayer::WordEmbeddings, &input, &ids)?;
     let width = model.width(AttributionLayer::WordEmbeddings);
-    let logits = forward_all(
+    let mut search = Search {
         model,
-        &[Encoded {
-            ids: input.ids.clone(),
-            types: input.type_ids.clone(),
-        }],
-        false,
-    )?
-    .remove(0)
-    .logits;
-    let predicted = crate::model::argmax(&model.probabilities(&logits));
-    let goal = match target {
+        texts,
+        has_pair: pair.is_some(),
+        goal: Goal::Leave(0),
+        tracked: tracked.as_ref().map(|t| t.1),
+        word: tracked.as_ref().map(|t| t.2.clone()),
+        words,
+        vocab,
+        rows,
+        width,
+    };
+    let row = match tracked {
+        Some((token, ..)) => Rows::Token(token),
+        None => Rows::Pooled,
+    };
+    let logits = search.logits(&[(&input, row)])?.remove(0);
+    let predicted = crate::model::argmax(&search.probabilities(&logits));
+    search.goal = match &options.target {
         None => Goal::Leave(predicted),
         Some(t) => {
             let k = match t {
@@ -540,30 +667,24 @@ fn prepare<'a>(
                 }
             };
             if k == predicted {
-                return Err(Error::option(
-                    "target",
-                    format!("the model already predicts {:?} for this text", labels[k]),
-                ));
+                let what = match tracked {
+                    Some((token, ..)) => {
+                        format!("token {token} is already labelled {:?}", labels[k])
+                    }
+                    None => format!("the model already predicts {:?} for this text", labels[k]),
+                };
+                return Err(Error::option("target", what));
             }
             Goal::Reach(k)
         }
     };
     let state = State {
-        margin: goal.margin(&logits).0,
+        margin: search.goal.margin(&logits).0,
         logits,
         edits: Vec::new(),
         texts: texts.map(str::to_string),
         input,
-    };
-    let search = Search {
-        model,
-        texts,
-        has_pair: pair.is_some(),
-        goal,
-        words,
-        vocab,
-        rows,
-        width,
+        row,
     };
     Ok((search, state, predicted))
 }
@@ -574,10 +695,10 @@ pub fn first_order(
     model: &Model,
     text: &str,
     pair: Option<&str>,
-    target: Option<&Target>,
+    options: &CounterfactualOptions,
     top: usize,
 ) -> Result<Vec<Estimate>> {
-    let (search, state, _) = prepare(model, text, pair, target)?;
+    let (search, state, _) = prepare(model, text, pair, options)?;
     let mut out = search.estimates(&state)?;
     out.truncate(top);
     for e in &mut out {
@@ -594,8 +715,12 @@ pub fn counterfactuals(
     options: &CounterfactualOptions,
 ) -> Result<CounterfactualReport> {
     options.check()?;
-    let (search, root, predicted) = prepare(model, text, pair, options.target.as_ref())?;
-    let probabilities = model.probabilities(&root.logits);
+    let (search, root, predicted) = prepare(model, text, pair, options)?;
+    let probabilities = search.probabilities(&root.logits);
+    let token = match root.row {
+        Rows::Token(i) => Some(i),
+        _ => None,
+    };
     let labels = model.labels();
     let mut searched = Searched {
         words: search.words.len(),
@@ -647,6 +772,8 @@ pub fn counterfactuals(
         beam = states;
     }
     Ok(CounterfactualReport {
+        token,
+        word: search.word.clone(),
         original: Original {
             label: labels[predicted].clone(),
             probability: probabilities[predicted],
