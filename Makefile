@@ -148,6 +148,7 @@ fixtures: $(VENV_REF)/.ok
 	$(VENV_REF)/bin/python tests/fixtures/gen_probe.py --default-model $(MODEL_DIR)
 	$(VENV_REF)/bin/python tests/fixtures/gen_contrast.py
 	$(VENV_REF)/bin/python tests/fixtures/gen_counterfactual.py --default-model $(MODEL_DIR)
+	$(VENV_REF)/bin/python tests/fixtures/gen_windows.py
 
 clean:
 	$(CARGO) clean

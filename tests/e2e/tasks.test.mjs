@@ -89,6 +89,26 @@ describe('a model of each task', () => {
     assert.equal(await page.textContent('#answer-span'), second.text);
   });
 
+  it('question answering: a context longer than the model reads, read in windows as the CLI reads it', async () => {
+    const question = 'where does Tom live?';
+    const context = 'Anna lives in Paris. She works at the museum near the river. Tom lives in Berlin and he works at a bank. The museum opened in 1990 and the bank opened later. Anna likes cats and Tom likes dogs.';
+    await askQuestion(page, question, context);
+    const want = cli('--model', dir('bert-qa'), '--question', question, '--context', context);
+    assert.ok(want.windows.length > 1, 'the fixture reads 64 positions: the context takes windows');
+    const e = await page.evaluate(() => globalThis.bertlens.state.analysis.explanation);
+    assert.deepEqual(e.windows.map((w) => [w.start, w.end, w.tokens, w.answer.text]), want.windows.map((w) => [w.start, w.end, w.tokens, w.answer.text]));
+    assert.equal(e.answers[0].window, want.answer.window);
+    assert.equal(await page.textContent('#answer-text'), `“${want.answer.text}”`);
+    assert.deepEqual(e.input_ids, want.input_ids, "the best window's tokens");
+    assertSame('start', await shown(page), want.start);
+    assert.equal(await page.$$eval('#qa-windows li', (l) => l.length), want.windows.length);
+    assert.equal(await page.$$eval('#qa-windows li', (l) => l.findIndex((x) => x.classList.contains('target'))), want.answer.window);
+    assert.equal(await page.getAttribute('#qa-windows', 'data-window'), String(want.answer.window));
+    await shot(page, 'task-qa-windows');
+    // The boxes as the first question left them (a later test comes back to them).
+    await askQuestion(page, 'Who wrote the letter?', 'The letter was written by Sarah, a naïve café owner, in the autumn of 1998.');
+  });
+
   it('token classification: entities in the text with their labels; a click on a token or a label explains it', async () => {
     await loadUrl(page, served.url('bert-ner'));
     assert.ok(await page.isVisible('#text'));

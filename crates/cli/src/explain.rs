@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use bertlens_core::explain::{explain, explain_observed, explain_tokens, lens, Part, RolloutRow};
+use bertlens_core::explain::{explain, explain_text_observed, lens, Part, RolloutRow};
 use bertlens_core::{
     AttributionLayer, Baseline, DeviceChoice, ExplainOptions, Integration, Method, Model,
     ModelFiles, NoiseBase, SaliencyNorm, Steps, TargetOutput, Task,
@@ -59,6 +59,8 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
             NormArg::L1 => SaliencyNorm::L1,
         },
         top_k: args.top.max(1),
+        max_length: args.max_length,
+        doc_stride: args.doc_stride,
         layer: args.layer.map(|l| match l {
             LayerArg::Embeddings => AttributionLayer::Embeddings,
             LayerArg::WordEmbeddings => AttributionLayer::WordEmbeddings,
@@ -186,15 +188,13 @@ fn explain_with_progress(
     pair: Option<&str>,
     opts: &ExplainOptions,
 ) -> bertlens_core::Result<bertlens_core::Explanation> {
-    let input = model.tokenize(text, pair)?;
-    let texts = [text, pair.unwrap_or("")];
     let task = model.task();
     // IG, alone or on each of a noise tunnel's samples.
     let method = opts.method_for(task);
     let runs = match method {
         Method::Ig => 1,
         Method::SmoothGrad | Method::VarGrad if opts.nt_base == NoiseBase::Ig => opts.nt_samples,
-        _ => return explain_tokens(model, &input, texts, opts),
+        _ => return explain(model, text, pair, opts),
     };
     let parts = if task == Task::QuestionAnswering && opts.part.is_none() {
         2
@@ -212,7 +212,7 @@ fn explain_with_progress(
     }
     .with_message("Integrated Gradients");
     bar.set_draw_target(ProgressDrawTarget::stderr());
-    let e = explain_observed(model, &input, texts, opts, &|n| bar.inc(n as u64));
+    let e = explain_text_observed(model, text, pair, opts, &|n| bar.inc(n as u64));
     bar.finish_and_clear();
     e
 }

@@ -342,6 +342,32 @@ fn prediction(out: &mut String, e: &Explanation, top: usize) {
                 {
                     let _ = writeln!(out, "  next: {:?} ({:.1}%)", a.text, 100.0 * a.score);
                 }
+                // A long context, read in windows: where the answer is, and each window's best.
+                if let (Some(windows), Some(k)) = (&e.windows, a.window) {
+                    let _ = writeln!(
+                        out,
+                        "the context was read in {} windows of up to {} tokens; the answer is \
+                         window {}'s (characters {}–{}), whose tokens are explained below",
+                        windows.len(),
+                        windows.iter().map(|w| w.tokens).max().unwrap_or(0),
+                        k + 1,
+                        windows[k].start,
+                        windows[k].end
+                    );
+                    for (i, w) in windows.iter().enumerate() {
+                        let best = w.answer.as_ref().map_or("none".to_string(), |a| {
+                            format!("{:?} ({:.1}%)", a.text, 100.0 * a.score)
+                        });
+                        let mark = if i == k { "  ← the answer" } else { "" };
+                        let _ = writeln!(
+                            out,
+                            "  window {:>2}: characters {:>5}–{:<5} {best}{mark}",
+                            i + 1,
+                            w.start,
+                            w.end
+                        );
+                    }
+                }
             }
             None => {
                 let _ = writeln!(out, "answer: none (the context is empty)");

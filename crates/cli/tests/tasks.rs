@@ -420,3 +420,56 @@ fn inputs_of_the_wrong_task_are_messages() {
         .all(|v| (0.0..=1.0 + 1e-6).contains(&v.as_f64().unwrap())));
     assert!(e["words"].as_array().is_some_and(|w| !w.is_empty()));
 }
+
+/// A context longer than a window: `--max-length` and `--doc-stride` cut it as
+/// transformers' pipeline did (tests/fixtures/windows.json); the answer is the
+/// best window's, and the listing says which window that is.
+#[test]
+fn a_long_context_is_read_in_windows() {
+    let g: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("windows.json")).unwrap()).unwrap();
+    let case = &g["cases"][0];
+    let model = fixture(case["model"].as_str().unwrap());
+    let (max, stride) = (
+        case["max_length"].to_string(),
+        case["doc_stride"].to_string(),
+    );
+    let args = [
+        "explain",
+        "--model",
+        &model,
+        "--method",
+        "saliency",
+        "--max-length",
+        &max,
+        "--doc-stride",
+        &stride,
+        "--question",
+        case["question"].as_str().unwrap(),
+        "--context",
+        case["context"].as_str().unwrap(),
+    ];
+    let (code, out, err) = run(&[&args[..], &["--json"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let e: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let best = case["best"].as_u64().unwrap();
+    assert_eq!(
+        e["windows"].as_array().unwrap().len(),
+        case["windows"].as_array().unwrap().len()
+    );
+    assert_eq!(e["answer"]["window"], best);
+    assert_eq!(
+        e["answer"]["text"],
+        case["windows"][best as usize]["answer"]["text"]
+    );
+    assert_eq!(e["input_ids"], case["windows"][best as usize]["input_ids"]);
+    let (code, out, err) = run(&[&args[..], &["--color", "never"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let said = format!(
+        "the context was read in {} windows of up to {max} tokens; the answer is window {}'s",
+        case["windows"].as_array().unwrap().len(),
+        best + 1
+    );
+    assert!(out.contains(&said), "{out}");
+    assert!(out.contains("← the answer"), "{out}");
+}

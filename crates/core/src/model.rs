@@ -263,6 +263,23 @@ impl Model {
         Ok(self.without_unused_types(input))
     }
 
+    /// Question answering over a context of any length: the question with
+    /// each window of the context ([`TextTokenizer::encode_windows`]).
+    pub fn tokenize_windows(
+        &self,
+        question: &str,
+        context: &str,
+        max_length: usize,
+        stride: usize,
+    ) -> Result<Vec<Tokenized>> {
+        Ok(self
+            .tokenizer
+            .encode_windows(question, context, max_length, stride)?
+            .into_iter()
+            .map(|t| self.without_unused_types(t))
+            .collect())
+    }
+
     /// Tokenizes one text, or a pair, whatever the task (the longer text
     /// cut first): what the encoder reads, for probes of its layers.
     pub fn tokenize_plain(&self, text: &str, pair: Option<&str>) -> Result<Tokenized> {

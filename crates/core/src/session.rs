@@ -28,8 +28,9 @@ use crate::explain::{
 };
 use crate::model::Model;
 use crate::steps::{steps, StepThrough};
+use crate::task::{Answer, Window};
 use crate::tokenizer::Tokenized;
-use crate::types::AttributionLayer;
+use crate::types::{AttributionLayer, Task};
 
 /// An input, tokenized and analysed once.
 #[derive(Debug, Clone)]
@@ -45,6 +46,9 @@ pub struct Session {
     /// recorded its attentions (the lens reads them: no other pass). Kept
     /// out of `analysis`, which every explanation copies.
     layer_states: Option<Vec<Vec<f32>>>,
+    /// Question answering, a context read in windows: each window as read
+    /// (this session holds the best one's input).
+    windows: Option<Vec<Window>>,
 }
 
 /// One layer's attention maps, or one head's of it, borrowed from a
@@ -100,6 +104,7 @@ impl Session {
         let layer_states = analysis.layer_states.take();
         Ok(Self {
             layer_states,
+            windows: None,
             input,
             texts: texts.map(str::to_string),
             top_k,
@@ -107,6 +112,71 @@ impl Session {
             attentions,
             rollout: OnceLock::new(),
         })
+    }
+
+    /// [`Session::new`], with a question's context of any length read in
+    /// windows of `opts.max_length` tokens overlapping by `opts.doc_stride`,
+    /// as transformers' question-answering pipeline read them: the span
+    /// rule in each window, the best span over all, and this session on
+    /// the window it is in. Other tasks (and a context that fits one
+    /// window) as [`Session::new`].
+    pub fn prepare(
+        model: &Model,
+        text: &str,
+        pair: Option<&str>,
+        opts: &ExplainOptions,
+        record_attentions: bool,
+    ) -> Result<Self> {
+        let (Task::QuestionAnswering, Some(context)) = (model.task(), pair) else {
+            return Self::new(model, text, pair, opts.top_k, record_attentions);
+        };
+        opts.check(model.task())?;
+        let mut windows =
+            model.tokenize_windows(text, context, opts.max_length, opts.doc_stride)?;
+        let texts = [text, context];
+        if windows.len() == 1 {
+            let input = windows.pop().expect("one window");
+            return Self::from_tokens(model, input, texts, opts.top_k, record_attentions);
+        }
+        // Each window's best span; the session is on the window of the best.
+        let mut read = Vec::with_capacity(windows.len());
+        for (k, w) in windows.iter().enumerate() {
+            let covered = (0..w.len()).filter(|&i| w.sequence[i] == Some(1));
+            let start = covered.clone().map(|i| w.offsets[i].0).min().unwrap_or(0);
+            let end = covered.map(|i| w.offsets[i].1).max().unwrap_or(0);
+            let answer = analyze(model, w, texts, 1, false)?
+                .answers
+                .and_then(|a| a.into_iter().next())
+                .map(|a| Answer {
+                    window: Some(k),
+                    ..a
+                });
+            read.push(Window {
+                start,
+                end,
+                tokens: w.len(),
+                answer,
+            });
+        }
+        let best = (0..read.len())
+            .max_by(|&a, &b| {
+                let score = |k: usize| {
+                    read[k]
+                        .answer
+                        .as_ref()
+                        .map_or(f32::NEG_INFINITY, |a| a.score)
+                };
+                // The first window on ties.
+                score(a).total_cmp(&score(b)).then(b.cmp(&a))
+            })
+            .expect("two windows or more");
+        let input = windows.swap_remove(best);
+        let mut session = Self::from_tokens(model, input, texts, opts.top_k, record_attentions)?;
+        for a in session.analysis.answers.iter_mut().flatten() {
+            a.window = Some(best);
+        }
+        session.windows = Some(read);
+        Ok(session)
     }
 
     pub fn input(&self) -> &Tokenized {
@@ -277,14 +347,16 @@ impl Session {
         opts: &ExplainOptions,
         parts: Vec<(Explained, Scores)>,
     ) -> Explanation {
-        assemble(
+        let mut e = assemble(
             model,
             &self.input,
             self.texts(),
             opts,
             self.analysis.clone(),
             parts,
-        )
+        );
+        e.windows = self.windows.clone();
+        e
     }
 
     /// Integrated Gradients of the first scalar `opts` explains (question

@@ -24,6 +24,20 @@ pub struct Answer {
     /// The first and last token of the span (indices into the input).
     pub token_start: usize,
     pub token_end: usize,
+    /// A context read in windows: the window the span is in (its tokens'
+    /// indices are that window's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<usize>,
+}
+
+/// One window of a long context, as read: `[start, end)` in characters of
+/// the context, its tokens (the question's included) and its best answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    pub start: usize,
+    pub end: usize,
+    pub tokens: usize,
+    pub answer: Option<Answer>,
 }
 
 /// The best `top_k` answers: softmax of the start and of the end logits
@@ -80,6 +94,7 @@ pub fn answers(
                 score,
                 token_start: s,
                 token_end: e,
+                window: None,
             }
         })
         .collect()

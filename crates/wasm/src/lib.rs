@@ -177,7 +177,7 @@ impl Explainer {
         attentions: bool,
     ) -> Result<Session, JsError> {
         let opts = self::options(options)?;
-        let inner = CoreSession::new(&self.model, text, pair.as_deref(), opts.top_k, attentions)
+        let inner = CoreSession::prepare(&self.model, text, pair.as_deref(), &opts, attentions)
             .map_err(into_error)?;
         Ok(Session {
             model: self.model.clone(),

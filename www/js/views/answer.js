@@ -31,6 +31,35 @@ function contextWithSpan(e, context, first, last) {
 }
 
 /**
+ * A context read in windows (the core's `windows`, as transformers' pipeline
+ * cut them): which window the answer, its tokens and attributions are of,
+ * and each window's best span.
+ */
+function windows(list, k) {
+  if (!list?.length) return null;
+  const longest = Math.max(...list.map((w) => w.tokens));
+  return h(
+    'div',
+    { class: 'qa-windows', id: 'qa-windows', dataset: { windows: list.length, window: k ?? '' } },
+    h('p', { class: 'muted' }, `The context is longer than one window: it was read in ${list.length} overlapping windows of up to ${longest} tokens (the question's included), and the best span of all is the answer. Its tokens and attributions are those of window ${k + 1}.`),
+    h(
+      'ol',
+      { class: 'qa-window-list' },
+      list.map((w, i) =>
+        h(
+          'li',
+          { class: i === k ? 'target' : null, dataset: { start: w.start, end: w.end } },
+          `characters ${w.start}–${w.end}: `,
+          w.answer ? h('q', null, w.answer.text) : 'no span',
+          w.answer ? ` ${pct(w.answer.score)}` : '',
+          i === k ? h('span', { class: 'tag tag-target' }, 'the answer') : null,
+        ),
+      ),
+    ),
+  );
+}
+
+/**
  * @param {HTMLElement} el
  * @param {{e: import('../types.js').Explanation, context: string, answer: number, maxTokens: number}} data
  *   `e`: the analysis (its `answers`); `answer`: the one explained
@@ -73,6 +102,7 @@ export function renderAnswer(el, data, actions) {
       ` (score ${pct(a.score)})`,
     ),
     truncation({ truncated: data.e.truncated, maxTokens: data.maxTokens }),
+    windows(data.e.windows, a.window),
     h('blockquote', { class: 'context', id: 'qa-context', 'aria-label': 'the context, the answer marked' }, contextWithSpan(data.e, data.context, a.token_start, a.token_end)),
     h('h3', { class: 'subhead' }, 'Best spans'),
     h('ol', { class: 'classes', id: 'answers' }, rows),

@@ -19,7 +19,9 @@ pub use objectives::{
 };
 
 use crate::session::Session;
-pub use options::{ExplainOptions, Method, Part, RolloutRow, Target};
+pub use options::{
+    ExplainOptions, Method, Part, RolloutRow, Target, DEFAULT_DOC_STRIDE, DEFAULT_MAX_LENGTH,
+};
 pub use vocabulary::{vocabulary, MethodInfo, MethodKind, Vocabulary};
 
 use crate::attribution::ablation::PerturbationReport;
@@ -169,6 +171,10 @@ pub struct Explanation {
     /// Question answering: the best answer and the next ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<Answer>,
+    /// Question answering, a context read in windows: each window, as
+    /// read; the answers and attributions are those of the best one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows: Option<Vec<crate::task::Window>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answers: Option<Vec<Answer>>,
     /// Question answering: the start logit at the answer's start token, and
@@ -204,8 +210,20 @@ pub fn explain(
     pair: Option<&str>,
     opts: &ExplainOptions,
 ) -> Result<Explanation> {
-    let input = model.tokenize(text, pair)?;
-    explain_tokens(model, &input, [text, pair.unwrap_or("")], opts)
+    explain_text_observed(model, text, pair, opts, &|_| {})
+}
+
+/// [`explain`], telling `on_steps` as Integrated Gradients' steps finish.
+/// A question's long context is read in windows ([`Session::prepare`]).
+pub fn explain_text_observed(
+    model: &Model,
+    text: &str,
+    pair: Option<&str>,
+    opts: &ExplainOptions,
+    on_steps: OnSteps,
+) -> Result<Explanation> {
+    let record = opts.method_for(model.task()).reads_attention();
+    Session::prepare(model, text, pair, opts, record)?.explain(model, opts, on_steps)
 }
 
 /// [`explain`] for an input already tokenized; `texts` are the originals,
@@ -349,6 +367,7 @@ pub fn assemble(
         masks,
         device: model.device(),
         lens: None,
+        windows: None,
     }
 }
 

@@ -213,6 +213,13 @@ pub struct ExplainOptions {
     pub rollout_row: Option<RolloutRow>,
     /// Answers and fillers to list.
     pub top_k: usize,
+    /// Question answering: a context longer than the model reads is cut
+    /// into windows of this many tokens (question and special tokens
+    /// included; at most the model's positions)…
+    pub max_length: usize,
+    /// …each overlapping the one before by this many tokens (at most half
+    /// a window). transformers' pipeline's `max_seq_len` and `doc_stride`.
+    pub doc_stride: usize,
     /// Also merge wordpiece scores into words; for occlusion and Shapley
     /// values, each word is one feature.
     pub words: bool,
@@ -236,6 +243,10 @@ pub struct ExplainOptions {
     pub stdevs: f64,
 }
 
+/// Question answering's windows: transformers' pipeline's defaults.
+pub const DEFAULT_MAX_LENGTH: usize = 384;
+pub const DEFAULT_DOC_STRIDE: usize = 128;
+
 impl Default for ExplainOptions {
     fn default() -> Self {
         Self {
@@ -254,6 +265,8 @@ impl Default for ExplainOptions {
             norm: SaliencyNorm::L2,
             rollout_row: None,
             top_k: 5,
+            max_length: DEFAULT_MAX_LENGTH,
+            doc_stride: DEFAULT_DOC_STRIDE,
             words: false,
             window: 1,
             stride: 1,
@@ -297,6 +310,12 @@ impl ExplainOptions {
         let refuse = |name: &'static str, why: &str| Err(Error::option(name, why));
         if self.window == 0 {
             return refuse("window", "occlusion's window must be at least 1 feature");
+        }
+        if self.max_length < 8 {
+            return refuse(
+                "max_length",
+                "a window of a question's context needs at least 8 tokens",
+            );
         }
         if self.stride == 0 {
             return refuse("stride", "occlusion's stride must be at least 1 feature");

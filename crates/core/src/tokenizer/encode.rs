@@ -47,13 +47,16 @@ impl Tokenized {
 
 /// Encodes each text in full, truncates under `strategy` to the
 /// model's limit, then adds the special tokens (`TokenizerImpl::post_process`).
+/// What is cut off comes back as the encoding's overflowing windows, each
+/// overlapping the one before by `stride` tokens (a question's windows of
+/// its context, as transformers' `return_overflowing_tokens`).
 pub(crate) fn encode(
     inner: &Tokenizer,
     post: Option<&PostProcessorWrapper>,
     max_tokens: usize,
     strategy: TruncationStrategy,
-    text: &str,
-    pair: Option<&str>,
+    (text, pair): (&str, Option<&str>),
+    stride: usize,
 ) -> tokenizers::Result<Encoding> {
     let first = inner.encode_char_offsets(text, false)?;
     let second = match pair {
@@ -71,7 +74,7 @@ pub(crate) fn encode(
         // `load` checked that the special tokens leave room.
         max_length: max_tokens - added,
         strategy,
-        stride: 0,
+        stride,
     };
     let (first, second) = truncate_encodings(first, second, &params)?;
     match post {

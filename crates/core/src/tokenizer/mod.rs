@@ -274,7 +274,14 @@ impl TextTokenizer {
         pair: Option<&str>,
     ) -> tokenizers::Result<Encoding> {
         let post = self.post.as_ref();
-        encode::encode(&self.inner, post, self.max_tokens, strategy, text, pair)
+        encode::encode(
+            &self.inner,
+            post,
+            self.max_tokens,
+            strategy,
+            (text, pair),
+            0,
+        )
     }
 
     pub fn max_tokens(&self) -> usize {
@@ -367,6 +374,57 @@ impl TextTokenizer {
             .encode_with(TruncationStrategy::LongestFirst, text, pair)
             .map_err(|e| Error::Tokenize(e.to_string()))?;
         encode::tokenized(enc, &self.inner)
+    }
+
+    /// Question answering over a context of any length: the question with
+    /// each window of the context that fits `max_length` tokens (at most
+    /// the model's), windows overlapping by `stride` tokens (at most half
+    /// of `max_length`, and less than the room the question leaves), as
+    /// transformers' question-answering pipeline cut them. One window when
+    /// the whole context fits.
+    pub fn encode_windows(
+        &self,
+        first: &str,
+        second: &str,
+        max_length: usize,
+        stride: usize,
+    ) -> Result<Vec<Tokenized>> {
+        if first.trim().is_empty() || second.trim().is_empty() {
+            return Err(Error::EmptyText);
+        }
+        let max = max_length.min(self.max_tokens);
+        let question = self
+            .inner
+            .encode_char_offsets(first, false)
+            .map_err(|e| Error::Tokenize(e.to_string()))?
+            .len();
+        let added = self.post.as_ref().map_or(0, |p| p.added_tokens(true));
+        let room = max.saturating_sub(added + question);
+        if room == 0 {
+            return Err(Error::QuestionTooLong { question, max });
+        }
+        let stride = stride.min(max / 2).min(room - 1);
+        let post = self.post.as_ref();
+        let strategy = TruncationStrategy::OnlySecond;
+        let mut enc = encode::encode(
+            &self.inner,
+            post,
+            max,
+            strategy,
+            (first, Some(second)),
+            stride,
+        )
+        .map_err(|e| Error::Tokenize(e.to_string()))?;
+        let overflowing = enc.take_overflowing();
+        std::iter::once(enc)
+            .chain(overflowing)
+            .map(|w| {
+                // Nothing of the context is lost: every window is whole.
+                let mut t = encode::tokenized(w, &self.inner)?;
+                t.truncated = false;
+                Ok(t)
+            })
+            .collect()
     }
 
     /// Question answering: tokenizes `first` (the question) and `second`

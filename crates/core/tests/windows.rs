@@ -1,0 +1,122 @@
+//! Question answering over a context longer than a window, against
+//! transformers (tests/fixtures/gen_windows.py): the windows its fast
+//! tokenizer cuts (only the context, overlapping by the stride), the span
+//! rule in each window on transformers' logits, and the best span of all;
+//! the session and its explanation are of the best window.
+
+mod common;
+
+use bertlens_core::explain::{explain, ExplainOptions, Method};
+use bertlens_core::session::Session;
+use common::*;
+use serde_json::Value;
+
+fn options(case: &Value) -> ExplainOptions {
+    ExplainOptions {
+        max_length: case["max_length"].as_u64().unwrap() as usize,
+        doc_stride: case["doc_stride"].as_u64().unwrap() as usize,
+        method: Some(Method::Saliency),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn windows_and_answers_are_transformers() {
+    let golden = golden_file("windows.json");
+    for case in golden["cases"].as_array().unwrap() {
+        let name = case["model"].as_str().unwrap();
+        let model = load(name);
+        let (q, c) = (
+            case["question"].as_str().unwrap(),
+            case["context"].as_str().unwrap(),
+        );
+        let opts = options(case);
+        let what = format!("{name} {q:?} windows of {}", opts.max_length);
+        let want = case["windows"].as_array().unwrap();
+        let got = model
+            .tokenize_windows(q, c, opts.max_length, opts.doc_stride)
+            .unwrap();
+        assert_eq!(got.len(), want.len(), "{what}: windows");
+        for (k, (g, w)) in got.iter().zip(want).enumerate() {
+            assert_ids(w, g, &format!("{what} #{k}"));
+            assert!(!g.truncated, "{what} #{k}: a window is whole");
+        }
+
+        let e = explain(&model, q, Some(c), &opts).unwrap();
+        let windows = e.windows.as_ref().expect("read in windows");
+        let best = case["best"].as_u64().unwrap() as usize;
+        for (k, (g, w)) in windows.iter().zip(want).enumerate() {
+            let wk = format!("{what} #{k}");
+            assert_eq!(g.start as u64, w["start"].as_u64().unwrap(), "{wk}: start");
+            assert_eq!(g.end as u64, w["end"].as_u64().unwrap(), "{wk}: end");
+            assert_eq!(g.tokens, w["input_ids"].as_array().unwrap().len(), "{wk}");
+            let (a, wa) = (g.answer.as_ref().unwrap(), &w["answer"]);
+            assert_eq!(a.text, wa["text"].as_str().unwrap(), "{wk}: answer");
+            for (v, key) in [
+                (a.start, "start"),
+                (a.end, "end"),
+                (a.token_start, "token_start"),
+                (a.token_end, "token_end"),
+            ] {
+                assert_eq!(v as u64, wa[key].as_u64().unwrap(), "{wk}: answer {key}");
+            }
+            let score = wa["score"].as_f64().unwrap();
+            assert!(
+                (a.score as f64 - score).abs() < 1e-4,
+                "{wk}: {} vs {score}",
+                a.score
+            );
+            assert_eq!(a.window, Some(k));
+        }
+        // The answer, its tokens and the attributions are the best window's.
+        let answer = e.answer.as_ref().unwrap();
+        assert_eq!(answer.window, Some(best), "{what}: best window");
+        assert_eq!(answer.text, want[best]["answer"]["text"].as_str().unwrap());
+        let best_ids: Vec<u64> = e.input_ids.iter().map(|&i| i as u64).collect();
+        let want_ids: Vec<u64> = want[best]["input_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(best_ids, want_ids, "{what}: the session's input");
+        assert_eq!(
+            e.start.as_ref().unwrap().attributions.len(),
+            e.input_ids.len()
+        );
+        assert!(!e.truncated);
+    }
+}
+
+#[test]
+fn a_context_that_fits_is_one_window() {
+    let model = load("bert-qa");
+    let opts = ExplainOptions {
+        method: Some(Method::Saliency),
+        ..Default::default()
+    };
+    let s = Session::prepare(&model, "who?", Some("Anna lives in Paris."), &opts, false).unwrap();
+    let e = s.prediction(&model, &opts);
+    assert!(e.windows.is_none());
+    assert_eq!(e.answer.unwrap().window, None);
+    // The stride is capped: at most half a window, and less than the room the question leaves.
+    let w = model
+        .tokenize_windows(
+            "where does Tom live?",
+            &"Anna lives in Paris. ".repeat(20),
+            24,
+            100,
+        )
+        .unwrap();
+    assert!(w.len() > 2);
+    // A question that leaves no room for its context says so.
+    let long = "where ".repeat(40);
+    let err = model.tokenize_windows(&long, "Anna", 24, 6).unwrap_err();
+    assert!(err.to_string().contains("question"), "{err}");
+    let bad = ExplainOptions {
+        max_length: 4,
+        ..opts
+    };
+    let err = explain(&model, "who?", Some("Anna"), &bad).unwrap_err();
+    assert!(err.to_string().contains("max_length"), "{err}");
+}
