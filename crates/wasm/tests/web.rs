@@ -711,3 +711,69 @@ fn probes_as_scikit_learn_does() {
     );
     assert!(err.contains("at least two labels"), "{err}");
 }
+
+/// Counterfactuals and a question's windows through the binding: the texts
+/// the PyTorch search finds (tests/fixtures/counterfactual.json, a pair with
+/// a target) and the windows transformers' tokenizer cuts, with the best
+/// window's answer (tests/fixtures/windows.json).
+#[wasm_bindgen_test]
+fn searches_counterfactuals_and_reads_windows() {
+    let golden: Value =
+        serde_json::from_str(include_str!("../../../tests/fixtures/counterfactual.json")).unwrap();
+    let case = golden["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["model"] == "bert" && !c["target"].is_null())
+        .unwrap();
+    let got = json(
+        load("bert")
+            .counterfactuals(
+                case["text"].as_str().unwrap(),
+                case["pair"].as_str().map(String::from),
+                js(&json!({"target": case["target"]})),
+            )
+            .unwrap(),
+    );
+    let (got, want) = (
+        got["counterfactuals"].as_array().unwrap(),
+        case["counterfactuals"].as_array().unwrap(),
+    );
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g["text"], w["text"]);
+        assert_eq!(g["label"], w["label"]);
+        let (p, q) = (
+            g["probability"].as_f64().unwrap(),
+            w["probability"].as_f64().unwrap(),
+        );
+        assert!((p - q).abs() < 1e-4, "{p} vs {q}");
+    }
+
+    let golden: Value =
+        serde_json::from_str(include_str!("../../../tests/fixtures/windows.json")).unwrap();
+    let case = &golden["cases"][0];
+    assert_eq!(case["model"], "bert-qa");
+    let options = js(&json!({
+        "max_length": case["max_length"],
+        "doc_stride": case["doc_stride"],
+        "method": "saliency",
+    }));
+    let session = load("bert-qa")
+        .prepare(
+            case["question"].as_str().unwrap(),
+            case["context"].as_str().map(String::from),
+            options.clone(),
+            false,
+        )
+        .unwrap();
+    let e = json(session.prediction(options).unwrap());
+    let best = case["best"].as_u64().unwrap() as usize;
+    assert_eq!(
+        e["windows"].as_array().unwrap().len(),
+        case["windows"].as_array().unwrap().len()
+    );
+    assert_eq!(e["answer"]["window"], best);
+    assert_eq!(e["answer"]["text"], case["windows"][best]["answer"]["text"]);
+    assert_eq!(e["input_ids"], case["windows"][best]["input_ids"]);
+}

@@ -26,6 +26,10 @@ canvas { display: block; }
 .vec { display: inline-flex; border: 1px solid var(--line); }
 .vec .cell { display: inline-block; width: 8px; height: 16px; }
 .table-scroll { overflow: auto; max-height: 640px; }
+/* a question's long context read in windows (views/answer.js) */
+.qa-windows ol { margin: 4px 0 10px; padding-left: 26px; font-size: 13px; color: var(--muted); }
+.qa-windows li.target { color: var(--ink); font-weight: 600; }
+.qa-windows q { color: var(--ink); }
 /* counterfactuals (views/counterfactual.js): the word struck out, its replacement inserted */
 .cf-list { padding-left: 22px; margin: 6px 0; }
 .cf { margin: 6px 0 10px; }
