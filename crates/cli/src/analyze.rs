@@ -136,12 +136,7 @@ pub fn options(args: &AnalyzeArgs) -> AnalysisOptions {
 }
 
 pub fn run(args: &AnalyzeArgs) -> Result<ExitCode, String> {
-    if let Some(n) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global()
-            .map_err(|e| e.to_string())?;
-    }
+    crate::rows::use_threads(args.threads)?;
     let shard = args
         .shard
         .as_deref()

@@ -53,12 +53,7 @@ pub struct CounterfactualArgs {
 }
 
 pub fn run(args: &CounterfactualArgs) -> Result<ExitCode, String> {
-    if let Some(n) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global()
-            .map_err(|e| e.to_string())?;
-    }
+    crate::rows::use_threads(args.threads)?;
     let options = CounterfactualOptions {
         target: args.target.as_deref().map(Target::from),
         max_edits: args.max_edits,

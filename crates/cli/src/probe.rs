@@ -45,12 +45,7 @@ pub enum PoolArg {
 }
 
 pub fn run(args: &ProbeArgs) -> Result<ExitCode, String> {
-    if let Some(n) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global()
-            .map_err(|e| e.to_string())?;
-    }
+    crate::rows::use_threads(args.threads)?;
     let options = ProbeOptions {
         test_every: args.test_every,
         pool: match args.pool {

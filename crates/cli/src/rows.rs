@@ -445,6 +445,17 @@ pub fn lines(bytes: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
         .map(|(l, n)| (n, l))
 }
 
+/// `--threads N`: the global pool's size (default: every core).
+pub fn use_threads(n: Option<usize>) -> Result<(), String> {
+    if let Some(n) = n {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

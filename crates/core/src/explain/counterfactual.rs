@@ -587,14 +587,10 @@ fn prepare<'a>(
         Task::TokenClassification => {
             let token = match options.token {
                 Some(t) => t,
-                None => super::analyze(model, &input, texts, 1, false)?
-                    .entities
-                    .iter()
-                    .flatten()
-                    .max_by(|x, y| x.score.total_cmp(&y.score))
-                    .map(|e| e.tokens[0])
-                    .or_else(|| (0..input.len()).find(|&i| !input.special[i]))
-                    .unwrap_or(0),
+                None => {
+                    let a = super::analyze(model, &input, texts, 1, false)?;
+                    super::objectives::default_token(&input, &a)
+                }
             };
             let seq = match (input.sequence.get(token), input.special.get(token)) {
                 (Some(Some(seq)), Some(false)) => *seq,

@@ -209,18 +209,7 @@ pub fn objectives(
             )?]
         }
         Task::TokenClassification => {
-            let token = match opts.token {
-                Some(t) => t,
-                // The first token of the highest-scoring entity, else the first word's.
-                None => a
-                    .entities
-                    .iter()
-                    .flatten()
-                    .max_by(|x, y| x.score.total_cmp(&y.score))
-                    .map(|e| e.tokens[0])
-                    .or_else(|| (0..input.len()).find(|&i| !input.special[i]))
-                    .unwrap_or(0),
-            };
+            let token = opts.token.unwrap_or_else(|| default_token(input, a));
             let logits = a.token_logits.as_ref().expect("analyzed");
             let row = &logits[token * labels.len()..(token + 1) * labels.len()];
             let class = match &opts.target {
@@ -606,4 +595,16 @@ pub(crate) fn perturb(
             format!("{} is not a perturbation method", other.info().label),
         )),
     }
+}
+
+/// Token classification's token when none is asked for: the first token of
+/// the highest-scoring entity, else the first word's.
+pub(crate) fn default_token(input: &Tokenized, a: &Analysis) -> usize {
+    a.entities
+        .iter()
+        .flatten()
+        .max_by(|x, y| x.score.total_cmp(&y.score))
+        .map(|e| e.tokens[0])
+        .or_else(|| (0..input.len()).find(|&i| !input.special[i]))
+        .unwrap_or(0)
 }
