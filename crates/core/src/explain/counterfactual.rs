@@ -326,6 +326,8 @@ fn token_at(
 /// The whole words, and a spelling by id.
 struct Spellings<'a> {
     words: &'a [(u32, String)],
+    /// Each spelling in lower case (a word never becomes itself).
+    lower: Vec<String>,
 }
 
 impl Spellings<'_> {
@@ -404,8 +406,9 @@ impl<'a> Search<'a> {
         }
     }
 
-    /// The first-order estimates of every substitution of `state`, best first.
-    fn estimates(&self, state: &State) -> Result<Vec<Estimate>> {
+    /// The `top` best first-order estimates of the substitutions of
+    /// `state`, best first.
+    fn estimates(&self, state: &State, top: usize) -> Result<Vec<Estimate>> {
         let (_, class, contrast) = self.goal.margin(&state.logits);
         let scalar = Scalar {
             rows: state.row,
@@ -458,8 +461,9 @@ impl<'a> Search<'a> {
         let mut out = Vec::with_capacity(v * n);
         for (c, &(k, i)) in open.iter().enumerate() {
             let from = self.words[k].text.to_lowercase();
-            for (r, (id, spelled)) in self.vocab.words.iter().enumerate() {
-                if *id == input.ids[i] || spelled.to_lowercase() == from {
+            for (r, ((id, _), lower)) in self.vocab.words.iter().zip(&self.vocab.lower).enumerate()
+            {
+                if *id == input.ids[i] || *lower == from {
                     continue;
                 }
                 out.push(Estimate {
@@ -476,6 +480,11 @@ impl<'a> Search<'a> {
                 .then(a.word.cmp(&b.word))
                 .then(a.token_id.cmp(&b.token_id))
         };
+        // The best `top` (a total order: ties by word, then id), sorted.
+        if top < out.len() {
+            out.select_nth_unstable_by(top, order);
+            out.truncate(top);
+        }
         out.sort_unstable_by(order);
         Ok(out)
     }
@@ -625,8 +634,10 @@ fn prepare<'a>(
         }
         _ => None,
     };
+    let words_of = model.whole_words();
     let vocab = Spellings {
-        words: model.whole_words(),
+        words: words_of,
+        lower: words_of.iter().map(|(_, w)| w.to_lowercase()).collect(),
     };
     let ids: Vec<u32> = vocab.words.iter().map(|w| w.0).collect();
     let rows = model.layer_input(AttributionLayer::WordEmbeddings, &input, &ids)?;
@@ -695,8 +706,7 @@ pub fn first_order(
     top: usize,
 ) -> Result<Vec<Estimate>> {
     let (search, state, _) = prepare(model, text, pair, options)?;
-    let mut out = search.estimates(&state)?;
-    out.truncate(top);
+    let mut out = search.estimates(&state, top)?;
     for e in &mut out {
         e.to = search.vocab.spell(e.token_id).to_string();
     }
@@ -730,11 +740,7 @@ pub fn counterfactuals(
     for depth in 1..=options.max_edits {
         let mut sets: Vec<Vec<(usize, u32)>> = Vec::new();
         for state in &beam {
-            for e in search
-                .estimates(state)?
-                .into_iter()
-                .take(options.candidates)
-            {
+            for e in search.estimates(state, options.candidates)? {
                 let mut edits = state.edits.clone();
                 edits.push((e.word, e.token_id));
                 edits.sort_unstable();
