@@ -73,6 +73,10 @@ impl Default for CounterfactualOptions {
 
 /// The most words a search may replace.
 pub const MAX_EDITS: usize = 8;
+/// The whole words' embedding rows are kept for the search up to this many
+/// bytes, and gathered a block of [`ROWS_BLOCK`] words at a time above it.
+const ROWS_KEPT: usize = 64 << 20;
+const ROWS_BLOCK: usize = 8192;
 
 impl CounterfactualOptions {
     fn check(&self) -> Result<()> {
@@ -353,8 +357,13 @@ struct Search<'a> {
     word: Option<String>,
     words: Vec<Word>,
     vocab: Spellings<'a>,
-    /// The whole words' embedding rows, `(|vocab|, width)`.
-    rows: Vec<f32>,
+    /// The whole words' embedding rows, `(|vocab|, width)`, when they take
+    /// at most [`ROWS_KEPT`] bytes (else gathered a block at a time).
+    rows: Option<Vec<f32>>,
+    /// The input, for gathering rows.
+    input: Tokenized,
+    /// Words per block of rows.
+    block: usize,
     width: usize,
 }
 
@@ -449,41 +458,63 @@ impl<'a> Search<'a> {
         }
         let n = open.len();
         let v = self.vocab.words.len();
-        let mut dots = vec![0.0f32; v * n];
-        matmul(
-            &mut dots,
-            n,
-            Mat::new(&self.rows, v, w),
-            Mat::new(&grads, n, w).t(),
-            false,
-            Threads::Pool,
-        );
-        let mut out = Vec::with_capacity(v * n);
-        for (c, &(k, i)) in open.iter().enumerate() {
-            let from = self.words[k].text.to_lowercase();
-            for (r, ((id, _), lower)) in self.vocab.words.iter().zip(&self.vocab.lower).enumerate()
-            {
-                if *id == input.ids[i] || *lower == from {
-                    continue;
-                }
-                out.push(Estimate {
-                    word: k,
-                    token_id: *id,
-                    to: String::new(),
-                    estimate: dots[r * n + c] - base[c],
-                });
-            }
-        }
+        let lowered: Vec<String> = open
+            .iter()
+            .map(|&(k, _)| self.words[k].text.to_lowercase())
+            .collect();
         let order = |a: &Estimate, b: &Estimate| {
             b.estimate
                 .total_cmp(&a.estimate)
                 .then(a.word.cmp(&b.word))
                 .then(a.token_id.cmp(&b.token_id))
         };
-        // The best `top` (a total order: ties by word, then id), sorted.
-        if top < out.len() {
-            out.select_nth_unstable_by(top, order);
-            out.truncate(top);
+        // The best `top` (a total order: ties by word, then id), kept as
+        // the vocabulary's rows come a block at a time.
+        let keep = |out: &mut Vec<Estimate>| {
+            if top < out.len() {
+                out.select_nth_unstable_by(top, order);
+                out.truncate(top);
+            }
+        };
+        let mut out = Vec::new();
+        let mut dots = Vec::new();
+        for from in (0..v).step_by(self.block) {
+            let to = (from + self.block).min(v);
+            let gathered;
+            let rows: &[f32] = match &self.rows {
+                Some(all) => &all[from * w..to * w],
+                None => {
+                    let ids: Vec<u32> = self.vocab.words[from..to].iter().map(|x| x.0).collect();
+                    let layer = AttributionLayer::WordEmbeddings;
+                    gathered = self.model.layer_input(layer, &self.input, &ids)?;
+                    &gathered
+                }
+            };
+            dots.clear();
+            dots.resize((to - from) * n, 0.0);
+            matmul(
+                &mut dots,
+                n,
+                Mat::new(rows, to - from, w),
+                Mat::new(&grads, n, w).t(),
+                false,
+                Threads::Pool,
+            );
+            for (c, &(k, i)) in open.iter().enumerate() {
+                let words = self.vocab.words[from..to].iter();
+                for (r, ((id, _), lower)) in words.zip(&self.vocab.lower[from..to]).enumerate() {
+                    if *id == input.ids[i] || *lower == lowered[c] {
+                        continue;
+                    }
+                    out.push(Estimate {
+                        word: k,
+                        token_id: *id,
+                        to: String::new(),
+                        estimate: dots[r * n + c] - base[c],
+                    });
+                }
+            }
+            keep(&mut out);
         }
         out.sort_unstable_by(order);
         Ok(out)
@@ -639,9 +670,15 @@ fn prepare<'a>(
         words: words_of,
         lower: words_of.iter().map(|(_, w)| w.to_lowercase()).collect(),
     };
-    let ids: Vec<u32> = vocab.words.iter().map(|w| w.0).collect();
-    let rows = model.layer_input(AttributionLayer::WordEmbeddings, &input, &ids)?;
     let width = model.width(AttributionLayer::WordEmbeddings);
+    // Kept when small (the default model's: 35 MB); XLM-R's 250,000-token
+    // vocabulary is gathered a block at a time instead.
+    let rows = if vocab.words.len() * width * 4 <= ROWS_KEPT {
+        let ids: Vec<u32> = vocab.words.iter().map(|w| w.0).collect();
+        Some(model.layer_input(AttributionLayer::WordEmbeddings, &input, &ids)?)
+    } else {
+        None
+    };
     let mut search = Search {
         model,
         texts,
@@ -653,6 +690,8 @@ fn prepare<'a>(
         vocab,
         rows,
         width,
+        input: input.clone(),
+        block: ROWS_BLOCK,
     };
     let row = match tracked {
         Some((token, ..)) => Rows::Token(token),
@@ -796,4 +835,35 @@ pub fn counterfactuals(
         options: options.clone(),
         searched,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::ModelFiles;
+
+    /// Rows gathered a block at a time (as for a large vocabulary) give the
+    /// estimates the kept rows give.
+    #[test]
+    fn blocks_of_rows_give_the_same_estimates() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/bert");
+        let model = Model::load(ModelFiles::read_dir(dir).unwrap()).unwrap();
+        let opts = CounterfactualOptions::default();
+        let (mut search, state, _) =
+            prepare(&model, "the movie was great and fun", None, &opts).unwrap();
+        let kept = search.estimates(&state, 40).unwrap();
+        assert!(search.rows.is_some() && search.vocab.words.len() > 100);
+        search.rows = None;
+        search.block = 37;
+        let blocks = search.estimates(&state, 40).unwrap();
+        assert_eq!(kept.len(), 40);
+        assert_eq!(kept.len(), blocks.len());
+        // The same substitutions in the same order; the products' rounding
+        // may differ with the blocks' sizes.
+        for (a, b) in kept.iter().zip(&blocks) {
+            assert_eq!((a.word, a.token_id), (b.word, b.token_id));
+            assert!((a.estimate - b.estimate).abs() <= 1e-5 * a.estimate.abs().max(1.0));
+        }
+    }
 }
