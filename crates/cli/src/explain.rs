@@ -4,7 +4,8 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use bertlens_core::explain::{explain, explain_text_observed, lens, Part, RolloutRow};
+use bertlens_core::explain::{explain, explain_text_observed, Part, RolloutRow};
+use bertlens_core::session::Session;
 use bertlens_core::{
     AttributionLayer, Baseline, DeviceChoice, ExplainOptions, Integration, Method, Model,
     ModelFiles, NoiseBase, SaliencyNorm, Steps, TargetOutput, Task,
@@ -136,9 +137,14 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
     };
     let mut e = explain_with_progress(&model, text, pair, &opts).map_err(|e| e.to_string())?;
     if args.lens {
-        let input = model.tokenize(text, pair).map_err(|e| e.to_string())?;
-        let texts = [text, pair.unwrap_or_default()];
-        e.lens = Some(lens::lens(&model, &input, texts, opts.top_k).map_err(|e| e.to_string())?);
+        // The lens reads the input the explanation is of (a long context: its best window).
+        let session =
+            Session::prepare(&model, text, pair, &opts, false).map_err(|e| e.to_string())?;
+        e.lens = Some(
+            session
+                .lens(&model, opts.top_k)
+                .map_err(|e| e.to_string())?,
+        );
     }
     if let Some(path) = &args.html {
         let json = serde_json::to_string(&e).map_err(|e| e.to_string())?;

@@ -449,7 +449,7 @@ fn a_long_context_is_read_in_windows() {
         "--context",
         case["context"].as_str().unwrap(),
     ];
-    let (code, out, err) = run(&[&args[..], &["--json"]].concat());
+    let (code, out, err) = run(&[&args[..], &["--json", "--lens"]].concat());
     assert_eq!(code, 0, "{err}");
     let e: serde_json::Value = serde_json::from_str(&out).unwrap();
     let best = case["best"].as_u64().unwrap();
@@ -463,6 +463,9 @@ fn a_long_context_is_read_in_windows() {
         case["windows"][best as usize]["answer"]["text"]
     );
     assert_eq!(e["input_ids"], case["windows"][best as usize]["input_ids"]);
+    // The lens reads the same window: its last layer gives the answer.
+    let lens = e["lens"].as_array().unwrap();
+    assert_eq!(lens[lens.len() - 1]["answer"]["text"], e["answer"]["text"]);
     let (code, out, err) = run(&[&args[..], &["--color", "never"]].concat());
     assert_eq!(code, 0, "{err}");
     let said = format!(
