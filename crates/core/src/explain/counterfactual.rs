@@ -6,7 +6,8 @@
 //! The rule, step by step (the fixture generator implements the same rule
 //! in PyTorch, and the tests hold bertlens to it):
 //! - **Words that can change**: a word of the input that is one token, not
-//!   a special token, and letters only. **Words they can become**: the
+//!   a special token, and letters only (its offsets without the whitespace
+//!   some tokenizers count in them). **Words they can become**: the
 //!   vocabulary's whole words ([`Model::whole_words`]), never the word
 //!   itself (whatever its case).
 //! - **The margin**, in logits, to raise: leaving the predicted class p,
@@ -237,6 +238,27 @@ struct State {
     margin: f32,
 }
 
+/// Each token's offsets without the whitespace some tokenizers count in
+/// them (byte-level BPE without `trim_offsets`, SentencePiece's `▁`): a
+/// word's span is its letters.
+fn trim_offsets(input: &mut Tokenized, texts: [&str; 2]) {
+    let chars: [Vec<char>; 2] = texts.map(|t| t.chars().collect());
+    for (i, o) in input.offsets.iter_mut().enumerate() {
+        let Some(seq) = input.sequence[i] else {
+            continue;
+        };
+        let c = &chars[seq as usize];
+        let (mut a, mut b) = (o.0.min(c.len()), o.1.min(c.len()));
+        while a < b && c[a].is_whitespace() {
+            a += 1;
+        }
+        while b > a && c[b - 1].is_whitespace() {
+            b -= 1;
+        }
+        *o = (a, b);
+    }
+}
+
 /// The input's replaceable words.
 fn words(input: &Tokenized, texts: [&str; 2]) -> Vec<Word> {
     let mut out = Vec::new();
@@ -370,7 +392,9 @@ struct Search<'a> {
 impl<'a> Search<'a> {
     fn tokenize(&self, texts: &[String; 2]) -> Result<Tokenized> {
         let pair = self.has_pair.then_some(texts[1].as_str());
-        self.model.tokenize(&texts[0], pair)
+        let mut input = self.model.tokenize(&texts[0], pair)?;
+        trim_offsets(&mut input, [&texts[0], &texts[1]]);
+        Ok(input)
     }
 
     /// The head's row of a text's tokenization: the pooled one, or where the
@@ -619,8 +643,9 @@ fn prepare<'a>(
             "a counterfactual needs a head of at least two classes".into(),
         ));
     }
-    let input = model.tokenize(text, pair)?;
     let texts = [text, pair.unwrap_or("")];
+    let mut input = model.tokenize(text, pair)?;
+    trim_offsets(&mut input, texts);
     let mut words = words(&input, texts);
     // Token classification: the token whose label is searched; its word stays.
     let tracked = match task {
