@@ -102,6 +102,9 @@ export {};
  * @property {'cls'|'mean'|'token'|null} [rollout_row] default `cls` for sequence-level heads,
  *           `token` (the explained token's row) otherwise
  * @property {number} [top_k]          answers and fillers listed; default 5
+ * @property {number} [max_length]     question answering: a longer context is read in windows of
+ *           this many tokens (default 384, at most the model's positions)…
+ * @property {number} [doc_stride]     …overlapping by this many (default 128, at most half a window)
  * @property {boolean} [words]          also merge wordpieces into words
  */
 
@@ -150,6 +153,16 @@ export {};
  * @property {number} score        p(start) · p(end)
  * @property {number} token_start  its first and last token
  * @property {number} token_end
+ * @property {number} [window]     a context read in windows: the window it is in (its tokens')
+ */
+
+/**
+ * One window of a question's long context, as read.
+ * @typedef {object} Window
+ * @property {number} start  the characters of the context it covers, `[start, end)`
+ * @property {number} end
+ * @property {number} tokens its tokens, the question's and the special ones included
+ * @property {Answer|null} answer  its best span
  */
 
 /** @typedef {{label: string, score: number}} TokenLabel  a token's predicted label */
@@ -215,6 +228,8 @@ export {};
  * @property {Word[]|null} words
  * @property {Answer} [answer]             question answering: the best answer,
  * @property {Answer[]} [answers]          the `top_k` best,
+ * @property {Window[]} [windows]          a context longer than a window: each window; the
+ *           answers, tokens and attributions are the best window's
  * @property {Attribution} [start]         and the attributions of its start and end logits
  * @property {Attribution} [end]
  * @property {TokenLabel[]} [token_labels] token classification: every token's label,
