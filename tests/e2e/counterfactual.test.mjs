@@ -128,6 +128,9 @@ describe('counterfactuals in the page', () => {
     const want = ALL.find((c) => c.model === 'bert-ner' && c.target === null);
     await loadUrl(page, served.url('bert-ner'));
     await explainText(page, want.text);
+    // The default model's search is not this model's: nothing shown until searched.
+    assert.equal(await page.$('#cf-result'), null, "another model's counterfactuals are gone");
+    assert.equal(await page.inputValue('#cf-target'), '', 'the class picked for another model is gone');
     assert.equal(await page.evaluate(() => globalThis.bertlens.state.explanation.token), want.token, 'the token explained by default');
     await page.waitForSelector('#cf-panel:not([hidden])');
     const { result, error } = await search(page);

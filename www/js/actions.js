@@ -73,6 +73,9 @@ export async function loadModel(label, getFiles, extra = {}) {
     state.input = null;
     state.cache = new Map();
     state.lens = null;
+    // Another model's counterfactuals, and its class picked in their form, are not this one's.
+    state.counterfactual = null;
+    state.view.counterfactual = { target: '', maxEdits: '' };
     // A link's class (extra.target) is kept when the model has it, else said to be ignored.
     // So is its contrast.
     for (const key of ['target', 'contrast']) {

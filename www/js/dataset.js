@@ -520,7 +520,7 @@ export async function findCounterfactuals() {
   if (form.maxEdits !== '') options.max_edits = Number(form.maxEdits);
   // A token classifier: the label of the token explained.
   if (task() === 'token-classification') options.token = state.explanation?.token ?? null;
-  const c = { input, options, running: true, result: null, error: null };
+  const c = { input, options, model: state.model, running: true, result: null, error: null };
   state.counterfactual = c;
   update();
   try {

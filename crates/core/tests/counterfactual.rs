@@ -208,6 +208,13 @@ fn a_search_says_what_it_cannot_do() {
     };
     let e = counterfactuals(&model, text, None, &none).unwrap_err();
     assert!(e.to_string().contains("max_edits"), "{e}");
+    // A sequence classifier's counterfactuals are of the whole text: no token.
+    let token = CounterfactualOptions {
+        token: Some(2),
+        ..Default::default()
+    };
+    let e = counterfactuals(&model, text, None, &token).unwrap_err();
+    assert!(e.to_string().contains("no token is chosen"), "{e}");
     // Nothing replaceable: digits and punctuation only.
     let r = counterfactuals(&model, "42 ?", None, &Default::default()).unwrap();
     assert_eq!(r.searched.words, 0);

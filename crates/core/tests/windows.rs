@@ -109,8 +109,19 @@ fn a_context_that_fits_is_one_window() {
         )
         .unwrap();
     assert!(w.len() > 2);
+    // A question too long for the window but not for the model: windows of the model's length.
+    let question = "where does Tom live? ".repeat(3);
+    let w = model
+        .tokenize_windows(&question, &"Anna lives in Paris. ".repeat(20), 24, 6)
+        .unwrap();
+    assert!(w.len() > 1, "{} windows", w.len());
+    assert!(
+        w.iter().all(|t| t.len() <= 64) && w[0].len() > 24,
+        "{}",
+        w[0].len()
+    );
     // A question that leaves no room for its context says so.
-    let long = "where ".repeat(40);
+    let long = "where ".repeat(70);
     let err = model.tokenize_windows(&long, "Anna", 24, 6).unwrap_err();
     assert!(err.to_string().contains("question"), "{err}");
     let bad = ExplainOptions {
@@ -119,4 +130,6 @@ fn a_context_that_fits_is_one_window() {
     };
     let err = explain(&model, "who?", Some("Anna"), &bad).unwrap_err();
     assert!(err.to_string().contains("max_length"), "{err}");
+    // Other tasks read no windows: the option is theirs to ignore.
+    explain(&load("bert"), "a film", None, &bad).unwrap();
 }

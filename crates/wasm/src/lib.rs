@@ -28,7 +28,6 @@ use std::rc::Rc;
 use bertlens_core::attribution::ig::Points;
 use bertlens_core::attribution::path::IgPath;
 use bertlens_core::attribution::quadrature::Integration;
-use bertlens_core::explain::explain_tokens;
 use bertlens_core::session::{IgJob, IgRun, Session as CoreSession};
 use bertlens_core::{ExplainOptions, Model, ModelFiles, Task};
 use js_sys::{Float32Array, Float64Array, Object, Reflect};
@@ -198,12 +197,11 @@ impl Explainer {
         options: JsValue,
     ) -> Result<JsValue, JsError> {
         let opts = self::options(options)?;
-        let input = self
-            .model
-            .tokenize(text, pair.as_deref())
-            .map_err(into_error)?;
-        let texts = [text, pair.as_deref().unwrap_or("")];
-        to_js(&explain_tokens(&self.model, &input, texts, &opts).map_err(into_error)?)
+        // A question's long context is read in windows, as `prepare` reads it.
+        to_js(
+            &bertlens_core::explain(&self.model, text, pair.as_deref(), &opts)
+                .map_err(into_error)?,
+        )
     }
 
     /// Stages Σ wₖ ∂F/∂x over `points` (`{alphas, weights}`) of an

@@ -224,12 +224,15 @@ export class LiveController {
   }
 
   /** The counterfactual search of `input` as `{result, error}` (its error is the view's, not the element's). */
-  async counterfactuals(input, run) {
-    if (this.info.task !== 'sequence-classification') {
-      return { result: null, error: `The counterfactual view searches a sequence classifier's predictions; this model is a ${this.info.task} model.` };
+  async counterfactuals(input, run, e) {
+    const task = this.info.task;
+    if (task !== 'sequence-classification' && task !== 'token-classification') {
+      return { result: null, error: `The counterfactual view searches a classifier's prediction, or a token classifier's label of a token; this model is a ${task} model.` };
     }
+    // A token classifier: the label of the token explained.
+    const options = task === 'token-classification' ? { token: e.token } : {};
     try {
-      const result = await this.model.run((pool) => (run === this.run ? pool.call(0, 'counterfactuals', { text: input.text, pair: input.pair, options: {} }) : null));
+      const result = await this.model.run((pool) => (run === this.run ? pool.call(0, 'counterfactuals', { text: input.text, pair: input.pair, options }) : null));
       return { result, error: null };
     } catch (err) {
       return { result: null, error: err.message };
@@ -268,7 +271,7 @@ export class LiveController {
       // The lens on every layer (one forward pass), when shown.
       const lens = this.shows(['lens']) ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'lens', input) : null)) : null;
       // What would change the prediction (the core's search, its defaults), when shown.
-      const cf = this.shows(['counterfactual']) ? await this.counterfactuals(input, run) : null;
+      const cf = this.shows(['counterfactual']) ? await this.counterfactuals(input, run, e) : null;
       if (run !== this.run) return;
       this.explained = [text, pair];
       // Its maps come a view at a time, from the worker that keeps this pass.

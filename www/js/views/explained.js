@@ -150,7 +150,8 @@ export function renderCounterfactualPanel() {
   const show = (task() === 'sequence-classification' || ner) && Boolean(state.analysis) && Boolean(state.input);
   $('cf-panel').hidden = !show;
   if (!show) return;
-  const c = state.counterfactual;
+  // A search of another model (one loaded while it ran) is not shown.
+  const c = state.counterfactual?.model === state.model ? state.counterfactual : null;
   // A token classifier's search is of one token's label: the token explained.
   const token = ner ? (state.explanation?.token ?? null) : null;
   const current = c && sameInput(c.input, state.input) && (!ner || c.options.token === token) ? c : null;

@@ -643,6 +643,15 @@ fn prepare<'a>(
             "a counterfactual needs a head of at least two classes".into(),
         ));
     }
+    if options.token.is_some() && task != Task::TokenClassification {
+        return Err(Error::option(
+            "token",
+            format!(
+                "a {task} model's counterfactuals change its prediction of the whole text: \
+                 no token is chosen"
+            ),
+        ));
+    }
     let texts = [text, pair.unwrap_or("")];
     let mut input = model.tokenize(text, pair)?;
     trim_offsets(&mut input, texts);

@@ -311,7 +311,7 @@ impl ExplainOptions {
         if self.window == 0 {
             return refuse("window", "occlusion's window must be at least 1 feature");
         }
-        if self.max_length < 8 {
+        if task == Task::QuestionAnswering && self.max_length < 8 {
             return refuse(
                 "max_length",
                 "a window of a question's context needs at least 8 tokens",

@@ -381,7 +381,8 @@ impl TextTokenizer {
     /// the model's), windows overlapping by `stride` tokens (at most half
     /// of `max_length`, and less than the room the question leaves), as
     /// transformers' question-answering pipeline cut them. One window when
-    /// the whole context fits.
+    /// the whole context fits; a question too long for `max_length` but not
+    /// for the model gets windows of the model's length.
     pub fn encode_windows(
         &self,
         first: &str,
@@ -392,13 +393,18 @@ impl TextTokenizer {
         if first.trim().is_empty() || second.trim().is_empty() {
             return Err(Error::EmptyText);
         }
-        let max = max_length.min(self.max_tokens);
         let question = self
             .inner
             .encode_char_offsets(first, false)
             .map_err(|e| Error::Tokenize(e.to_string()))?
             .len();
         let added = self.post.as_ref().map_or(0, |p| p.added_tokens(true));
+        // A question that fills the window but not the model widens the
+        // window to the model's length.
+        let mut max = max_length.min(self.max_tokens);
+        if added + question >= max {
+            max = self.max_tokens;
+        }
         let room = max.saturating_sub(added + question);
         if room == 0 {
             return Err(Error::QuestionTooLong { question, max });
