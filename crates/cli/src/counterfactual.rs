@@ -71,18 +71,8 @@ pub fn run(args: &CounterfactualArgs) -> Result<ExitCode, String> {
         report.searched.verified,
         started.elapsed().as_secs_f64()
     );
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        );
-    } else {
-        print!(
-            "{}",
-            listing(&report, [&args.text, args.pair.as_deref().unwrap_or("")])
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    let texts = [args.text.as_str(), args.pair.as_deref().unwrap_or("")];
+    crate::rows::print_report(args.json, &report, || listing(&report, texts))
 }
 
 /// The report for a terminal: each text with its edits as `[from → to]`.

@@ -67,15 +67,7 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode, String> {
         "bertlens: probed in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        );
-    } else {
-        print!("{}", table(&report));
-    }
-    Ok(ExitCode::SUCCESS)
+    crate::rows::print_report(args.json, &report, || table(&report))
 }
 
 /// The report as a table, each layer's test accuracy drawn as a bar.

@@ -445,6 +445,21 @@ pub fn lines(bytes: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
         .map(|(l, n)| (n, l))
 }
 
+/// A command's report on standard output: as JSON, or as `text` draws it.
+pub fn print_report<T: serde::Serialize>(
+    json: bool,
+    report: &T,
+    text: impl FnOnce() -> String,
+) -> Result<std::process::ExitCode, String> {
+    if json {
+        let out = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+        println!("{out}");
+    } else {
+        print!("{}", text());
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 /// `--threads N`: the global pool's size (default: every core).
 pub fn use_threads(n: Option<usize>) -> Result<(), String> {
     if let Some(n) = n {
