@@ -40,22 +40,33 @@ pub struct Window {
     pub answer: Option<Answer>,
 }
 
-/// The best `top_k` answers: softmax of the start and of the end logits
-/// over the context's tokens only, spans `start ≤ end < start + 15` ranked
-/// by p(start)·p(end), their text cut from `context` by character offsets.
-pub fn answers(
-    start: &[f32],
-    end: &[f32],
-    input: &Tokenized,
-    context: &str,
-    top_k: usize,
-) -> Vec<Answer> {
-    let allowed: Vec<usize> = (0..input.len())
+/// The context's tokens: where an answer may start and end.
+fn context_tokens(input: &Tokenized) -> Vec<usize> {
+    (0..input.len())
         .filter(|&i| input.sequence[i] == Some(1))
-        .collect();
-    if allowed.is_empty() {
-        return Vec::new();
+        .collect()
+}
+
+/// The spans an answer may be, in `(start, end)` order: context tokens
+/// with `start ≤ end < start + 15`.
+pub fn spans(input: &Tokenized) -> Vec<(usize, usize)> {
+    let allowed = context_tokens(input);
+    let mut out = Vec::new();
+    for &s in &allowed {
+        for &e in allowed
+            .iter()
+            .filter(|&&e| e >= s && e < s + MAX_ANSWER_TOKENS)
+        {
+            out.push((s, e));
+        }
     }
+    out
+}
+
+/// p(start) and p(end) per token: softmaxes of the logits over the
+/// context's tokens only (0 elsewhere).
+pub fn span_probabilities(start: &[f32], end: &[f32], input: &Tokenized) -> (Vec<f32>, Vec<f32>) {
+    let allowed = context_tokens(input);
     // start_ = np.where(undesired_tokens_mask, -10000.0, start_); then a softmax.
     let probs = |logits: &[f32]| {
         let picked: Vec<f32> = allowed.iter().map(|&i| logits[i]).collect();
@@ -64,17 +75,26 @@ pub fn answers(
         allowed.iter().zip(p).for_each(|(&i, v)| full[i] = v);
         full
     };
-    let (ps, pe) = (probs(start), probs(end));
+    (probs(start), probs(end))
+}
+
+/// The best `top_k` answers: softmax of the start and of the end logits
+/// over the context's tokens only, spans `start ≤ end < start + 15`
+/// ([`spans`]) ranked by p(start)·p(end), their text cut from `context` by
+/// character offsets.
+pub fn answers(
+    start: &[f32],
+    end: &[f32],
+    input: &Tokenized,
+    context: &str,
+    top_k: usize,
+) -> Vec<Answer> {
+    let (ps, pe) = span_probabilities(start, end, input);
     // candidates = np.tril(np.triu(outer), max_answer_len - 1), ranked in (start, end) order.
-    let mut spans: Vec<(usize, usize, f32)> = Vec::new();
-    for &s in &allowed {
-        for &e in allowed
-            .iter()
-            .filter(|&&e| e >= s && e < s + MAX_ANSWER_TOKENS)
-        {
-            spans.push((s, e, ps[s] * pe[e]));
-        }
-    }
+    let mut spans: Vec<(usize, usize, f32)> = spans(input)
+        .into_iter()
+        .map(|(s, e)| (s, e, ps[s] * pe[e]))
+        .collect();
     spans.sort_by(|a, b| b.2.total_cmp(&a.2));
     let chars: Vec<char> = context.chars().collect();
     spans

@@ -5,13 +5,16 @@
 //! on the BERT fixture (a text, a pair with a target, a narrow beam), RoBERTa
 //! and ModernBERT (byte-level BPE, offsets with and without the space before
 //! a word), a token classifier (one token's label, tracked through
-//! the edits) and the default model (a target out of reach in one edit).
+//! the edits), question answering (the answer moved to another span, its
+//! tokens tracked through the edits; WordPiece and byte-level BPE) and the
+//! default model (a target out of reach in one edit).
 
 mod common;
 
 use bertlens_core::explain::counterfactual::{
     counterfactuals, first_order, Counterfactual, CounterfactualOptions,
 };
+use bertlens_core::task::Answer;
 use bertlens_core::{Error, Model, Target};
 use common::*;
 use serde_json::Value;
@@ -22,6 +25,28 @@ fn close(got: f32, want: &Value, tol: f64, what: &str) {
         (got as f64 - want).abs() <= tol * want.abs().max(1.0),
         "{what}: {got} vs {want}"
     );
+}
+
+/// A question's answer: its span, text and p(start)·p(end).
+fn check_answer(got: Option<&Answer>, want: &Value, what: &str) {
+    let Some(got) = got else {
+        assert!(want.is_null(), "{what}: no answer, but {want}");
+        return;
+    };
+    assert_eq!(got.text, want["text"].as_str().unwrap(), "{what}: answer");
+    for (g, key) in [
+        (got.start, "start"),
+        (got.end, "end"),
+        (got.token_start, "token_start"),
+        (got.token_end, "token_end"),
+    ] {
+        assert_eq!(
+            g as u64,
+            want[key].as_u64().unwrap(),
+            "{what}: answer {key}"
+        );
+    }
+    close(got.score, &want["score"], 1e-4, what);
 }
 
 fn check_counterfactual(got: &Counterfactual, want: &Value, what: &str) {
@@ -53,6 +78,7 @@ fn check_counterfactual(got: &Counterfactual, want: &Value, what: &str) {
         what,
     );
     close(got.margin, &want["margin"], 1e-4, what);
+    check_answer(got.answer.as_ref(), &want["answer"], what);
 }
 
 fn check(case: &Value, model: &Model) {
@@ -102,6 +128,11 @@ fn check(case: &Value, model: &Model) {
         got.original.probability,
         &case["original"]["probability"],
         1e-4,
+        &what,
+    );
+    check_answer(
+        got.original.answer.as_ref(),
+        &case["original"]["answer"],
         &what,
     );
     assert_eq!(got.target.as_deref(), case["target"].as_str(), "{what}");
@@ -173,6 +204,45 @@ fn a_token_classifiers_counterfactuals_are_the_reference_search() {
 }
 
 #[test]
+fn question_answering_counterfactuals_are_the_reference_search() {
+    for name in ["bert-qa", "roberta-qa"] {
+        let model = load(name);
+        for case in cases(name) {
+            check(&case, &model);
+            // Each text found answers another span than the original's.
+            let r = counterfactuals(
+                &model,
+                case["text"].as_str().unwrap(),
+                case["pair"].as_str(),
+                &CounterfactualOptions {
+                    max_edits: case["options"]["max_edits"].as_u64().unwrap() as usize,
+                    candidates: case["options"]["candidates"].as_u64().unwrap() as usize,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            let original = r.original.answer.unwrap();
+            assert!(!r.counterfactuals.is_empty(), "{name}: found none");
+            for c in &r.counterfactuals {
+                let a = c.answer.as_ref().unwrap();
+                let shift: isize = c
+                    .edits
+                    .iter()
+                    .filter(|e| e.sequence == 1 && e.end <= original.start)
+                    .map(|e| e.to.chars().count() as isize - (e.end - e.start) as isize)
+                    .sum();
+                let moved = (a.start as isize - shift, a.end as isize - shift);
+                assert_ne!(moved, (original.start as isize, original.end as isize));
+                // The answer's words stay.
+                assert!(c.edits.iter().all(|e| e.sequence == 0
+                    || e.end <= original.start
+                    || e.start >= original.end));
+            }
+        }
+    }
+}
+
+#[test]
 fn default_model_counterfactuals_are_the_reference_search() {
     let Some(model) = default_model() else { return };
     for case in cases("default") {
@@ -219,11 +289,28 @@ fn a_search_says_what_it_cannot_do() {
     let r = counterfactuals(&model, "42 ?", None, &Default::default()).unwrap();
     assert_eq!(r.searched.words, 0);
     assert!(r.counterfactuals.is_empty() && r.closest.is_none());
-    let qa = load("bert-qa");
-    let e = counterfactuals(&qa, "who?", Some("Anna"), &Default::default()).unwrap_err();
+    let mlm = load("bert-mlm");
+    let e = counterfactuals(&mlm, "a [MASK] day", None, &Default::default()).unwrap_err();
     assert!(
-        e.to_string()
-            .contains("sequence classifiers and token classifiers"),
+        e.to_string().contains("this model is a fill-mask model"),
+        "{e}"
+    );
+    // Question answering moves the answer: no class, no token, one window.
+    let qa = load("bert-qa");
+    let class = CounterfactualOptions {
+        target: Some(Target::from("1")),
+        ..Default::default()
+    };
+    let e = counterfactuals(&qa, "who?", Some("Anna and Tom"), &class).unwrap_err();
+    assert!(e.to_string().contains("no class is chosen"), "{e}");
+    let e = counterfactuals(&qa, "who?", Some("Anna and Tom"), &token).unwrap_err();
+    assert!(e.to_string().contains("change its answer"), "{e}");
+    let long = "Anna lives in Paris with her brother Tom. ".repeat(8);
+    let e = counterfactuals(&qa, "who?", Some(&long), &Default::default()).unwrap_err();
+    assert!(e.to_string().contains("longer than the model reads"), "{e}");
+    let e = counterfactuals(&qa, "who?", None, &Default::default()).unwrap_err();
+    assert!(
+        e.to_string().contains("needs a question and a context"),
         "{e}"
     );
     // A token classifier: a special token is no token of the text.

@@ -1,5 +1,6 @@
 //! Counterfactuals: the fewest word substitutions that change a
-//! classifier's prediction, or make it a class the user names. The search
+//! classifier's prediction, or make it a class the user names, or move a
+//! question-answering model's answer to another span. The search
 //! is gradient-guided, as HotFlip (Ebrahimi et al. 2018) and LIT's HotFlip
 //! generator do it, and every text it returns was run through the model.
 //!
@@ -9,10 +10,14 @@
 //!   a special token, and letters only (its offsets without the whitespace
 //!   some tokenizers count in them). **Words they can become**: the
 //!   vocabulary's whole words ([`Model::whole_words`]), never the word
-//!   itself (whatever its case).
+//!   itself (whatever its case). A token classifier's explained word, and
+//!   the words of a question's answer, stay.
 //! - **The margin**, in logits, to raise: leaving the predicted class p,
-//!   `max_{j≠p} z_j − z_p`; reaching a target t, `z_t − max_{j≠t} z_j`. A
-//!   text whose margin is above 0 is a counterfactual.
+//!   `max_{j≠p} z_j − z_p`; reaching a target t, `z_t − max_{j≠t} z_j`;
+//!   moving an answer (s, e), `max_{(s′,e′)≠(s,e)} (z_start[s′] + z_end[e′])
+//!   − (z_start[s] + z_end[e])` over the spans the answer rule allows
+//!   ([`task::spans`]; the span ranked by p(start)·p(end) ranks by this
+//!   sum). A text whose margin is above 0 is a counterfactual.
 //! - **First-order estimates** of every substitution of a text: at its
 //!   word-embedding rows, with g_i the gradient of the margin's two logits
 //!   (the nearest rival as it stands) at token i, replacing token i's
@@ -26,7 +31,8 @@
 //!   after `max_edits`, with the closest text found (the highest margin).
 //! - **The list**: that depth's counterfactuals, the original class's
 //!   probability lowest first (leaving it), or the target's highest first
-//!   (reaching it); ties: the text.
+//!   (reaching it), the original answer's p(start)·p(end) lowest first
+//!   (moving it); ties: the text.
 
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +43,7 @@ use crate::engine::kernels::{matmul, Mat};
 use crate::engine::{with_tape, Rows, Threads};
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::task::{self, Answer};
 use crate::tokenizer::Tokenized;
 use crate::types::{AttributionLayer, Task};
 
@@ -130,6 +137,9 @@ pub struct Counterfactual {
     pub original_probability: f32,
     /// The margin (above 0: the prediction changed as asked).
     pub margin: f32,
+    /// Question answering: the best answer in `pair` (`label` is its text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Answer>,
 }
 
 /// The prediction on the text as given.
@@ -137,6 +147,10 @@ pub struct Counterfactual {
 pub struct Original {
     pub label: String,
     pub probability: f32,
+    /// Question answering: the answer (`label` is its text), which the
+    /// counterfactuals move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Answer>,
 }
 
 /// What the search did.
@@ -183,13 +197,63 @@ pub struct Estimate {
     pub estimate: f32,
 }
 
-/// What the search is after.
+/// What the search is after (for a classifier's or a token's classes).
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Goal {
     /// Any class but this one.
     Leave(usize),
     /// This class.
     Reach(usize),
+}
+
+/// What the model's output is read at, followed through the edits by
+/// `(sequence, start, end)` in the original texts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tracked {
+    /// A sequence classifier: the text's class.
+    Text,
+    /// A token classifier: a token's label.
+    Token((u8, usize, usize)),
+    /// Question answering: the answer, by its first and last tokens.
+    Answer([(u8, usize, usize); 2]),
+}
+
+/// Where a text's pass is read: its tracked output's tokens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum At {
+    Pooled,
+    Token(usize),
+    /// An answer's first and last tokens.
+    Span(usize, usize),
+}
+
+impl At {
+    fn rows(self) -> Rows {
+        match self {
+            At::Pooled => Rows::Pooled,
+            At::Token(i) => Rows::Token(i),
+            At::Span(..) => Rows::All,
+        }
+    }
+}
+
+/// Moving the answer `(s, e)`: the best other span's score minus its, in
+/// logits (`z` holds each token's start and end logits), and that span;
+/// `None` when the answer rule allows no other span.
+fn span_margin(
+    input: &Tokenized,
+    z: &[f32],
+    (s, e): (usize, usize),
+) -> Option<(f32, usize, usize)> {
+    let score = |a: usize, b: usize| z[2 * a] + z[2 * b + 1];
+    let rival = task::spans(input)
+        .into_iter()
+        .filter(|&span| span != (s, e))
+        .fold(None, |best: Option<(usize, usize)>, (a, b)| match best {
+            Some((c, d)) if score(c, d) >= score(a, b) => Some((c, d)),
+            _ => Some((a, b)),
+        })?;
+    Some((score(rival.0, rival.1) - score(s, e), rival.0, rival.1))
 }
 
 impl Goal {
@@ -227,13 +291,13 @@ struct Word {
 }
 
 /// A text searched: the edits (by word, in word order) and its pass:
-/// the logits of its head's row `row`.
+/// the logits of its head at `at` (every token's, for an answer).
 #[derive(Debug, Clone)]
 struct State {
     edits: Vec<(usize, u32)>,
     texts: [String; 2],
     input: Tokenized,
-    row: Rows,
+    at: At,
     logits: Vec<f32>,
     margin: f32,
 }
@@ -371,11 +435,11 @@ struct Search<'a> {
     model: &'a Model,
     texts: [&'a str; 2],
     has_pair: bool,
+    /// A classifier's or a token's classes: what is sought (an answer is
+    /// always moved).
     goal: Goal,
-    /// Token classification: where the token whose label is searched was,
-    /// `(sequence, start, end)` in the original text.
-    tracked: Option<(u8, usize, usize)>,
-    /// Its word, as typed.
+    tracked: Tracked,
+    /// Token classification: the tracked token's word, as typed.
     word: Option<String>,
     words: Vec<Word>,
     vocab: Spellings<'a>,
@@ -397,18 +461,20 @@ impl<'a> Search<'a> {
         Ok(input)
     }
 
-    /// The head's row of a text's tokenization: the pooled one, or where the
-    /// tracked token is now (`None`: it is no longer one token there).
-    fn row(&self, input: &Tokenized, edits: &[(usize, u32)]) -> Option<Rows> {
+    /// Where a text's tokenization is read: the pooled row, or where the
+    /// tracked tokens are now (`None`: one is no longer one token there).
+    fn at(&self, input: &Tokenized, edits: &[(usize, u32)]) -> Option<At> {
+        let token = |at| token_at(input, &self.words, edits, at, &self.vocab);
         match self.tracked {
-            None => Some(Rows::Pooled),
-            Some(at) => token_at(input, &self.words, edits, at, &self.vocab).map(Rows::Token),
+            Tracked::Text => Some(At::Pooled),
+            Tracked::Token(at) => token(at).map(At::Token),
+            Tracked::Answer([s, e]) => Some(At::Span(token(s)?, token(e)?)),
         }
     }
 
-    /// The logits of each input at its row: batched for sequence heads.
-    fn logits(&self, inputs: &[(&Tokenized, Rows)]) -> Result<Vec<Vec<f32>>> {
-        if self.tracked.is_none() {
+    /// The logits of each input at its place: batched for sequence heads.
+    fn logits(&self, inputs: &[(&Tokenized, At)]) -> Result<Vec<Vec<f32>>> {
+        if self.tracked == Tracked::Text {
             let encoded: Vec<Encoded> = inputs
                 .iter()
                 .map(|(input, _)| Encoded {
@@ -423,9 +489,9 @@ impl<'a> Search<'a> {
         }
         inputs
             .iter()
-            .map(|(input, row)| {
+            .map(|(input, at)| {
                 let hidden = self.model.hidden_states(input, None)?;
-                self.model.head_logits(&hidden, input.len(), *row)
+                self.model.head_logits(&hidden, input.len(), at.rows())
             })
             .collect()
     }
@@ -434,25 +500,66 @@ impl<'a> Search<'a> {
     /// token's labels' softmax.
     fn probabilities(&self, z: &[f32]) -> Vec<f32> {
         match self.tracked {
-            None => self.model.probabilities(z),
-            Some(_) => crate::engine::head::softmax(z),
+            Tracked::Text => self.model.probabilities(z),
+            _ => crate::engine::head::softmax(z),
+        }
+    }
+
+    /// A text's margin, and the scalars (logit differences) whose gradients
+    /// add up to its gradient; none when an answer has no rival span.
+    fn margin(&self, input: &Tokenized, at: At, z: &[f32]) -> (f32, Vec<Scalar>) {
+        let scalar = |rows, class, contrast| Scalar {
+            rows,
+            class,
+            contrast: Some(contrast),
+            output: TargetOutput::Logit,
+        };
+        match at {
+            At::Span(s, e) => match span_margin(input, z, (s, e)) {
+                // The start's part and the end's (an unchanged end adds nothing).
+                Some((m, a, b)) => {
+                    let parts = [(2 * a, 2 * s), (2 * b + 1, 2 * e + 1)];
+                    let scalars = parts
+                        .into_iter()
+                        .filter(|(c, d)| c != d)
+                        .map(|(c, d)| scalar(Rows::All, c, d))
+                        .collect();
+                    (m, scalars)
+                }
+                None => (f32::NEG_INFINITY, Vec::new()),
+            },
+            _ => {
+                let (m, class, contrast) = self.goal.margin(z);
+                (m, vec![scalar(at.rows(), class, contrast)])
+            }
+        }
+    }
+
+    /// The original prediction's probability in a text: the original
+    /// class's, or the original answer's p(start)·p(end).
+    fn original_probability(&self, s: &State, original: usize) -> f32 {
+        match s.at {
+            At::Span(a, b) => {
+                let (ps, pe) = span_probabilities(&s.input, &s.logits);
+                ps[a] * pe[b]
+            }
+            _ => self.probabilities(&s.logits)[original],
         }
     }
 
     /// The `top` best first-order estimates of the substitutions of
     /// `state`, best first.
     fn estimates(&self, state: &State, top: usize) -> Result<Vec<Estimate>> {
-        let (_, class, contrast) = self.goal.margin(&state.logits);
-        let scalar = Scalar {
-            rows: state.row,
-            class,
-            contrast: Some(contrast),
-            output: TargetOutput::Logit,
-        };
         let input = &state.input;
-        let f = ForwardFunc::new(self.model, input, AttributionLayer::WordEmbeddings, scalar)?;
-        let x = f.activation(&input.ids)?;
-        let (_, g) = with_tape(|tape| f.scores_and_gradients(&x, tape, Threads::Pool))?;
+        let (_, scalars) = self.margin(input, state.at, &state.logits);
+        let layer = AttributionLayer::WordEmbeddings;
+        let x = self.model.layer_input(layer, input, &input.ids)?;
+        let mut g = vec![0f32; x.len()];
+        for scalar in scalars.iter().copied() {
+            let f = ForwardFunc::new(self.model, input, layer, scalar)?;
+            let (_, gs) = with_tape(|tape| f.scores_and_gradients(&x, tape, Threads::Pool))?;
+            g.iter_mut().zip(gs).for_each(|(a, b)| *a += b);
+        }
         let w = self.width;
         // The unedited words and their tokens in this text.
         let open: Vec<(usize, usize)> = (0..self.words.len())
@@ -464,7 +571,7 @@ impl<'a> Search<'a> {
                 ))
             })
             .collect();
-        if open.is_empty() {
+        if open.is_empty() || scalars.is_empty() {
             return Ok(Vec::new());
         }
         let mut grads = Vec::with_capacity(open.len() * w);
@@ -545,7 +652,7 @@ impl<'a> Search<'a> {
     }
 
     /// Runs `edit sets` through the model: their states, in order (a text
-    /// the tokenizer refuses, or where the tracked token is no longer one
+    /// the tokenizer refuses, or where a tracked token is no longer one
     /// token, is left out).
     fn verify(&self, sets: Vec<Vec<(usize, u32)>>) -> Result<Vec<State>> {
         let mut prepared = Vec::with_capacity(sets.len());
@@ -554,35 +661,33 @@ impl<'a> Search<'a> {
             let Ok(input) = self.tokenize(&texts) else {
                 continue;
             };
-            if let Some(row) = self.row(&input, &edits) {
-                prepared.push((edits, texts, input, row));
+            if let Some(at) = self.at(&input, &edits) {
+                prepared.push((edits, texts, input, at));
             }
         }
-        let inputs: Vec<(&Tokenized, Rows)> = prepared.iter().map(|p| (&p.2, p.3)).collect();
+        let inputs: Vec<(&Tokenized, At)> = prepared.iter().map(|p| (&p.2, p.3)).collect();
         let passes = self.logits(&inputs)?;
         Ok(prepared
             .into_iter()
             .zip(passes)
-            .map(|((edits, texts, input, row), logits)| State {
-                margin: self.goal.margin(&logits).0,
+            .map(|((edits, texts, input, at), logits)| State {
+                margin: self.margin(&input, at, &logits).0,
                 logits,
                 edits,
                 texts,
                 input,
-                row,
+                at,
             })
             .collect())
     }
 
-    /// Orders counterfactuals as listed: the original class's probability
-    /// lowest first, or the target's highest first; ties by the text.
+    /// Orders counterfactuals as listed: the original class's (or answer's)
+    /// probability lowest first, or the target's highest first; ties by
+    /// the text.
     fn rank(&self, found: &mut [State]) {
-        let key = |s: &State| {
-            let p = self.probabilities(&s.logits);
-            match self.goal {
-                Goal::Leave(k) => p[k],
-                Goal::Reach(k) => -p[k],
-            }
+        let key = |s: &State| match self.goal {
+            Goal::Leave(k) => self.original_probability(s, k),
+            Goal::Reach(k) => -self.probabilities(&s.logits)[k],
         };
         found.sort_by(|a, b| {
             key(a)
@@ -592,8 +697,7 @@ impl<'a> Search<'a> {
     }
 
     fn counterfactual(&self, s: &State, original: usize) -> Counterfactual {
-        let p = self.probabilities(&s.logits);
-        let label = crate::model::argmax(&p);
+        let (label, probability, answer) = self.prediction(s);
         Counterfactual {
             text: s.texts[0].clone(),
             pair: self.has_pair.then(|| s.texts[1].clone()),
@@ -612,12 +716,40 @@ impl<'a> Search<'a> {
                     }
                 })
                 .collect(),
-            label: self.model.labels()[label].clone(),
-            probability: p[label],
-            original_probability: p[original],
+            original_probability: self.original_probability(s, original),
+            label,
+            probability,
             margin: s.margin,
+            answer,
         }
     }
+
+    /// What the model predicts for a text: its class (or answer), that
+    /// one's probability, and the answer.
+    fn prediction(&self, s: &State) -> (String, f32, Option<Answer>) {
+        if let At::Span(..) = s.at {
+            let (start, end) = split(&s.logits);
+            let best = task::answers(&start, &end, &s.input, &s.texts[1], 1).pop();
+            return match best {
+                Some(a) => (a.text.clone(), a.score, Some(a)),
+                None => (String::new(), 0.0, None),
+            };
+        }
+        let p = self.probabilities(&s.logits);
+        let k = crate::model::argmax(&p);
+        (self.model.labels()[k].clone(), p[k], None)
+    }
+}
+
+/// A question-answering head's logits `(t, 2)` as the start's and the end's.
+fn split(z: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    z.chunks_exact(2).map(|p| (p[0], p[1])).unzip()
+}
+
+/// p(start) and p(end) of each token ([`task::span_probabilities`]).
+fn span_probabilities(input: &Tokenized, z: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let (start, end) = split(z);
+    task::span_probabilities(&start, &end, input)
 }
 
 /// The text's original state and the search around it.
@@ -628,36 +760,54 @@ fn prepare<'a>(
     options: &CounterfactualOptions,
 ) -> Result<(Search<'a>, State, usize)> {
     let task = model.task();
+    let qa = task == Task::QuestionAnswering;
     if !matches!(
         task,
-        Task::SequenceClassification | Task::TokenClassification
+        Task::SequenceClassification | Task::TokenClassification | Task::QuestionAnswering
     ) {
         return Err(Error::TaskInput(format!(
-            "counterfactuals are searched for sequence classifiers and token classifiers; \
-             this model is a {task} model"
+            "counterfactuals are searched for sequence classifiers, token classifiers and \
+             question answering; this model is a {task} model"
         )));
     }
     let labels = model.labels();
-    if labels.len() < 2 {
+    if labels.len() < 2 && !qa {
         return Err(Error::TaskInput(
             "a counterfactual needs a head of at least two classes".into(),
         ));
     }
     if options.token.is_some() && task != Task::TokenClassification {
+        let what = match qa {
+            true => "its answer",
+            false => "its prediction of the whole text",
+        };
         return Err(Error::option(
             "token",
-            format!(
-                "a {task} model's counterfactuals change its prediction of the whole text: \
-                 no token is chosen"
-            ),
+            format!("a {task} model's counterfactuals change {what}: no token is chosen"),
+        ));
+    }
+    if options.target.is_some() && qa {
+        return Err(Error::option(
+            "target",
+            "a question answering model's counterfactuals move its answer to another span: \
+             no class is chosen",
         ));
     }
     let texts = [text, pair.unwrap_or("")];
     let mut input = model.tokenize(text, pair)?;
+    if qa && input.truncated {
+        return Err(Error::TaskInput(format!(
+            "the context is longer than the model reads at once ({} tokens with the question): \
+             counterfactuals search one window; shorten the context to the part that holds \
+             the answer",
+            input.len()
+        )));
+    }
     trim_offsets(&mut input, texts);
     let mut words = words(&input, texts);
-    // Token classification: the token whose label is searched; its word stays.
-    let tracked = match task {
+    // What is read: a token classifier's token, whose word stays; an answer,
+    // whose words stay.
+    let (tracked, word, at) = match task {
         Task::TokenClassification => {
             let token = match options.token {
                 Some(t) => t,
@@ -695,9 +845,36 @@ fn prepare<'a>(
                 .skip(from)
                 .take(to - from)
                 .collect();
-            Some((token, (seq, start, end), typed))
+            (
+                Tracked::Token((seq, start, end)),
+                Some(typed),
+                At::Token(token),
+            )
         }
-        _ => None,
+        Task::QuestionAnswering => {
+            let a = super::analyze(model, &input, texts, 1, false)?;
+            let Some(best) = a
+                .answers
+                .and_then(|mut a| (!a.is_empty()).then(|| a.remove(0)))
+            else {
+                return Err(Error::TaskInput(
+                    "the context has no token: there is no answer to move".into(),
+                ));
+            };
+            if task::spans(&input).len() < 2 {
+                return Err(Error::TaskInput(
+                    "the context allows one answer only: there is no other span to move it to"
+                        .into(),
+                ));
+            }
+            // The answer's words stay: any word with a character in it.
+            words.retain(|w| w.sequence != 1 || w.end <= best.start || w.start >= best.end);
+            let place = |i: usize| (1u8, input.offsets[i].0, input.offsets[i].1);
+            let tracked = Tracked::Answer([place(best.token_start), place(best.token_end)]);
+            let at = At::Span(best.token_start, best.token_end);
+            (tracked, None, at)
+        }
+        _ => (Tracked::Text, None, At::Pooled),
     };
     let words_of = model.whole_words();
     let vocab = Spellings {
@@ -717,9 +894,10 @@ fn prepare<'a>(
         model,
         texts,
         has_pair: pair.is_some(),
+        // An answer is moved; the class goal is set below for classes.
         goal: Goal::Leave(0),
-        tracked: tracked.as_ref().map(|t| t.1),
-        word: tracked.as_ref().map(|t| t.2.clone()),
+        tracked,
+        word,
         words,
         vocab,
         rows,
@@ -727,15 +905,14 @@ fn prepare<'a>(
         input: input.clone(),
         block: ROWS_BLOCK,
     };
-    let row = match tracked {
-        Some((token, ..)) => Rows::Token(token),
-        None => Rows::Pooled,
+    let logits = search.logits(&[(&input, at)])?.remove(0);
+    let predicted = match at {
+        At::Span(..) => 0,
+        _ => crate::model::argmax(&search.probabilities(&logits)),
     };
-    let logits = search.logits(&[(&input, row)])?.remove(0);
-    let predicted = crate::model::argmax(&search.probabilities(&logits));
-    search.goal = match &options.target {
-        None => Goal::Leave(predicted),
-        Some(t) => {
+    search.goal = match (&options.target, at) {
+        (None, _) | (_, At::Span(..)) => Goal::Leave(predicted),
+        (Some(t), _) => {
             let k = match t {
                 Target::Name(n) => model.target_index(n)?,
                 Target::Index(i) if *i < labels.len() => *i,
@@ -747,11 +924,11 @@ fn prepare<'a>(
                 }
             };
             if k == predicted {
-                let what = match tracked {
-                    Some((token, ..)) => {
+                let what = match at {
+                    At::Token(token) => {
                         format!("token {token} is already labelled {:?}", labels[k])
                     }
-                    None => format!("the model already predicts {:?} for this text", labels[k]),
+                    _ => format!("the model already predicts {:?} for this text", labels[k]),
                 };
                 return Err(Error::option("target", what));
             }
@@ -759,12 +936,12 @@ fn prepare<'a>(
         }
     };
     let state = State {
-        margin: search.goal.margin(&logits).0,
+        margin: search.margin(&input, at, &logits).0,
         logits,
         edits: Vec::new(),
         texts: texts.map(str::to_string),
         input,
-        row,
+        at,
     };
     Ok((search, state, predicted))
 }
@@ -786,7 +963,8 @@ pub fn first_order(
     Ok(out)
 }
 
-/// Searches for the counterfactuals of `text` (with `pair`: of the pair).
+/// Searches for the counterfactuals of `text` (with `pair`: of the pair;
+/// for question answering `text` is the question and `pair` the context).
 pub fn counterfactuals(
     model: &Model,
     text: &str,
@@ -795,9 +973,9 @@ pub fn counterfactuals(
 ) -> Result<CounterfactualReport> {
     options.check()?;
     let (search, root, predicted) = prepare(model, text, pair, options)?;
-    let probabilities = search.probabilities(&root.logits);
-    let token = match root.row {
-        Rows::Token(i) => Some(i),
+    let (label, probability, answer) = search.prediction(&root);
+    let token = match root.at {
+        At::Token(i) => Some(i),
         _ => None,
     };
     let labels = model.labels();
@@ -850,8 +1028,9 @@ pub fn counterfactuals(
         token,
         word: search.word.clone(),
         original: Original {
-            label: labels[predicted].clone(),
-            probability: probabilities[predicted],
+            label,
+            probability,
+            answer,
         },
         target: match search.goal {
             Goal::Reach(t) => Some(labels[t].clone()),
