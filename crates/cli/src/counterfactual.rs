@@ -1,5 +1,6 @@
 //! `bertlens counterfactual`: the fewest word substitutions that change a
-//! classifier's prediction (or make it a class asked for), found by the
+//! classifier's prediction (or make it a class asked for), or move a
+//! question-answering model's answer to another span, found by the
 //! gradient-guided search of `bertlens_core::explain::counterfactual`;
 //! each text listed was run through the model.
 
@@ -17,7 +18,8 @@ use crate::explain::load;
 
 #[derive(Args)]
 pub struct CounterfactualArgs {
-    /// The model folder (a sequence classifier, or a token classifier with --token).
+    /// The model folder: a sequence classifier, a token classifier (with --token), or a
+    /// question-answering model (TEXT the question, --pair the context).
     #[arg(long)]
     pub model: PathBuf,
     /// The class to reach (name or index; default: any class but the predicted one).
@@ -39,7 +41,8 @@ pub struct CounterfactualArgs {
     /// token of the highest-scoring entity, as explain's).
     #[arg(long)]
     pub token: Option<usize>,
-    /// The second text of a sentence pair (its words can be replaced too).
+    /// The second text of a sentence pair, or a question's context (its words can be replaced
+    /// too, but for the answer's).
     #[arg(long)]
     pub pair: Option<String>,
     /// Threads (default: all cores).
@@ -77,17 +80,24 @@ pub fn run(args: &CounterfactualArgs) -> Result<ExitCode, String> {
 
 /// The report for a terminal: each text with its edits as `[from → to]`.
 fn listing(r: &CounterfactualReport, texts: [&str; 2]) -> String {
-    let goal = match &r.target {
-        Some(t) => format!("to make it {t}"),
-        None => format!("to change it from {}", r.original.label),
+    let qa = r.original.answer.is_some();
+    let goal = match (&r.target, qa) {
+        (Some(t), _) => format!("to make it {t}"),
+        (None, true) => "to move the answer to another span".to_string(),
+        (None, false) => format!("to change it from {}", r.original.label),
     };
-    let what = match (r.token, &r.word) {
-        (Some(i), Some(w)) => format!("labels token {i} ({w:?})"),
+    let what = match (r.token, &r.word, qa) {
+        (Some(i), Some(w), _) => format!("labels token {i} ({w:?})"),
+        (.., true) => "answers".to_string(),
         _ => "predicts".to_string(),
     };
+    let label = match qa {
+        true => format!("{:?}", r.original.label),
+        false => r.original.label.clone(),
+    };
     let mut out = format!(
-        "the model {what} {} ({:.3}); searching {goal}, up to {} of {} replaceable words\n\n",
-        r.original.label, r.original.probability, r.options.max_edits, r.searched.words
+        "the model {what} {label} ({:.3}); searching {goal}, up to {} of {} replaceable words\n\n",
+        r.original.probability, r.options.max_edits, r.searched.words
     );
     for c in &r.counterfactuals {
         out.push_str(&line(c, texts));
@@ -125,8 +135,12 @@ fn line(c: &Counterfactual, texts: [&str; 2]) -> String {
     if c.pair.is_some() {
         text = format!("{text} ‖ {}", mark(1));
     }
+    let (label, original) = match &c.answer {
+        Some(a) => (format!("answer {:?}", a.text), "answer"),
+        None => (c.label.clone(), "class"),
+    };
     format!(
-        "{text}\n    → {} ({:.3}; the original class now {:.3})\n",
-        c.label, c.probability, c.original_probability
+        "{text}\n    → {label} ({:.3}; the original {original} now {:.3})\n",
+        c.probability, c.original_probability
     )
 }

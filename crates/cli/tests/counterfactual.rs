@@ -1,6 +1,7 @@
 //! `bertlens counterfactual` as scripts use it: the JSON report held to the
 //! PyTorch search of tests/fixtures/counterfactual.json, the listing with
-//! its edits marked, and the message of a model it cannot search.
+//! its edits marked, a question's answer moved, and the message of a model
+//! it cannot search.
 
 mod common;
 
@@ -124,13 +125,76 @@ fn a_token_classifier_searches_the_label_explain_explains() {
 }
 
 #[test]
+fn a_questions_answer_is_moved() {
+    let g: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo("tests/fixtures/counterfactual.json")).unwrap(),
+    )
+    .unwrap();
+    let case = g["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["model"] == "bert-qa")
+        .unwrap();
+    let (question, context) = (
+        case["text"].as_str().unwrap(),
+        case["pair"].as_str().unwrap(),
+    );
+    let (code, out, err) = counterfactual("bert-qa", &["--json", "--pair", context, question]);
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        r["original"]["answer"]["text"],
+        case["original"]["answer"]["text"]
+    );
+    assert_eq!(
+        r["original"]["answer"]["start"],
+        case["original"]["answer"]["start"]
+    );
+    let (got, want) = (
+        r["counterfactuals"].as_array().unwrap(),
+        case["counterfactuals"].as_array().unwrap(),
+    );
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(want) {
+        for key in ["pair", "label"] {
+            assert_eq!(g[key], w[key], "{key}");
+        }
+        assert_eq!(g["answer"]["start"], w["answer"]["start"]);
+        assert_eq!(g["answer"]["end"], w["answer"]["end"]);
+    }
+    let (code, listing, _) = counterfactual("bert-qa", &["--pair", context, question]);
+    assert_eq!(code, 0);
+    let first = &want[0];
+    let answered = format!(
+        "the model answers {:?} (",
+        case["original"]["label"].as_str().unwrap()
+    );
+    assert!(listing.starts_with(&answered), "{listing}");
+    let e = &first["edits"][0];
+    let mark = format!(
+        "[{} → {}]",
+        e["from"].as_str().unwrap(),
+        e["to"].as_str().unwrap()
+    );
+    assert!(listing.contains(&mark), "{listing}");
+    let moved = format!("→ answer {:?} (", first["label"].as_str().unwrap());
+    assert!(listing.contains(&moved), "{listing}");
+    assert!(listing.contains("the original answer now"), "{listing}");
+    // No class to reach.
+    let (code, _, err) = counterfactual("bert-qa", &["--target", "1", "--pair", context, question]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no class is chosen"), "{err}");
+}
+
+#[test]
 fn a_model_it_cannot_search_is_named() {
     let (code, _, err) = counterfactual("bert-qa", &["Anna lives in Paris"]);
     assert_eq!(code, 1);
-    assert!(
-        err.contains("a question and a context") || err.contains("sequence classifiers"),
-        "{err}"
-    );
+    assert!(err.contains("a question and a context"), "{err}");
+    let (code, _, err) = counterfactual("bert-mlm", &["a [MASK] day"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("this model is a fill-mask model"), "{err}");
     let (code, _, err) = counterfactual("bert", &["--max-edits", "9", "a film"]);
     assert_eq!(code, 1);
     assert!(
