@@ -2,15 +2,16 @@
 // search finds are those of the same search in PyTorch on transformers
 // (tests/fixtures/counterfactual.json, gen_counterfactual.py), with the same
 // labels and probabilities; a class to reach from the form; a text out of
-// reach says so and shows the closest; "Explain this text" and the way back.
-// Screenshots in light and dark.
+// reach says so and shows the closest; "Explain this text" and the way back;
+// a token classifier's label and a question's answer moved. Screenshots in
+// light and dark.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { shot, startPage, stopPage } from './harness.mjs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { explainText, FIXTURES, loadUrl, serveFixtures } from './common.mjs';
+import { askQuestion, explainText, FIXTURES, loadUrl, serveFixtures } from './common.mjs';
 
 const ALL = JSON.parse(readFileSync(path.join(FIXTURES, 'counterfactual.json'), 'utf8')).cases;
 const CASES = ALL.filter((c) => c.model === 'default');
@@ -34,6 +35,7 @@ function sameAs(got, want, what) {
   got.counterfactuals.forEach((g, i) => {
     const w = want.counterfactuals[i];
     assert.equal(g.text, w.text, `${what} #${i}`);
+    assert.equal(g.pair ?? null, w.pair ?? null, `${what} #${i}: pair`);
     assert.equal(g.label, w.label, `${what} #${i}`);
     assert.ok(Math.abs(g.probability - w.probability) < 1e-4, `${what} #${i}: ${g.probability} vs ${w.probability}`);
     assert.deepEqual(g.edits.map((e) => [e.start, e.end, e.from, e.to]), w.edits.map((e) => [e.start, e.end, e.from, e.to]));
@@ -45,7 +47,7 @@ describe('counterfactuals in the page', () => {
   let server;
   let browser;
   let page;
-  const served = serveFixtures(['bert-ner']);
+  const served = serveFixtures(['bert-ner', 'bert-qa']);
 
   before(async () => {
     ({ server, browser, page } = await startPage({ width: 1280, height: 1000 }));
@@ -141,5 +143,44 @@ describe('counterfactuals in the page', () => {
     sameAs(result, want, 'bert-ner');
     const said = await page.textContent('#cf-result');
     assert.ok(said.includes(`The model labels “${want.word}” (token ${want.token}) ${want.original.label}`), said);
+  });
+
+  it("a question's: its answer moved to another span, the answer's words kept", async () => {
+    const want = ALL.find((c) => c.model === 'bert-qa' && c.options.max_edits === 3);
+    await loadUrl(page, served.url('bert-qa'));
+    await askQuestion(page, want.text, want.pair);
+    await page.waitForSelector('#cf-panel:not([hidden])');
+    assert.equal(await page.isVisible('#cf-target'), false, 'no class to choose');
+    const { result, error } = await search(page);
+    assert.equal(error, null);
+    assert.equal(result.original.answer.text, want.original.answer.text);
+    assert.equal(result.original.answer.start, want.original.answer.start);
+    sameAs(result, want, 'bert-qa');
+    result.counterfactuals.forEach((g, i) => {
+      assert.deepEqual([g.answer.start, g.answer.end], [want.counterfactuals[i].answer.start, want.counterfactuals[i].answer.end]);
+    });
+    // Drawn: the original answer underlined in the context, each new answer said.
+    const items = await page.$$eval('#cf-result li.cf', (lis) => lis.map((li) => ({
+      answer: li.querySelector('mark.cf-answer')?.textContent,
+      said: li.querySelector('.cf-new-answer')?.textContent,
+    })));
+    assert.deepEqual(items, want.counterfactuals.map((c) => ({ answer: want.original.answer.text, said: `“${c.label}”` })));
+    const said = await page.textContent('#cf-result');
+    assert.ok(said.includes(`The model answers “${want.original.label}”`), said);
+    assert.ok(said.includes('enough to move the answer to another span'), said);
+    await page.$eval('#cf-panel', (el) => el.scrollIntoView());
+    await shot(page, 'counterfactual-qa', { fullPage: false });
+    // "Explain this text": the edited context is explained, its answer the one listed.
+    const first = want.counterfactuals[0];
+    await page.click('#cf-0 .cf-try');
+    await page.waitForFunction((p) => {
+      const s = globalThis.bertlens.state;
+      return s.input?.pair === p && s.explanation && !s.busy;
+    }, first.pair, { timeout: 120000 });
+    assert.equal(await page.inputValue('#context'), first.pair, 'the context box holds the new context');
+    assert.equal(await page.evaluate(() => globalThis.bertlens.state.explanation.answer.text), first.label);
+    await page.click('#cf-back');
+    await page.waitForFunction((p) => globalThis.bertlens.state.input?.pair === p && !globalThis.bertlens.state.busy, want.pair, { timeout: 120000 });
+    assert.equal(await page.inputValue('#context'), want.pair, 'the original context is back');
   });
 });

@@ -383,6 +383,35 @@ describe('the <bert-lens> element', () => {
     assert.deepEqual(log.errors, []);
   });
 
+  it("a live counterfactual view of a question: its answer moved, the context's edits marked; a click explains one", async () => {
+    const want = JSON.parse(readFileSync(path.join(FIXTURES, 'counterfactual.json'), 'utf8')).cases.find((c) => c.model === 'bert-qa' && c.options.max_edits === 3);
+    const fixtures = serveFixtures(['bert-qa']);
+    try {
+      const url = pageWith('cf-qa', `<bert-lens id="cfqa" model="../${fixtures.url('bert-qa')}" question="${want.text}" context="${want.pair}" view="counterfactual" method="saliency"></bert-lens>`);
+      const { page, log } = await visit(url);
+      await page.locator('#cfqa').getByRole('button', { name: /Run in your browser/ }).click({ timeout: 30000 });
+      await eventOf(page, 'bert-lens-result', 'cfqa');
+      await page.waitForFunction(() => document.getElementById('cfqa').shadowRoot.querySelector('li.cf'), null, { timeout: 120000 });
+      const shown = await page.evaluate(() => [...document.getElementById('cfqa').shadowRoot.querySelectorAll('li.cf')].map((li) => ({
+        pair: li.dataset.pair,
+        label: li.dataset.label,
+        answer: li.querySelector('mark.cf-answer')?.textContent,
+      })));
+      assert.deepEqual(shown, want.counterfactuals.map((c) => ({ pair: c.pair, label: c.label, answer: want.original.answer.text })));
+      // "Explain this text": the element's context becomes the counterfactual's, its answer the one listed.
+      const first = want.counterfactuals[0];
+      await page.evaluate(() => { window.events.length = 0; });
+      await page.evaluate(() => document.getElementById('cfqa').shadowRoot.querySelector('li.cf .cf-try').click());
+      const e = await eventOf(page, 'bert-lens-result', 'cfqa');
+      assert.equal(await page.getAttribute('#cfqa', 'context'), first.pair);
+      assert.equal(await page.getAttribute('#cfqa', 'question'), first.text);
+      assert.equal(e.answer.text, first.label);
+      assert.deepEqual(log.errors.filter((x) => !/status of 404/.test(x)), []);
+    } finally {
+      fixtures.remove();
+    }
+  });
+
   it('three live elements share one download of the model', async () => {
     const url = pageWith(
       'three',

@@ -506,7 +506,8 @@ export async function evaluateSetFaithfulness() {
 /**
  * Counterfactuals of the explained input's prediction: the fewest words
  * replaced to make the model predict another class, or the class the form
- * names (the core's search; its defaults come from the core's vocabulary).
+ * names, or (question answering) answer another span (the core's search;
+ * its defaults come from the core's vocabulary).
  */
 export async function findCounterfactuals() {
   const input = state.input;
@@ -515,7 +516,7 @@ export async function findCounterfactuals() {
   const labels = state.model.info.labels;
   const options = {
     ...state.model.info.counterfactual_defaults,
-    target: form.target === '' ? null : labels[Number(form.target)],
+    target: form.target === '' || task() === 'question-answering' ? null : labels[Number(form.target)],
   };
   if (form.maxEdits !== '') options.max_edits = Number(form.maxEdits);
   // A token classifier: the label of the token explained.
@@ -534,8 +535,13 @@ export async function findCounterfactuals() {
 
 /** Explains a counterfactual's text (its search stays, to come back to the original). */
 export function tryText({ text, pair }) {
-  state.text = text;
-  if (pair != null) state.pair = pair;
+  if (task() === 'question-answering') {
+    state.question = text;
+    if (pair != null) state.context = pair;
+  } else {
+    state.text = text;
+    if (pair != null) state.pair = pair;
+  }
   state.options.target = '';
   update();
   return act.explain();

@@ -405,10 +405,13 @@ export {};
 
 /**
  * `counterfactuals(text, pair, options)`: the fewest words replaced that change
- * a classifier's prediction (options: `target`, `max_edits`, `beam`,
- * `candidates`, `count`; defaults: the vocabulary's `counterfactual_defaults`).
+ * a classifier's prediction, a token classifier's label of a token (`token`),
+ * or move a question's answer to another span (`text` the question, `pair`
+ * the context) (options: `target`, `max_edits`, `beam`, `candidates`,
+ * `count`, `token`; defaults: the vocabulary's `counterfactual_defaults`).
  * @typedef {object} CounterfactualReport
- * @property {{label: string, probability: number}} original
+ * @property {{label: string, probability: number, answer?: Answer}} original
+ *           question answering: `label` is the answer's text
  * @property {string} [target]  the class asked for
  * @property {Counterfactual[]} counterfactuals  empty when none was found
  * @property {Counterfactual} [closest]  then, the text that came closest
@@ -425,6 +428,7 @@ export {};
  * @property {number} probability  its probability
  * @property {number} original_probability  the originally predicted class's, on `text`
  * @property {number} margin       in logits; above 0: the prediction changed as asked
+ * @property {Answer} [answer]     question answering: the answer on `pair` (`label` is its text)
  */
 
 /**

@@ -333,8 +333,9 @@ export class BertLens extends HTMLElement {
           onToken: (i) => this.live.focusOn({ token: i }),
           // A counterfactual's text becomes the element's (and is explained).
           onText: (c) => {
-            if (c.pair != null) this.setAttribute('pair', c.pair);
-            this.setAttribute('text', c.text);
+            const qa = this.live.info.task === 'question-answering';
+            if (c.pair != null) this.setAttribute(qa ? 'context' : 'pair', c.pair);
+            this.setAttribute(qa ? 'question' : 'text', c.text);
           },
           onFiller: (mask, id) => this.live.focusOn({ token: mask, target: id }),
           onAnswer: (k) => this.live.focusOn({ answer: k }),

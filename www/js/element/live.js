@@ -226,8 +226,8 @@ export class LiveController {
   /** The counterfactual search of `input` as `{result, error}` (its error is the view's, not the element's). */
   async counterfactuals(input, run, e) {
     const task = this.info.task;
-    if (task !== 'sequence-classification' && task !== 'token-classification') {
-      return { result: null, error: `The counterfactual view searches a classifier's prediction, or a token classifier's label of a token; this model is a ${task} model.` };
+    if (!['sequence-classification', 'token-classification', 'question-answering'].includes(task)) {
+      return { result: null, error: `The counterfactual view searches a classifier's prediction, a token classifier's label of a token, or a question's answer; this model is a ${task} model.` };
     }
     // A token classifier: the label of the token explained.
     const options = task === 'token-classification' ? { token: e.token } : {};

@@ -38,6 +38,7 @@ canvas { display: block; }
 del.cf-from { color: var(--neg); text-decoration: line-through; }
 ins.cf-to { text-decoration: none; background: var(--accent-soft); box-shadow: 0 0 0 1px var(--accent); border-radius: 3px; padding: 0 3px; margin-left: 3px; color: inherit; }
 .cf-sep { color: var(--muted); }
+mark.cf-answer { background: transparent; color: inherit; text-decoration: underline 2px var(--accent); text-underline-offset: 3px; }
 /* the lens on every layer (views/lens.js) */
 table.lens-table { border-collapse: collapse; font-size: 13px; }
 table.lens-table th, table.lens-table td { padding: 3px 8px; border-bottom: 1px solid var(--rule); white-space: nowrap; }

@@ -139,7 +139,8 @@ export function renderAnchor(el, a, input) {
 const sameInput = (a, b) => Boolean(a && b) && a.text === b.text && (a.pair ?? null) === (b.pair ?? null);
 
 /**
- * The text view's counterfactuals (a sequence classifier's): the form (its
+ * The text view's counterfactuals (a sequence classifier's, a token
+ * classifier's label of the token explained, a question's answer): the form (its
  * classes and edit counts from the model and the core's vocabulary), the
  * search's progress, and its texts. Shown too while one of them is explained,
  * with the way back to the original.
@@ -147,9 +148,12 @@ const sameInput = (a, b) => Boolean(a && b) && a.text === b.text && (a.pair ?? n
 export function renderCounterfactualPanel() {
   const info = state.model?.info;
   const ner = task() === 'token-classification';
-  const show = (task() === 'sequence-classification' || ner) && Boolean(state.analysis) && Boolean(state.input);
+  const qa = task() === 'question-answering';
+  const show = (task() === 'sequence-classification' || ner || qa) && Boolean(state.analysis) && Boolean(state.input);
   $('cf-panel').hidden = !show;
   if (!show) return;
+  // A question's answer is moved to another span: no class to choose.
+  $('cf-target').closest('label').hidden = qa;
   // A search of another model (one loaded while it ran) is not shown.
   const c = state.counterfactual?.model === state.model ? state.counterfactual : null;
   // A token classifier's search is of one token's label: the token explained.
