@@ -62,6 +62,7 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
         top_k: args.top.max(1),
         max_length: args.max_length,
         doc_stride: args.doc_stride,
+        windows: args.windows,
         layer: args.layer.map(|l| match l {
             LayerArg::Embeddings => AttributionLayer::Embeddings,
             LayerArg::WordEmbeddings => AttributionLayer::WordEmbeddings,

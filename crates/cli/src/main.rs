@@ -125,15 +125,21 @@ pub struct ExplainArgs {
     /// Question answering: the context the answer is cut from (with --question).
     #[arg(long, requires = "question")]
     pub context: Option<String>,
-    /// Question answering: a context longer than this many tokens (the question's and the special
-    /// tokens included; at most the model's positions) is read in windows, as transformers'
-    /// question-answering pipeline read them; the answer is the best span of all windows.
+    /// Question answering (and --windows): a context longer than this many tokens (the question's
+    /// and the special tokens included; at most the model's positions) is read in windows, as
+    /// transformers' question-answering pipeline read them; the answer is the best span of all
+    /// windows.
     #[arg(long, default_value_t = bertlens_core::explain::DEFAULT_MAX_LENGTH)]
     pub max_length: usize,
-    /// Question answering: tokens each window of the context shares with the one before (at most
-    /// half a window).
+    /// Question answering (and --windows): tokens each window shares with the one before (at
+    /// most half a window).
     #[arg(long, default_value_t = bertlens_core::explain::DEFAULT_DOC_STRIDE)]
     pub doc_stride: usize,
+    /// Sequence classification: read a text longer than --max-length tokens in overlapping
+    /// windows instead of cutting it: a prediction per window, their mean for the text, and each
+    /// token's attribution the mean over the windows that hold it.
+    #[arg(long, conflicts_with_all = ["pair", "lens"])]
+    pub windows: bool,
     /// Question answering: explain only the answer's start or its end (default: both).
     #[arg(long, value_enum)]
     pub part: Option<PartArg>,

@@ -292,6 +292,30 @@ fn prediction(out: &mut String, e: &Explanation, top: usize) {
                     100.0 * e.probabilities[i],
                 );
             }
+            // A long text, read in windows: each window's prediction.
+            if let Some(windows) = &e.windows {
+                let _ = writeln!(
+                    out,
+                    "read in {} windows of up to {} tokens (the prediction is their mean; a \
+                     token's attribution, the mean over the windows that hold it):",
+                    windows.len(),
+                    windows.iter().map(|w| w.tokens).max().unwrap_or(0),
+                );
+                for (k, w) in windows.iter().enumerate() {
+                    let (Some(p), Some(probabilities)) = (w.predicted, &w.probabilities) else {
+                        continue;
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  window {}: characters {}–{}: {} ({:.1}%)",
+                        k + 1,
+                        w.start,
+                        w.end,
+                        e.labels[p],
+                        100.0 * probabilities[p]
+                    );
+                }
+            }
         }
         Task::TokenClassification => {
             let entities = e.entities.as_deref().unwrap_or_default();

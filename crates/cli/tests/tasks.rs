@@ -476,3 +476,75 @@ fn a_long_context_is_read_in_windows() {
     assert!(out.contains(&said), "{out}");
     assert!(out.contains("← the answer"), "{out}");
 }
+
+#[test]
+fn a_long_text_is_classified_in_windows() {
+    let g: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("windows.json")).unwrap()).unwrap();
+    let case = g["classified"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["method"] == "input-x-gradient")
+        .unwrap();
+    let model = fixture(case["model"].as_str().unwrap());
+    let (max, stride) = (
+        case["max_length"].to_string(),
+        case["doc_stride"].to_string(),
+    );
+    let text = case["text"].as_str().unwrap();
+    let args = [
+        "explain",
+        "--model",
+        &model,
+        "--method",
+        "input-x-gradient",
+        "--windows",
+        "--max-length",
+        &max,
+        "--doc-stride",
+        &stride,
+        text,
+    ];
+    let (code, out, err) = run(&[&args[..], &["--json"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let e: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(e["input_ids"], case["input_ids"], "the whole text's tokens");
+    assert_eq!(e["predicted"], case["predicted"]);
+    let windows = e["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), case["windows"].as_array().unwrap().len());
+    for (g, w) in windows.iter().zip(case["windows"].as_array().unwrap()) {
+        assert_eq!(g["token_range"], w["token_range"]);
+        assert_eq!(g["predicted"], w["predicted"]);
+    }
+    let got: Vec<f64> = e["attributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let want: Vec<f64> = case["attributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let scale = want.iter().fold(0f64, |m, x| m.max(x.abs()));
+    assert!(got
+        .iter()
+        .zip(&want)
+        .all(|(a, b)| (a - b).abs() <= 1e-4 * scale));
+    let (code, out, err) = run(&[&args[..], &["--color", "never"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let said = format!("read in {} windows of up to {max} tokens", windows.len());
+    assert!(out.contains(&said), "{out}");
+    assert!(out.contains("window 1: characters"), "{out}");
+    // Without --windows no windows are read (the text fits the fixture's 64 positions).
+    let cut = ["explain", "--model", &model, "--max-length", &max, text];
+    let (code, out, _) = run(&cut);
+    assert_eq!(code, 0);
+    assert!(!out.contains("windows"), "{out}");
+    // A pair, or --lens, with --windows: clap refuses.
+    let (code, _, err) = run(&[&args[..], &["--pair", "a second text"]].concat());
+    assert_eq!(code, 2, "{err}");
+}

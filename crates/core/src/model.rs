@@ -280,6 +280,27 @@ impl Model {
             .collect())
     }
 
+    /// One text of any length in overlapping windows
+    /// ([`TextTokenizer::encode_text_windows`]).
+    pub fn tokenize_text_windows(
+        &self,
+        text: &str,
+        max_length: usize,
+        stride: usize,
+    ) -> Result<crate::tokenizer::TextWindows> {
+        let read = self
+            .tokenizer
+            .encode_text_windows(text, max_length, stride)?;
+        Ok(crate::tokenizer::TextWindows {
+            whole: self.without_unused_types(read.whole),
+            windows: read
+                .windows
+                .into_iter()
+                .map(|(t, at)| (self.without_unused_types(t), at))
+                .collect(),
+        })
+    }
+
     /// Tokenizes one text, or a pair, whatever the task (the longer text
     /// cut first): what the encoder reads, for probes of its layers.
     pub fn tokenize_plain(&self, text: &str, pair: Option<&str>) -> Result<Tokenized> {

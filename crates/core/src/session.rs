@@ -156,6 +156,7 @@ impl Session {
                 end,
                 tokens: w.len(),
                 answer,
+                ..Window::default()
             });
         }
         let best = (0..read.len())
@@ -320,6 +321,17 @@ impl Session {
         opts: &ExplainOptions,
         on_steps: OnSteps,
     ) -> Result<Explanation> {
+        // A classified text the model cut, asked to be read whole: in windows
+        // (a pair is cut as the tokenizer cuts it).
+        let pair = self.input.sequence.contains(&Some(1));
+        if opts.windows
+            && self.input.truncated
+            && !pair
+            && model.task() == Task::SequenceClassification
+        {
+            let text = &self.texts[0];
+            return crate::explain::windows::explain_windows(model, text, None, opts, on_steps);
+        }
         let mut parts = Vec::new();
         for ex in self.objectives(model, opts)? {
             let scores = self.scores(model, opts, &ex, self.attentions.as_ref(), on_steps)?;

@@ -30,14 +30,33 @@ pub struct Answer {
     pub window: Option<usize>,
 }
 
-/// One window of a long context, as read: `[start, end)` in characters of
-/// the context, its tokens (the question's included) and its best answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One window of a long text, as read: `[start, end)` in characters of the
+/// text (of a question's context), its tokens (special ones and the
+/// question's included), and what the model said of it: a question's best
+/// answer, or a classifier's prediction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Window {
     pub start: usize,
     pub end: usize,
     pub tokens: usize,
     pub answer: Option<Answer>,
+    /// A classified text: `[first, last + 1)` of the explanation's tokens
+    /// (the whole text's) that the window holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_range: Option<[usize; 2]>,
+    /// A classified text: the window's prediction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probabilities: Option<Vec<f32>>,
+    /// A classified text: F(x) of the window, for the class explained, and
+    /// Integrated Gradients' Σ attributions − (F(x) − F(x′)) there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<f32>,
 }
 
 /// The context's tokens: where an answer may start and end.

@@ -2,12 +2,16 @@
 //! transformers (tests/fixtures/gen_windows.py): the windows its fast
 //! tokenizer cuts (only the context, overlapping by the stride), the span
 //! rule in each window on transformers' logits, and the best span of all;
-//! the session and its explanation are of the best window.
+//! the session and its explanation are of the best window. A classified
+//! text read in windows (`windows: true`) against transformers and Captum:
+//! each window's prediction, the mean of them, and each token's
+//! attribution the mean over the windows that hold it.
 
 mod common;
 
 use bertlens_core::explain::{explain, ExplainOptions, Method};
 use bertlens_core::session::Session;
+use bertlens_core::Error;
 use common::*;
 use serde_json::Value;
 
@@ -132,4 +136,150 @@ fn a_context_that_fits_is_one_window() {
     assert!(err.to_string().contains("max_length"), "{err}");
     // Other tasks read no windows: the option is theirs to ignore.
     explain(&load("bert"), "a film", None, &bad).unwrap();
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_classified_text_read_in_windows_is_transformers_and_captum() {
+    let golden = golden_file("windows.json");
+    for case in golden["classified"].as_array().unwrap() {
+        let name = case["model"].as_str().unwrap();
+        let model = load(name);
+        let text = case["text"].as_str().unwrap();
+        let method = case["method"].as_str().unwrap();
+        let opts = ExplainOptions {
+            max_length: case["max_length"].as_u64().unwrap() as usize,
+            doc_stride: case["doc_stride"].as_u64().unwrap() as usize,
+            method: Some(Method::parse(method).unwrap()),
+            windows: true,
+            words: true,
+            ..Default::default()
+        };
+        let what = format!("{name} {method} windows of {}", opts.max_length);
+        let e = explain(&model, text, None, &opts).unwrap();
+        // The whole text's tokens, uncut.
+        assert_ids(
+            case,
+            &model.tokenize_text_windows(text, 512, 0).unwrap().whole,
+            &what,
+        );
+        let ids: Vec<u64> = e.input_ids.iter().map(|&i| i as u64).collect();
+        let want_ids: Vec<u64> = case["input_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(ids, want_ids, "{what}: the whole text's tokens");
+        assert!(!e.truncated);
+        let want = case["windows"].as_array().unwrap();
+        let windows = e.windows.as_ref().expect("read in windows");
+        assert_eq!(windows.len(), want.len(), "{what}: windows");
+        for (k, (g, w)) in windows.iter().zip(want).enumerate() {
+            let wk = format!("{what} #{k}");
+            assert_eq!(g.start as u64, w["start"].as_u64().unwrap(), "{wk}: start");
+            assert_eq!(g.end as u64, w["end"].as_u64().unwrap(), "{wk}: end");
+            assert_eq!(g.tokens, w["input_ids"].as_array().unwrap().len(), "{wk}");
+            let range = g.token_range.unwrap().map(|v| v as u64);
+            let want_range = floats(&w["token_range"])
+                .iter()
+                .map(|&v| v as u64)
+                .collect::<Vec<_>>();
+            assert_eq!(range.to_vec(), want_range, "{wk}: its tokens");
+            assert_eq!(
+                g.predicted.unwrap() as u64,
+                w["predicted"].as_u64().unwrap(),
+                "{wk}"
+            );
+            assert_close_abs(
+                &wk,
+                g.probabilities.as_ref().unwrap(),
+                &floats(&w["probabilities"]),
+                1e-4,
+            );
+            assert_close_abs(
+                &wk,
+                &[g.score.unwrap()],
+                &[w["score"].as_f64().unwrap()],
+                1e-4,
+            );
+            match w["delta"].as_f64() {
+                Some(d) => assert_close_abs(&wk, &[g.delta.unwrap()], &[d], 1e-4),
+                None => assert!(g.delta.is_none(), "{wk}: delta"),
+            }
+        }
+        assert_eq!(
+            e.predicted.unwrap() as u64,
+            case["predicted"].as_u64().unwrap(),
+            "{what}"
+        );
+        assert_eq!(
+            e.target, e.predicted,
+            "{what}: the text's class is explained"
+        );
+        assert_close_abs(
+            &what,
+            &e.probabilities,
+            &floats(&case["probabilities"]),
+            1e-4,
+        );
+        assert_close_abs(&what, &e.logits, &floats(&case["logits"]), 1e-4);
+        assert_close_abs(
+            &what,
+            &[e.score.unwrap()],
+            &[case["score"].as_f64().unwrap()],
+            1e-4,
+        );
+        assert_close_rel(&what, &e.attributions, &floats(&case["attributions"]), 1e-4);
+        assert!(e.delta.is_none(), "{what}: completeness holds per window");
+        // Words are merged from the whole text's tokens.
+        let words = e.words.as_ref().unwrap();
+        let sum: f32 = words.iter().map(|w| w.attribution).sum();
+        let own: f32 = (0..e.tokens.len())
+            .filter(|&i| e.sequence_ids[i].is_some())
+            .map(|i| e.attributions[i])
+            .sum();
+        assert!(
+            (sum - own).abs() < 1e-4 * own.abs().max(1.0),
+            "{what}: words"
+        );
+        assert_eq!(words.last().unwrap().offsets[1], text.chars().count());
+    }
+}
+
+#[test]
+fn windows_fit_or_say_why_not() {
+    let model = load("bert");
+    let opts = ExplainOptions {
+        method: Some(Method::Saliency),
+        windows: true,
+        ..Default::default()
+    };
+    // A text that fits one window is explained as it is.
+    let short = explain(&model, "a fine film", None, &opts).unwrap();
+    let plain = explain(
+        &model,
+        "a fine film",
+        None,
+        &ExplainOptions {
+            windows: false,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
+    assert!(short.windows.is_none());
+    assert_eq!(short.attributions, plain.attributions);
+    // A pair, or a task that cuts its text, is refused.
+    let e = explain(&model, "a fine film", Some("a dull plot"), &opts).unwrap_err();
+    assert!(matches!(e, Error::InvalidOption { .. }), "{e}");
+    assert!(e.to_string().contains("one text"), "{e}");
+    let e = explain(&load("bert-ner"), "Anna lives in Paris", None, &opts).unwrap_err();
+    assert!(e.to_string().contains("sequence classifier"), "{e}");
 }

@@ -10,6 +10,7 @@ pub mod lens;
 mod objectives;
 mod options;
 mod vocabulary;
+pub mod windows;
 
 use serde::{Deserialize, Serialize};
 
@@ -214,7 +215,8 @@ pub fn explain(
 }
 
 /// [`explain`], telling `on_steps` as Integrated Gradients' steps finish.
-/// A question's long context is read in windows ([`Session::prepare`]).
+/// A question's long context is read in windows ([`Session::prepare`]), and
+/// so is a classified text with `opts.windows` ([`windows::explain_windows`]).
 pub fn explain_text_observed(
     model: &Model,
     text: &str,
@@ -222,6 +224,9 @@ pub fn explain_text_observed(
     opts: &ExplainOptions,
     on_steps: OnSteps,
 ) -> Result<Explanation> {
+    if opts.windows && model.task() != Task::QuestionAnswering {
+        return windows::explain_windows(model, text, pair, opts, on_steps);
+    }
     let record = opts.method_for(model.task()).reads_attention();
     Session::prepare(model, text, pair, opts, record)?.explain(model, opts, on_steps)
 }

@@ -220,6 +220,11 @@ pub struct ExplainOptions {
     /// …each overlapping the one before by this many tokens (at most half
     /// a window). transformers' pipeline's `max_seq_len` and `doc_stride`.
     pub doc_stride: usize,
+    /// Sequence classification: a text longer than the model reads is read
+    /// in windows of `max_length` tokens overlapping by `doc_stride` (not
+    /// cut): a prediction per window, their mean for the text, and each
+    /// token's attribution the mean over the windows that hold it.
+    pub windows: bool,
     /// Also merge wordpiece scores into words; for occlusion and Shapley
     /// values, each word is one feature.
     pub words: bool,
@@ -267,6 +272,7 @@ impl Default for ExplainOptions {
             top_k: 5,
             max_length: DEFAULT_MAX_LENGTH,
             doc_stride: DEFAULT_DOC_STRIDE,
+            windows: false,
             words: false,
             window: 1,
             stride: 1,
@@ -311,10 +317,17 @@ impl ExplainOptions {
         if self.window == 0 {
             return refuse("window", "occlusion's window must be at least 1 feature");
         }
-        if task == Task::QuestionAnswering && self.max_length < 8 {
+        if self.windows && !matches!(task, Task::SequenceClassification | Task::QuestionAnswering) {
+            return refuse(
+                "windows",
+                "a long text is read in windows by a sequence classifier (and a question's context \
+                 always); this model's task cuts it",
+            );
+        }
+        if (task == Task::QuestionAnswering || self.windows) && self.max_length < 8 {
             return refuse(
                 "max_length",
-                "a window of a question's context needs at least 8 tokens",
+                "a window (of a long text, or of a question's context) needs at least 8 tokens",
             );
         }
         if self.stride == 0 {

@@ -433,6 +433,57 @@ impl TextTokenizer {
             .collect()
     }
 
+    /// One text of any length in windows of `max_length` tokens (at most the
+    /// model's, special tokens included) overlapping by `stride` tokens (at
+    /// most half the window), as transformers' fast tokenizers cut it with
+    /// `return_overflowing_tokens` and `stride`; with the whole text's
+    /// tokens (longer than the model reads: to stitch the windows' scores)
+    /// and, per window, the index in them of its first token of the text.
+    pub fn encode_text_windows(
+        &self,
+        text: &str,
+        max_length: usize,
+        stride: usize,
+    ) -> Result<TextWindows> {
+        if text.trim().is_empty() {
+            return Err(Error::EmptyText);
+        }
+        let post = self.post.as_ref();
+        let added = post.map_or(0, |p| p.added_tokens(false));
+        let max = max_length.min(self.max_tokens).max(added + 2);
+        let room = max - added;
+        let stride = stride.min(max / 2).min(room - 1);
+        let strategy = TruncationStrategy::LongestFirst;
+        let tokenize = |e| encode::tokenized(e, &self.inner);
+        let whole = encode::encode(&self.inner, post, usize::MAX / 2, strategy, (text, None), 0)
+            .map_err(|e| Error::Tokenize(e.to_string()))?;
+        let whole = tokenize(whole)?;
+        let mut enc = encode::encode(&self.inner, post, max, strategy, (text, None), stride)
+            .map_err(|e| Error::Tokenize(e.to_string()))?;
+        let overflowing = enc.take_overflowing();
+        let mut windows = Vec::new();
+        let mut from = 0;
+        for w in std::iter::once(enc).chain(overflowing) {
+            let mut t = tokenize(w)?;
+            t.truncated = false;
+            // Where its text's tokens are in the whole text's: the first
+            // place at or after the last window's where they all match.
+            let own: Vec<usize> = (0..t.len()).filter(|&i| t.sequence[i].is_some()).collect();
+            let matches = |p: usize| {
+                own.iter().enumerate().all(|(j, &i)| {
+                    whole.ids.get(p + j) == Some(&t.ids[i])
+                        && whole.offsets.get(p + j) == Some(&t.offsets[i])
+                })
+            };
+            let at = (from..whole.len()).find(|&p| matches(p)).ok_or_else(|| {
+                Error::Tokenize("a window's tokens are not the whole text's".into())
+            })?;
+            from = at + 1;
+            windows.push((t, at));
+        }
+        Ok(TextWindows { whole, windows })
+    }
+
     /// Question answering: tokenizes `first` (the question) and `second`
     /// (the context), cutting only the context when the input is too long;
     /// an error if the question alone leaves no room for the context.
@@ -457,4 +508,13 @@ impl TextTokenizer {
             Err(e) => Err(Error::Tokenize(e.to_string())),
         }
     }
+}
+
+/// A text read in windows ([`TextTokenizer::encode_text_windows`]).
+#[derive(Debug, Clone)]
+pub struct TextWindows {
+    /// The whole text's tokens, as if the model read them all.
+    pub whole: Tokenized,
+    /// Each window, and the index in `whole` of its first token of the text.
+    pub windows: Vec<(Tokenized, usize)>,
 }
