@@ -11,7 +11,7 @@ import path from 'node:path';
 import { launch, open, shot, startServer } from './harness.mjs';
 import { FIXTURES, askQuestion, assertClose, cli, explainText, loadUrl, neuronRows, serveFixtures, settle, shown, shownScores } from './common.mjs';
 
-const NAMES = ['bert-qa', 'bert-ner', 'bert-mlm', 'roberta-encoder'];
+const NAMES = ['bert-qa', 'bert-ner', 'bert-mlm', 'roberta-encoder', 'bert'];
 const dir = (name) => path.join(FIXTURES, name);
 
 /** The page's attributions and delta equal the CLI's (`want`: an Explanation or its start/end). */
@@ -259,5 +259,37 @@ describe('a model of each task', () => {
       log.errors.filter((e) => !/404/.test(e)),
       [],
     );
+  });
+
+  it('sequence classification: a text longer than the model, read all in windows (as the CLI reads it) or cut', async () => {
+    await loadUrl(page, served.url('bert'));
+    const review = 'the movie was great and fun but the plot was thin and the acting was poor, though the music was lovely and the ending made me smile in the end';
+    const text = `${review}. ${review}`;
+    await explainText(page, text);
+    await settle(page, (s) => s.explanation && !s.preview && !s.busy, null);
+    assert.ok(await page.isVisible('#truncated'), 'the page says the text was cut');
+    await page.click('#read-windows');
+    await settle(page, (s) => s.explanation?.windows && !s.preview && !s.busy, null);
+    const want = cli('--model', dir('bert'), '--windows', text);
+    assert.ok(want.windows.length > 1, 'the fixture reads 64 positions: the text takes windows');
+    const e = await page.evaluate(() => globalThis.bertlens.state.explanation);
+    assert.deepEqual(e.input_ids, want.input_ids, "the whole text's tokens");
+    assert.deepEqual(e.windows.map((w) => [w.start, w.end, w.tokens, w.token_range, w.predicted]), want.windows.map((w) => [w.start, w.end, w.tokens, w.token_range, w.predicted]));
+    assertClose('probabilities', e.probabilities, want.probabilities, 1e-4);
+    assertSame('windows', e, want);
+    assert.equal(await page.isVisible('#truncated'), false, 'nothing was cut');
+    assert.equal(await page.$$eval('#class-windows li', (l) => l.length), want.windows.length);
+    assert.equal(await page.textContent('#predicted-label strong'), want.predicted_label);
+    // Every token of the text is drawn, the last words included.
+    assertClose('drawn', await shownScores(page), want.attributions, 1e-4);
+    await page.$eval('#prediction', (el) => el.scrollIntoView());
+    await shot(page, 'task-classified-windows', { fullPage: false });
+    await page.selectOption('#theme-select', 'dark');
+    await shot(page, 'task-classified-windows-dark', { fullPage: false });
+    await page.selectOption('#theme-select', 'light');
+    // Back to cutting it.
+    await page.click('#cut-windows');
+    await settle(page, (s) => s.explanation && !s.explanation.windows && !s.preview && !s.busy, null);
+    assert.ok(await page.isVisible('#truncated'));
   });
 });

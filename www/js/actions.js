@@ -277,11 +277,13 @@ export async function attribute(signal = startJob(), preview = null) {
     return;
   }
   const req = { ...state.input, options: opts };
-  const ig = opts.method === 'ig';
+  // A long text read in windows: the core explains each window (in one worker) and stitches them.
+  const windowed = Boolean(opts.windows) && state.analysis.explanation.truncated && !state.input.pair;
+  const ig = opts.method === 'ig' && !windowed;
   const auto = opts.n_steps === 'auto';
   const method = methodInfo(opts.method);
-  const perturbation = method?.kind === 'perturbation';
-  state.busy = { label: ig || perturbation ? method.label : 'attributing', done: 0, total: ig && !auto ? opts.n_steps : 0 };
+  const perturbation = method?.kind === 'perturbation' && !windowed;
+  state.busy = { label: windowed ? `${method?.label ?? opts.method}, window by window` : ig || perturbation ? method.label : 'attributing', done: 0, total: ig && !auto ? opts.n_steps : 0 };
   update();
   try {
     if (ig) {
@@ -344,6 +346,11 @@ function finishWithError(e, signal) {
 }
 
 // ---- what to explain within the input -------------------------------------------------------
+
+/** Reads a text longer than the model in windows (`on`), or cuts it to the model's length. */
+export function readInWindows(on) {
+  return setOption('windows', on);
+}
 
 /** An option of the form changed: explain again with it. */
 export function setOption(key, value) {

@@ -302,21 +302,27 @@ function renderPredictionPanel(a, labels) {
       break;
     default: {
       const target = state.options.target === '' ? null : Number(state.options.target);
+      // A long text read in windows: the prediction is the windows' mean, and each is listed.
+      const read = e?.windows ? { ...e0, probabilities: e.probabilities, predicted: e.predicted, truncated: false, windows: e.windows } : e0;
       renderPrediction(
         el,
-        { ...e0, target, maxTokens: info.max_tokens, output: info.output },
+        { ...read, target, maxTokens: info.max_tokens, output: info.output },
         {
           showAll: state.view.showAll,
-          onTarget: (i) => act.explainClass(i, e0.predicted),
+          onTarget: (i) => act.explainClass(i, read.predicted),
           onShowAll: (v) => ((state.view.showAll = v), render()),
+          // One text is read in windows; a pair is cut as the tokenizer cuts it.
+          onWindows: info.task === 'sequence-classification' && !state.input.pair ? act.readInWindows : null,
         },
       );
     }
   }
 }
 
-function renderAttributionPanel(labels) {
+function renderAttributionPanel(analysed) {
   const e = state.explanation;
+  // A text read in windows is explained whole: its tokens are not the cut analysis's.
+  const labels = e?.windows && !state.preview ? tokenLabels(e, [state.input.text, state.input.pair ?? '']) : analysed;
   const qa = state.model.info.task === 'question-answering';
   $('part-toggle').hidden = !qa;
   $('part-start').setAttribute('aria-pressed', String(state.focus.part === 'start'));

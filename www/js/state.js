@@ -45,6 +45,7 @@ export const state = {
     nt_base: 'saliency', // smoothgrad, vargrad: the method run on each noisy copy
     nt_samples: 5, // smoothgrad, vargrad: noisy copies
     stdevs: 1, // smoothgrad, vargrad: σ of the noise
+    windows: false, // sequence classification: a text longer than the model read in windows, not cut
   },
   /** @type {import('./types.js').Vocabulary | null} the engine's methods and defaults (its `vocabulary()`) */
   vocabulary: null,
@@ -270,6 +271,7 @@ export function coreOptions(s = state) {
     case 'sequence-classification':
       opts.target = classIndex;
       if (contrast !== null) opts.contrast = contrast;
+      if (o.windows) opts.windows = true;
       break;
     case 'token-classification':
       opts.target = classIndex;

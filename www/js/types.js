@@ -157,12 +157,19 @@ export {};
  */
 
 /**
- * One window of a question's long context, as read.
+ * One window of a long text (a question's context, or a classified text
+ * read with `windows`), as read.
  * @typedef {object} Window
- * @property {number} start  the characters of the context it covers, `[start, end)`
+ * @property {number} start  the characters of the text (context) it covers, `[start, end)`
  * @property {number} end
  * @property {number} tokens its tokens, the question's and the special ones included
- * @property {Answer|null} answer  its best span
+ * @property {Answer|null} answer  a question's: its best span
+ * @property {[number, number]} [token_range]  a classified text's: the explanation's tokens it holds
+ * @property {number} [predicted]        a classified text's: the window's prediction,
+ * @property {string} [predicted_label]
+ * @property {number[]} [probabilities]
+ * @property {number} [score]            F(x) of the class explained, in this window
+ * @property {number} [delta]            Integrated Gradients' completeness error, in this window
  */
 
 /** @typedef {{label: string, score: number}} TokenLabel  a token's predicted label */
@@ -229,7 +236,9 @@ export {};
  * @property {Answer} [answer]             question answering: the best answer,
  * @property {Answer[]} [answers]          the `top_k` best,
  * @property {Window[]} [windows]          a context longer than a window: each window; the
- *           answers, tokens and attributions are the best window's
+ *           answers, tokens and attributions are the best window's. A classified text read
+ *           with `windows`: each window; the tokens are the whole text's, the probabilities
+ *           the windows' mean, each token's attribution the mean over the windows that hold it
  * @property {Attribution} [start]         and the attributions of its start and end logits
  * @property {Attribution} [end]
  * @property {TokenLabel[]} [token_labels] token classification: every token's label,

@@ -30,6 +30,8 @@ canvas { display: block; }
 .qa-windows ol { margin: 4px 0 10px; padding-left: 26px; font-size: 13px; color: var(--muted); }
 .qa-windows li.target { color: var(--ink); font-weight: 600; }
 .qa-windows q { color: var(--ink); }
+.windows .window-list { margin: 4px 0 10px; padding-left: 26px; font-size: 13px; color: var(--muted); }
+.windows .window-list strong { color: var(--ink); font-weight: 600; }
 /* counterfactuals (views/counterfactual.js): the word struck out, its replacement inserted */
 .cf-list { padding-left: 22px; margin: 6px 0; }
 .cf { margin: 6px 0 10px; }

@@ -13,6 +13,7 @@ const TOP = 8;
  * @param {{showAll: boolean, onTarget: ((i: number) => void) | null, onShowAll: (v: boolean) => void}} view  onTarget null: rows only show
  */
 export function renderPrediction(el, data, view) {
+  const onWindows = view.onWindows ?? null;
   const order = data.probabilities.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]);
   const target = data.target ?? data.predicted;
   const shown = view.showAll ? order : order.slice(0, TOP);
@@ -64,15 +65,56 @@ export function renderPrediction(el, data, view) {
         h('strong', null, data.labels[data.predicted]),
         ` (${pct(data.probabilities[data.predicted])}${data.output === 'sigmoid' ? ', sigmoid' : ''})`,
       ),
-    truncation(data),
+    truncation(data, onWindows),
+    data.windows ? windowList(data, onWindows) : null,
     h('ol', { class: 'classes', ...(view.onTarget && { role: 'listbox', 'aria-label': 'classes: choose one to explain it' }) }, rows),
     more,
   );
 }
 
-/** The note that the input was cut to the model's length, or null. */
-export function truncation(data) {
+/**
+ * The note that the input was cut to the model's length, or null; with
+ * `onWindows`, a button to read all of it in windows instead.
+ */
+export function truncation(data, onWindows = null) {
   return data.truncated
-    ? h('p', { class: 'warning', id: 'truncated' }, `The text is longer than the model takes: only its first ${data.maxTokens} tokens were read.`)
+    ? h(
+        'p',
+        { class: 'warning', id: 'truncated' },
+        `The text is longer than the model takes: only its first ${data.maxTokens} tokens were read.`,
+        onWindows ? ' ' : null,
+        onWindows ? h('button', { type: 'button', class: 'link', id: 'read-windows', onclick: () => onWindows(true) }, 'Read all of it, in windows') : null,
+      )
     : null;
+}
+
+/**
+ * A text read in windows: each window's characters and prediction (the
+ * prediction above is their mean), and a way back to cutting the text.
+ */
+function windowList(data, onWindows) {
+  const w = data.windows;
+  return h(
+    'div',
+    { class: 'windows', id: 'class-windows' },
+    h(
+      'p',
+      { class: 'muted' },
+      `Read in ${w.length} windows of up to ${Math.max(...w.map((x) => x.tokens))} tokens, overlapping: the prediction is their mean, and each token's attribution the mean over the windows that hold it. The attention views read the first window. `,
+      onWindows ? h('button', { type: 'button', class: 'link', id: 'cut-windows', onclick: () => onWindows(false) }, 'Cut the text instead') : null,
+    ),
+    h(
+      'ol',
+      { class: 'window-list' },
+      w.map((x, k) =>
+        h(
+          'li',
+          { dataset: { window: k, start: x.start, end: x.end } },
+          `characters ${x.start}–${x.end}: `,
+          h('strong', null, data.labels[x.predicted]),
+          ` ${pct(x.probabilities[x.predicted])}`,
+        ),
+      ),
+    ),
+  );
 }
