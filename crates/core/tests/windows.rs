@@ -283,3 +283,43 @@ fn windows_fit_or_say_why_not() {
     let e = explain(&load("bert-ner"), "Anna lives in Paris", None, &opts).unwrap_err();
     assert!(e.to_string().contains("sequence classifier"), "{e}");
 }
+
+#[test]
+fn any_method_is_stitched_by_the_same_rule() {
+    // Rollout reads each window's attention (recorded one window at a time).
+    let model = load("bert");
+    let text = "the movie was great and fun but the plot was thin and the acting was poor, though \
+                the music was lovely and the ending made me smile in the end";
+    let opts = ExplainOptions {
+        method: Some(Method::Rollout),
+        windows: true,
+        max_length: 24,
+        doc_stride: 6,
+        ..Default::default()
+    };
+    let e = explain(&model, text, None, &opts).unwrap();
+    let read = model.tokenize_text_windows(text, 24, 6).unwrap();
+    assert_eq!(e.windows.as_ref().unwrap().len(), read.windows.len());
+    assert!(read.windows.len() > 2);
+    let one = ExplainOptions {
+        windows: false,
+        ..opts.clone()
+    };
+    let (mut sums, mut counts) = (vec![0f64; read.whole.len()], vec![0u32; read.whole.len()]);
+    for (w, at) in &read.windows {
+        let each = bertlens_core::explain::explain_tokens(&model, w, [text, ""], &one).unwrap();
+        let own = (0..w.len()).filter(|&i| w.sequence[i].is_some());
+        for (j, i) in own.enumerate() {
+            sums[at + j] += each.attributions[i] as f64;
+            counts[at + j] += 1;
+        }
+    }
+    for (k, (s, c)) in sums.iter().zip(&counts).enumerate() {
+        if e.sequence_ids[k].is_some() {
+            assert!(*c >= 1, "token {k} is in a window");
+            let want = s / *c as f64;
+            assert!((e.attributions[k] as f64 - want).abs() < 1e-6, "token {k}");
+        }
+    }
+    assert!(e.score.is_none() && e.delta.is_none());
+}

@@ -51,17 +51,21 @@ pub fn explain_windows(
     let record = opts.method_for(task).reads_attention();
     let texts = [text, ""];
     let read = model.tokenize_text_windows(text, opts.max_length, opts.doc_stride)?;
-    let sessions = read
-        .windows
-        .iter()
-        .map(|(w, _)| Session::from_tokens(model, w.clone(), texts, opts.top_k, record))
-        .collect::<Result<Vec<_>>>()?;
-    if sessions.len() == 1 {
-        return sessions[0].explain(model, opts, on_steps);
+    let session =
+        |w: &Tokenized, record| Session::from_tokens(model, w.clone(), texts, opts.top_k, record);
+    if read.windows.len() == 1 {
+        return session(&read.windows[0].0, record)?.explain(model, opts, on_steps);
     }
-    // The text's prediction: the mean of the windows'.
-    let predictions: Vec<Explanation> =
-        sessions.iter().map(|s| s.prediction(model, opts)).collect();
+    // The text's prediction: the mean of the windows'. A method that reads
+    // the attention records it one window at a time (151 MB a window of
+    // 512 tokens, for a base model).
+    let mut sessions = Vec::with_capacity(read.windows.len());
+    let mut predictions = Vec::with_capacity(read.windows.len());
+    for (w, _) in &read.windows {
+        let s = session(w, false)?;
+        predictions.push(s.prediction(model, opts));
+        sessions.push(s);
+    }
     let n = predictions.len() as f64;
     let mean = |get: fn(&Explanation) -> &Vec<f32>| -> Vec<f32> {
         let k = get(&predictions[0]).len();
@@ -77,10 +81,16 @@ pub fn explain_windows(
         target: Some(opts.target.clone().unwrap_or(Target::Index(predicted))),
         ..opts.clone()
     };
-    let explained = sessions
-        .iter()
-        .map(|s| s.explain(model, &each, on_steps))
-        .collect::<Result<Vec<_>>>()?;
+    let mut explained = Vec::with_capacity(sessions.len());
+    for (s, (w, _)) in sessions.into_iter().zip(&read.windows) {
+        let s = if record {
+            drop(s);
+            session(w, true)?
+        } else {
+            s
+        };
+        explained.push(s.explain(model, &each, on_steps)?);
+    }
     let whole = &read.whole;
     let (sums, counts) = stitch(whole, &read.windows, &explained);
     let attributions: Vec<f32> = sums
