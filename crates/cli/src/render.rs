@@ -344,6 +344,29 @@ fn prediction(out: &mut String, e: &Explanation, top: usize) {
                     100.0 * labels[t].score
                 );
             }
+            // A long text, read in windows: which ones hold the token explained.
+            if let (Some(windows), Some(t)) = (&e.windows, e.token) {
+                let holding: Vec<String> = windows
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, w)| w.probabilities.is_some())
+                    .map(|(k, w)| {
+                        let p = w.predicted.map_or(String::new(), |i| {
+                            let pr = w.probabilities.as_ref().map_or(0.0, |p| p[i]);
+                            format!(" ({} {:.1}%)", e.labels[i], 100.0 * pr)
+                        });
+                        format!("{}{p}", k + 1)
+                    })
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "read in {} windows of up to {} tokens (each token's labels are the mean over \
+                     the windows that hold it); token {t} is in window {}",
+                    windows.len(),
+                    windows.iter().map(|w| w.tokens).max().unwrap_or(0),
+                    holding.join(", window ")
+                );
+            }
         }
         Task::QuestionAnswering => match &e.answer {
             Some(a) => {

@@ -548,3 +548,48 @@ fn a_long_text_is_classified_in_windows() {
     let (code, _, err) = run(&[&args[..], &["--pair", "a second text"]].concat());
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn a_long_text_is_tagged_in_windows() {
+    let g: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("windows.json")).unwrap()).unwrap();
+    let case = g["tagged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["token"] == 20)
+        .unwrap();
+    let model = fixture(case["model"].as_str().unwrap());
+    let args = [
+        "explain",
+        "--model",
+        &model,
+        "--windows",
+        "--max-length",
+        "24",
+        "--doc-stride",
+        "6",
+        "--token",
+        "20",
+        case["text"].as_str().unwrap(),
+    ];
+    let (code, out, err) = run(&[&args[..], &["--json"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let e: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(e["input_ids"], case["input_ids"]);
+    assert_eq!(e["token"], 20);
+    assert_eq!(e["target"], case["target"]);
+    let held = e["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w.get("probabilities").is_some())
+        .count();
+    assert_eq!(
+        held, 2,
+        "token 20 is in the overlap of the first two windows"
+    );
+    let (code, out, err) = run(&[&args[..], &["--color", "never"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("token 20 is in window 1 ("), "{out}");
+}

@@ -327,7 +327,10 @@ impl Session {
         if opts.windows
             && self.input.truncated
             && !pair
-            && model.task() == Task::SequenceClassification
+            && matches!(
+                model.task(),
+                Task::SequenceClassification | Task::TokenClassification
+            )
         {
             let text = &self.texts[0];
             return crate::explain::windows::explain_windows(model, text, None, opts, on_steps);

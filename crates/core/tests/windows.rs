@@ -280,8 +280,11 @@ fn windows_fit_or_say_why_not() {
     let e = explain(&model, "a fine film", Some("a dull plot"), &opts).unwrap_err();
     assert!(matches!(e, Error::InvalidOption { .. }), "{e}");
     assert!(e.to_string().contains("one text"), "{e}");
-    let e = explain(&load("bert-ner"), "Anna lives in Paris", None, &opts).unwrap_err();
-    assert!(e.to_string().contains("sequence classifier"), "{e}");
+    let e = explain(&load("bert-mlm"), "a [MASK] day", None, &opts).unwrap_err();
+    assert!(
+        e.to_string().contains("sequence or token classifier"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -322,4 +325,106 @@ fn any_method_is_stitched_by_the_same_rule() {
         }
     }
     assert!(e.score.is_none() && e.delta.is_none());
+}
+
+#[test]
+fn a_token_classifiers_text_read_in_windows_is_transformers_and_captum() {
+    let golden = golden_file("windows.json");
+    for case in golden["tagged"].as_array().unwrap() {
+        let model = load(case["model"].as_str().unwrap());
+        let text = case["text"].as_str().unwrap();
+        let token = case["token"].as_u64().unwrap() as usize;
+        let opts = ExplainOptions {
+            max_length: case["max_length"].as_u64().unwrap() as usize,
+            doc_stride: case["doc_stride"].as_u64().unwrap() as usize,
+            token: Some(token),
+            windows: true,
+            ..Default::default()
+        };
+        let what = format!("token {token}");
+        let e = explain(&model, text, None, &opts).unwrap();
+        let ids: Vec<u64> = e.input_ids.iter().map(|&i| i as u64).collect();
+        let want_ids: Vec<u64> = floats(&case["input_ids"])
+            .iter()
+            .map(|&v| v as u64)
+            .collect();
+        assert_eq!(ids, want_ids, "{what}: the whole text's tokens");
+        assert_eq!(e.token, Some(token));
+        assert_eq!(
+            e.target.unwrap() as u64,
+            case["target"].as_u64().unwrap(),
+            "{what}"
+        );
+        assert_close_abs(
+            &what,
+            &e.probabilities,
+            &floats(&case["probabilities"]),
+            1e-4,
+        );
+        assert_close_abs(&what, &e.logits, &floats(&case["logits"]), 1e-4);
+        let labels = e.token_labels.as_ref().unwrap();
+        let want_labels = case["token_labels"].as_array().unwrap();
+        assert_eq!(labels.len(), want_labels.len());
+        for (g, w) in labels.iter().zip(want_labels) {
+            assert_eq!(
+                g.label,
+                w["label"].as_str().unwrap(),
+                "{what}: a token's label"
+            );
+            assert!((g.score as f64 - w["score"].as_f64().unwrap()).abs() < 1e-4);
+        }
+        assert!(e.entities.is_some());
+        assert_close_rel(&what, &e.attributions, &floats(&case["attributions"]), 1e-4);
+        let windows = e.windows.as_ref().unwrap();
+        let want = case["windows"].as_array().unwrap();
+        assert_eq!(windows.len(), want.len());
+        let mut holding = 0;
+        for (k, (g, w)) in windows.iter().zip(want).enumerate() {
+            let wk = format!("{what} #{k}");
+            let range = floats(&w["token_range"])
+                .iter()
+                .map(|&v| v as usize)
+                .collect::<Vec<_>>();
+            assert_eq!(g.token_range.unwrap().to_vec(), range, "{wk}");
+            match w.get("probabilities") {
+                Some(p) => {
+                    holding += 1;
+                    assert_close_abs(&wk, g.probabilities.as_ref().unwrap(), &floats(p), 1e-4);
+                    assert_close_abs(
+                        &wk,
+                        &[g.score.unwrap()],
+                        &[w["score"].as_f64().unwrap()],
+                        1e-4,
+                    );
+                    assert_close_abs(
+                        &wk,
+                        &[g.delta.unwrap()],
+                        &[w["delta"].as_f64().unwrap()],
+                        1e-4,
+                    );
+                }
+                None => assert!(g.probabilities.is_none() && g.score.is_none(), "{wk}"),
+            }
+        }
+        assert!(holding >= 1);
+    }
+    // The default token: the first of the highest-scoring entity, over the whole text.
+    let model = load("bert-ner");
+    let case = &golden["tagged"][0];
+    let opts = ExplainOptions {
+        max_length: 24,
+        doc_stride: 6,
+        windows: true,
+        method: Some(Method::Saliency),
+        ..Default::default()
+    };
+    let e = explain(&model, case["text"].as_str().unwrap(), None, &opts).unwrap();
+    let best = e
+        .entities
+        .as_ref()
+        .unwrap()
+        .iter()
+        .max_by(|a, b| a.score.total_cmp(&b.score))
+        .unwrap();
+    assert_eq!(e.token, Some(best.tokens[0]));
 }

@@ -220,10 +220,11 @@ pub struct ExplainOptions {
     /// …each overlapping the one before by this many tokens (at most half
     /// a window). transformers' pipeline's `max_seq_len` and `doc_stride`.
     pub doc_stride: usize,
-    /// Sequence classification: a text longer than the model reads is read
-    /// in windows of `max_length` tokens overlapping by `doc_stride` (not
-    /// cut): a prediction per window, their mean for the text, and each
-    /// token's attribution the mean over the windows that hold it.
+    /// Sequence and token classification: a text longer than the model
+    /// reads is read in windows of `max_length` tokens overlapping by
+    /// `doc_stride` (not cut): a prediction per window, their mean for the
+    /// text (per token), and each token's attribution the mean over the
+    /// windows that hold it (explain/windows.rs).
     pub windows: bool,
     /// Also merge wordpiece scores into words; for occlusion and Shapley
     /// values, each word is one feature.
@@ -317,11 +318,16 @@ impl ExplainOptions {
         if self.window == 0 {
             return refuse("window", "occlusion's window must be at least 1 feature");
         }
-        if self.windows && !matches!(task, Task::SequenceClassification | Task::QuestionAnswering) {
+        if self.windows
+            && !matches!(
+                task,
+                Task::SequenceClassification | Task::TokenClassification | Task::QuestionAnswering
+            )
+        {
             return refuse(
                 "windows",
-                "a long text is read in windows by a sequence classifier (and a question's context \
-                 always); this model's task cuts it",
+                "a long text is read in windows by a sequence or token classifier (and a \
+                 question's context always); this model's task cuts it",
             );
         }
         if (task == Task::QuestionAnswering || self.windows) && self.max_length < 8 {

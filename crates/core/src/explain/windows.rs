@@ -15,14 +15,25 @@
 //!   whole text's, as if the model read them all;
 //! - **score**: the mean of the windows' F(x); Integrated Gradients'
 //!   completeness holds per window (`windows[k].delta`), not for the mean.
+//!
+//! A token classifier's text, by the same rule per token: each token's
+//! label probabilities are the mean over the windows that hold it (its
+//! logits too), the entities are grouped from them over the whole text;
+//! the token explained (`token`, an index into the whole text's tokens;
+//! by default the first of the highest-scoring entity) is explained in
+//! each window that holds it, and those windows' attributions are
+//! stitched.
 
-use super::{merge_words, ExplainOptions, Explanation, Target};
+use super::objectives::default_token;
+use super::{merge_words, Analysis, ExplainOptions, Explanation, Target};
 use crate::attribution::{ig::OnSteps, l2_normalized};
+use crate::engine::head::softmax;
+use crate::engine::Rows;
 use crate::error::{Error, Result};
 use crate::model::{argmax, Model};
 use crate::session::Session;
-use crate::task::Window;
-use crate::tokenizer::Tokenized;
+use crate::task::{self, TokenLabel, Window};
+use crate::tokenizer::{TextWindows, Tokenized};
 use crate::types::Task;
 
 /// Explains `text` read in windows; a text that fits one window is
@@ -35,10 +46,16 @@ pub fn explain_windows(
     on_steps: OnSteps,
 ) -> Result<Explanation> {
     let task = model.task();
-    if task != Task::SequenceClassification {
+    if !matches!(
+        task,
+        Task::SequenceClassification | Task::TokenClassification
+    ) {
         return Err(Error::option(
             "windows",
-            format!("a long text is read in windows by a sequence classifier; this model is a {task} model"),
+            format!(
+                "a long text is read in windows by a sequence or token classifier; this model \
+                 is a {task} model"
+            ),
         ));
     }
     if pair.is_some() {
@@ -55,6 +72,9 @@ pub fn explain_windows(
         |w: &Tokenized, record| Session::from_tokens(model, w.clone(), texts, opts.top_k, record);
     if read.windows.len() == 1 {
         return session(&read.windows[0].0, record)?.explain(model, opts, on_steps);
+    }
+    if task == Task::TokenClassification {
+        return tokens_in_windows(model, text, opts, on_steps, &read);
     }
     // The text's prediction: the mean of the windows'. A method that reads
     // the attention records it one window at a time (151 MB a window of
@@ -102,17 +122,12 @@ pub fn explain_windows(
         .windows
         .iter()
         .zip(&explained)
-        .map(|((w, at), e)| window(w, *at, e))
+        .map(|((w, at), e)| explained_window(w, *at, e))
         .collect();
     let scores: Vec<f32> = explained.iter().filter_map(|e| e.score).collect();
     let mut out = explained.into_iter().next().expect("two windows or more");
     let labels = model.labels();
-    out.tokens = whole.tokens.clone();
-    out.input_ids = whole.ids.clone();
-    out.type_ids = whole.type_ids.clone();
-    out.offsets = whole.offsets.iter().map(|&(a, b)| [a, b]).collect();
-    out.word_ids = whole.word_ids.clone();
-    out.sequence_ids = whole.sequence.clone();
+    whole_tokens(&mut out, whole);
     out.logits = logits;
     out.probabilities = probabilities;
     out.predicted = Some(predicted);
@@ -166,19 +181,184 @@ fn place(w: &Tokenized, at: usize, n: usize, i: usize) -> usize {
 }
 
 /// A window as read: its characters, tokens and place among the whole
-/// text's, and its prediction and scores.
-fn window(w: &Tokenized, at: usize, e: &Explanation) -> Window {
-    let own: Vec<usize> = (0..w.len()).filter(|&i| w.sequence[i].is_some()).collect();
+/// text's (`own` of them the text's).
+fn window(w: &Tokenized, at: usize, own: usize) -> Window {
+    let mine: Vec<usize> = (0..w.len()).filter(|&i| w.sequence[i].is_some()).collect();
     Window {
-        start: own.first().map_or(0, |&i| w.offsets[i].0),
-        end: own.last().map_or(0, |&i| w.offsets[i].1),
+        start: mine.first().map_or(0, |&i| w.offsets[i].0),
+        end: mine.last().map_or(0, |&i| w.offsets[i].1),
         tokens: w.len(),
-        answer: None,
-        token_range: Some([at, at + own.len()]),
+        token_range: Some([at, at + own]),
+        ..Window::default()
+    }
+}
+
+/// A window as read, with its prediction and scores.
+fn explained_window(w: &Tokenized, at: usize, e: &Explanation) -> Window {
+    let own = (0..w.len()).filter(|&i| w.sequence[i].is_some()).count();
+    Window {
         predicted: e.predicted,
         predicted_label: e.predicted_label.clone(),
         probabilities: Some(e.probabilities.clone()),
         score: e.score,
         delta: e.delta,
+        ..window(w, at, own)
     }
+}
+
+/// The explanation's tokens made the whole text's.
+fn whole_tokens(out: &mut Explanation, whole: &Tokenized) {
+    out.tokens = whole.tokens.clone();
+    out.input_ids = whole.ids.clone();
+    out.type_ids = whole.type_ids.clone();
+    out.offsets = whole.offsets.iter().map(|&(a, b)| [a, b]).collect();
+    out.word_ids = whole.word_ids.clone();
+    out.sequence_ids = whole.sequence.clone();
+}
+
+/// Each whole-text token's mean over the windows that hold it of a
+/// per-token row of `k` numbers (`rows[w]`: window w's, `(its tokens, k)`),
+/// and how many windows hold it.
+fn mean_rows(read: &TextWindows, rows: &[Vec<f32>], k: usize) -> (Vec<f32>, Vec<usize>) {
+    let n = read.whole.len();
+    let mut sums = vec![0f64; n * k];
+    let mut counts = vec![0usize; n];
+    for ((w, at), r) in read.windows.iter().zip(rows) {
+        for i in 0..w.len() {
+            let p = place(w, *at, n, i);
+            counts[p] += 1;
+            for j in 0..k {
+                sums[p * k + j] += r[i * k + j] as f64;
+            }
+        }
+    }
+    let mean = sums
+        .iter()
+        .enumerate()
+        .map(|(x, s)| (s / counts[x / k].max(1) as f64) as f32)
+        .collect();
+    (mean, counts)
+}
+
+/// A token classifier's text read in windows (the module's rule).
+fn tokens_in_windows(
+    model: &Model,
+    text: &str,
+    opts: &ExplainOptions,
+    on_steps: OnSteps,
+    read: &TextWindows,
+) -> Result<Explanation> {
+    let labels = model.labels();
+    let k = labels.len();
+    let whole = &read.whole;
+    let n = whole.len();
+    // Each window's label probabilities (and logits) per token.
+    let (mut logits, mut probabilities) = (Vec::new(), Vec::new());
+    for (w, _) in &read.windows {
+        let hidden = model.hidden_states(w, None)?;
+        let z = model.head_logits(&hidden, w.len(), Rows::All)?;
+        probabilities.push(z.chunks_exact(k).flat_map(softmax).collect::<Vec<f32>>());
+        logits.push(z);
+    }
+    let (mean_p, _) = mean_rows(read, &probabilities, k);
+    let (mean_z, _) = mean_rows(read, &logits, k);
+    let token_labels: Vec<TokenLabel> = mean_p
+        .chunks_exact(k)
+        .map(|p| {
+            let i = argmax(p);
+            TokenLabel {
+                label: labels[i].clone(),
+                score: p[i],
+            }
+        })
+        .collect();
+    let entities = task::entities(&token_labels, whole, text, model.tokenizer());
+    let token = match opts.token {
+        Some(t) if t < n && !whole.special[t] => t,
+        Some(t) => {
+            return Err(Error::option(
+                "token",
+                format!(
+                    "token {t} is not a token of the text (the text has {n} tokens read in \
+                     windows, special ones included)"
+                ),
+            ))
+        }
+        None => {
+            let a = Analysis {
+                entities: Some(entities.clone()),
+                ..Analysis::default()
+            };
+            default_token(whole, &a)
+        }
+    };
+    let row = &mean_p[token * k..(token + 1) * k];
+    let predicted = argmax(row);
+    let each = |local: usize| ExplainOptions {
+        token: Some(local),
+        target: Some(opts.target.clone().unwrap_or(Target::Index(predicted))),
+        ..opts.clone()
+    };
+    // The windows that hold the token explain its label; theirs are stitched.
+    let record = opts.method_for(Task::TokenClassification).reads_attention();
+    let texts = [text, ""];
+    let mut held = Vec::new();
+    let mut explained = Vec::new();
+    for (x, (w, at)) in read.windows.iter().enumerate() {
+        let Some(local) = (0..w.len()).find(|&i| place(w, *at, n, i) == token) else {
+            continue;
+        };
+        let s = Session::from_tokens(model, w.clone(), texts, opts.top_k, record)?;
+        explained.push(s.explain(model, &each(local), on_steps)?);
+        held.push(x);
+    }
+    let windows_held: Vec<(Tokenized, usize)> =
+        held.iter().map(|&x| read.windows[x].clone()).collect();
+    let (sums, counts) = stitch(whole, &windows_held, &explained);
+    let attributions: Vec<f32> = sums
+        .iter()
+        .zip(&counts)
+        .map(|(s, &c)| if c == 0 { 0.0 } else { (s / c as f64) as f32 })
+        .collect();
+    let windows: Vec<Window> = read
+        .windows
+        .iter()
+        .enumerate()
+        .map(|(x, (w, at))| {
+            let own = (0..w.len()).filter(|&i| w.sequence[i].is_some()).count();
+            let local = (0..w.len()).find(|&i| place(w, *at, n, i) == token);
+            let e = held.iter().position(|&h| h == x).map(|j| &explained[j]);
+            let p = local.map(|i| probabilities[x][i * k..(i + 1) * k].to_vec());
+            let mut out = window(w, *at, own);
+            out.predicted = p.as_deref().map(argmax);
+            out.predicted_label = out.predicted.map(|i| labels[i].clone());
+            out.probabilities = p;
+            out.score = e.and_then(|e| e.score);
+            out.delta = e.and_then(|e| e.delta);
+            out
+        })
+        .collect();
+    let scores: Vec<f32> = explained.iter().filter_map(|e| e.score).collect();
+    let count = explained.len();
+    let mut out = explained
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::TaskInput("no window holds the token explained".into()))?;
+    whole_tokens(&mut out, whole);
+    out.token = Some(token);
+    out.logits = mean_z[token * k..(token + 1) * k].to_vec();
+    out.probabilities = row.to_vec();
+    out.predicted = Some(predicted);
+    out.predicted_label = Some(labels[predicted].clone());
+    out.token_labels = Some(token_labels);
+    out.entities = Some(entities);
+    out.score = (scores.len() == count)
+        .then(|| (scores.iter().map(|&s| s as f64).sum::<f64>() / count as f64) as f32);
+    out.delta = None;
+    out.attributions_normalized = l2_normalized(&attributions);
+    out.words = opts.words.then(|| merge_words(whole, &attributions, texts));
+    out.attributions = attributions;
+    out.truncated = false;
+    out.windows = Some(windows);
+    Ok(out)
 }
