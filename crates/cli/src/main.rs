@@ -135,10 +135,10 @@ pub struct ExplainArgs {
     /// most half a window).
     #[arg(long, default_value_t = bertlens_core::explain::DEFAULT_DOC_STRIDE)]
     pub doc_stride: usize,
-    /// Sequence and token classification: read a text longer than --max-length tokens in
-    /// overlapping windows instead of cutting it: a prediction per window, their mean for the text
-    /// (for each token), and each token's attribution the mean over the windows that hold it
-    /// (--token: an index into the whole text's tokens).
+    /// Sequence and token classification, fill-mask: read a text longer than --max-length tokens
+    /// in overlapping windows instead of cutting it: a prediction per window, their mean for the
+    /// text (for each token, each mask), and each token's attribution the mean over the windows
+    /// that hold it (--token: an index into the whole text's tokens).
     #[arg(long, conflicts_with_all = ["pair", "lens"])]
     pub windows: bool,
     /// Question answering: explain only the answer's start or its end (default: both).

@@ -344,29 +344,11 @@ fn prediction(out: &mut String, e: &Explanation, top: usize) {
                     100.0 * labels[t].score
                 );
             }
-            // A long text, read in windows: which ones hold the token explained.
-            if let (Some(windows), Some(t)) = (&e.windows, e.token) {
-                let holding: Vec<String> = windows
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, w)| w.probabilities.is_some())
-                    .map(|(k, w)| {
-                        let p = w.predicted.map_or(String::new(), |i| {
-                            let pr = w.probabilities.as_ref().map_or(0.0, |p| p[i]);
-                            format!(" ({} {:.1}%)", e.labels[i], 100.0 * pr)
-                        });
-                        format!("{}{p}", k + 1)
-                    })
-                    .collect();
-                let _ = writeln!(
-                    out,
-                    "read in {} windows of up to {} tokens (each token's labels are the mean over \
-                     the windows that hold it); token {t} is in window {}",
-                    windows.len(),
-                    windows.iter().map(|w| w.tokens).max().unwrap_or(0),
-                    holding.join(", window ")
-                );
-            }
+            windows_holding(
+                out,
+                e,
+                "each token's labels are the mean over the windows that hold it",
+            );
         }
         Task::QuestionAnswering => match &e.answer {
             Some(a) => {
@@ -448,6 +430,11 @@ fn prediction(out: &mut String, e: &Explanation, top: usize) {
                     );
                 }
             }
+            windows_holding(
+                out,
+                e,
+                "each mask's fillers are the mean over the windows that hold it",
+            );
         }
         Task::Encoder => {
             let method = match e.method {
@@ -616,6 +603,33 @@ fn attribution(out: &mut String, e: &Explanation, b: &Block, texts: [&str; 2], c
             .collect();
         let _ = writeln!(out, "\n  legend: negative {} positive", legend.join(""));
     }
+}
+
+/// A long text read in windows, for a per-token head: how it was read, and
+/// which windows hold the token explained (with each one's prediction there).
+fn windows_holding(out: &mut String, e: &Explanation, rule: &str) {
+    let (Some(windows), Some(t)) = (&e.windows, e.token) else {
+        return;
+    };
+    let holding: Vec<String> = windows
+        .iter()
+        .enumerate()
+        .filter_map(|(k, w)| {
+            let label = w.predicted_label.as_ref()?;
+            let p = match (w.predicted, &w.probabilities) {
+                (Some(i), Some(p)) => format!(" {:.1}%", 100.0 * p[i]),
+                _ => String::new(),
+            };
+            Some(format!("{} ({label}{p})", k + 1))
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "read in {} windows of up to {} tokens ({rule}); token {t} is in window {}",
+        windows.len(),
+        windows.iter().map(|w| w.tokens).max().unwrap_or(0),
+        holding.join(", window ")
+    );
 }
 
 #[cfg(test)]

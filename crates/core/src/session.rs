@@ -329,7 +329,7 @@ impl Session {
             && !pair
             && matches!(
                 model.task(),
-                Task::SequenceClassification | Task::TokenClassification
+                Task::SequenceClassification | Task::TokenClassification | Task::FillMask
             )
         {
             let text = &self.texts[0];

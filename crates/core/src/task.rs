@@ -264,7 +264,12 @@ pub struct MaskFill {
 
 /// The `top_k` most probable tokens of a mask's logits over the vocabulary.
 pub fn fillers(logits: &[f32], tok: &TextTokenizer, top_k: usize) -> Vec<Filler> {
-    let p = softmax(logits);
+    fillers_of(&softmax(logits), tok, top_k)
+}
+
+/// The `top_k` most probable tokens of a mask's probabilities `p` over the
+/// vocabulary (ties: the lower id).
+pub fn fillers_of(p: &[f32], tok: &TextTokenizer, top_k: usize) -> Vec<Filler> {
     let mut order: Vec<usize> = (0..p.len()).collect();
     let k = top_k.min(p.len());
     if k == 0 {

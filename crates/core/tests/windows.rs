@@ -280,11 +280,8 @@ fn windows_fit_or_say_why_not() {
     let e = explain(&model, "a fine film", Some("a dull plot"), &opts).unwrap_err();
     assert!(matches!(e, Error::InvalidOption { .. }), "{e}");
     assert!(e.to_string().contains("one text"), "{e}");
-    let e = explain(&load("bert-mlm"), "a [MASK] day", None, &opts).unwrap_err();
-    assert!(
-        e.to_string().contains("sequence or token classifier"),
-        "{e}"
-    );
+    let e = explain(&load("bert-encoder"), "a fine day", None, &opts).unwrap_err();
+    assert!(e.to_string().contains("a bare encoder cuts it"), "{e}");
 }
 
 #[test]
@@ -427,4 +424,92 @@ fn a_token_classifiers_text_read_in_windows_is_transformers_and_captum() {
         .max_by(|a, b| a.score.total_cmp(&b.score))
         .unwrap();
     assert_eq!(e.token, Some(best.tokens[0]));
+}
+
+#[test]
+fn a_masked_text_read_in_windows_is_transformers_and_captum() {
+    let golden = golden_file("windows.json");
+    let case = &golden["masked"][0];
+    let model = load(case["model"].as_str().unwrap());
+    let text = case["text"].as_str().unwrap();
+    let opts = ExplainOptions {
+        max_length: case["max_length"].as_u64().unwrap() as usize,
+        doc_stride: case["doc_stride"].as_u64().unwrap() as usize,
+        windows: true,
+        ..Default::default()
+    };
+    let e = explain(&model, text, None, &opts).unwrap();
+    let ids: Vec<u64> = e.input_ids.iter().map(|&i| i as u64).collect();
+    let want_ids: Vec<u64> = floats(&case["input_ids"])
+        .iter()
+        .map(|&v| v as u64)
+        .collect();
+    assert_eq!(ids, want_ids, "the whole text's tokens");
+    assert_eq!(
+        e.token.unwrap() as u64,
+        case["token"].as_u64().unwrap(),
+        "the mask"
+    );
+    assert_eq!(
+        e.target.unwrap() as u64,
+        case["target"].as_u64().unwrap(),
+        "the best filler"
+    );
+    let fill = e.fill.as_ref().unwrap();
+    let want = case["fill"].as_array().unwrap();
+    assert_eq!(fill.len(), want.len());
+    for (g, w) in fill.iter().zip(want) {
+        assert_eq!(g.token_id as u64, w["token_id"].as_u64().unwrap());
+        assert_eq!(g.token, w["token"].as_str().unwrap());
+        assert!((g.score as f64 - w["score"].as_f64().unwrap()).abs() < 1e-4);
+    }
+    assert_close_rel(
+        "masked",
+        &e.attributions,
+        &floats(&case["attributions"]),
+        1e-4,
+    );
+    let windows = e.windows.as_ref().unwrap();
+    for (k, (g, w)) in windows
+        .iter()
+        .zip(case["windows"].as_array().unwrap())
+        .enumerate()
+    {
+        assert_eq!(
+            g.predicted.map(|p| p as u64),
+            w["predicted"].as_u64(),
+            "window {k}: its best filler"
+        );
+        match w["score"].as_f64() {
+            Some(s) => {
+                assert_close_abs("score", &[g.score.unwrap()], &[s], 1e-4);
+                assert_close_abs(
+                    "delta",
+                    &[g.delta.unwrap()],
+                    &[w["delta"].as_f64().unwrap()],
+                    1e-4,
+                );
+            }
+            None => assert!(g.score.is_none()),
+        }
+    }
+    // Another filler, and a token that is no mask.
+    let other = ExplainOptions {
+        target: Some(bertlens_core::Target::Index(
+            want[1]["token_id"].as_u64().unwrap() as usize,
+        )),
+        method: Some(Method::Saliency),
+        ..opts.clone()
+    };
+    let e2 = explain(&model, text, None, &other).unwrap();
+    assert_eq!(
+        e2.target.unwrap() as u64,
+        want[1]["token_id"].as_u64().unwrap()
+    );
+    let bad = ExplainOptions {
+        token: Some(3),
+        ..opts
+    };
+    let err = explain(&model, text, None, &bad).unwrap_err();
+    assert!(err.to_string().contains("is not a [MASK] token"), "{err}");
 }

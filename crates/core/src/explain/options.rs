@@ -321,13 +321,16 @@ impl ExplainOptions {
         if self.windows
             && !matches!(
                 task,
-                Task::SequenceClassification | Task::TokenClassification | Task::QuestionAnswering
+                Task::SequenceClassification
+                    | Task::TokenClassification
+                    | Task::FillMask
+                    | Task::QuestionAnswering
             )
         {
             return refuse(
                 "windows",
-                "a long text is read in windows by a sequence or token classifier (and a \
-                 question's context always); this model's task cuts it",
+                "a long text is read in windows by a sequence or token classifier or a masked \
+                 language model (and a question's context always); a bare encoder cuts it",
             );
         }
         if (task == Task::QuestionAnswering || self.windows) && self.max_length < 8 {

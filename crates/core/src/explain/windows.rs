@@ -23,6 +23,12 @@
 //! by default the first of the highest-scoring entity) is explained in
 //! each window that holds it, and those windows' attributions are
 //! stitched.
+//!
+//! A masked text, likewise per mask: each mask's fillers are the `top_k` of
+//! the mean over the windows that hold it of their probabilities over the
+//! vocabulary; the mask explained (`token`, by default the first) and its
+//! filler (`target`, by default the best) are explained in each window that
+//! holds it, and stitched.
 
 use super::objectives::default_token;
 use super::{merge_words, Analysis, ExplainOptions, Explanation, Target};
@@ -32,7 +38,7 @@ use crate::engine::Rows;
 use crate::error::{Error, Result};
 use crate::model::{argmax, Model};
 use crate::session::Session;
-use crate::task::{self, TokenLabel, Window};
+use crate::task::{self, MaskFill, TokenLabel, Window};
 use crate::tokenizer::{TextWindows, Tokenized};
 use crate::types::Task;
 
@@ -46,15 +52,16 @@ pub fn explain_windows(
     on_steps: OnSteps,
 ) -> Result<Explanation> {
     let task = model.task();
+    opts.check(task)?;
     if !matches!(
         task,
-        Task::SequenceClassification | Task::TokenClassification
+        Task::SequenceClassification | Task::TokenClassification | Task::FillMask
     ) {
         return Err(Error::option(
             "windows",
             format!(
-                "a long text is read in windows by a sequence or token classifier; this model \
-                 is a {task} model"
+                "a long text is read in windows by a sequence or token classifier or a masked \
+                 language model; this model is a {task} model"
             ),
         ));
     }
@@ -64,7 +71,6 @@ pub fn explain_windows(
             "windows read one text; a pair of texts is cut as the tokenizer cuts it",
         ));
     }
-    opts.check(task)?;
     let record = opts.method_for(task).reads_attention();
     let texts = [text, ""];
     let read = model.tokenize_text_windows(text, opts.max_length, opts.doc_stride)?;
@@ -73,8 +79,10 @@ pub fn explain_windows(
     if read.windows.len() == 1 {
         return session(&read.windows[0].0, record)?.explain(model, opts, on_steps);
     }
-    if task == Task::TokenClassification {
-        return tokens_in_windows(model, text, opts, on_steps, &read);
+    match task {
+        Task::TokenClassification => return tokens_in_windows(model, text, opts, on_steps, &read),
+        Task::FillMask => return masks_in_windows(model, text, opts, on_steps, &read),
+        _ => {}
     }
     // The text's prediction: the mean of the windows'. A method that reads
     // the attention records it one window at a time (151 MB a window of
@@ -361,4 +369,141 @@ fn tokens_in_windows(
     out.truncated = false;
     out.windows = Some(windows);
     Ok(out)
+}
+
+/// A masked text read in windows (the module's rule).
+fn masks_in_windows(
+    model: &Model,
+    text: &str,
+    opts: &ExplainOptions,
+    on_steps: OnSteps,
+    read: &TextWindows,
+) -> Result<Explanation> {
+    let tok = model.tokenizer();
+    let whole = &read.whole;
+    let n = whole.len();
+    let name = tok.mask_token().unwrap_or("[MASK]").to_string();
+    let mask_id = tok.mask_id();
+    let masks: Vec<usize> = (0..n).filter(|&i| Some(whole.ids[i]) == mask_id).collect();
+    // Where a whole-text token is in each window that holds it.
+    let held = |m: usize| -> Vec<(usize, usize)> {
+        read.windows
+            .iter()
+            .enumerate()
+            .filter_map(|(x, (w, at))| {
+                (0..w.len())
+                    .find(|&i| w.sequence[i].is_some() && place(w, *at, n, i) == m)
+                    .map(|i| (x, i))
+            })
+            .collect()
+    };
+    // Each mask's fillers: the top of the windows' mean probabilities.
+    let mut fills = Vec::with_capacity(masks.len());
+    let mut per_window: Vec<Vec<(usize, Vec<f32>)>> = Vec::with_capacity(masks.len());
+    for &m in &masks {
+        let mut mean: Vec<f64> = Vec::new();
+        let mut seen = Vec::new();
+        for (x, i) in held(m) {
+            let w = &read.windows[x].0;
+            let hidden = model.hidden_states(w, None)?;
+            let p = softmax(&model.head_logits(&hidden, w.len(), Rows::Token(i))?);
+            mean.resize(p.len(), 0.0);
+            mean.iter_mut().zip(&p).for_each(|(a, &b)| *a += b as f64);
+            seen.push((x, p));
+        }
+        let c = seen.len().max(1) as f64;
+        let mean: Vec<f32> = mean.iter().map(|s| (s / c) as f32).collect();
+        fills.push(MaskFill {
+            token: m,
+            fill: task::fillers_of(&mean, tok, opts.top_k),
+        });
+        per_window.push(seen);
+    }
+    let at = match opts.token {
+        None => 0,
+        Some(t) => masks.iter().position(|&m| m == t).ok_or_else(|| {
+            Error::option(
+                "token",
+                format!("token {t} is not a {name} token of the text"),
+            )
+        })?,
+    };
+    let Some(&mask) = masks.get(at) else {
+        return Err(Error::TaskInput(format!(
+            "the text has no {name} token: fill-mask explains the word a mask stands for"
+        )));
+    };
+    let target = match &opts.target {
+        Some(t) => t.clone(),
+        None => Target::Index(fills[at].fill.first().map_or(0, |f| f.token_id as usize)),
+    };
+    let record = opts.method_for(Task::FillMask).reads_attention();
+    let texts = [text, ""];
+    let mut explained = Vec::new();
+    let mut windows_held = Vec::new();
+    for (x, i) in held(mask) {
+        let w = &read.windows[x].0;
+        let each = ExplainOptions {
+            token: Some(i),
+            target: Some(target.clone()),
+            ..opts.clone()
+        };
+        let s = Session::from_tokens(model, w.clone(), texts, opts.top_k, record)?;
+        explained.push((x, s.explain(model, &each, on_steps)?));
+        windows_held.push(read.windows[x].clone());
+    }
+    let only: Vec<Explanation> = explained.iter().map(|(_, e)| e.clone()).collect();
+    let (sums, counts) = stitch(whole, &windows_held, &only);
+    let attributions: Vec<f32> = sums
+        .iter()
+        .zip(&counts)
+        .map(|(s, &c)| if c == 0 { 0.0 } else { (s / c as f64) as f32 })
+        .collect();
+    let windows: Vec<Window> = read
+        .windows
+        .iter()
+        .enumerate()
+        .map(|(x, (w, at))| {
+            let own = (0..w.len()).filter(|&i| w.sequence[i].is_some()).count();
+            let mut out = window(w, *at, own);
+            // A window that holds the mask: its best filler, and the scores.
+            if let Some((_, p)) = per_window[at_mask(&masks, mask)]
+                .iter()
+                .find(|(y, _)| *y == x)
+            {
+                let best = argmax(p);
+                out.predicted = Some(best);
+                out.predicted_label = Some(tok.decode(&[best as u32]));
+            }
+            if let Some((_, e)) = explained.iter().find(|(y, _)| *y == x) {
+                out.score = e.score;
+                out.delta = e.delta;
+            }
+            out
+        })
+        .collect();
+    let count = only.len();
+    let scores: Vec<f32> = only.iter().filter_map(|e| e.score).collect();
+    let mut out = only
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::TaskInput(format!("no window holds the {name} explained")))?;
+    whole_tokens(&mut out, whole);
+    out.token = Some(mask);
+    out.fill = fills.first().map(|m| m.fill.clone());
+    out.masks = Some(fills);
+    out.score = (scores.len() == count)
+        .then(|| (scores.iter().map(|&s| s as f64).sum::<f64>() / count as f64) as f32);
+    out.delta = None;
+    out.attributions_normalized = l2_normalized(&attributions);
+    out.words = opts.words.then(|| merge_words(whole, &attributions, texts));
+    out.attributions = attributions;
+    out.truncated = false;
+    out.windows = Some(windows);
+    Ok(out)
+}
+
+/// The index of `mask` among the text's masks.
+fn at_mask(masks: &[usize], mask: usize) -> usize {
+    masks.iter().position(|&m| m == mask).unwrap_or(0)
 }
