@@ -292,4 +292,52 @@ describe('a model of each task', () => {
     await settle(page, (s) => s.explanation && !s.explanation.windows && !s.preview && !s.busy, null);
     assert.ok(await page.isVisible('#truncated'));
   });
+
+  it('token classification and fill-mask: a long text read in windows, as the CLI reads it', async () => {
+    const crowd = 'Anna lives in Paris with Tom and Maria works in Berlin at the bank near the river while Peter stays in London with his sister Julia and her friend Marc';
+    const text = `${crowd}. ${crowd}.`;
+    await loadUrl(page, served.url('bert-ner'));
+    await explainText(page, text);
+    await settle(page, (s) => s.explanation && !s.preview && !s.busy, null);
+    assert.ok(await page.isVisible('#truncated'));
+    await page.click('#read-windows');
+    await settle(page, (s) => s.explanation?.windows && !s.preview && !s.busy, null);
+    let want = cli('--model', dir('bert-ner'), '--windows', text);
+    let e = await page.evaluate(() => globalThis.bertlens.state.explanation);
+    assert.deepEqual(e.input_ids, want.input_ids, "the whole text's tokens");
+    assert.equal(e.token, want.token);
+    assert.deepEqual(e.entities.map((x) => [x.entity_group, x.start, x.end]), want.entities.map((x) => [x.entity_group, x.start, x.end]));
+    assertSame('ner windows', e, want);
+    // Every token of the whole text is drawn, past the model's length too.
+    assert.equal(await page.$$eval('#ner-text .ner-tok', (t) => t.length), want.tokens.filter((_, i) => want.sequence_ids[i] !== null).length);
+    assert.equal(await page.$$eval('#class-windows li', (l) => l.length), want.windows.length);
+    // A token past the first window: explained in the windows that hold it.
+    const far = want.tokens.length - 5;
+    await page.click(`#ner-text .ner-tok[data-index="${far}"]`);
+    await settle(page, (s, t) => s.explanation?.token === t && s.explanation.windows && !s.preview && !s.busy, far);
+    want = cli('--model', dir('bert-ner'), '--windows', '--token', String(far), text);
+    assertSame('a far token', await shown(page), want);
+    await shot(page, 'task-ner-windows');
+
+    await loadUrl(page, served.url('bert-mlm'));
+    const masked = `${crowd}. ${crowd.replace('bank', '[MASK]')}.`;
+    await explainText(page, masked);
+    // The choice to read long texts whole stays with the page: read in windows at once.
+    await settle(page, (s) => s.explanation?.windows && !s.preview && !s.busy, null);
+    // Cut, the mask past the model's length is lost, and the page says so.
+    await page.click('#cut-windows');
+    await page.waitForFunction(() => globalThis.bertlens.state.runMessage && !globalThis.bertlens.state.busy, null, { timeout: 120000 });
+    assert.match(await page.evaluate(() => globalThis.bertlens.state.runMessage.text), /past the model's 64 tokens: truncation cut it off; read the text in windows/);
+    assert.ok(await page.isVisible('#truncated'));
+    assert.match(await page.textContent('#no-mask'), /cut off/);
+    await page.click('#read-windows');
+    await settle(page, (s) => s.explanation?.windows && !s.preview && !s.busy, null);
+    want = cli('--model', dir('bert-mlm'), '--windows', masked);
+    e = await page.evaluate(() => globalThis.bertlens.state.explanation);
+    assert.equal(e.token, want.token);
+    assert.deepEqual(e.fill.map((f) => f.token_id), want.fill.map((f) => f.token_id));
+    assertSame('mask windows', e, want);
+    assert.equal(await page.$$eval('#fillers .filler-row', (r) => r.length), want.fill.length);
+    await shot(page, 'task-mlm-windows');
+  });
 });

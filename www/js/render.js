@@ -244,6 +244,12 @@ function renderResults() {
   renderTabs(a, labels);
 }
 
+/**
+ * An explanation of a text read in windows, while the form asks for them (a
+ * run that failed after *Cut the text instead* leaves the last one behind).
+ */
+const windowed = (e) => Boolean(e?.windows) && state.options.windows && state.model.info.task !== 'question-answering';
+
 /** The task's prediction: classes, the answer, the entities, the fillers. */
 function renderPredictionPanel(a, labels) {
   const e0 = a.explanation;
@@ -251,7 +257,7 @@ function renderPredictionPanel(a, labels) {
   const e = state.explanation;
   const f = state.focus;
   const el = $('prediction');
-  const deps = [a, state.view.showAll, state.options.target, f.token, f.filler, f.answer, e];
+  const deps = [a, state.view.showAll, state.options.target, f.token, f.filler, f.answer, e, state.options.windows];
   if (!changed('prediction', deps)) return;
   switch (info.task) {
     case 'question-answering':
@@ -259,20 +265,22 @@ function renderPredictionPanel(a, labels) {
       break;
     case 'token-classification': {
       const token = f.token ?? e?.token ?? e0.token ?? null;
+      // A long text read in windows: its entities and labels are the whole text's.
+      const read = windowed(e) ? e : e0;
       renderEntities(
         el,
         {
-          e: e0,
+          e: read,
           text: state.input.text,
           token,
           // The labels' probabilities come with an explanation of that token.
           labelled: [e, e0].find((x) => x && x.token === token && x.probabilities.length) ?? null,
           target: state.options.target === '' ? null : Number(state.options.target),
           maxTokens: info.max_tokens,
-          tokenLabels: labels,
+          tokenLabels: read === e0 ? labels : tokenLabels(read, [state.input.text, '']),
           showAll: state.view.showAll,
         },
-        { onToken: act.explainToken, onLabel: act.explainClass, onShowAll: (v) => ((state.view.showAll = v), render()) },
+        { onToken: act.explainToken, onLabel: act.explainClass, onShowAll: (v) => ((state.view.showAll = v), render()), onWindows: act.readInWindows },
       );
       break;
     }
@@ -280,14 +288,15 @@ function renderPredictionPanel(a, labels) {
       renderFillers(
         el,
         {
-          e: e0,
+          // A long text read in windows: its masks' fillers are the whole text's.
+          e: windowed(e) ? e : e0,
           text: state.input.text,
           mask: f.token ?? e?.token ?? null,
           filler: f.filler ?? (e && e.token === (f.token ?? e.token) ? e.target : null),
           maskToken: info.mask_token ?? '[MASK]',
           maxTokens: info.max_tokens,
         },
-        { onFiller: act.explainFiller },
+        { onFiller: act.explainFiller, onWindows: act.readInWindows },
       );
       break;
     case 'encoder':
@@ -303,7 +312,7 @@ function renderPredictionPanel(a, labels) {
     default: {
       const target = state.options.target === '' ? null : Number(state.options.target);
       // A long text read in windows: the prediction is the windows' mean, and each is listed.
-      const read = e?.windows ? { ...e0, probabilities: e.probabilities, predicted: e.predicted, truncated: false, windows: e.windows } : e0;
+      const read = windowed(e) ? { ...e0, probabilities: e.probabilities, predicted: e.predicted, truncated: false, windows: e.windows } : e0;
       renderPrediction(
         el,
         { ...read, target, maxTokens: info.max_tokens, output: info.output },
@@ -322,13 +331,13 @@ function renderPredictionPanel(a, labels) {
 function renderAttributionPanel(analysed) {
   const e = state.explanation;
   // A text read in windows is explained whole: its tokens are not the cut analysis's.
-  const labels = e?.windows && !state.preview ? tokenLabels(e, [state.input.text, state.input.pair ?? '']) : analysed;
+  const labels = windowed(e) && !state.preview ? tokenLabels(e, [state.input.text, state.input.pair ?? '']) : analysed;
   const qa = state.model.info.task === 'question-answering';
   $('part-toggle').hidden = !qa;
   $('part-start').setAttribute('aria-pressed', String(state.focus.part === 'start'));
   $('part-end').setAttribute('aria-pressed', String(state.focus.part === 'end'));
   const how = { norm: state.options.norm, row: state.options.rollout_row };
-  const deps = [e, state.view.words, state.trueLabel, state.busy === null, state.preview, labels.join('\u0000')];
+  const deps = [e, state.view.words, state.trueLabel, state.busy === null, state.preview, state.options.windows, labels.join('\u0000')];
   if (!changed('attribution', deps)) return;
   $('unit-tokens').setAttribute('aria-pressed', String(!state.view.words));
   $('unit-words').setAttribute('aria-pressed', String(state.view.words));

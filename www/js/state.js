@@ -277,8 +277,10 @@ export function coreOptions(s = state) {
       opts.target = classIndex;
       if (contrast !== null) opts.contrast = contrast;
       if (f.token !== null) opts.token = f.token;
+      if (o.windows) opts.windows = true;
       break;
     case 'fill-mask':
+      if (o.windows) opts.windows = true;
       if (f.token !== null) opts.token = f.token;
       if (f.filler !== null) opts.target = f.filler;
       if (contrast !== null) opts.contrast = contrast;

@@ -5,7 +5,7 @@
 import { h, fill, pressable } from '../dom.js';
 import { pct, fmt, textPieces } from '../tokens.js';
 import { entityColor } from '../colors.js';
-import { renderPrediction, truncation } from './prediction.js';
+import { renderPrediction, truncation, windowList } from './prediction.js';
 
 /** The entity each token belongs to (index into `entities`), or -1. */
 export function entityOfToken(e) {
@@ -126,7 +126,8 @@ export function renderEntities(el, data, actions) {
   const bars = h('div', { id: 'token-classes' });
   fill(
     el,
-    truncation({ truncated: e.truncated, maxTokens: data.maxTokens }),
+    truncation({ truncated: e.truncated, maxTokens: data.maxTokens }, actions.onWindows ?? null),
+    e.windows ? windowList(e.windows, actions.onWindows ?? null, "each token's labels are the mean over the windows that hold it, and the token explained is explained in each (its label there listed)") : null,
     h('p', { class: 'ner-text', id: 'ner-text' }, markedText(e, data.text, t, actions.onToken)),
     legend,
     list,

@@ -4,7 +4,7 @@
 
 import { h, fill, pressable } from '../dom.js';
 import { pct, textPieces } from '../tokens.js';
-import { truncation } from './prediction.js';
+import { truncation, windowList } from './prediction.js';
 
 /** A filler as shown: its spelling, with spaces made visible. */
 export function fillerText(token) {
@@ -22,12 +22,16 @@ export function fillerText(token) {
 export function renderFillers(el, data, actions) {
   const masks = data.e.masks ?? [];
   if (!masks.length) {
+    // A text cut before its mask: read whole (in windows), the mask is there.
     fill(
       el,
+      truncation({ truncated: data.e.truncated, maxTokens: data.maxTokens }, actions.onWindows ?? null),
       h(
         'p',
         { class: 'headline', id: 'no-mask' },
-        `The text has no ${data.maskToken}: put one where a word is to be guessed (Insert ${data.maskToken} puts it at the cursor).`,
+        data.e.truncated
+          ? `No ${data.maskToken} in the first ${data.maxTokens} tokens: a mask past them was cut off with the rest of the text.`
+          : `The text has no ${data.maskToken}: put one where a word is to be guessed (Insert ${data.maskToken} puts it at the cursor).`,
       ),
     );
     return;
@@ -72,7 +76,8 @@ export function renderFillers(el, data, actions) {
   });
   fill(
     el,
-    truncation({ truncated: data.e.truncated, maxTokens: data.maxTokens }),
+    truncation({ truncated: data.e.truncated, maxTokens: data.maxTokens }, actions.onWindows ?? null),
+    data.e.windows ? windowList(data.e.windows, actions.onWindows ?? null, "each mask's fillers are the mean over the windows that hold it, and the mask explained is explained in each (its best filler there listed)") : null,
     h('p', { class: 'mask-text', id: 'mask-text' }, sentence),
     h('div', { class: 'mask-groups', id: 'fillers' }, groups),
     h('p', { class: 'muted' }, `Probabilities: softmax over the vocabulary at each mask.${actions.onFiller ? ' Click a filler to explain it.' : ''}`),

@@ -66,7 +66,7 @@ export function renderPrediction(el, data, view) {
         ` (${pct(data.probabilities[data.predicted])}${data.output === 'sigmoid' ? ', sigmoid' : ''})`,
       ),
     truncation(data, onWindows),
-    data.windows ? windowList(data, onWindows) : null,
+    data.windows ? windowList(data.windows, onWindows, 'the prediction is their mean, and each token\'s attribution the mean over the windows that hold it') : null,
     h('ol', { class: 'classes', ...(view.onTarget && { role: 'listbox', 'aria-label': 'classes: choose one to explain it' }) }, rows),
     more,
   );
@@ -89,18 +89,20 @@ export function truncation(data, onWindows = null) {
 }
 
 /**
- * A text read in windows: each window's characters and prediction (the
- * prediction above is their mean), and a way back to cutting the text.
+ * A text read in windows: each window's characters and, where it has one,
+ * its prediction (a per-token head's: of the token explained, in the windows
+ * that hold it); `rule` says how they were put together; a way back to
+ * cutting the text.
  */
-function windowList(data, onWindows) {
-  const w = data.windows;
+export function windowList(windows, onWindows, rule) {
+  const w = windows;
   return h(
     'div',
     { class: 'windows', id: 'class-windows' },
     h(
       'p',
       { class: 'muted' },
-      `Read in ${w.length} windows of up to ${Math.max(...w.map((x) => x.tokens))} tokens, overlapping: the prediction is their mean, and each token's attribution the mean over the windows that hold it. The attention views read the first window. `,
+      `Read in ${w.length} windows of up to ${Math.max(...w.map((x) => x.tokens))} tokens, overlapping: ${rule}. The attention views read the first window. `,
       onWindows ? h('button', { type: 'button', class: 'link', id: 'cut-windows', onclick: () => onWindows(false) }, 'Cut the text instead') : null,
     ),
     h(
@@ -110,9 +112,8 @@ function windowList(data, onWindows) {
         h(
           'li',
           { dataset: { window: k, start: x.start, end: x.end } },
-          `characters ${x.start}–${x.end}: `,
-          h('strong', null, data.labels[x.predicted]),
-          ` ${pct(x.probabilities[x.predicted])}`,
+          `characters ${x.start}–${x.end}`,
+          x.predicted_label != null ? [': ', h('strong', null, x.predicted_label), x.probabilities ? ` ${pct(x.probabilities[x.predicted])}` : ''] : '',
         ),
       ),
     ),

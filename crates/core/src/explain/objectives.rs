@@ -293,7 +293,7 @@ pub fn objectives(
                 None if a.mask_cut => {
                     return Err(Error::TaskInput(format!(
                         "the text's {name} is past the model's {} tokens: truncation cut it \
-                         off; shorten the text before the mask",
+                         off; read the text in windows (--windows) or shorten it before the mask",
                         tok.max_tokens()
                     )))
                 }
