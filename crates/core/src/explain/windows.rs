@@ -119,32 +119,56 @@ pub fn explain_windows(
         };
         explained.push(s.explain(model, &each, on_steps)?);
     }
-    let whole = &read.whole;
-    let (sums, counts) = stitch(whole, &read.windows, &explained);
-    let attributions: Vec<f32> = sums
-        .iter()
-        .zip(&counts)
-        .map(|(s, &c)| if c == 0 { 0.0 } else { (s / c as f64) as f32 })
-        .collect();
     let windows: Vec<Window> = read
         .windows
         .iter()
         .zip(&explained)
         .map(|((w, at), e)| explained_window(w, *at, e))
         .collect();
-    let scores: Vec<f32> = explained.iter().filter_map(|e| e.score).collect();
-    let mut out = explained.into_iter().next().expect("two windows or more");
-    let labels = model.labels();
-    whole_tokens(&mut out, whole);
+    let mut out = stitched(&read.whole, &read.windows, explained, windows, opts, text)?;
     out.logits = logits;
     out.probabilities = probabilities;
     out.predicted = Some(predicted);
-    out.predicted_label = Some(labels[predicted].clone());
-    out.score = (scores.len() == windows.len())
-        .then(|| (scores.iter().map(|&s| s as f64).sum::<f64>() / n) as f32);
+    out.predicted_label = Some(model.labels()[predicted].clone());
+    Ok(out)
+}
+
+/// The explanation of the whole text from `explained`, the explanations of
+/// the windows `held` (the first one's settings): the whole text's tokens,
+/// each token's attribution the mean over the windows that hold it, the
+/// mean score; `windows` as read. The task's prediction is the caller's.
+fn stitched(
+    whole: &Tokenized,
+    held: &[(Tokenized, usize)],
+    explained: Vec<Explanation>,
+    windows: Vec<Window>,
+    opts: &ExplainOptions,
+    text: &str,
+) -> Result<Explanation> {
+    let (sums, counts) = stitch(whole, held, &explained);
+    let attributions: Vec<f32> = sums
+        .iter()
+        .zip(&counts)
+        .map(|(s, &c)| if c == 0 { 0.0 } else { (s / c as f64) as f32 })
+        .collect();
+    let count = explained.len();
+    let scores: Vec<f64> = explained
+        .iter()
+        .filter_map(|e| e.score)
+        .map(f64::from)
+        .collect();
+    let mut out = explained
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::TaskInput("no window holds what is explained".into()))?;
+    whole_tokens(&mut out, whole);
+    // Rollout and attention flow have no score.
+    out.score = (scores.len() == count).then(|| (scores.iter().sum::<f64>() / count as f64) as f32);
     out.delta = None;
     out.attributions_normalized = l2_normalized(&attributions);
-    out.words = opts.words.then(|| merge_words(whole, &attributions, texts));
+    out.words = opts
+        .words
+        .then(|| merge_words(whole, &attributions, [text, ""]));
     out.attributions = attributions;
     out.truncated = false;
     out.windows = Some(windows);
@@ -322,12 +346,6 @@ fn tokens_in_windows(
     }
     let windows_held: Vec<(Tokenized, usize)> =
         held.iter().map(|&x| read.windows[x].clone()).collect();
-    let (sums, counts) = stitch(whole, &windows_held, &explained);
-    let attributions: Vec<f32> = sums
-        .iter()
-        .zip(&counts)
-        .map(|(s, &c)| if c == 0 { 0.0 } else { (s / c as f64) as f32 })
-        .collect();
     let windows: Vec<Window> = read
         .windows
         .iter()
@@ -346,13 +364,7 @@ fn tokens_in_windows(
             out
         })
         .collect();
-    let scores: Vec<f32> = explained.iter().filter_map(|e| e.score).collect();
-    let count = explained.len();
-    let mut out = explained
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::TaskInput("no window holds the token explained".into()))?;
-    whole_tokens(&mut out, whole);
+    let mut out = stitched(whole, &windows_held, explained, windows, opts, text)?;
     out.token = Some(token);
     out.logits = mean_z[token * k..(token + 1) * k].to_vec();
     out.probabilities = row.to_vec();
@@ -360,14 +372,6 @@ fn tokens_in_windows(
     out.predicted_label = Some(labels[predicted].clone());
     out.token_labels = Some(token_labels);
     out.entities = Some(entities);
-    out.score = (scores.len() == count)
-        .then(|| (scores.iter().map(|&s| s as f64).sum::<f64>() / count as f64) as f32);
-    out.delta = None;
-    out.attributions_normalized = l2_normalized(&attributions);
-    out.words = opts.words.then(|| merge_words(whole, &attributions, texts));
-    out.attributions = attributions;
-    out.truncated = false;
-    out.windows = Some(windows);
     Ok(out)
 }
 
@@ -452,13 +456,6 @@ fn masks_in_windows(
         explained.push((x, s.explain(model, &each, on_steps)?));
         windows_held.push(read.windows[x].clone());
     }
-    let only: Vec<Explanation> = explained.iter().map(|(_, e)| e.clone()).collect();
-    let (sums, counts) = stitch(whole, &windows_held, &only);
-    let attributions: Vec<f32> = sums
-        .iter()
-        .zip(&counts)
-        .map(|(s, &c)| if c == 0 { 0.0 } else { (s / c as f64) as f32 })
-        .collect();
     let windows: Vec<Window> = read
         .windows
         .iter()
@@ -482,24 +479,11 @@ fn masks_in_windows(
             out
         })
         .collect();
-    let count = only.len();
-    let scores: Vec<f32> = only.iter().filter_map(|e| e.score).collect();
-    let mut out = only
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::TaskInput(format!("no window holds the {name} explained")))?;
-    whole_tokens(&mut out, whole);
+    let only = explained.into_iter().map(|(_, e)| e).collect();
+    let mut out = stitched(whole, &windows_held, only, windows, opts, text)?;
     out.token = Some(mask);
     out.fill = fills.first().map(|m| m.fill.clone());
     out.masks = Some(fills);
-    out.score = (scores.len() == count)
-        .then(|| (scores.iter().map(|&s| s as f64).sum::<f64>() / count as f64) as f32);
-    out.delta = None;
-    out.attributions_normalized = l2_normalized(&attributions);
-    out.words = opts.words.then(|| merge_words(whole, &attributions, texts));
-    out.attributions = attributions;
-    out.truncated = false;
-    out.windows = Some(windows);
     Ok(out)
 }
 
