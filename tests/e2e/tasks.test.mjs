@@ -318,6 +318,16 @@ describe('a model of each task', () => {
     want = cli('--model', dir('bert-ner'), '--windows', '--token', String(far), text);
     assertSame('a far token', await shown(page), want);
     await shot(page, 'task-ner-windows');
+    // Its search for counterfactuals reads the cut text: it says why it cannot search that token.
+    await page.click('#cf-run');
+    assert.match(await page.textContent('#cf'), new RegExp(`token ${far} is past them`));
+    // Cut again: the token past the cut is no longer focused, and the cut text is explained.
+    await page.click('#cut-windows');
+    await settle(page, (s) => s.explanation && !s.explanation.windows && !s.preview && !s.busy, null);
+    assert.equal(await page.evaluate(() => globalThis.bertlens.state.focus.token), null);
+    assert.ok(await page.isVisible('#truncated'));
+    await page.click('#read-windows');
+    await settle(page, (s) => s.explanation?.windows && !s.preview && !s.busy, null);
 
     await loadUrl(page, served.url('bert-mlm'));
     const masked = `${crowd}. ${crowd.replace('bank', '[MASK]')}.`;

@@ -347,8 +347,22 @@ function finishWithError(e, signal) {
 
 // ---- what to explain within the input -------------------------------------------------------
 
-/** Reads a text longer than the model in windows (`on`), or cuts it to the model's length. */
+/**
+ * Reads a text longer than the model in windows (`on`), or cuts it to the
+ * model's length. Cut again, the whole text's explanation is gone, and so is
+ * a token focused past the cut (with the label or filler chosen for it).
+ * Asked again for what the form already says (a run that failed), it runs again.
+ */
 export function readInWindows(on) {
+  if (!on) {
+    const cut = state.analysis?.explanation.tokens.length ?? 0;
+    if ((state.focus.token ?? -1) >= cut) {
+      state.focus = { ...state.focus, token: null, filler: null };
+      Object.assign(state.options, { target: '', contrast: '' });
+    }
+    if (state.explanation?.windows) state.explanation = null;
+  }
+  if (state.options.windows === on) return attribute();
   return setOption('windows', on);
 }
 

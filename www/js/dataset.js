@@ -519,11 +519,19 @@ export async function findCounterfactuals() {
     target: form.target === '' || task() === 'question-answering' ? null : labels[Number(form.target)],
   };
   if (form.maxEdits !== '') options.max_edits = Number(form.maxEdits);
-  // A token classifier: the label of the token explained.
-  if (task() === 'token-classification') options.token = state.explanation?.token ?? null;
-  const c = { input, options, model: state.model, running: true, result: null, error: null };
+  // A token classifier: the label of the token explained, in the text as the model reads it.
+  let error = null;
+  if (task() === 'token-classification') {
+    options.token = state.explanation?.token ?? null;
+    const cut = state.analysis?.explanation.tokens.length ?? 0;
+    if (options.token !== null && options.token >= cut) {
+      error = `The search reads the text as the model does, cut to its first ${cut} tokens; token ${options.token} is past them: explain a token before it.`;
+    }
+  }
+  const c = { input, options, model: state.model, running: !error, result: null, error };
   state.counterfactual = c;
   update();
+  if (error) return;
   try {
     c.result = await act.getPool().call(0, 'counterfactuals', { ...input, options });
   } catch (e) {

@@ -245,10 +245,11 @@ function renderResults() {
 }
 
 /**
- * An explanation of a text read in windows, while the form asks for them (a
- * run that failed after *Cut the text instead* leaves the last one behind).
+ * An explanation of a classified, tagged or masked text read in windows (its
+ * tokens are the whole text's, not the cut analysis's). A question's windows
+ * are another thing: its explanation is of the best one.
  */
-const windowed = (e) => Boolean(e?.windows) && state.options.windows && state.model.info.task !== 'question-answering';
+const windowed = (e) => Boolean(e?.windows) && state.model.info.task !== 'question-answering';
 
 /** The task's prediction: classes, the answer, the entities, the fillers. */
 function renderPredictionPanel(a, labels) {
@@ -257,7 +258,7 @@ function renderPredictionPanel(a, labels) {
   const e = state.explanation;
   const f = state.focus;
   const el = $('prediction');
-  const deps = [a, state.view.showAll, state.options.target, f.token, f.filler, f.answer, e, state.options.windows];
+  const deps = [a, state.view.showAll, state.options.target, f.token, f.filler, f.answer, e];
   if (!changed('prediction', deps)) return;
   switch (info.task) {
     case 'question-answering':
@@ -337,7 +338,7 @@ function renderAttributionPanel(analysed) {
   $('part-start').setAttribute('aria-pressed', String(state.focus.part === 'start'));
   $('part-end').setAttribute('aria-pressed', String(state.focus.part === 'end'));
   const how = { norm: state.options.norm, row: state.options.rollout_row };
-  const deps = [e, state.view.words, state.trueLabel, state.busy === null, state.preview, state.options.windows, labels.join('\u0000')];
+  const deps = [e, state.view.words, state.trueLabel, state.busy === null, state.preview, labels.join('\u0000')];
   if (!changed('attribution', deps)) return;
   $('unit-tokens').setAttribute('aria-pressed', String(!state.view.words));
   $('unit-words').setAttribute('aria-pressed', String(state.view.words));

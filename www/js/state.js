@@ -241,6 +241,17 @@ export function gradientFree(s = state) {
  * The options the core takes (`Options` in types.js), from the form and
  * the focus. A bare encoder is explained by rollout whatever the form says.
  */
+/**
+ * A text longer than the model read whole (the form's choice): in windows of
+ * the model's own length, so that the first window is what the attention
+ * views read.
+ */
+function readWhole(opts, s) {
+  if (!s.options.windows) return;
+  opts.windows = true;
+  opts.max_length = s.model.info.max_tokens;
+}
+
 export function coreOptions(s = state) {
   const o = s.options;
   const opts = {
@@ -271,16 +282,16 @@ export function coreOptions(s = state) {
     case 'sequence-classification':
       opts.target = classIndex;
       if (contrast !== null) opts.contrast = contrast;
-      if (o.windows) opts.windows = true;
+      readWhole(opts, s);
       break;
     case 'token-classification':
       opts.target = classIndex;
       if (contrast !== null) opts.contrast = contrast;
       if (f.token !== null) opts.token = f.token;
-      if (o.windows) opts.windows = true;
+      readWhole(opts, s);
       break;
     case 'fill-mask':
-      if (o.windows) opts.windows = true;
+      readWhole(opts, s);
       if (f.token !== null) opts.token = f.token;
       if (f.filler !== null) opts.target = f.filler;
       if (contrast !== null) opts.contrast = contrast;

@@ -389,14 +389,40 @@ fn token_of(
 }
 
 /// The token of a text with `edits` applied that covers exactly what
-/// `[start, end)` of text `sequence` covered before them, if there is one.
+/// `[start, end)` of text `sequence` covered before them, if there is one
+/// (the first of the pieces that share those characters, as byte-level BPE
+/// cuts one character in several; the last with [`last_token_at`]).
 fn token_at(
     input: &Tokenized,
     words: &[Word],
     edits: &[(usize, u32)],
-    (sequence, start, end): (u8, usize, usize),
+    at: (u8, usize, usize),
     vocab: &Spellings,
 ) -> Option<usize> {
+    covering(input, words, edits, at, vocab).next()
+}
+
+/// [`token_at`]'s last piece: where an answer that ends in a character cut
+/// in several pieces ends.
+fn last_token_at(
+    input: &Tokenized,
+    words: &[Word],
+    edits: &[(usize, u32)],
+    at: (u8, usize, usize),
+    vocab: &Spellings,
+) -> Option<usize> {
+    covering(input, words, edits, at, vocab).last()
+}
+
+/// The tokens of a text with `edits` applied that cover exactly what
+/// `[start, end)` of text `sequence` covered before them, in order.
+fn covering<'a>(
+    input: &'a Tokenized,
+    words: &[Word],
+    edits: &[(usize, u32)],
+    (sequence, start, end): (u8, usize, usize),
+    vocab: &Spellings,
+) -> impl Iterator<Item = usize> + 'a {
     let shift: isize = edits
         .iter()
         .filter(|(j, _)| words[*j].sequence == sequence && words[*j].end <= start)
@@ -408,7 +434,7 @@ fn token_at(
         (start as isize + shift) as usize,
         (end as isize + shift) as usize,
     );
-    (0..input.len()).find(|&i| {
+    (0..input.len()).filter(move |&i| {
         !input.special[i] && input.sequence[i] == Some(sequence) && input.offsets[i] == span
     })
 }
@@ -468,7 +494,10 @@ impl<'a> Search<'a> {
         match self.tracked {
             Tracked::Text => Some(At::Pooled),
             Tracked::Token(at) => token(at).map(At::Token),
-            Tracked::Answer([s, e]) => Some(At::Span(token(s)?, token(e)?)),
+            Tracked::Answer([s, e]) => {
+                let end = last_token_at(input, &self.words, edits, e, &self.vocab)?;
+                Some(At::Span(token(s)?, end))
+            }
         }
     }
 
@@ -1054,6 +1083,34 @@ pub fn counterfactuals(
 mod tests {
     use super::*;
     use crate::files::ModelFiles;
+
+    /// Byte-level BPE cuts a character in pieces that share its offsets: an
+    /// answer's start is found at the first, its end at the last.
+    #[test]
+    fn a_character_in_pieces_is_found_at_either_end() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/roberta-qa");
+        let model = Model::load(ModelFiles::read_dir(dir).unwrap()).unwrap();
+        let input = model.tokenize("who?", Some("Anna 王")).unwrap();
+        let i = input.tokens.len();
+        let pieces: Vec<usize> = (0..i)
+            .filter(|&k| input.sequence[k] == Some(1) && input.offsets[k] == (5, 6))
+            .collect();
+        assert!(pieces.len() > 1, "{:?}", input.tokens);
+        let vocab = Spellings {
+            words: &[],
+            lower: Vec::new(),
+        };
+        let at = (1, 5, 6);
+        assert_eq!(
+            token_at(&input, &[], &[], at, &vocab),
+            pieces.first().copied()
+        );
+        assert_eq!(
+            last_token_at(&input, &[], &[], at, &vocab),
+            pieces.last().copied()
+        );
+    }
 
     /// Rows gathered a block at a time (as for a large vocabulary) give the
     /// estimates the kept rows give.

@@ -404,13 +404,20 @@ fn masks_in_windows(
     // Each mask's fillers: the top of the windows' mean probabilities.
     let mut fills = Vec::with_capacity(masks.len());
     let mut per_window: Vec<Vec<(usize, Vec<f32>)>> = Vec::with_capacity(masks.len());
+    // One pass per window that holds a mask, however many it holds.
+    let mut passes: std::collections::HashMap<usize, Vec<f32>> = Default::default();
     for &m in &masks {
         let mut mean: Vec<f64> = Vec::new();
         let mut seen = Vec::new();
         for (x, i) in held(m) {
             let w = &read.windows[x].0;
-            let hidden = model.hidden_states(w, None)?;
-            let p = softmax(&model.head_logits(&hidden, w.len(), Rows::Token(i))?);
+            let hidden = match passes.entry(x) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(model.hidden_states(w, None)?)
+                }
+            };
+            let p = softmax(&model.head_logits(hidden, w.len(), Rows::Token(i))?);
             mean.resize(p.len(), 0.0);
             mean.iter_mut().zip(&p).for_each(|(a, &b)| *a += b as f64);
             seen.push((x, p));
