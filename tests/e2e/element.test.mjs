@@ -407,6 +407,8 @@ describe('the <bert-lens> element', () => {
       assert.equal(await page.getAttribute('#cfqa', 'question'), first.text);
       assert.equal(e.answer.text, first.label);
       assert.deepEqual(log.errors.filter((x) => !/status of 404/.test(x)), []);
+      // Its workers are not needed by the tests after it (two cores in CI).
+      await page.close();
     } finally {
       fixtures.remove();
     }
@@ -503,7 +505,8 @@ describe('the <bert-lens> element', () => {
       ].join('\n'),
     );
     const { page, log } = await visit(url);
-    await page.locator('#head').getByRole('button', { name: /Run in your browser/ }).click({ timeout: 30000 });
+    // Four elements load on a page beside the earlier tests' (one cold CI run waited over 30 s).
+    await page.locator('#head').getByRole('button', { name: /Run in your browser/ }).click({ timeout: 90000 });
     const root = (id, sel) => page.locator(`#${id}`).locator(sel);
     for (const id of ['head', 'model', 'neuron', 'steps']) {
       await page.locator(`#${id}`).scrollIntoViewIfNeeded();
