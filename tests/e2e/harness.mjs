@@ -61,14 +61,17 @@ export async function launch({ webgpu = false } = {}) {
 export async function open(browser, url, { width = 1280, height = 900 } = {}) {
   const context = await browser.newContext({ viewport: { width, height } });
   const page = await context.newPage();
-  const log = { requests: [], errors: [], dialogs: [] };
+  const log = { requests: [], errors: [], dialogs: [], failed: [] };
   const pending = new Set();
   page.on('request', (r) => {
     log.requests.push(r.url());
     pending.add(r);
   });
   page.on('requestfinished', (r) => pending.delete(r));
-  page.on('requestfailed', (r) => pending.delete(r));
+  page.on('requestfailed', (r) => {
+    pending.delete(r);
+    log.failed.push(`${r.url()}: ${r.failure()?.errorText}`);
+  });
   page.on('console', (m) => m.type() === 'error' && log.errors.push(m.text()));
   page.on('pageerror', (e) => log.errors.push(String(e)));
   page.on('dialog', async (d) => {

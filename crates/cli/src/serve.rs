@@ -2,14 +2,17 @@
 //! interface. It needs nothing a static host lacks: plain files with their
 //! content types (`.wasm` as `application/wasm`), no special headers. Each
 //! connection has its own thread, so a model download never holds up the
-//! page's small files.
+//! page's small files. A connection that stays quiet is closed after a few
+//! seconds, and past a limit of open connections the next one waits for a
+//! slot (the kernel holds it) instead of being dropped: a browser with many
+//! tabs and workers, each keeping its connections alive, is slowed, never
+//! refused.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 pub fn content_type(path: &Path) -> &'static str {
@@ -90,30 +93,80 @@ pub fn run(dir: &Path, host: &str, port: u16) -> Result<ExitCode, String> {
         "bertlens: serving {} on http://{shown}:{port}/ (Ctrl-C stops)",
         dir.display()
     );
-    let open = Arc::new(AtomicUsize::new(0));
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
-        // A browser opens a handful of connections; refuse a flood rather than spawn it.
-        if open.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
-            continue;
-        }
-        open.fetch_add(1, Ordering::Relaxed);
-        let (dir, open) = (dir.to_path_buf(), open.clone());
-        std::thread::spawn(move || {
-            let _ = serve_connection(&dir, stream);
-            open.fetch_sub(1, Ordering::Relaxed);
-        });
-    }
+    serve(listener, dir, Limits::default());
     Ok(ExitCode::SUCCESS)
 }
 
-const MAX_CONNECTIONS: usize = 64;
+/// How many connections are served at once, and how long one may stay quiet.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    connections: usize,
+    idle: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // Chromium keeps up to 6 connections a host per profile, and a page's
+        // workers share them; idle ones are given back after `idle`.
+        Limits {
+            connections: 256,
+            idle: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Counts the connections being served; `enter` waits while all slots are taken.
+struct Slots {
+    open: Mutex<usize>,
+    freed: Condvar,
+    max: usize,
+}
+
+impl Slots {
+    fn enter(&self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if *open >= self.max {
+            eprintln!(
+                "bertlens: {} connections are open; the next waits until one closes",
+                self.max
+            );
+        }
+        while *open >= self.max {
+            open = self.freed.wait(open).unwrap_or_else(|e| e.into_inner());
+        }
+        *open += 1;
+    }
+
+    fn leave(&self) {
+        *self.open.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        self.freed.notify_one();
+    }
+}
+
 const MAX_HEADER_BYTES: u64 = 16 << 10;
+
+fn serve(listener: TcpListener, dir: &Path, limits: Limits) {
+    let slots = Arc::new(Slots {
+        open: Mutex::new(0),
+        freed: Condvar::new(),
+        max: limits.connections,
+    });
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        // A flood waits its turn (in the kernel's queue) rather than spawning a thread each.
+        slots.enter();
+        let (dir, slots) = (dir.to_path_buf(), slots.clone());
+        std::thread::spawn(move || {
+            let _ = serve_connection(&dir, stream, limits.idle);
+            slots.leave();
+        });
+    }
+}
 
 /// Answers the requests of one connection, keeping it open between them
 /// (HTTP/1.1 keep-alive) until the client closes it or goes quiet.
-fn serve_connection(dir: &Path, stream: TcpStream) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+fn serve_connection(dir: &Path, stream: TcpStream, idle: Duration) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(idle))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut out = stream;
     loop {
@@ -225,5 +278,57 @@ mod tests {
             content_type(Path::new("x.js")),
             "text/javascript; charset=utf-8"
         );
+    }
+
+    fn get(url: std::net::SocketAddr) -> String {
+        let mut c = TcpStream::connect(url).unwrap();
+        c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut got = String::new();
+        c.read_to_string(&mut got).unwrap();
+        got
+    }
+
+    /// Past the limit a connection waits for a quiet one to be closed; it is never dropped.
+    #[test]
+    fn a_connection_past_the_limit_waits_for_a_slot() {
+        let dir = std::env::temp_dir().join(format!("bertlens-serve-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.html"), "<p>hi</p>").unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = Limits {
+            connections: 2,
+            idle: Duration::from_millis(300),
+        };
+        let root = dir.clone();
+        std::thread::spawn(move || serve(listener, &root, limits));
+        // Two kept-alive connections that go quiet take both slots…
+        let quiet: Vec<TcpStream> = (0..2)
+            .map(|_| {
+                let mut c = TcpStream::connect(addr).unwrap();
+                c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+                // The whole answer, and the connection stays open.
+                let mut got = Vec::new();
+                let mut buf = [0u8; 256];
+                while !got.ends_with(b"<p>hi</p>") {
+                    let n = c.read(&mut buf).unwrap();
+                    assert!(n > 0, "closed early");
+                    got.extend_from_slice(&buf[..n]);
+                }
+                assert!(got.starts_with(b"HTTP/1.1 200 OK"));
+                c
+            })
+            .collect();
+        // …and a third is answered once the server closes one of them.
+        let got = get(addr);
+        assert!(got.starts_with("HTTP/1.1 200 OK"), "{got}");
+        assert!(got.ends_with("<p>hi</p>"), "{got}");
+        // The quiet ones were closed by the server.
+        for mut c in quiet {
+            let mut rest = Vec::new();
+            assert_eq!(c.read_to_end(&mut rest).unwrap(), 0);
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
