@@ -52,6 +52,19 @@ async function eventOf(page, type, id, timeout = 120000) {
   return out.detail;
 }
 
+/**
+ * Presses element `id`'s *Run in your browser*; if it never comes, fails
+ * with what the element says instead, and the page's errors and failed requests.
+ */
+async function runIn({ page, log }, id, timeout = 30000) {
+  try {
+    await page.locator(`#${id}`).getByRole('button', { name: /Run in your browser/ }).click({ timeout });
+  } catch (e) {
+    const said = await page.evaluate((i) => document.getElementById(i)?.shadowRoot?.textContent ?? '(no such element)', id).catch((x) => `(unreadable: ${x.message})`);
+    throw new Error(`${id}: no Run in your browser button (${e.message.split('\n')[0]}); the element says: ${said.slice(0, 400)}; page errors: ${log.errors.join(' | ') || 'none'}; failed requests: ${log.failed.join(' | ') || 'none'}`);
+  }
+}
+
 /** The scores of the element's word importance, as shown. */
 const marks = (page, id) =>
   page.evaluate((i) => [...document.getElementById(i).shadowRoot.querySelectorAll('#record mark.tok')].map((m) => Number(m.dataset.score)), id);
@@ -362,7 +375,7 @@ describe('the <bert-lens> element', () => {
     const want = JSON.parse(readFileSync(path.join(FIXTURES, 'counterfactual.json'), 'utf8')).cases.find((c) => c.model === 'default' && c.target === null);
     const url = pageWith('counterfactual', `<bert-lens id="cf" model="minilm-intent" text="${want.text}" view="prediction,counterfactual" method="saliency"></bert-lens>`);
     const { page, log } = await visit(url);
-    await page.locator('#cf').getByRole('button', { name: /Run in your browser/ }).click({ timeout: 30000 });
+    await runIn({ page, log }, 'cf');
     await eventOf(page, 'bert-lens-result', 'cf');
     const shown = () => page.evaluate(() => [...document.getElementById('cf').shadowRoot.querySelectorAll('li.cf')].map((li) => ({
       text: li.dataset.text,
@@ -389,7 +402,7 @@ describe('the <bert-lens> element', () => {
     try {
       const url = pageWith('cf-qa', `<bert-lens id="cfqa" model="../${fixtures.url('bert-qa')}" question="${want.text}" context="${want.pair}" view="counterfactual" method="saliency"></bert-lens>`);
       const { page, log } = await visit(url);
-      await page.locator('#cfqa').getByRole('button', { name: /Run in your browser/ }).click({ timeout: 30000 });
+      await runIn({ page, log }, 'cfqa');
       await eventOf(page, 'bert-lens-result', 'cfqa');
       await page.waitForFunction(() => document.getElementById('cfqa').shadowRoot.querySelector('li.cf'), null, { timeout: 120000 });
       const shown = await page.evaluate(() => [...document.getElementById('cfqa').shadowRoot.querySelectorAll('li.cf')].map((li) => ({
@@ -414,6 +427,48 @@ describe('the <bert-lens> element', () => {
     }
   });
 
+  it('windows: a text longer than the model read whole, as the CLI reads it; Cut the text instead removes the attribute', async () => {
+    const fixtures = serveFixtures(['bert']);
+    try {
+      const review = 'the movie was great and fun but the plot was thin and the acting was poor, though the music was lovely and the ending made me smile in the end';
+      const long = `${review}. ${review}`;
+      const url = pageWith('windows', `<bert-lens id="win" model="../${fixtures.url('bert')}" text="${long}" view="all" method="saliency" windows></bert-lens>`);
+      const { page, log } = await visit(url);
+      await runIn({ page, log }, 'win');
+      const e = await eventOf(page, 'bert-lens-result', 'win');
+      const want = cli('--model', path.join(FIXTURES, 'bert'), '--windows', '--method', 'saliency', long);
+      assert.ok(want.windows.length > 1, 'the fixture reads 64 positions: the text takes windows');
+      assert.deepEqual(e.input_ids, want.input_ids, "the whole text's tokens");
+      assert.deepEqual(e.windows.map((w) => [w.start, w.end, w.tokens, w.token_range, w.predicted]), want.windows.map((w) => [w.start, w.end, w.tokens, w.token_range, w.predicted]));
+      assertClose('probabilities', e.probabilities, want.probabilities, 1e-4);
+      assertClose('attributions', e.attributions, want.attributions, 1e-4);
+      // Every token is drawn, and the windows are listed under the prediction.
+      assertClose('drawn', await marks(page, 'win'), want.attributions, 1e-4);
+      const root = (sel) => page.locator('#win').locator(sel);
+      assert.equal(await root('#class-windows li').count(), want.windows.length);
+      assert.equal(await root('#truncated').count(), 0, 'nothing was cut');
+      await shot(page, 'element-windows');
+      // Cut the text instead: the attribute goes, and the text is explained as cut.
+      await page.evaluate(() => { window.events.length = 0; });
+      await root('#cut-windows').click();
+      const cut = await eventOf(page, 'bert-lens-result', 'win');
+      assert.equal(await page.evaluate(() => document.getElementById('win').hasAttribute('windows')), false);
+      assert.equal(cut.windows, undefined);
+      assert.equal(cut.truncated, true);
+      await root('#truncated').waitFor();
+      // …and Read all of it, in windows, sets it again.
+      await page.evaluate(() => { window.events.length = 0; });
+      await root('#read-windows').click();
+      const again = await eventOf(page, 'bert-lens-result', 'win');
+      assert.equal(again.windows.length, want.windows.length);
+      assert.equal(await page.evaluate(() => document.getElementById('win').windows), true);
+      assert.deepEqual(log.errors.filter((x) => !/status of 404/.test(x)), []);
+      await page.close();
+    } finally {
+      fixtures.remove();
+    }
+  });
+
   it('three live elements share one download of the model', async () => {
     const url = pageWith(
       'three',
@@ -422,7 +477,7 @@ describe('the <bert-lens> element', () => {
         .join('\n'),
     );
     const { page, log, context } = await visit(url);
-    await page.locator('#e1').getByRole('button', { name: /Run in your browser/ }).click({ timeout: 30000 });
+    await runIn({ page, log }, 'e1');
     for (const id of ['e0', 'e1', 'e2']) await eventOf(page, 'bert-lens-result', id);
     assert.equal(gets(log, /\/model\.safetensors$/), 1, 'one download of the weights');
     assert.equal(gets(log, /\.wasm$/), 1, 'one download of the engine');
@@ -471,7 +526,7 @@ describe('the <bert-lens> element', () => {
         `<bert-lens id="qa" model="../${fixtures.url('bert-qa')}" question="${question}" context="${context}" view="all" n-steps="20"></bert-lens>`,
       );
       const { page, log } = await visit(url);
-      await page.locator('#qa').getByRole('button', { name: /Run in your browser/ }).click({ timeout: 30000 });
+      await runIn({ page, log }, 'qa');
       const first = await eventOf(page, 'bert-lens-result', 'qa');
       const want = cli('--model', path.join(FIXTURES, 'bert-qa'), '--question', question, '--context', context, '--part', 'start', '--n-steps', '20');
       assert.equal(first.answer.text, want.answer.text);
@@ -506,7 +561,7 @@ describe('the <bert-lens> element', () => {
     );
     const { page, log } = await visit(url);
     // Four elements load on a page beside the earlier tests' (one cold CI run waited over 30 s).
-    await page.locator('#head').getByRole('button', { name: /Run in your browser/ }).click({ timeout: 90000 });
+    await runIn({ page, log }, 'head', 90000);
     const root = (id, sel) => page.locator(`#${id}`).locator(sel);
     for (const id of ['head', 'model', 'neuron', 'steps']) {
       await page.locator(`#${id}`).scrollIntoViewIfNeeded();

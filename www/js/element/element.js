@@ -40,10 +40,11 @@ export const ATTRIBUTES = [
   'layer',
   'head',
   'token',
+  'windows',
 ];
 
 /** Attributes that change what the engine computes (live mode). */
-const LIVE = ['model', 'device', 'text', 'pair', 'question', 'context', 'method', 'n-steps', 'target', 'contrast'];
+const LIVE = ['model', 'device', 'text', 'pair', 'question', 'context', 'method', 'n-steps', 'target', 'contrast', 'windows'];
 
 const camel = (name) => name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
 
@@ -339,6 +340,8 @@ export class BertLens extends HTMLElement {
           },
           onFiller: (mask, id) => this.live.focusOn({ token: mask, target: id }),
           onAnswer: (k) => this.live.focusOn({ answer: k }),
+          // A text longer than the model: read whole in windows, or cut.
+          onWindows: this.live.info.task !== 'question-answering' && !(this.pair ?? '').trim() ? (on) => (this.windows = on) : null,
         }),
       },
     );
@@ -381,7 +384,7 @@ export class BertLens extends HTMLElement {
 // Attributes as properties: strings, `words` a boolean, `nSteps` "auto" or a number.
 for (const name of ATTRIBUTES) {
   const prop = camel(name);
-  const boolean = ['words', 'exports', 'interactive'].includes(name);
+  const boolean = ['words', 'exports', 'interactive', 'windows'].includes(name);
   Object.defineProperty(BertLens.prototype, prop, {
     get() {
       return boolean ? this.hasAttribute(name) : this.getAttribute(name);

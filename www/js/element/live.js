@@ -215,6 +215,12 @@ export class LiveController {
     const f = this.focus;
     if (f.token !== undefined) opts.token = f.token;
     if (f.target !== undefined) opts.target = f.target;
+    // windows: a text longer than the model read whole, in windows of the model's own
+    // length (the first is what the attention views read), as the page's form does.
+    if (el.windows && ['sequence-classification', 'token-classification', 'fill-mask'].includes(this.info.task)) {
+      opts.windows = true;
+      opts.max_length = this.info.max_tokens;
+    }
     if (this.info.task === 'question-answering') {
       opts.part = 'start';
       const answer = f.answer ? this.el.result?.answers?.[f.answer] : null;
@@ -250,12 +256,20 @@ export class LiveController {
     const input = { text, pair: pair.trim() ? pair : null, options: this.options() };
     el.status('Explaining…', 'info');
     try {
-      // The attention views draw the forward pass's attention: asked for only when shown.
-      const analysis = this.shows(ATTENTION) ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'attentions', input) : null)) : null;
+      // The attention views draw the forward pass's attention: asked for only when shown,
+      // or to know whether a text to read in windows is longer than the model.
+      const windows = Boolean(input.options.windows) && !input.pair;
+      const analysis = this.shows(ATTENTION) || windows ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'attentions', input) : null)) : null;
       if (run !== this.run) return;
+      // A long text read in windows: the core explains each window (in one worker) and stitches them.
+      const windowed = windows && Boolean(analysis?.explanation.truncated);
       const e = await this.model.run((pool) => {
         if (run !== this.run) return null; // asked again meanwhile
         const method = this.info.methods?.find((m) => m.name === input.options.method);
+        if (windowed) {
+          el.status(`${method?.label ?? input.options.method}, window by window…`, 'info');
+          return pool.call(0, 'attribute', input);
+        }
         const onProgress = (unit) => (done, total) => {
           if (run !== this.run || !total) return;
           const bar = h('progress', { part: 'progress', max: total, value: done, 'aria-label': method.label });
@@ -275,7 +289,7 @@ export class LiveController {
       if (run !== this.run) return;
       this.explained = [text, pair];
       // Its maps come a view at a time, from the worker that keeps this pass.
-      this.analysis = analysis && onDemand(analysis, (what) => this.model.run((pool) => pool.call(0, 'attentionMaps', { text, pair: input.pair, ...what })));
+      this.analysis = analysis && this.shows(ATTENTION) ? onDemand(analysis, (what) => this.model.run((pool) => pool.call(0, 'attentionMaps', { text, pair: input.pair, ...what }))) : null;
       this.igPath = path;
       this.lens = lens;
       this.counterfactual = cf;

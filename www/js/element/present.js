@@ -269,14 +269,14 @@ function prediction(el, data, actions) {
       renderEntities(
         el,
         { e, text: texts[0], token: e.token ?? null, labelled: e.probabilities?.length ? e : null, target: null, maxTokens, tokenLabels: labels, showAll: Boolean(data.showAll) },
-        { onToken: actions.onToken ?? null, onLabel: actions.onTarget ?? null, onShowAll: actions.onShowAll ?? (() => {}) },
+        { onToken: actions.onToken ?? null, onLabel: actions.onTarget ?? null, onShowAll: actions.onShowAll ?? (() => {}), onWindows: actions.onWindows ?? null },
       );
       break;
     case 'fill-mask':
       renderFillers(
         el,
         { e, text: texts[0], mask: e.token ?? null, filler: e.target ?? null, maskToken: e.tokens[e.token] ?? '[MASK]', maxTokens },
-        { onFiller: actions.onFiller ?? null },
+        { onFiller: actions.onFiller ?? null, onWindows: actions.onWindows ?? null },
       );
       break;
     case 'encoder':
@@ -287,6 +287,7 @@ function prediction(el, data, actions) {
         showAll: Boolean(data.showAll),
         onTarget: actions.onTarget ?? null,
         onShowAll: actions.onShowAll ?? (() => {}),
+        onWindows: actions.onWindows ?? null,
       });
   }
 }
