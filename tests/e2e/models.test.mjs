@@ -130,6 +130,30 @@ describe('models from files and URLs, and bad ones', () => {
     assert.ok(!asked.includes('vocab.txt'), `no need to look for vocab.txt: ${asked.join(' ')}`);
   });
 
+  it("asks a URL for the slow tokenizer files the core reads, as the core's vocabulary lists them", async () => {
+    // The page's list of tokenizer files is the core's.
+    const names = await page.evaluate(async () => [(await import('./js/models.js')).TOKENIZER_FILES, globalThis.bertlens.state.vocabulary.tokenizer_files.names]);
+    assert.deepEqual(names[0], names[1]);
+    // ModernBERT's tokenizer is read from tokenizer.json only: without it, no slow file is asked for.
+    const dir = path.join(ROOT, 'www/models/e2e-modernbert-slow');
+    cpSync(path.join(FIXTURES, 'modernbert'), dir, { recursive: true });
+    rmSync(path.join(dir, 'tokenizer.json'));
+    try {
+      const url = `${server.url}/models/e2e-modernbert-slow/`;
+      await page.fill('#model-url', url);
+      await page.click('#url-form button');
+      await page.waitForFunction(() => !globalThis.bertlens.state.loading && globalThis.bertlens.state.modelMessage);
+      // Its tokenizer_config.json names transformers 5's TokenizersBackend, read from tokenizer.json alone.
+      assert.match(await page.textContent('#model-message'), /tokenizer_class "TokenizersBackend", which bertlens reads only from tokenizer\.json, and the folder has none/);
+      const asked = log.requests.filter((r) => r.includes('e2e-modernbert-slow/')).map((r) => r.split('/').pop());
+      for (const f of ['vocab.json', 'merges.txt', 'vocab.txt', 'spiece.model', 'spm.model', 'sentencepiece.bpe.model']) {
+        assert.ok(!asked.includes(f), `${f} was asked for: ${asked.join(' ')}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('loads a picked folder, its own files and not its subfolders\'', async () => {
     const d = path.join(tmp, 'ner-folder');
     cpSync(path.join(FIXTURES, 'bert-ner'), d, { recursive: true });

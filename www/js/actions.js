@@ -132,7 +132,9 @@ export function loadFromCatalog(entry, keep = {}) {
 }
 
 export function loadFromUrl(url, keep = {}) {
-  return loadModel(url, (opts) => fetchFromUrl(new URL(url, document.baseURI).href, opts), { ...keep, source: { url } });
+  // Without tokenizer.json, the slow files it asks for are those the engine reads.
+  const tokenizerFiles = async () => (await pool.vocabulary).tokenizer_files;
+  return loadModel(url, (opts) => fetchFromUrl(new URL(url, document.baseURI).href, { ...opts, tokenizerFiles }), { ...keep, source: { url } });
 }
 
 const NONE = 'none of these files is part of a model (config.json, a tokenizer, model.safetensors or a checkpoint)';

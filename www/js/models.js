@@ -145,21 +145,18 @@ export async function fetchModel(base, wanted, { signal, onProgress } = {}) {
 }
 
 /**
- * The slow tokenizer files a family's checkpoints usually hold, tried
- * first when a folder has no tokenizer.json (the others are tried after).
+ * Without tokenizer.json, the groups of slow files to look for, in order, as
+ * the core's vocabulary (`tokenizer_files`) says it reads them: those of
+ * tokenizer_config.json's `tokenizer_class` (`Fast` dropped), else of the
+ * model type, else (neither known) the core's fallback order. None for a
+ * model type read from tokenizer.json only, or a class the core does not
+ * build (the core then says so).
+ * @param {import('./types.js').TokenizerFilesInfo} info
  */
-const SLOW_TOKENIZERS = {
-  bert: [['vocab.txt']],
-  distilbert: [['vocab.txt']],
-  electra: [['vocab.txt']],
-  roberta: [['vocab.json', 'merges.txt']],
-  modernbert: [['vocab.json', 'merges.txt']],
-  albert: [['spiece.model']],
-  'deberta-v2': [['spm.model']],
-  'xlm-roberta': [['sentencepiece.bpe.model']],
-  camembert: [['sentencepiece.bpe.model']],
-};
-const ALL_SLOW = [['vocab.txt'], ['vocab.json', 'merges.txt'], ['spiece.model'], ['spm.model'], ['sentencepiece.bpe.model']];
+export function slowTokenizerGroups(info, modelType, tokenizerClass) {
+  if (tokenizerClass) return info.by_class[tokenizerClass.replace(/Fast$/, '')] ?? [];
+  return info.by_model_type[modelType] ?? info.fallback;
+}
 
 /** Weights a hub folder may hold, in the order they are looked for; an index names shards. */
 const HUB_WEIGHTS = [
@@ -224,8 +221,9 @@ async function hubListing(hub, { signal } = {}) {
 
 /**
  * A model from a base URL laid out like a model hub: `config.json`, the
- * tokenizer (`tokenizer.json`, else the slow files of its family:
- * `vocab.txt`, `vocab.json` + `merges.txt`, a sentencepiece model; with
+ * tokenizer (`tokenizer.json`, else the slow files the core reads for its
+ * tokenizer class or model type, which `opts.tokenizerFiles()` gives: the
+ * engine's vocabulary's `tokenizer_files`, asked for only then; with
  * `tokenizer_config.json`, and `special_tokens_map.json` and
  * `added_tokens.json` when that config has no `added_tokens_decoder`, the
  * only layout the core reads them in), the first of the weights that exists
@@ -255,22 +253,18 @@ export async function fetchFromUrl(base, opts = {}) {
   const listed = hub ? await hubListing(hub, opts) : null;
   // Absent from a listing: not asked for. No listing: asked for, optionally.
   const optional = (names) => fetchModel(base_, names.filter((n) => !listed || listed.has(n)).map((name) => ({ name, optional: true })), opts);
-  let modelType = '';
-  try {
-    modelType = JSON.parse(new TextDecoder().decode(config.bytes)).model_type ?? '';
-  } catch {
-    // The core says what is wrong with it.
-  }
+  // Unreadable: the core says what is wrong with it.
+  const modelType = jsonField(config, 'model_type') ?? '';
   const files = [config, ...(await optional(['tokenizer.json', 'tokenizer_config.json', 'head.json']))];
   // The legacy layout's files, read only when tokenizer_config.json has no added_tokens_decoder.
   if (!hasAddedTokensDecoder(files.find((f) => f.name === 'tokenizer_config.json'))) {
     files.push(...(await optional(['special_tokens_map.json', 'added_tokens.json'])));
   }
   if (!files.some((f) => f.name === 'tokenizer.json')) {
-    const tried = new Set();
-    for (const group of [...(SLOW_TOKENIZERS[modelType] ?? []), ...ALL_SLOW]) {
-      if (tried.has(group.join()) || (listed && !group.every((n) => listed.has(n)))) continue;
-      tried.add(group.join());
+    if (!opts.tokenizerFiles) throw new Error(`${base_} has no tokenizer.json, and the engine's list of the slow tokenizer files it reads was not given`);
+    const tokenizerClass = jsonField(files.find((f) => f.name === 'tokenizer_config.json'), 'tokenizer_class');
+    for (const group of slowTokenizerGroups(await opts.tokenizerFiles(), modelType, typeof tokenizerClass === 'string' ? tokenizerClass : null)) {
+      if (listed && !group.every((n) => listed.has(n))) continue;
       const got = await optional(group);
       if (got.length === group.length) {
         files.push(...got);
@@ -293,15 +287,20 @@ export async function fetchFromUrl(base, opts = {}) {
   return [...files, ...weights, ...extra];
 }
 
+/** A field of a JSON file's top-level object (absent or unreadable: undefined). */
+function jsonField(file, key) {
+  if (!file) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(file.bytes))?.[key];
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether a tokenizer_config.json file has `added_tokens_decoder` (unreadable: no). */
 function hasAddedTokensDecoder(file) {
-  if (!file) return false;
-  try {
-    const c = JSON.parse(new TextDecoder().decode(file.bytes));
-    return Boolean(c && typeof c.added_tokens_decoder === 'object' && c.added_tokens_decoder !== null);
-  } catch {
-    return false;
-  }
+  const d = jsonField(file, 'added_tokens_decoder');
+  return typeof d === 'object' && d !== null;
 }
 
 /**

@@ -56,6 +56,17 @@ export {};
  * @property {Options} defaults
  * @property {{head: string, encoder: string}} default_method
  * @property {string[]} baselines
+ * @property {TokenizerFilesInfo} tokenizer_files
+ */
+
+/**
+ * The files the core reads a tokenizer from (`TokenizerFilesInfo`): each
+ * group a list of file names that together make a tokenizer without tokenizer.json.
+ * @typedef {object} TokenizerFilesInfo
+ * @property {string[]} names                          every file a tokenizer is read from
+ * @property {Object<string, string[][]>} by_class      tokenizer_config.json's `tokenizer_class` → its groups, the usual first
+ * @property {Object<string, string[][]>} by_model_type config.json's `model_type` → its groups (none: tokenizer.json only)
+ * @property {string[][]} fallback                     neither known: looked for in this order
  */
 
 /**

@@ -137,15 +137,20 @@ export class SharedModel extends EventTarget {
         this.progress = { loaded, total };
         this.dispatchEvent(new Event('progress'));
       };
-      const getFiles = (opts) => (this.files ? fetchModel(this.base, this.files, opts) : fetchFromUrl(this.base, opts));
-      const [module, files] = await Promise.all([compiledEngine(), getFiles({ onProgress })]);
-      this.progress = null;
-      this.dispatchEvent(new Event('progress'));
-      const pool = new Pool({ size: WORKERS, module, device: this.device });
+      // The workers start while the files come: a folder without tokenizer.json asks
+      // their engine which slow tokenizer files it reads.
+      const starting = compiledEngine().then((module) => new Pool({ size: WORKERS, module, device: this.device }));
+      const tokenizerFiles = async () => (await (await starting).vocabulary).tokenizer_files;
+      const getFiles = (opts) => (this.files ? fetchModel(this.base, this.files, opts) : fetchFromUrl(this.base, { ...opts, tokenizerFiles }));
+      let pool = null;
       try {
+        const [started, files] = await Promise.all([starting, getFiles({ onProgress })]);
+        pool = started;
+        this.progress = null;
+        this.dispatchEvent(new Event('progress'));
         this.info = await pool.load(files, this.name, () => getFiles({}));
       } catch (e) {
-        pool.terminate();
+        (pool ?? (await starting.catch(() => null)))?.terminate();
         throw e;
       }
       this.pool = pool;

@@ -238,6 +238,9 @@ pub struct Vocabulary {
     pub counterfactual_defaults: super::counterfactual::CounterfactualOptions,
     /// The most words a counterfactual search may replace.
     pub counterfactual_max_edits: usize,
+    /// The files a tokenizer is read from, and which of them each tokenizer
+    /// class and model type reads (the page's URL loader asks for those).
+    pub tokenizer_files: crate::tokenizer::TokenizerFilesInfo,
 }
 
 /// The method of each task when none is asked for.
@@ -264,6 +267,7 @@ pub fn vocabulary() -> Vocabulary {
         probe_defaults: crate::analysis::ProbeOptions::default(),
         counterfactual_defaults: Default::default(),
         counterfactual_max_edits: super::counterfactual::MAX_EDITS,
+        tokenizer_files: crate::tokenizer::tokenizer_files_info(),
     }
 }
 

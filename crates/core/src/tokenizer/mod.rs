@@ -40,7 +40,7 @@ use tokenizers::{
 };
 
 pub use encode::Tokenized;
-pub use source::{TokenizerFiles, TokenizerHints};
+pub use source::{tokenizer_files_info, TokenizerFiles, TokenizerFilesInfo, TokenizerHints};
 
 use crate::error::{Error, Result};
 use config::TokenizerConfig;

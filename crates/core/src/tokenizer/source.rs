@@ -150,7 +150,63 @@ const MODEL_TYPES: &[(&str, Class)] = &[
 /// (`TokenizersBackend`).
 const JSON_ONLY_MODEL_TYPES: &[&str] = &["modernbert"];
 
+/// Which files the core builds a tokenizer from, for a loader that must ask
+/// for them one by one (the page's URL loader, which cannot list a folder):
+/// the same tables [`Class::resolve`] reads, so that it asks for what the
+/// core takes and nothing the core would refuse.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TokenizerFilesInfo {
+    /// Every file name a tokenizer is read from ([`TokenizerFiles::NAMES`]).
+    pub names: &'static [&'static str],
+    /// Without tokenizer.json: the groups of slow files a `tokenizer_class`
+    /// of tokenizer_config.json (its `Fast` suffix dropped) reads, the first
+    /// its usual one; any one group is enough.
+    pub by_class: std::collections::BTreeMap<&'static str, &'static [&'static [&'static str]]>,
+    /// The same for a config.json `model_type` when tokenizer_config.json
+    /// names no class; a type listed with no group is read from
+    /// tokenizer.json only.
+    pub by_model_type: std::collections::BTreeMap<&'static str, &'static [&'static [&'static str]]>,
+    /// Neither a class nor a known model type: the groups looked for, in
+    /// order (the first present wins).
+    pub fallback: &'static [&'static [&'static str]],
+}
+
+const VOCAB_TXT: &[&str] = &["vocab.txt"];
+const BYTE_BPE: &[&str] = &["vocab.json", "merges.txt"];
+const SPIECE: &[&str] = &["spiece.model"];
+const SPM: &[&str] = &["spm.model"];
+const SPM_BPE: &[&str] = &["sentencepiece.bpe.model"];
+
+/// What [`Class::from_files`] looks for, in its order.
+const FALLBACK: &[&[&str]] = &[VOCAB_TXT, BYTE_BPE, SPIECE, SPM, SPM_BPE];
+
+/// The files the core reads its tokenizer from (see [`TokenizerFilesInfo`]).
+pub fn tokenizer_files_info() -> TokenizerFilesInfo {
+    TokenizerFilesInfo {
+        names: TokenizerFiles::NAMES,
+        by_class: CLASS_NAMES.iter().map(|(n, c)| (*n, c.groups())).collect(),
+        by_model_type: MODEL_TYPES
+            .iter()
+            .map(|(t, c)| (*t, c.groups()))
+            .chain(JSON_ONLY_MODEL_TYPES.iter().map(|t| (*t, &[][..])))
+            .collect(),
+        fallback: FALLBACK,
+    }
+}
+
 impl Class {
+    /// The groups of slow files this class reads, its usual one first.
+    fn groups(self) -> &'static [&'static [&'static str]] {
+        match self {
+            Self::Bert => &[VOCAB_TXT],
+            Self::Roberta => &[BYTE_BPE],
+            // Any sentencepiece model will do (`check_files`).
+            Self::Albert => &[SPIECE, SPM, SPM_BPE],
+            Self::DebertaV2 => &[SPM, SPIECE, SPM_BPE],
+            Self::XlmRoberta | Self::Camembert => &[SPM_BPE, SPIECE, SPM],
+        }
+    }
+
     pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Bert => "BertTokenizer",
@@ -178,8 +234,25 @@ impl Class {
         model_type: &str,
         files: &TokenizerFiles,
     ) -> Result<Self> {
+        let json_only = || {
+            Error::TokenizerClass(format!(
+                "transformers loads {model_type}'s tokenizer from tokenizer.json only, and the \
+                 folder has none"
+            ))
+        };
         if !files.has_vocabulary() {
-            return Err(Error::NoTokenizerFile);
+            // A class or model type read from tokenizer.json only says more than the
+            // list of every file read.
+            return Err(match tokenizer_class {
+                Some(name) if !CLASS_NAMES.iter().any(|(n, _)| *n == name) => {
+                    Error::TokenizerClass(format!(
+                        "tokenizer_config.json names tokenizer_class {name:?}, which bertlens \
+                         reads only from tokenizer.json, and the folder has none"
+                    ))
+                }
+                None if JSON_ONLY_MODEL_TYPES.contains(&model_type) => json_only(),
+                _ => Error::NoTokenizerFile,
+            });
         }
         let class = if let Some(name) = tokenizer_class {
             let found = CLASS_NAMES
@@ -197,10 +270,7 @@ impl Class {
         } else if let Some((_, c)) = MODEL_TYPES.iter().find(|(t, _)| *t == model_type) {
             *c
         } else if JSON_ONLY_MODEL_TYPES.contains(&model_type) {
-            return Err(Error::TokenizerClass(format!(
-                "transformers loads {model_type}'s tokenizer from tokenizer.json only, and the \
-                 folder has none"
-            )));
+            return Err(json_only());
         } else {
             Self::from_files(files)?
         };
@@ -283,6 +353,57 @@ mod tests {
         f
     }
 
+    /// Each group the description lists is one the core reads, and nothing
+    /// it refuses is listed: a loader that follows it gets a tokenizer.
+    #[test]
+    fn the_files_described_are_those_the_core_reads() {
+        let info = tokenizer_files_info();
+        let resolves = |class: Option<&str>, model_type: &str, group: &[&str]| {
+            Class::resolve(class, model_type, &files(group))
+        };
+        for (class, groups) in &info.by_class {
+            assert!(!groups.is_empty(), "{class}");
+            for g in groups.iter() {
+                let c = resolves(Some(class), "bert", g)
+                    .unwrap_or_else(|e| panic!("{class} {g:?}: {e}"));
+                assert!(CLASS_NAMES.contains(&(class, c)), "{class}");
+            }
+        }
+        for (model_type, groups) in &info.by_model_type {
+            if groups.is_empty() {
+                // Read from tokenizer.json only: no slow file is taken.
+                for g in info.fallback {
+                    assert!(resolves(None, model_type, g).is_err(), "{model_type} {g:?}");
+                }
+            }
+            for g in groups.iter() {
+                resolves(None, model_type, g).unwrap_or_else(|e| panic!("{model_type} {g:?}: {e}"));
+            }
+            // Its usual files are its class's.
+            if let Some((_, c)) = MODEL_TYPES.iter().find(|(t, _)| t == model_type) {
+                assert_eq!(groups.first(), c.groups().first());
+            }
+        }
+        assert_eq!(info.by_model_type["modernbert"].len(), 0);
+        assert_eq!(
+            info.by_model_type["roberta"],
+            &[&["vocab.json", "merges.txt"][..]][..]
+        );
+        for g in info.fallback {
+            resolves(None, "some-new-type", g).unwrap_or_else(|e| panic!("{g:?}: {e}"));
+        }
+        // Every name of a group is a tokenizer file.
+        let all = info
+            .by_class
+            .values()
+            .chain(info.by_model_type.values())
+            .flat_map(|g| g.iter())
+            .chain(info.fallback.iter());
+        for g in all {
+            assert!(g.iter().all(|n| info.names.contains(n)), "{g:?}");
+        }
+    }
+
     #[test]
     fn insert_takes_the_tokenizer_files_only() {
         let mut f = TokenizerFiles::default();
@@ -349,5 +470,16 @@ mod tests {
             err(None, "modernbert", &["vocab.json", "merges.txt"]),
             "transformers loads modernbert's tokenizer from tokenizer.json only, and the folder has none"
         );
+        // With no tokenizer file at all, the model type's or the class's rule is what it says.
+        assert_eq!(
+            err(None, "modernbert", &[]),
+            "transformers loads modernbert's tokenizer from tokenizer.json only, and the folder has none"
+        );
+        assert_eq!(
+            err(Some("TokenizersBackend"), "modernbert", &[]),
+            "tokenizer_config.json names tokenizer_class \"TokenizersBackend\", which bertlens reads \
+             only from tokenizer.json, and the folder has none"
+        );
+        assert_eq!(err(None, "bert", &[]), Error::NoTokenizerFile.to_string());
     }
 }
