@@ -97,6 +97,11 @@ describe('every encoder family', () => {
       }
       const notes = await page.textContent('#neuron-notes');
       if (deberta) assert.match(notes, /Score = q·k × 1\/√\(3·\d+\) \+ the relative-position terms/);
+      // What the notes say follows the family's attention, as the core describes it.
+      assert.deepEqual(info.attention, info.families.find((f) => f.model_types.includes(info.model_type)).attention);
+      assert.equal(info.attention.relative_positions, deberta);
+      assert.equal(info.attention.rotary, info.model_type === 'modernbert');
+      if (!info.attention.rotary) assert.doesNotMatch(notes, /RoPE/);
       if (info.model_type === 'modernbert') {
         assert.match(notes, /after the rotary position embedding \(RoPE\)/);
         assert.ok(windows.some((w) => w !== null), 'ModernBERT has sliding-window layers');

@@ -50,7 +50,7 @@ export function renderStepsPanel() {
   const labels = tokenLabels(a.explanation, [state.input.text, state.input.pair ?? '']);
   renderSteps(
     $('steps'),
-    { s: st.key === key ? st.result : null, labels, family: state.model.info.model_type, busy: st.busy, error: st.error, layers: a.layers, heads: a.heads },
+    { s: st.key === key ? st.result : null, labels, attention: state.model.info.attention, busy: st.busy, error: st.error, layers: a.layers, heads: a.heads },
     st,
     {
       onLayer: (l) => ((st.layer = l), update()),

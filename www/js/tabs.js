@@ -106,7 +106,7 @@ export function renderTabs(a, labels) {
   }
   const neuron = tab === 'neuron' ? maps(neuronAsk(v.neuron)) : null;
   if (tab === 'neuron' && changed('neuron', [a, neuron, v.neuron.layer, v.neuron.head, v.neuron.query, tab])) {
-    keepFocus($('view-neuron'), () => renderNeuronView($('view-neuron'), { analysis: a, labels, family: state.model.info.model_type, maps: neuron }, v.neuron, {
+    keepFocus($('view-neuron'), () => renderNeuronView($('view-neuron'), { analysis: a, labels, attention: state.model.info.attention, maps: neuron }, v.neuron, {
       onLayer: (l) => ((v.neuron.layer = l), update()),
       onHead: (k) => ((v.neuron.head = k), update()),
       onQuery: (q) => ((v.neuron.query = q), update()),

@@ -32,6 +32,7 @@ export {};
  * @property {number} max_n_steps     the most Integrated Gradients steps the core computes (its
  *                                    `MAX_N_STEPS`, 2000): a larger `n_steps` is refused. The page
  *                                    takes its cap from here (state.js stepCap; 2000 before a model)
+ * @property {AttentionFeatures} attention  how its family's attention differs from BERT's
  * @property {MethodInfo[]} methods   every attribution method the core has, and the rest of
  *                                    its `Vocabulary` (defaults, default_method, baselines)
  */
@@ -57,6 +58,17 @@ export {};
  * @property {{head: string, encoder: string}} default_method
  * @property {string[]} baselines
  * @property {TokenizerFilesInfo} tokenizer_files
+ * @property {{model_types: string[], attention: AttentionFeatures}[]} families
+ */
+
+/**
+ * How a family's attention differs from BERT's (`AttentionFeatures`): the
+ * model's `info().attention`, and each of the vocabulary's `families`.
+ * @typedef {object} AttentionFeatures
+ * @property {boolean} relative_positions  relative-position terms added to q·k (DeBERTa)
+ * @property {boolean} rotary              q and k rotated by position (RoPE; ModernBERT)
+ * @property {boolean} sliding_window      some layers attend within a window
+ * @property {boolean} pre_norm            a layer normalises its input first
  */
 
 /**

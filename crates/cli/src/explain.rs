@@ -308,6 +308,7 @@ pub fn info(dir: &Path, as_json: bool) -> Result<ExitCode, String> {
         "output": model.output(),
         "labels": model.labels(),
         "max_n_steps": bertlens_core::MAX_N_STEPS,
+        "attention": bertlens_core::families::attention_of(&cfg.model_type),
         "devices": DeviceChoice::NAMES,
     });
     // The core's vocabulary: the methods (what each is, needs and reads), the defaults.

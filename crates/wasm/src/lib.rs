@@ -103,6 +103,8 @@ struct Info<'a> {
     warnings: &'a [String],
     /// The most Integrated Gradients steps a fixed rule computes.
     max_n_steps: usize,
+    /// How its family's attention differs from BERT's.
+    attention: Option<bertlens_core::families::AttentionFeatures>,
     /// The core's vocabulary: the methods, the defaults, the baselines.
     #[serde(flatten)]
     vocabulary: bertlens_core::Vocabulary,
@@ -161,6 +163,7 @@ impl Explainer {
             mask_token: self.model.tokenizer().mask_token(),
             warnings: self.model.warnings(),
             max_n_steps: bertlens_core::MAX_N_STEPS,
+            attention: bertlens_core::families::attention_of(&cfg.model_type),
             vocabulary: bertlens_core::vocabulary(),
         })
     }

@@ -50,7 +50,7 @@ function clamp(v, a) {
 /**
  * Draws `view` into `el`.
  * @param {HTMLElement} el
- * @param {{view: string, analysis: object, labels: string[], family?: string, steps?: object | null, stepsError?: string | null}} data
+ * @param {{view: string, analysis: object, labels: string[], features?: import('../types.js').AttentionFeatures, steps?: object | null, stepsError?: string | null}} data
  * @param {object} v  viewState(), changed in place by the reader
  * @param {{redraw: () => void, onSteps: (layer: number, token: number) => void}} actions
  *   redraw: draw again; onSteps: the step-through needs the steps of another layer or token
@@ -88,7 +88,7 @@ export function presentAttention(el, data, v, actions) {
       },
     });
   } else if (data.view === 'neuron') {
-    renderNeuronView(box, { analysis: a, labels, family: data.family ?? '', maps: maps(neuronAsk(v.neuron)) }, v.neuron, {
+    renderNeuronView(box, { analysis: a, labels, attention: data.features, maps: maps(neuronAsk(v.neuron)) }, v.neuron, {
       onLayer: (l) => ((v.neuron.layer = l), redraw()),
       onHead: (k) => ((v.neuron.head = k), redraw()),
       onQuery: (q) => ((v.neuron.query = q), redraw()),
@@ -96,7 +96,7 @@ export function presentAttention(el, data, v, actions) {
   } else {
     const s = data.steps && data.steps.layer === v.steps.layer && data.steps.token === v.steps.token ? data.steps : null;
     if (!s && !data.stepsError) actions.onSteps(v.steps.layer, v.steps.token);
-    renderSteps(box, { s, labels, family: data.family, busy: !s, error: data.stepsError ?? null, layers: a.layers, heads: a.heads }, v.steps, {
+    renderSteps(box, { s, labels, attention: data.features, busy: !s, error: data.stepsError ?? null, layers: a.layers, heads: a.heads }, v.steps, {
       onLayer: (l) => ((v.steps.layer = l), redraw()),
       onHead: (k) => ((v.steps.head = k), redraw()),
       onToken: (i) => ((v.steps.token = i), redraw()),

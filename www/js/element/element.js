@@ -317,7 +317,7 @@ export class BertLens extends HTMLElement {
         steps: this.live?.steps,
         stepsError: this.live?.stepsError,
         attention: (this.attention ??= viewState({ layer: this.layer, head: this.head, token: this.token })),
-        family: this.live?.info?.model_type,
+        features: this.live?.info?.attention,
         heatmap: this.heatmap,
         maxTokens: this.live?.info?.max_tokens,
         activation: this.live?.info?.output,

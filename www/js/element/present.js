@@ -157,7 +157,7 @@ export function present(el, data, actions = NO_ACTIONS) {
     const labels = tokenLabels(data.analysis.explanation, data.texts);
     presentAttention(
       el,
-      { view, analysis: data.analysis, labels, family: data.family, steps: data.steps, stepsError: data.stepsError },
+      { view, analysis: data.analysis, labels, features: data.features, steps: data.steps, stepsError: data.stepsError },
       data.attention,
       { redraw: actions.redraw ?? (() => {}), onSteps: actions.onSteps ?? (() => {}), onView: actions.onView },
     );

@@ -87,8 +87,8 @@ function vectorCells(v, scale, what) {
 
 /**
  * @param {HTMLElement} el
- * @param {{analysis: import('../types.js').Analysis, labels: string[], family: string, maps: import('../types.js').AttentionMaps | {error: string} | null}} data
- *   family: the model_type; maps: what `neuronAsk(view)` names (null while on its way)
+ * @param {{analysis: import('../types.js').Analysis, labels: string[], attention?: import('../types.js').AttentionFeatures, maps: import('../types.js').AttentionMaps | {error: string} | null}} data
+ *   attention: how the family's attention differs from BERT's (the model's info); maps: what `neuronAsk(view)` names (null while on its way)
  * @param {{layer: number, head: number, query: number}} view
  * @param {{onLayer: Function, onHead: Function, onQuery: Function}} actions
  */
@@ -176,13 +176,13 @@ export function renderNeuronView(el, data, view, actions) {
       vectorCells(n.q, vecScale, 'q'),
       h('span', { class: 'muted' }, ' blue negative, orange positive; hover a cell for its value'),
     ),
-    notes(data.family, n, scaleT),
+    notes(data.attention, n, scaleT),
     h('div', { class: 'table-scroll' }, table),
   );
 }
 
-/** What this family adds to q·k, said beside the table. */
-function notes(family, n, scaleT) {
+/** What this family adds to q·k (its attention features, as the core describes them), said beside the table. */
+function notes(attention, n, scaleT) {
   const lines = [];
   if (n.hasPosition) {
     lines.push(
@@ -191,7 +191,7 @@ function notes(family, n, scaleT) {
   } else {
     lines.push(`Score = q·k × ${scaleT}; the softmax is over the score.`);
   }
-  if (family === 'modernbert') {
+  if (attention?.rotary) {
     lines.push('q and k are shown after the rotary position embedding (RoPE) rotates them: q·k already depends on how far apart the tokens are.');
   }
   if (n.window !== null) {

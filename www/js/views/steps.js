@@ -109,7 +109,7 @@ const num = (v, attrs = {}) => h('td', { class: 'num', ...attrs }, fmt(v, 5));
 const bar = (p) => h('span', { class: 'prob-bar', style: { width: `calc(${Math.max(0, p).toFixed(4)} * var(--steps-bar, 80px))` } });
 
 /** What step `id` shows: [formula, one sentence, the content]. */
-function stepBody(id, s, a, labels, family) {
+function stepBody(id, s, a, labels, attention) {
   const tok = labels[s.token];
   const d = a.d;
   const scaleT = scaleText(s.scale, d);
@@ -138,18 +138,21 @@ function stepBody(id, s, a, labels, family) {
       const kq = a.keys[s.token];
       const vq = a.values[s.token];
       const scale = maxAbs(a.q, kq, vq);
-      // Pre-norm (ModernBERT): the projections read LN₁(x), and q and k are rotated by their position.
+      // Pre-norm: the projections read LN₁(x). Rotary (the family's attention, as the core
+      // describes it): q and k are rotated by their position.
       const pre = s.norms === 'pre';
+      const rotary = Boolean(attention?.rotary);
       const h0 = pre && s.attention_input_norm ? 'h = LayerNorm₁(x);   ' : '';
       const x = h0 ? 'h' : 'x';
       return [
-        `${h0}q = ${x} W_Qᵀ + b_Q,   k = ${x} W_Kᵀ + b_K,   v = ${x} W_Vᵀ + b_V${pre ? ';   q, k rotated (RoPE)' : ''}`,
+        `${h0}q = ${x} W_Qᵀ + b_Q,   k = ${x} W_Kᵀ + b_K,   v = ${x} W_Vᵀ + b_V${rotary ? ';   q, k rotated (RoPE)' : ''}`,
         `Three learned projections turn “${tok}” into a query (what it looks for), a key (what it offers to others' queries) and a value (what it passes on). This head uses ${d} of the ${s.hidden} numbers of each.` +
-          (pre ? ` This model normalises first${s.attention_input_norm ? '' : ' (except in its first layer, whose input is already normalised)'}, and rotates q and k by an angle that grows with the token's position, so that q·k depends on how far apart two tokens are (rotary position embeddings).` : ''),
+          (pre ? ` This model normalises first${s.attention_input_norm ? '' : ' (except in its first layer, whose input is already normalised)'}.` : '') +
+          (rotary ? ' It rotates q and k by an angle that grows with the token\'s position, so that q·k depends on how far apart two tokens are (rotary position embeddings).' : ''),
         [
           h0 ? strip(s.attention_residual, 'h = LayerNorm₁(x)') : null,
-          strip(a.q, pre ? 'q (rotated)' : 'q', { scale, id: 'step-q' }),
-          strip(kq, pre ? 'k (rotated)' : 'k', { scale }),
+          strip(a.q, rotary ? 'q (rotated)' : 'q', { scale, id: 'step-q' }),
+          strip(kq, rotary ? 'k (rotated)' : 'k', { scale }),
           strip(vq, 'v', { scale }),
         ],
       ];
@@ -246,7 +249,7 @@ function stepBody(id, s, a, labels, family) {
 
 /**
  * @param {HTMLElement} el
- * @param {{s: object | null, labels: string[], family?: string, busy?: boolean, error?: string | null, layers: number, heads: number}} data
+ * @param {{s: object | null, labels: string[], attention?: import('../types.js').AttentionFeatures, busy?: boolean, error?: string | null, layers: number, heads: number}} data
  *   s: the engine's steps for view.layer and view.token (null until computed)
  * @param {{layer: number, head: number, token: number, step: number}} view
  * @param {{onLayer: Function, onHead: Function, onToken: Function, onStep: Function}} actions
@@ -293,7 +296,7 @@ export function renderSteps(el, data, view, actions) {
   const head = Math.min(view.head, s.heads - 1);
   const a = headArithmetic(s, head);
   const [id, title] = STEPS[step];
-  const [formula, sentence, content] = stepBody(id, s, a, data.labels, data.family);
+  const [formula, sentence, content] = stepBody(id, s, a, data.labels, data.attention);
   const body = h(
     'section',
     {

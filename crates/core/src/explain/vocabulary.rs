@@ -241,6 +241,9 @@ pub struct Vocabulary {
     /// The files a tokenizer is read from, and which of them each tokenizer
     /// class and model type reads (the page's URL loader asks for those).
     pub tokenizer_files: crate::tokenizer::TokenizerFilesInfo,
+    /// Every family: the `model_type`s it reads and how its attention
+    /// differs from BERT's (relative positions, rotary, sliding window, pre-norm).
+    pub families: Vec<crate::families::FamilyInfo>,
 }
 
 /// The method of each task when none is asked for.
@@ -268,6 +271,7 @@ pub fn vocabulary() -> Vocabulary {
         counterfactual_defaults: Default::default(),
         counterfactual_max_edits: super::counterfactual::MAX_EDITS,
         tokenizer_files: crate::tokenizer::tokenizer_files_info(),
+        families: crate::families::families(),
     }
 }
 
@@ -289,6 +293,23 @@ mod tests {
             );
             assert_eq!(info.needs_head, m.default_layer().is_some());
         }
+    }
+
+    #[test]
+    fn every_family_is_listed_with_its_attention() {
+        let v = vocabulary();
+        let types: Vec<&str> = v
+            .families
+            .iter()
+            .flat_map(|f| f.model_types.iter().copied())
+            .collect();
+        assert_eq!(types, crate::families::model_types());
+        let of = |t: &str| crate::families::attention_of(t).unwrap();
+        assert_eq!(of("bert"), Default::default());
+        assert!(of("deberta-v2").relative_positions && !of("deberta-v2").rotary);
+        let m = of("modernbert");
+        assert!(m.rotary && m.sliding_window && m.pre_norm && !m.relative_positions);
+        assert_eq!(crate::families::attention_of("gpt2"), None);
     }
 
     #[test]

@@ -12,7 +12,10 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::{check_sizes, config, table, token_head, Architecture, Dims, Family, HeadBuilder};
+use super::{
+    check_sizes, config, table, token_head, Architecture, AttentionFeatures, Dims, Family,
+    HeadBuilder,
+};
 use crate::engine::attention::{Disentangled, Relative};
 use crate::engine::conv::Conv;
 use crate::engine::{
@@ -99,6 +102,13 @@ impl PosAttType {
 pub struct DebertaFamily;
 
 impl Family for DebertaFamily {
+    fn attention(&self) -> AttentionFeatures {
+        AttentionFeatures {
+            relative_positions: true,
+            ..AttentionFeatures::default()
+        }
+    }
+
     fn model_types(&self) -> &'static [&'static str] {
         &["deberta-v2"]
     }

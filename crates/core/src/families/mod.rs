@@ -27,6 +27,54 @@ use crate::weights::Keys;
 pub trait Family: Sync {
     fn model_types(&self) -> &'static [&'static str];
     fn parse(&self, config: &serde_json::Value) -> Result<Box<dyn Architecture>>;
+    /// How its attention differs from BERT's (BERT's: none of it).
+    fn attention(&self) -> AttentionFeatures {
+        AttentionFeatures::default()
+    }
+}
+
+/// How a family's attention differs from BERT's (scaled q·k of a
+/// post-norm layer, positions only in the embeddings), for whoever shows or
+/// explains it: the neuron view and the step-through say what each adds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AttentionFeatures {
+    /// Relative-position terms are added to q·k (DeBERTa's disentangled
+    /// attention: content→position and position→content).
+    pub relative_positions: bool,
+    /// q and k are rotated by their position before q·k (rotary position
+    /// embeddings, RoPE): q·k depends on how far apart two tokens are.
+    pub rotary: bool,
+    /// Some layers attend within a sliding window: keys farther than the
+    /// window from the query are masked (ModernBERT's local layers).
+    pub sliding_window: bool,
+    /// A layer normalises its input before attention (pre-norm), not its output.
+    pub pre_norm: bool,
+}
+
+/// A family as the core's vocabulary lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FamilyInfo {
+    pub model_types: &'static [&'static str],
+    pub attention: AttentionFeatures,
+}
+
+/// Every family, as the vocabulary lists them.
+pub fn families() -> Vec<FamilyInfo> {
+    FAMILIES
+        .iter()
+        .map(|f| FamilyInfo {
+            model_types: f.model_types(),
+            attention: f.attention(),
+        })
+        .collect()
+}
+
+/// The attention features of the family that reads `model_type`.
+pub fn attention_of(model_type: &str) -> Option<AttentionFeatures> {
+    FAMILIES
+        .iter()
+        .find(|f| f.model_types().contains(&model_type))
+        .map(|f| f.attention())
 }
 
 /// Sizes every family has, whatever its config calls them.

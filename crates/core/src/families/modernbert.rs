@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::{check_sizes, config, table, Architecture, Dims, Family, HeadBuilder};
+use super::{
+    check_sizes, config, table, Architecture, AttentionFeatures, Dims, Family, HeadBuilder,
+};
 use crate::engine::{self, Attention, Bias, Embeddings, Head, LayerNorm, Linear, Norms};
 use crate::error::{Error, Result};
 use crate::types::{Activation, Pool, Task};
@@ -99,6 +101,15 @@ const SLIDING: &str = "sliding_attention";
 pub struct ModernBertFamily;
 
 impl Family for ModernBertFamily {
+    fn attention(&self) -> AttentionFeatures {
+        AttentionFeatures {
+            rotary: true,
+            sliding_window: true,
+            pre_norm: true,
+            ..AttentionFeatures::default()
+        }
+    }
+
     fn model_types(&self) -> &'static [&'static str] {
         &["modernbert"]
     }
