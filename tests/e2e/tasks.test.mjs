@@ -87,6 +87,26 @@ describe('a model of each task', () => {
     const w2 = cli('--model', dir('bert-qa'), '--question', question, '--context', context, '--part', 'start', '--token', String(second.token_start));
     assertSame('second answer start', await shown(page), w2);
     assert.equal(await page.textContent('#answer-span'), second.text);
+    // Versus another answer: this answer's start logit minus another's start, as the CLI's --contrast.
+    assert.ok(await page.isVisible('#contrast-control'));
+    const choices = await page.$$eval('#opt-contrast option', (o) => o.map((x) => x.value).filter(Boolean));
+    assert.ok(choices.length > 0, 'other answers to contrast with');
+    const k = Number(choices[0]);
+    const versus = want.answers[k].token_start;
+    assert.notEqual(versus, second.token_start);
+    await page.selectOption('#opt-contrast', String(k));
+    await settle(page, (s, c) => s.explanation?.contrast === c && !s.preview, versus);
+    const w3 = cli('--model', dir('bert-qa'), '--question', question, '--context', context, '--part', 'start', '--token', String(second.token_start), '--contrast', String(versus));
+    const e3 = await shown(page);
+    assertSame('second answer versus another', e3, w3);
+    assert.equal(e3.contrast_label, w3.contrast_label);
+    await shot(page, 'task-qa-versus');
+    // Explaining the answer contrasted with drops the contrast (it would be the answer itself).
+    await page.click(`#answers li[data-index="${k}"]`);
+    await settle(page, (s, t) => s.explanation?.token === t && !s.preview, versus);
+    assert.equal(await page.inputValue('#opt-contrast'), '');
+    assert.equal((await shown(page)).contrast ?? null, null);
+    await page.selectOption('#opt-contrast', '');
   });
 
   it('question answering: a context longer than the model reads, read in windows as the CLI reads it', async () => {

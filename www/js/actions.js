@@ -5,7 +5,7 @@
 
 import { AbortError } from './pool.js';
 import { fetchModel, fetchFromUrl, readFiles, dropFiles } from './models.js';
-import { state, update, currentInput, coreOptions, cacheKey, remember, formProblem, stepsError, stepCap, parseSteps, methodInfo } from './state.js';
+import { state, update, currentInput, coreOptions, cacheKey, remember, formProblem, stepsError, stepCap, parseSteps, methodInfo, answerToken } from './state.js';
 import { knownTarget } from './share.js';
 import { defaultExamples, exampleFields, typedIn } from './task.js';
 import { findNeighbours, modelChanged } from './dataset.js';
@@ -411,6 +411,7 @@ export function explainFiller(mask, id) {
 /** Question answering: explain answer `k` (0: the best). */
 export function explainAnswer(k) {
   state.focus = { ...state.focus, answer: k };
+  keepAnswerContrast();
   update();
   attribute();
 }
@@ -419,8 +420,15 @@ export function explainAnswer(k) {
 export function explainPart(part) {
   if (state.focus.part === part) return;
   state.focus = { ...state.focus, part };
+  keepAnswerContrast();
   update();
   attribute();
+}
+
+/** Question answering: a versus answer that now starts (or ends) where the explained one does is dropped. */
+function keepAnswerContrast() {
+  const c = state.options.contrast;
+  if (c !== '' && answerToken(state, Number(c)) === answerToken(state, state.focus.answer ?? 0)) state.options.contrast = '';
 }
 
 // ---- walking the Integrated Gradients path (classroom) ----------------------------------------

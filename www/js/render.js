@@ -2,7 +2,7 @@
 // and options the model's task reads) and the results. Each section is
 // redrawn only when what it shows has changed.
 
-import { state, gradientFree, stepsField, methodInfo, shownMethod } from './state.js';
+import { state, gradientFree, stepsField, methodInfo, shownMethod, answerToken } from './state.js';
 import { ignoredNotice } from './share.js';
 import * as act from './actions.js';
 import { tokenLabels, units } from './tokens.js';
@@ -125,8 +125,9 @@ function renderInputPanel() {
   $('restore').hidden = !state.restore;
   $('true-label-control').hidden = task !== 'sequence-classification';
   $('target-control').hidden = !(task === 'sequence-classification' || task === 'token-classification');
-  // Versus: a class or label; for fill-mask, another filler of the mask explained.
-  $('contrast-control').hidden = ($('target-control').hidden && task !== 'fill-mask') || methodInfo(shownMethod())?.kind === 'attention';
+  // Versus: a class or label; for fill-mask, another filler of the mask explained; for a
+  // question, another answer's start (or end).
+  $('contrast-control').hidden = ($('target-control').hidden && task !== 'fill-mask' && task !== 'question-answering') || methodInfo(shownMethod())?.kind === 'attention';
   if (changed('labels', [m])) {
     const labels = m?.info.labels ?? [];
     const opts = (first) => [h('option', { value: '' }, first), labels.map((l, i) => h('option', { value: String(i) }, `${l}`))];
@@ -146,13 +147,15 @@ function renderInputPanel() {
     );
   }
   const versusMask = task === 'fill-mask' ? (state.focus.token ?? state.analysis?.explanation.masks?.[0]?.token ?? null) : null;
-  if (changed('contrast-options', [m, state.analysis, versusMask])) {
-    const none = h('option', { value: '' }, task === 'fill-mask' ? '— (the filler alone)' : '— (the target alone)');
+  if (changed('contrast-options', [m, state.analysis, versusMask, qa && state.focus.answer, qa && state.focus.part])) {
+    const none = h('option', { value: '' }, task === 'fill-mask' ? '— (the filler alone)' : qa ? '— (the answer alone)' : '— (the target alone)');
     const fillers = state.analysis?.explanation.masks?.find((x) => x.token === versusMask)?.fill ?? [];
     const choices =
       task === 'fill-mask'
         ? fillers.map((f) => h('option', { value: String(f.token_id) }, `“${f.token}” (${(100 * f.score).toFixed(1)}%)`))
-        : (m?.info.labels ?? []).map((l, i) => h('option', { value: String(i) }, l));
+        : qa
+          ? answerChoices()
+          : (m?.info.labels ?? []).map((l, i) => h('option', { value: String(i) }, l));
     fill($('opt-contrast'), none, choices);
   }
   $('opt-target').value = state.options.target;
@@ -242,6 +245,24 @@ function renderResults() {
   renderLensPanel(labels);
   renderCounterfactualPanel();
   renderTabs(a, labels);
+}
+
+/**
+ * Question answering's versus: the other answers whose start (or end, as
+ * explained) is at another token than the explained answer's, one per token.
+ */
+function answerChoices() {
+  const answers = state.analysis?.explanation.answers ?? [];
+  const part = state.focus.part;
+  const seen = new Set([answerToken(state, state.focus.answer ?? 0)]);
+  const out = [];
+  answers.forEach((a, k) => {
+    const token = answerToken(state, k);
+    if (seen.has(token)) return;
+    seen.add(token);
+    out.push(h('option', { value: String(k) }, `“${a.text}” (${(100 * a.score).toFixed(1)}%): its ${part} at token ${token}`));
+  });
+  return out;
 }
 
 /**

@@ -298,13 +298,25 @@ export function coreOptions(s = state) {
       break;
     case 'question-answering': {
       opts.part = f.part;
-      const answer = s.analysis?.explanation.answers?.[f.answer];
-      if (f.answer > 0 && answer) opts.token = f.part === 'start' ? answer.token_start : answer.token_end;
+      const token = answerToken(s, f.answer);
+      if (f.answer > 0 && token !== null) opts.token = token;
+      // Versus another answer: its start (or end) token against the explained answer's.
+      const other = contrast === null ? null : answerToken(s, contrast);
+      if (other !== null && other !== answerToken(s, f.answer ?? 0)) opts.contrast = other;
       break;
     }
     default:
   }
   return opts;
+}
+
+/**
+ * Question answering: the token where answer `k` (of the analysis's list,
+ * 0 the best) starts, or ends for `part` 'end'; null when there is no such answer.
+ */
+export function answerToken(s, k, part = s.focus.part) {
+  const a = s.analysis?.explanation.answers?.[k];
+  return a ? (part === 'end' ? a.token_end : a.token_start) : null;
 }
 
 /** The key of an explanation in `state.cache`. */
