@@ -3,6 +3,9 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { textPieces, tokenLabels } from '../../www/js/tokens.js';
 import { coreOptions, currentInput } from '../../www/js/state.js';
 import { exampleFields, typedIn, defaultExamples } from '../../www/js/task.js';
@@ -291,5 +294,35 @@ describe('palettes and the head view by keyboard', () => {
     assert.equal(textSeed('a', ''), textSeed('a'), 'no pair and an empty pair are one input');
     assert.notEqual(textSeed('ab'), textSeed('a', 'b'), 'the NUL keeps text and pair apart');
     assert.ok(['', 'x', 'my card was declined'].every((t) => textSeed(t) > 0));
+  });
+});
+
+describe("the page's modules", () => {
+  it('import one another without a cycle', () => {
+    const root = fileURLToPath(new URL('../../www/js/', import.meta.url));
+    const files = [];
+    const walk = (d) => readdirSync(d).forEach((f) => (statSync(path.join(d, f)).isDirectory() ? walk(path.join(d, f)) : f.endsWith('.js') && files.push(path.join(d, f))));
+    walk(root);
+    const imports = new Map(
+      files.map((f) => [
+        f,
+        [...readFileSync(f, 'utf8').matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]/gm)].map((m) => path.join(path.dirname(f), m[1])).filter((d) => d.startsWith(root)),
+      ]),
+    );
+    assert.ok(imports.get(path.join(root, 'main.js')).length > 5, 'the imports are read');
+    const seen = new Map();
+    const cycles = [];
+    const visit = (f, stack) => {
+      seen.set(f, 'open');
+      stack.push(f);
+      for (const d of imports.get(f) ?? []) {
+        if (seen.get(d) === 'open') cycles.push([...stack.slice(stack.indexOf(d)), d].map((x) => path.relative(root, x)).join(' → '));
+        else if (!seen.has(d)) visit(d, stack);
+      }
+      stack.pop();
+      seen.set(f, 'done');
+    };
+    for (const f of files) if (!seen.has(f)) visit(f, []);
+    assert.deepEqual(cycles, []);
   });
 });

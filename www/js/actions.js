@@ -8,7 +8,6 @@ import { fetchModel, fetchFromUrl, readFiles, dropFiles } from './models.js';
 import { state, update, currentInput, coreOptions, cacheKey, remember, formProblem, stepsError, stepCap, parseSteps, methodInfo, answerToken } from './state.js';
 import { knownTarget } from './share.js';
 import { defaultExamples, exampleFields, typedIn } from './task.js';
-import { findNeighbours, modelChanged } from './dataset.js';
 import { onDemand } from './maps.js';
 
 /** @type {import('./pool.js').Pool | null} */
@@ -18,6 +17,17 @@ let job = null;
 
 export function setPool(p) {
   pool = p;
+}
+
+/**
+ * What else follows a model change and an explained text: the workbench's
+ * (main.js hands dataset.js's in; dataset.js imports this module, not the
+ * other way round).
+ */
+const hooks = { modelChanged: () => {}, explained: (_input) => {} };
+
+export function setHooks(h) {
+  Object.assign(hooks, h);
 }
 
 export function getPool() {
@@ -97,7 +107,7 @@ export async function loadModel(label, getFiles, extra = {}) {
     if (!input.text.trim() && !(input.pair ?? '').trim()) Object.assign(state, fields);
     state.loading = null;
     update();
-    modelChanged();
+    hooks.modelChanged();
     if (currentInput().text.trim()) await explain();
   } catch (e) {
     state.loading = null;
@@ -216,7 +226,7 @@ export async function explain() {
     state.view.neuron.query = Math.min(state.view.neuron.query, analysis.tokens - 1);
     state.view.head.hover = null;
     update();
-    findNeighbours(input);
+    hooks.explained(input);
     readLens(input, opts);
     await attribute(signal, preview);
   } catch (e) {

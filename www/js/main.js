@@ -340,6 +340,7 @@ async function start() {
   }
   const pool = new Pool({ size: workerCount(), module, device: deviceChoice() });
   act.setPool(pool);
+  act.setHooks({ modelChanged: data.modelChanged, explained: data.findNeighbours });
   $('device-select').value = pool.deviceChoice;
   $('device-select').addEventListener('change', (ev) => act.placeOn(ev.target.value));
   // The engine's own vocabulary: its methods (the menu, each one's fields) and defaults.
