@@ -60,7 +60,9 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
             NormArg::L1 => SaliencyNorm::L1,
         },
         top_k: args.top.max(1),
-        max_length: args.max_length,
+        max_length: args
+            .max_length
+            .unwrap_or(bertlens_core::explain::DEFAULT_MAX_LENGTH),
         doc_stride: args.doc_stride,
         windows: args.windows,
         layer: args.layer.map(|l| match l {
@@ -102,8 +104,13 @@ pub fn options(args: &ExplainArgs) -> Result<ExplainOptions, String> {
 }
 
 pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
-    let opts = options(args)?;
+    let mut opts = options(args)?;
     let model = load(&args.model, args.device.into())?;
+    // A long text read in windows: of the model's own length unless asked otherwise, as the page
+    // reads it (question answering keeps the pipeline's 384).
+    if args.windows && args.max_length.is_none() && model.task() != Task::QuestionAnswering {
+        opts.max_length = model.tokenizer().max_tokens();
+    }
     if let Err(e) = opts.check(model.task()) {
         // A usage error, as clap's are: the options do not fit this model's task.
         eprintln!("bertlens: {e} (this model is a {} model)", model.task());

@@ -128,9 +128,10 @@ pub struct ExplainArgs {
     /// Question answering (and --windows): a context longer than this many tokens (the question's
     /// and the special tokens included; at most the model's positions) is read in windows, as
     /// transformers' question-answering pipeline read them; the answer is the best span of all
-    /// windows.
-    #[arg(long, default_value_t = bertlens_core::explain::DEFAULT_MAX_LENGTH)]
-    pub max_length: usize,
+    /// windows. Default: 384 for question answering; with --windows, the model's own length (as
+    /// the page reads it).
+    #[arg(long)]
+    pub max_length: Option<usize>,
     /// Question answering (and --windows): tokens each window shares with the one before (at
     /// most half a window).
     #[arg(long, default_value_t = bertlens_core::explain::DEFAULT_DOC_STRIDE)]

@@ -593,3 +593,65 @@ fn a_long_text_is_tagged_in_windows() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("token 20 is in window 1 ("), "{out}");
 }
+
+/// `--windows` without `--max-length` reads windows of the model's own
+/// length (MiniLM's tokenizer reads 256), as the page does; `--max-length`
+/// asks for shorter ones.
+#[test]
+fn windows_are_the_models_own_length_unless_asked() {
+    let model = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../www/models/minilm-intent");
+    if !model.join("config.json").is_file() {
+        assert!(
+            std::env::var_os("BERTLENS_REQUIRE_DEFAULT_MODEL").is_none(),
+            "the default model is required (make model)"
+        );
+        eprintln!("skipped: no default model (make model)");
+        return;
+    }
+    let text = "my card was declined at the grocery store and ".repeat(50);
+    let model = model.to_str().unwrap();
+    let explain = |extra: &[&str]| -> Value {
+        let args = [
+            &[
+                "explain",
+                "--model",
+                model,
+                "--method",
+                "saliency",
+                "--windows",
+                "--json",
+            ][..],
+            extra,
+            &[text.trim()],
+        ]
+        .concat();
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let sizes = |e: &Value| -> Vec<u64> {
+        e["windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["tokens"].as_u64().unwrap())
+            .collect()
+    };
+    let own = explain(&[]);
+    assert_eq!(own["tokens"].as_array().unwrap().len(), 452);
+    assert_eq!(
+        sizes(&own),
+        [256, 256, 200],
+        "windows of the model's 256 tokens: 254 of the text each, 128 shared"
+    );
+    let asked = explain(&["--max-length", "200", "--doc-stride", "50"]);
+    assert_eq!(
+        sizes(&asked),
+        [200, 200, 156],
+        "198 of the text each, 50 shared"
+    );
+    assert_eq!(
+        asked["tokens"], own["tokens"],
+        "the whole text's tokens either way"
+    );
+}
