@@ -256,13 +256,15 @@ export class LiveController {
     const input = { text, pair: pair.trim() ? pair : null, options: this.options() };
     el.status('Explaining…', 'info');
     try {
-      // The attention views draw the forward pass's attention: asked for only when shown,
-      // or to know whether a text to read in windows is longer than the model.
-      const windows = Boolean(input.options.windows) && !input.pair;
-      const analysis = this.shows(ATTENTION) || windows ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'attentions', input) : null)) : null;
+      // The attention views draw the forward pass's attention: asked for only when shown.
+      const analysis = this.shows(ATTENTION) ? await this.model.run((pool) => (run === this.run ? pool.call(0, 'attentions', input) : null)) : null;
       if (run !== this.run) return;
-      // A long text read in windows: the core explains each window (in one worker) and stitches them.
-      const windowed = windows && Boolean(analysis?.explanation.truncated);
+      // A long text read in windows: the core explains each window (in one worker) and stitches
+      // them. Whether the text is longer than the model: the forward pass says (its prediction).
+      const windows = Boolean(input.options.windows) && !input.pair;
+      const cut = windows && (analysis ? analysis.explanation : await this.model.run((pool) => (run === this.run ? pool.call(0, 'predict', input) : null)));
+      if (run !== this.run) return;
+      const windowed = Boolean(cut?.truncated);
       const e = await this.model.run((pool) => {
         if (run !== this.run) return null; // asked again meanwhile
         const method = this.info.methods?.find((m) => m.name === input.options.method);
@@ -289,7 +291,7 @@ export class LiveController {
       if (run !== this.run) return;
       this.explained = [text, pair];
       // Its maps come a view at a time, from the worker that keeps this pass.
-      this.analysis = analysis && this.shows(ATTENTION) ? onDemand(analysis, (what) => this.model.run((pool) => pool.call(0, 'attentionMaps', { text, pair: input.pair, ...what }))) : null;
+      this.analysis = analysis && onDemand(analysis, (what) => this.model.run((pool) => pool.call(0, 'attentionMaps', { text, pair: input.pair, ...what })));
       this.igPath = path;
       this.lens = lens;
       this.counterfactual = cf;
