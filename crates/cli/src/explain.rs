@@ -145,7 +145,8 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
     };
     let mut e = explain_with_progress(&model, text, pair, &opts).map_err(|e| e.to_string())?;
     if args.lens {
-        // The lens reads the input the explanation is of (a long context: its best window).
+        // The lens reads the input the explanation is of (a long context: its best window; a
+        // long text read in windows: the text as cut, its first window at the model's length).
         let session =
             Session::prepare(&model, text, pair, &opts, false).map_err(|e| e.to_string())?;
         e.lens = Some(

@@ -140,7 +140,7 @@ pub struct ExplainArgs {
     /// in overlapping windows instead of cutting it: a prediction per window, their mean for the
     /// text (for each token, each mask), and each token's attribution the mean over the windows
     /// that hold it (--token: an index into the whole text's tokens).
-    #[arg(long, conflicts_with_all = ["pair", "lens"])]
+    #[arg(long, conflicts_with = "pair")]
     pub windows: bool,
     /// Question answering: explain only the answer's start or its end (default: both).
     #[arg(long, value_enum)]
@@ -182,7 +182,9 @@ pub struct ExplainArgs {
     pub words: bool,
     /// Also apply the head to every layer's hidden states (the lens on every layer):
     /// class probabilities, the first mask's fillers, each token's label or the best
-    /// answer per layer, from the embeddings' output (layer 0) to the last.
+    /// answer per layer, from the embeddings' output (layer 0) to the last. A long text read
+    /// with --windows: the lens reads the text as cut at the model's length (the first window
+    /// at the default --max-length), as the page's does.
     #[arg(long, conflicts_with = "batch")]
     pub lens: bool,
     /// Occlusion: features (tokens, or words with --words) per window (Captum's

@@ -544,9 +544,28 @@ fn a_long_text_is_classified_in_windows() {
     let (code, out, _) = run(&cut);
     assert_eq!(code, 0);
     assert!(!out.contains("windows"), "{out}");
-    // A pair, or --lens, with --windows: clap refuses.
+    // A pair with --windows: clap refuses.
     let (code, _, err) = run(&[&args[..], &["--pair", "a second text"]].concat());
     assert_eq!(code, 2, "{err}");
+    // --lens with --windows reads the text as cut (at the model's length), as without --windows.
+    let lens = |extra: &[&str]| -> serde_json::Value {
+        let a = [
+            &[
+                "explain", "--model", &model, "--method", "saliency", "--lens", "--json",
+            ][..],
+            extra,
+            &[text],
+        ]
+        .concat();
+        let (code, out, err) = run(&a);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let windowed = lens(&["--windows", "--max-length", &max, "--doc-stride", &stride]);
+    assert!(windowed["windows"].as_array().is_some_and(|w| w.len() > 1));
+    let cut = lens(&[]);
+    assert!(windowed["lens"].as_array().is_some_and(|l| !l.is_empty()));
+    assert_eq!(windowed["lens"], cut["lens"]);
 }
 
 #[test]
