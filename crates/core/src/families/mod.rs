@@ -69,12 +69,17 @@ pub fn families() -> Vec<FamilyInfo> {
         .collect()
 }
 
-/// The attention features of the family that reads `model_type`.
-pub fn attention_of(model_type: &str) -> Option<AttentionFeatures> {
+/// The family that reads `model_type`.
+fn family_of(model_type: &str) -> Option<&'static dyn Family> {
     FAMILIES
         .iter()
+        .copied()
         .find(|f| f.model_types().contains(&model_type))
-        .map(|f| f.attention())
+}
+
+/// The attention features of the family that reads `model_type`.
+pub fn attention_of(model_type: &str) -> Option<AttentionFeatures> {
+    family_of(model_type).map(|f| f.attention())
 }
 
 /// Sizes every family has, whatever its config calls them.
@@ -135,13 +140,10 @@ pub fn model_types() -> Vec<&'static str> {
 
 /// The architecture `config.json` describes.
 pub fn parse(model_type: &str, config: &serde_json::Value) -> Result<Box<dyn Architecture>> {
-    let family = FAMILIES
-        .iter()
-        .find(|f| f.model_types().contains(&model_type))
-        .ok_or_else(|| Error::UnsupportedArchitecture {
-            found: model_type.to_string(),
-            supported: model_types().join(", "),
-        })?;
+    let family = family_of(model_type).ok_or_else(|| Error::UnsupportedArchitecture {
+        found: model_type.to_string(),
+        supported: model_types().join(", "),
+    })?;
     family.parse(config)
 }
 
